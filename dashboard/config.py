@@ -1,0 +1,96 @@
+"""Configuration: environment variables ``GRIDWALL_*``, optionally a TOML file with the same keys.
+
+The TOML file is ``$GRIDWALL_CONFIG`` or ``gridwall.toml`` in the working directory; keys are the
+variable names without the prefix, in lower case (``database_url = "..."``). Environment wins.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+VAR_DIR = Path(os.environ.get("GRIDWALL_VAR_DIR", "var"))
+
+
+def _toml_file() -> Path | None:
+    explicit = os.environ.get("GRIDWALL_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path("gridwall.toml")
+    return local if local.exists() else None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GRIDWALL_", extra="ignore")
+
+    database_url: str = ""
+    redis_url: str | None = None
+    root: str | None = None
+    timezone: str = "Asia/Shanghai"
+    auth: str = "on"
+    secret_key: str | None = None
+
+    @field_validator("auth")
+    @classmethod
+    def _auth_on_off(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in ("on", "off"):
+            raise ValueError("GRIDWALL_AUTH must be 'on' or 'off'")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        ZoneInfo(v)  # raises for an unknown zone
+        return v
+
+    @field_validator("root")
+    @classmethod
+    def _root_code(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not v.isdigit() or len(v) not in (4, 6, 9, 12):
+            raise ValueError("GRIDWALL_ROOT must be a 4, 6, 9 or 12 digit region code")
+        return v
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _toml_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(VAR_DIR / 'gridwall.db').resolve()}"
+
+    def effective_secret_key(self) -> str:
+        """The signing key: configured, else generated once and kept under ``var/``."""
+        if self.secret_key:
+            return self.secret_key
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path = VAR_DIR / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Every SQL query of gridwall lives here. Each query function takes an explicit scope and moment."""

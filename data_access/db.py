@@ -1,0 +1,87 @@
+"""The one module that owns the database lifecycle: engines, schema creation, connections.
+
+Engines are created once per URL and process. SQLite (the embedded default) runs in WAL mode so
+that the demo's simulator can write while the wall reads.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import Connection
+
+from .models import CONTRACT_TABLES, GW_TABLES, Base
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """A new engine for ``url`` with gridwall's connection settings (not cached)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 5)
+    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("connect_args", {"connect_timeout": 3})
+    return create_engine(url, **kwargs)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (default: the configured database)."""
+    if url is None:
+        from dashboard.config import get_settings
+
+        url = get_settings().effective_database_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
+
+
+def dispose_all() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def init_db(engine: Engine, *, contract: bool = True) -> list[str]:
+    """Create the contract tables (when ``contract``) and the ``gw_*`` tables; idempotent.
+
+    Returns the names of tables that were created.
+    """
+    before = set(inspect(engine).get_table_names())
+    models = (CONTRACT_TABLES if contract else ()) + GW_TABLES
+    tables = [m.__table__ for m in models]
+    Base.metadata.create_all(engine, tables=tables, checkfirst=True)
+    after = set(inspect(engine).get_table_names())
+    return sorted(after - before)
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[Connection]:
+    """A read connection."""
+    with engine.connect() as conn:
+        yield conn
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that commits on success."""
+    with engine.begin() as conn:
+        yield conn

@@ -1,0 +1,212 @@
+"""The contract's tables (contract.md, version 1) and gridwall's own ``gw_*`` tables.
+
+Names and types of contract columns are fixed by the contract; gridwall only adds indexes and
+its own tables. The platform tables are read-only for gridwall except ``alerts``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .types import UTCDateTime
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; BIGINT on PostgreSQL.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Region(Base):
+    __tablename__ = "regions"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(Text)
+    parent_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    boundary: Mapped[str | None] = mapped_column(Text)
+
+
+class Grid(Base):
+    __tablename__ = "grids"
+    code: Mapped[str] = mapped_column(String(15), primary_key=True)
+    community_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(Text)
+    boundary: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int | None] = mapped_column(Integer)
+    population: Mapped[int | None] = mapped_column(Integer)
+
+
+class Org(Base):
+    __tablename__ = "orgs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    dept_type: Mapped[str | None] = mapped_column(Text)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    org_id: Mapped[int | None] = mapped_column(Integer)
+    grid_code: Mapped[str | None] = mapped_column(String(15), index=True)
+    full_time: Mapped[bool | None] = mapped_column(Boolean)
+    active: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class StaffShift(Base):
+    __tablename__ = "staff_shifts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        Index("ix_staff_shifts_staff_starts", "staff_id", "starts_at"),
+        Index("ix_staff_shifts_ends_at", "ends_at"),
+    )
+
+
+class StaffPing(Base):
+    __tablename__ = "staff_pings"
+    staff_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (Index("ix_staff_pings_ts", "ts"),)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    parent_code: Mapped[str | None] = mapped_column(String(4))
+    name: Mapped[str | None] = mapped_column(Text)
+    tier: Mapped[str | None] = mapped_column(Text)
+    accept_minutes: Mapped[int | None] = mapped_column(Integer)
+    dispatch_minutes: Mapped[int | None] = mapped_column(Integer)
+    resolve_hours: Mapped[int | None] = mapped_column(Integer)
+    dept_type: Mapped[str | None] = mapped_column(Text)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str | None] = mapped_column(Text, unique=True)
+    title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    category_code: Mapped[str | None] = mapped_column(String(4))
+    source: Mapped[str | None] = mapped_column(Text)
+    urgency: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    address: Mapped[str | None] = mapped_column(Text)
+    reporter_staff_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str | None] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(Text)
+    handler_org_id: Mapped[int | None] = mapped_column(Integer)
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalations: Mapped[int | None] = mapped_column(Integer, default=0)
+    returns: Mapped[int | None] = mapped_column(Integer, default=0)
+    reworks: Mapped[int | None] = mapped_column(Integer, default=0)
+    urges: Mapped[int | None] = mapped_column(Integer, default=0)
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    merged_into: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (
+        # Region scope is a grid-code prefix, evaluated as a range on this index.
+        Index("ix_cases_grid_reported", "grid_code", "reported_at"),
+        Index("ix_cases_reported_at", "reported_at"),
+        # Serves both halves of "open at T": closed_at IS NULL and closed_at > T.
+        Index("ix_cases_closed_at", "closed_at"),
+        Index("ix_cases_resolve_due_at", "resolve_due_at"),
+        Index("ix_cases_status", "status"),
+        Index("ix_cases_updated_at", "updated_at"),
+    )
+
+
+class CaseAction(Base):
+    __tablename__ = "case_actions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(BigInteger)
+    ts: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    action: Mapped[str | None] = mapped_column(Text)
+    from_org_id: Mapped[int | None] = mapped_column(Integer)
+    to_org_id: Mapped[int | None] = mapped_column(Integer)
+    actor_staff_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        Index("ix_case_actions_case_id", "case_id"),
+        Index("ix_case_actions_ts", "ts"),
+    )
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    kind: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(String(15))
+    category_code: Mapped[str | None] = mapped_column(String(4))
+    title: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    ack_by: Mapped[str | None] = mapped_column(Text)
+    ack_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str | None] = mapped_column(Text)
+    dedup_key: Mapped[str | None] = mapped_column(Text, unique=True)
+    __table_args__ = (
+        Index("ix_alerts_region_created", "region_code", "created_at"),
+        Index("ix_alerts_status", "status"),
+    )
+
+
+CONTRACT_TABLES = (Region, Grid, Org, Staff, StaffShift, StaffPing, Category, Case, CaseAction, Alert)
+
+
+# --- gridwall's own tables -------------------------------------------------------------------
+
+class GwUser(Base):
+    __tablename__ = "gw_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str | None] = mapped_column(String(12))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GwToken(Base):
+    __tablename__ = "gw_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class GwAudit(Base):
+    __tablename__ = "gw_audit"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ts: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+GW_TABLES = (GwUser, GwToken, GwAudit)

@@ -1,0 +1,61 @@
+"""Regions and grids: names, the drill-down tree, the deployment root."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from .models import Grid, Region
+from .scope import REGION_CODE, Scope
+
+r = Region.__table__.c
+g = Grid.__table__.c
+
+
+class NoRoot(LookupError):
+    """The database holds no single county to serve as the root region."""
+
+
+def find_root(conn: Connection, configured: str | None = None) -> str:
+    """The deployment's root region: the configured one, else the single county in the database."""
+    if configured:
+        return configured
+    counties = [code for (code,) in conn.execute(
+        select(r.code).where(r.level == "county", func.length(r.code) == 6).order_by(r.code))]
+    if len(counties) == 1:
+        return counties[0]
+    if not counties:
+        cities = [code for (code,) in conn.execute(select(r.code).where(r.level == "city"))]
+        if len(cities) == 1:
+            return cities[0]
+        raise NoRoot("no county in table regions: set GRIDWALL_ROOT or run `gridwall seed`")
+    raise NoRoot(f"{len(counties)} counties in table regions ({', '.join(counties[:5])} ...): set GRIDWALL_ROOT")
+
+
+def region_name(conn: Connection, scope: Scope, code: str) -> str | None:
+    """The name of a region or grid inside the scope (None when unknown)."""
+    target = scope.narrow(code).region
+    table, col = (Grid.__table__, g) if len(target) == 15 else (Region.__table__, r)
+    return conn.execute(select(col.name).select_from(table).where(col.code == target)).scalar()
+
+
+def region_path(conn: Connection, scope: Scope, code: str) -> list[tuple[str, str]]:
+    """(code, name) from the scope's root down to ``code``, for the breadcrumb."""
+    target = scope.narrow(code).region
+    prefixes = [target[:n] for n in (4, 6, 9, 12, 15) if n <= len(target) and len(target[:n]) >= len(scope.root)]
+    names = {code: name for code, name in conn.execute(select(r.code, r.name).where(r.code.in_(prefixes)))}
+    if len(target) == 15:
+        names.update(conn.execute(select(g.code, g.name).where(g.code == target)).all())
+    return [(p, names.get(p) or p) for p in prefixes if p.startswith(scope.root)]
+
+
+def children(conn: Connection, scope: Scope) -> list[dict]:
+    """The child regions (or grids, below a community) of the scope's region, by code."""
+    code = scope.region
+    if len(code) == 12:
+        rows = conn.execute(select(g.code, g.name).where(g.community_code == code).order_by(g.code))
+    elif len(code) == 15:
+        return []
+    else:
+        rows = conn.execute(select(r.code, r.name).where(r.parent_code == code).order_by(r.code))
+    return [{"code": c, "name": n or c} for c, n in rows if c and REGION_CODE.match(c)]

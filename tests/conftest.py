@@ -1,0 +1,66 @@
+"""Shared fixtures: one empty database per test on every backend (SQLite and PostgreSQL).
+
+PostgreSQL and Redis are real services (127.0.0.1:5432 database ``test``; 127.0.0.1:6379). A test
+that needs one fails when it is missing; nothing skips quietly. Override with
+GRIDWALL_TEST_PG_URL / GRIDWALL_TEST_REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from data_access.db import init_db, make_engine
+
+PG_URL = os.environ.get("GRIDWALL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("GRIDWALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _pg_schema_engine(schema: str):
+    """An engine whose connections live in their own schema, so parallel runs never collide."""
+    admin = make_engine(PG_URL, pool_size=1, max_overflow=0)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    return make_engine(PG_URL, connect_args={"connect_timeout": 5, "options": f"-csearch_path={schema}"})
+
+
+def _drop_pg_schema(schema: str) -> None:
+    admin = make_engine(PG_URL, pool_size=1, max_overflow=0)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def backend_url(request, tmp_path):
+    """A URL to an empty database on the requested backend; cleaned up afterwards."""
+    kind = request.param
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gridwall.db'}"
+        return
+    schema = f"gwtest_{uuid.uuid4().hex[:12]}"
+    engine = _pg_schema_engine(schema)
+    engine.dispose()
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    _drop_pg_schema(schema)
+
+
+@pytest.fixture
+def engine(backend_url):
+    """An engine on an empty database with every table created."""
+    eng = make_engine(backend_url)
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+def pytest_generate_tests(metafunc):
+    # Any test that uses `engine` or `backend_url` runs once per backend.
+    if "backend_url" in metafunc.fixturenames:
+        metafunc.parametrize("backend_url", BACKENDS, indirect=True)
