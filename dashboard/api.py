@@ -1,0 +1,257 @@
+"""The HTTP API: ``/healthz`` and ``/api/v1/*`` (interfaces.md, "HTTP").
+
+Authentication happens in ``dashboard.auth`` before a view runs; here every view narrows the
+caller's server-side scope to the asked region. Bad input answers 400, a region outside the
+scope 403, an unknown region 404, an unreachable database 503 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from data_access import figures
+from data_access.alerts import STATUSES as ALERT_STATUSES
+from data_access.alerts import AlertClosed, AlertNotFound, ack_alert, list_alerts
+from data_access.case_list import STATES as CASE_STATES
+from data_access.case_list import list_cases
+from data_access.db import get_engine
+from data_access.health import database_status
+from data_access.moment import Moment, parse_moment
+from data_access.regions import NoRoot, children, region_name
+from data_access.scope import BadRegionCode, Scope, ScopeError, code_level
+from data_access.users import write_audit
+
+from .auth import auth_enabled, current_scope, current_user
+from .masking import mask_strings, mask_text
+from .openapi import openapi_document
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+
+bp = Blueprint("gridwall_api", __name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _json(obj, status: int = 200) -> Response:
+    body = json.dumps(obj, ensure_ascii=False, allow_nan=False)
+    resp = Response(body, status=status, mimetype="application/json")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return _json({"error": exc.message}, exc.status)
+
+
+@bp.errorhandler(SQLAlchemyError)
+def _database_error(exc):
+    current_app.logger.warning("API database error: %s", exc)
+    return _json({"error": "database unavailable"}, 503)
+
+
+@bp.errorhandler(NoRoot)
+def _no_root(exc):
+    return _json({"error": str(exc)}, 503)
+
+
+# --- request parsing -------------------------------------------------------------------------
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("GRIDWALL_TIMEZONE") or "Asia/Shanghai")
+
+
+def _engine():
+    return get_engine(current_app.config["GRIDWALL_DATABASE_URL"])
+
+
+def _moment() -> Moment:
+    text = request.args.get("at")
+    if text is None or text == "":
+        return Moment.now(_tz())
+    try:
+        return Moment(parse_moment(text, _tz()), _tz())
+    except (ValueError, OverflowError):
+        raise ApiError(400, f"malformed at {text[:40]!r}: ISO 8601 expected, e.g. 2026-11-26T10:00")
+
+
+def _limit() -> int:
+    text = request.args.get("limit")
+    if text is None or text == "":
+        return DEFAULT_LIMIT
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise ApiError(400, f"malformed limit {text[:20]!r}: an integer from 1 to {MAX_LIMIT}")
+    return int(text)
+
+
+def _choice(name: str, allowed, default: str | None) -> str | None:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    if value not in allowed:
+        raise ApiError(400, f"malformed {name} {value[:20]!r}: one of {', '.join(allowed)}")
+    return value
+
+
+def _caller_scope() -> Scope:
+    try:
+        return current_scope()
+    except ScopeError:
+        raise ApiError(403, "your account's region is outside this deployment")
+
+
+def _scope(conn, code: str | None) -> tuple[Scope, str]:
+    """The caller's scope narrowed to ``code`` (default: the caller's region) and its name."""
+    base = _caller_scope()
+    try:
+        scope = base.narrow(code)
+    except BadRegionCode:
+        raise ApiError(400, f"malformed region code {str(code)[:20]!r}: 4, 6, 9, 12 or 15 digits")
+    except ScopeError:
+        raise ApiError(403, f"region {code} is outside your scope")
+    name = region_name(conn, scope, scope.region)
+    if name is None:
+        if scope.region != scope.root:
+            raise ApiError(404, f"unknown region {scope.region}")
+        name = scope.region
+    return scope, name
+
+
+def _local(value: datetime | None) -> str | None:
+    return value.astimezone(_tz()).isoformat(timespec="seconds") if value is not None else None
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+@bp.get("/healthz")
+def healthz():
+    now = datetime.now(timezone.utc)
+    try:
+        db_ok, newest = database_status(_engine(), now)
+    except Exception:  # e.g. an unusable database URL
+        db_ok, newest = False, None
+    cache = _cache_status(current_app.config.get("GRIDWALL_REDIS_URL"))
+    status = "ok" if db_ok and cache != "down" else "degraded"
+    return _json({"status": status, "database": "ok" if db_ok else "down", "cache": cache,
+                  "data_as_of": _local(newest)})
+
+
+def _cache_status(url: str | None) -> str:
+    if not url:
+        return "local"
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except Exception:
+        return "down"
+    return "ok"
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi():
+    return _json(openapi_document())
+
+
+@bp.get("/api/v1/summary")
+def summary():
+    m = _moment()
+    with _engine().connect() as conn:
+        scope, name = _scope(conn, request.args.get("region"))
+        body = {"region": scope.region, "name": name, "at": m.local_iso(), **figures.summary(conn, scope, m)}
+    return _json(body)
+
+
+@bp.get("/api/v1/regions/<code>/children")
+def region_children(code: str):
+    m = _moment()
+    with _engine().connect() as conn:
+        scope, _ = _scope(conn, code)
+        by_child = figures.case_figures_by_child(conn, scope, m)
+        rows = children(conn, scope)
+    empty = dict.fromkeys(figures.CASE_KEYS, 0)
+    return _json([{"code": row["code"], "name": row["name"], "level": code_level(row["code"]),
+                   "cases": {**empty, **by_child.get(row["code"], {})}} for row in rows])
+
+
+@bp.get("/api/v1/cases")
+def cases():
+    state = _choice("state", tuple(CASE_STATES), "open")
+    limit = _limit()
+    m = _moment()
+    with _engine().connect() as conn:
+        scope, _ = _scope(conn, request.args.get("region"))
+        rows = list_cases(conn, scope, m, state, limit)
+    for row in rows:
+        row["title"] = mask_text(row["title"])
+        row["address"] = mask_text(row["address"])
+        for key in ("reported_at", "resolve_due_at"):
+            row[key] = _local(row[key])
+    return _json(rows)
+
+
+def _alert_json(row: dict) -> dict:
+    detail = row.get("detail")
+    try:
+        detail = json.loads(detail) if detail else None
+    except (TypeError, ValueError):
+        pass  # not JSON: shown as text
+    return {**row, "title": mask_text(row["title"]), "detail": mask_strings(detail),
+            **{k: _local(row[k]) for k in ("created_at", "ack_at", "resolved_at")}}
+
+
+@bp.get("/api/v1/alerts")
+def alerts():
+    status = _choice("status", ALERT_STATUSES, None)
+    limit = _limit()
+    m = _moment()
+    with _engine().connect() as conn:
+        scope, _ = _scope(conn, request.args.get("region"))
+        rows = list_alerts(conn, scope, m, status, limit)
+    return _json([_alert_json(row) for row in rows])
+
+
+@bp.post("/api/v1/alerts/<alert_id>/ack")
+def alert_ack(alert_id: str):
+    if not alert_id.isdigit() or len(alert_id) > 18:
+        raise ApiError(400, f"malformed alert id {alert_id[:20]!r}")
+    user = current_user()
+    if auth_enabled() and (user is None or user.role != "center"):
+        raise ApiError(403, "only duty officers (center) may acknowledge alerts")
+    by = user.username if user is not None else "demo"
+    scope = _caller_scope()
+    now = datetime.now(timezone.utc)
+    with _engine().begin() as conn:
+        try:
+            row = ack_alert(conn, scope, int(alert_id), by, now)
+        except AlertNotFound:
+            raise ApiError(404, f"no alert {alert_id} in your scope")
+        except AlertClosed as exc:
+            raise ApiError(409, str(exc))
+        write_audit(conn, by, "alert_ack", {"alert_id": int(alert_id), "status": row["status"]}, now)
+    return _json(_alert_json(row))
+
+
+@bp.route("/api/v1/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/api/v1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_found(rest: str):
+    raise ApiError(404, "no such API route; see /api/v1/openapi.json")
+
+
+def register_api(server: Flask) -> None:
+    server.register_blueprint(bp)

@@ -1,0 +1,134 @@
+"""The OpenAPI 3 description of ``/api/v1`` (served at ``/api/v1/openapi.json``)."""
+
+from __future__ import annotations
+
+from data_access.alerts import STATUSES as ALERT_STATUSES
+from data_access.case_list import STATES as CASE_STATES
+from data_access.figures import CASE_KEYS, RATE_KEYS, STAFFING_KEYS
+
+
+def _ints(keys) -> dict:
+    return {"type": "object", "required": list(keys), "properties": {k: {"type": "integer"} for k in keys}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _param(name: str, where: str, schema: dict, description: str, required: bool = False) -> dict:
+    return {"name": name, "in": where, "required": required, "schema": schema, "description": description}
+
+
+_REGION = _param("region", "query", {"type": "string", "pattern": r"^(\d{4}|\d{6}|\d{9}|\d{12}|\d{15})$"},
+                 "Region or grid code; default: the caller's own region.")
+_AT = _param("at", "query", {"type": "string"},
+             "ISO 8601 moment; without an offset it is Asia/Shanghai local time. Default: now.")
+_LIMIT = _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                "At most this many rows.")
+_TS = {"type": "string", "format": "date-time", "nullable": True}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "Malformed parameter", 401: "Missing or invalid credentials",
+            403: "Outside the caller's scope or role", 404: "Unknown region or alert",
+            409: "Alert already resolved or dismissed", 503: "Database unavailable"}
+    return {str(c): {"description": text[c], "content": {"application/json": {"schema": _ref("Error")}}}
+            for c in codes}
+
+
+def _ok(schema: dict, description: str) -> dict:
+    return {"200": {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+def openapi_document() -> dict:
+    read_errors = _errors(400, 401, 403, 404, 503)
+    schemas = {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+        "CaseFigures": _ints(CASE_KEYS),
+        "Rates7d": {"type": "object", "required": list(RATE_KEYS),
+                    "properties": {k: {"type": "number", "nullable": True} for k in RATE_KEYS},
+                    "description": "Shares in [0, 1]; null when the denominator is empty."},
+        "Staffing": _ints(STAFFING_KEYS),
+        "AlertFigures": _ints(("new", "acknowledged")),
+        "Summary": {
+            "type": "object", "required": ["region", "name", "at", "cases", "rates_7d", "staffing", "alerts"],
+            "properties": {"region": {"type": "string"}, "name": {"type": "string"},
+                           "at": {"type": "string", "format": "date-time"}, "cases": _ref("CaseFigures"),
+                           "rates_7d": _ref("Rates7d"), "staffing": _ref("Staffing"),
+                           "alerts": _ref("AlertFigures")},
+        },
+        "Child": {"type": "object", "required": ["code", "name", "cases"],
+                  "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                                 "level": {"type": "string"}, "cases": _ref("CaseFigures")}},
+        "Case": {
+            "type": "object",
+            "description": "Text fields are masked (phone, ID, plate numbers, personal names).",
+            "properties": {
+                "code": {"type": "string"}, "title": {"type": "string", "nullable": True},
+                "category_code": {"type": "string", "nullable": True},
+                "category_name": {"type": "string", "nullable": True},
+                "source": {"type": "string", "nullable": True}, "urgency": {"type": "string", "nullable": True},
+                "status": {"type": "string", "nullable": True}, "reported_at": _TS,
+                "grid_code": {"type": "string", "nullable": True}, "address": {"type": "string", "nullable": True},
+                "resolve_due_at": _TS,
+            },
+        },
+        "Alert": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"}, "created_at": _TS, "kind": {"type": "string"},
+                "severity": {"type": "string"}, "region_code": {"type": "string"},
+                "category_code": {"type": "string", "nullable": True}, "title": {"type": "string"},
+                "detail": {"description": "The evidence (JSON), or text when it is not JSON", "nullable": True},
+                "status": {"type": "string", "enum": list(ALERT_STATUSES)},
+                "ack_by": {"type": "string", "nullable": True}, "ack_at": _TS, "resolved_at": _TS,
+                "source": {"type": "string", "nullable": True},
+            },
+        },
+    }
+    paths = {
+        "/summary": {"get": {
+            "summary": "The contract's figures for a region at a moment",
+            "parameters": [_REGION, _AT],
+            "responses": {**_ok(_ref("Summary"), "Figures"), **read_errors}}},
+        "/regions/{code}/children": {"get": {
+            "summary": "Case figures of each child region (or grid, below a community)",
+            "parameters": [_param("code", "path", _REGION["schema"], "Region code", True), _AT],
+            "responses": {**_ok({"type": "array", "items": _ref("Child")}, "One row per child"),
+                          **read_errors}}},
+        "/cases": {"get": {
+            "summary": "Open, overdue or warning cases, newest first",
+            "parameters": [_REGION, _param("state", "query", {"type": "string", "enum": list(CASE_STATES),
+                                                              "default": "open"}, "Which cases"),
+                           _LIMIT, _AT],
+            "responses": {**_ok({"type": "array", "items": _ref("Case")}, "Cases"), **read_errors}}},
+        "/alerts": {"get": {
+            "summary": "Alerts of a region, newest first",
+            "parameters": [_REGION, _param("status", "query", {"type": "string", "enum": list(ALERT_STATUSES)},
+                                           "Only alerts of this status"), _LIMIT, _AT],
+            "responses": {**_ok({"type": "array", "items": _ref("Alert")}, "Alerts"), **read_errors}}},
+        "/alerts/{id}/ack": {"post": {
+            "summary": "Acknowledge an alert (duty officers, role center, only)",
+            "parameters": [_param("id", "path", {"type": "integer"}, "Alert id", True)],
+            "responses": {**_ok(_ref("Alert"), "The alert after acknowledgement"),
+                          **_errors(400, 401, 403, 404, 409, 503)}}},
+        "/openapi.json": {"get": {
+            "summary": "This document", "security": [],
+            "responses": _ok({"type": "object"}, "OpenAPI 3 document")}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "gridwall API", "version": "1",
+                 "description": "网格化联动指挥中心大屏 — figures, cases and alerts of the caller's scope."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "A token from `gridwall token create NAME`"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "gridwall_session"},
+            },
+        },
+    }

@@ -1,0 +1,58 @@
+"""Alerts (预警) of a scope: the list and acknowledgement by a duty officer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from .models import Alert
+from .moment import Moment
+from .scope import Scope
+
+a = Alert.__table__.c
+
+STATUSES = ("new", "acknowledged", "resolved", "dismissed")
+_COLUMNS = (a.id, a.created_at, a.kind, a.severity, a.region_code, a.category_code, a.title, a.detail,
+            a.status, a.ack_by, a.ack_at, a.resolved_at, a.source)
+
+
+class AlertNotFound(LookupError):
+    """No such alert in the scope."""
+
+
+class AlertClosed(ValueError):
+    """The alert is resolved or dismissed and can no longer be acknowledged."""
+
+
+def list_alerts(conn: Connection, scope: Scope, m: Moment, status: str | None = None,
+                limit: int = 100) -> list[dict]:
+    """Alerts in the region created by T, newest first; optionally of one status."""
+    stmt = (select(*_COLUMNS).where(scope.code_filter(a.region_code), a.created_at <= m.at)
+            .order_by(a.created_at.desc(), a.id.desc()).limit(limit))
+    if status is not None:
+        stmt = stmt.where(a.status == status)
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def get_alert(conn: Connection, scope: Scope, alert_id: int) -> dict | None:
+    row = conn.execute(select(*_COLUMNS).where(a.id == alert_id, scope.code_filter(a.region_code))).mappings().first()
+    return dict(row) if row else None
+
+
+def ack_alert(conn: Connection, scope: Scope, alert_id: int, by: str, at: datetime) -> dict:
+    """Acknowledge a new alert (idempotent for an acknowledged one); returns the alert after it.
+
+    Raises AlertNotFound outside the scope, AlertClosed when resolved or dismissed.
+    """
+    alert = get_alert(conn, scope, alert_id)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if alert["status"] in ("resolved", "dismissed"):
+        raise AlertClosed(f"alert {alert_id} is {alert['status']}")
+    if alert["status"] != "acknowledged":
+        conn.execute(update(Alert).where(a.id == alert_id, a.status.is_distinct_from("acknowledged"))
+                     .values(status="acknowledged", ack_by=by, ack_at=at))
+        alert = get_alert(conn, scope, alert_id)
+    return alert
