@@ -143,3 +143,24 @@ def test_auth_off_is_open_at_the_root(engine, backend_url):
     assert client.get("/", headers=HTML).status_code == 200
     assert client.get("/whoami").get_json() == {"region": ROOT}
     assert client.get("/login").status_code == 302
+
+
+def test_through_the_real_dash_app(engine, backend_url):
+    from dashboard.app import create_app
+    from dashboard.config import Settings
+
+    seed(engine)
+    tokens = add_users(engine)
+    app = create_app(Settings(database_url=backend_url, secret_key="test-secret"), auth=True)
+    client = app.server.test_client()
+    assert client.get("/", headers=HTML).status_code == 302
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/healthz").get_json()["database"] == "ok"
+    bearer = {"Authorization": f"Bearer {tokens['street_a']}"}
+    assert client.get("/api/v1/summary", headers=bearer).get_json()["region"] == TOWN_A
+    assert client.get("/api/v1/summary?region=320585", headers=bearer).status_code == 403
+    assert client.get("/api/v1/nothing", headers=bearer).status_code == 404
+    login(client, "street_a")
+    assert client.get("/", headers=HTML).status_code == 200
+    assert client.get("/_dash-layout").status_code == 200
+    assert client.get("/api/v1/cases").status_code == 200
