@@ -23,7 +23,7 @@ from data_access.db import get_engine
 from data_access.health import database_status
 from data_access.moment import Moment, parse_moment
 from data_access.regions import NoRoot, children, region_name
-from data_access.scope import BadRegionCode, Scope, ScopeError, code_level
+from data_access.scope import REGION_CODE, BadRegionCode, Scope, ScopeError, code_level
 from data_access.users import write_audit
 
 from .auth import auth_enabled, current_scope, current_user
@@ -31,6 +31,8 @@ from .masking import mask_strings, mask_text
 from .openapi import openapi_document
 
 MAX_LIMIT = 1000
+# Moments outside these years are typing errors (and would overflow date arithmetic).
+MIN_YEAR, MAX_YEAR = 1970, 2200
 DEFAULT_LIMIT = 100
 
 bp = Blueprint("gridwall_api", __name__)
@@ -81,16 +83,23 @@ def _moment() -> Moment:
     if text is None or text == "":
         return Moment.now(_tz())
     try:
-        return Moment(parse_moment(text, _tz()), _tz())
+        at = parse_moment(text, _tz())
     except (ValueError, OverflowError):
         raise ApiError(400, f"malformed at {text[:40]!r}: ISO 8601 expected, e.g. 2026-11-26T10:00")
+    if not MIN_YEAR <= at.year <= MAX_YEAR:
+        raise ApiError(400, f"at {text[:40]!r} is out of range ({MIN_YEAR}-{MAX_YEAR})")
+    return Moment(at, _tz())
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _limit() -> int:
     text = request.args.get("limit")
     if text is None or text == "":
         return DEFAULT_LIMIT
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not _ascii_digits(text) or not 1 <= int(text) <= MAX_LIMIT:
         raise ApiError(400, f"malformed limit {text[:20]!r}: an integer from 1 to {MAX_LIMIT}")
     return int(text)
 
@@ -115,6 +124,8 @@ def _scope(conn, code: str | None) -> tuple[Scope, str]:
     """The caller's scope narrowed to ``code`` (default: the caller's region) and its name."""
     base = _caller_scope()
     try:
+        if code and not (_ascii_digits(code) and REGION_CODE.fullmatch(code)):
+            raise BadRegionCode(code)
         scope = base.narrow(code)
     except BadRegionCode:
         raise ApiError(400, f"malformed region code {str(code)[:20]!r}: 4, 6, 9, 12 or 15 digits")
@@ -228,7 +239,7 @@ def alerts():
 
 @bp.post("/api/v1/alerts/<alert_id>/ack")
 def alert_ack(alert_id: str):
-    if not alert_id.isdigit() or len(alert_id) > 18:
+    if not _ascii_digits(alert_id) or len(alert_id) > 18:
         raise ApiError(400, f"malformed alert id {alert_id[:20]!r}")
     user = current_user()
     if auth_enabled() and (user is None or user.role != "center"):

@@ -144,7 +144,7 @@ def test_street_user_is_kept_inside_its_street(county):
     assert get(client, tokens, f"/api/v1/summary?region={GRID_A}", "street_a").status_code == 200
 
 
-@pytest.mark.parametrize("url", [
+MALFORMED = [
     "/api/v1/summary?region=32058",
     "/api/v1/summary?region=abc",
     "/api/v1/summary?region=320585'%20OR%20'1'='1",
@@ -159,12 +159,20 @@ def test_street_user_is_kept_inside_its_street(county):
     "/api/v1/cases?state=closed",
     "/api/v1/alerts?status=everything",
     "/api/v1/alerts?limit=1e3",
-])
-def test_malformed_input_is_400_with_a_message(county, url):
+    "/api/v1/cases?limit=%C2%B2",             # a superscript digit
+    "/api/v1/summary?region=320585%0A",       # a trailing newline
+    "/api/v1/summary?region=%EF%BC%93%EF%BC%92%EF%BC%90%EF%BC%95%EF%BC%98%EF%BC%95",  # full-width digits
+    "/api/v1/summary?at=0001-01-01T00:00",
+    "/api/v1/summary?at=2026-11-26T10:00%2B25:00",
+]
+
+
+def test_malformed_input_is_400_with_a_message(county):
     client, tokens = county
-    resp = get(client, tokens, url)
-    assert resp.status_code == 400, resp.data
-    assert resp.get_json()["error"]
+    for url in MALFORMED:
+        resp = get(client, tokens, url)
+        assert resp.status_code == 400, (url, resp.data)
+        assert resp.get_json()["error"], url
 
 
 def test_unknown_region_is_404_and_unknown_route_is_json(county):
@@ -197,6 +205,7 @@ def test_ack_needs_a_duty_officer_and_leaves_an_audit_row(county, engine):
     center = tokens["center1"]
     assert client.post("/api/v1/alerts/999999/ack", headers=bearer(center)).status_code == 404
     assert client.post("/api/v1/alerts/abc/ack", headers=bearer(center)).status_code == 400
+    assert client.post("/api/v1/alerts/%C2%B2/ack", headers=bearer(center)).status_code == 400
     with engine.connect() as conn:
         resolved = conn.execute(select(Alert.id).where(Alert.dedup_key == "r1")).scalar_one()
     assert client.post(f"/api/v1/alerts/{resolved}/ack", headers=bearer(center)).status_code == 409

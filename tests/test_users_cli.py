@@ -65,7 +65,7 @@ def test_token_create_prints_a_token_and_stores_only_its_hash(cli, engine):
     assert user_for_token(engine, token + "x") is None
 
 
-@pytest.mark.parametrize("args,stdin,message", [
+USER_ERRORS = [
     (("token", "create", "ghost"), None, "unknown user"),
     (("user", "add", "s", "--role", "street", "--password-stdin"), "pw\n", "--region"),
     (("user", "add", "s", "--role", "street", "--region", "320585", "--password-stdin"), "pw\n", "street code"),
@@ -76,11 +76,14 @@ def test_token_create_prints_a_token_and_stores_only_its_hash(cli, engine):
     (("user", "add", "c", "--role", "leader"), None, "password"),
     (("user", "add", "two words", "--role", "center", "--password-stdin"), "pw\n", "user name"),
     (("user", "add", "c", "--role", "admin", "--password-stdin"), "pw\n", "admin"),
-])
-def test_user_errors_are_readable(cli, engine, args, stdin, message):
-    result = cli(*args, input=stdin)
-    assert result.exit_code != 0
-    assert message in result.output
-    assert "Traceback" not in result.output
+]
+
+
+def test_user_errors_are_readable(cli, engine):
+    for args, stdin, message in USER_ERRORS:
+        result = cli(*args, input=stdin)
+        assert result.exit_code != 0, args
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
     with engine.connect() as conn:
         assert conn.execute(select(GwUser.id)).first() is None
