@@ -64,3 +64,16 @@ def pytest_generate_tests(metafunc):
     # Any test that uses `engine` or `backend_url` runs once per backend.
     if "backend_url" in metafunc.fixturenames:
         metafunc.parametrize("backend_url", BACKENDS, indirect=True)
+
+
+def pytest_setup_options():
+    """Selenium options for dash_duo: headless Chromium, so browser tests need no command-line flags."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    options.binary_location = os.environ.get("GRIDWALL_TEST_CHROMIUM", "/usr/bin/chromium")
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1920,1080"):
+        options.add_argument(arg)
+    return options

@@ -1,0 +1,9 @@
+"""Dash callbacks (thin: read inputs, resolve the scope, call data_access, shape the output)."""
+
+from __future__ import annotations
+
+
+def register_callbacks(app) -> None:
+    from . import wall
+
+    wall.register(app)

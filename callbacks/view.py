@@ -1,0 +1,110 @@
+"""What the browser asked to see (``?region=``, ``?at=``), checked against the user's scope.
+
+The user's scope comes from the server session (``dashboard.auth.current_scope``); the URL can
+only narrow it. A bad or foreign region code keeps the user's own region and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from dashboard.auth import current_scope
+from data_access.moment import Moment, parse_moment
+from data_access.regions import region_name
+from data_access.scope import BadRegionCode, Scope, ScopeError
+
+from .data import cached_static, read
+
+UTC = timezone.utc
+
+
+@dataclass(frozen=True)
+class View:
+    scope: Scope  # what the wall shows
+    base: Scope  # the user's own scope
+    at: datetime | None  # None: live
+    tz: ZoneInfo
+    notices: tuple[str, ...] = field(default=())
+
+    @property
+    def live(self) -> bool:
+        return self.at is None
+
+    @property
+    def key(self) -> str:
+        return f"{self.scope.region}|{self.at.isoformat() if self.at else 'live'}"
+
+    def moment(self) -> Moment:
+        """T: the requested past moment, or now to the second (viewers share one-second buckets)."""
+        if self.at is not None:
+            return Moment(self.at, self.tz)
+        return Moment(datetime.now(UTC).replace(microsecond=0), self.tz)
+
+
+def wall_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config.get("GRIDWALL_TIMEZONE") or "Asia/Shanghai")
+
+
+def query_params(search: str | None) -> dict[str, str]:
+    parsed = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    return {k: v[0].strip() for k, v in parsed.items() if v}
+
+
+def with_params(search: str | None, **changes: str | None) -> str:
+    """The query string ``search`` with some parameters replaced (None removes one)."""
+    params = query_params(search)
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = value
+    return "?" + urlencode(params) if params else "?"
+
+
+def _known_region(base: Scope, code: str) -> bool:
+    def lookup() -> bool:
+        return read(lambda conn: region_name(conn, base, code)) is not None
+
+    return cached_static(f"known:{base.region}:{code}", lookup, timeout=60)
+
+
+def resolve_view(search: str | None) -> View:
+    """The view for a URL query string. Raises DataUnavailable when the database cannot be read."""
+    params = query_params(search)
+    tz = wall_tz()
+    base = read_scope()
+    scope, notices = base, []
+
+    wanted = params.get("region")
+    if wanted:
+        shown = wanted[:20]
+        try:
+            scope = base.narrow(wanted)
+        except (ScopeError, BadRegionCode):
+            notices.append(f"区域代码 {shown} 无效或不在权限范围内")
+        else:
+            if scope.region != base.region and not _known_region(base, scope.region):
+                scope = base
+                notices.append(f"未找到区域 {shown}")
+
+    at = None
+    if params.get("at"):
+        try:
+            at = parse_moment(params["at"], tz)
+        except (ValueError, OverflowError):
+            notices.append("时间参数无效，显示实时数据")
+        else:
+            if at >= datetime.now(UTC):
+                at = None
+                notices.append("时间在未来，显示实时数据")
+    return View(scope=scope, base=base, at=at, tz=tz, notices=tuple(notices))
+
+
+def read_scope() -> Scope:
+    """The user's scope; resolving the deployment root may need the database."""
+    return read(lambda _conn: current_scope(), connect=False)

@@ -1,0 +1,220 @@
+"""Callbacks of the wall: header, figures, the live case stream and the map.
+
+Each one resolves the view from the URL and the server-side scope, reads through
+``callbacks.data`` and shapes the result. When the database cannot be read, the figures keep
+their last good values and ``#freshness`` says since when the data stopped.
+"""
+
+from __future__ import annotations
+
+import html as html_text
+from datetime import datetime, timezone
+
+import numpy as np
+from dash import ClientsideFunction, Input, Output, Patch, State, html, no_update
+
+from layouts import i18n
+from layouts.alerts import alert_entries
+from layouts.map import PALETTE, legend
+from layouts.sla import sla_entries
+from layouts.stream import STREAM_LIMIT, case_entry, case_key
+
+from .data import DataUnavailable, boundaries, figures_bundle, header_names, map_figures, stream_bundle
+from .view import View, resolve_view, wall_tz, with_params
+
+UTC = timezone.utc
+
+# Every so many ticks the stream is rendered whole, so that any drift between the browser's list
+# and the server's idea of it (a lost response, a corrected row) heals by itself.
+FULL_STREAM_EVERY = 60
+
+KPI_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.CASE_TILES]
+RATE_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.RATE_TILES]
+STAFF_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.STAFFING_TILES]
+
+
+def register(app) -> None:
+    app.callback(
+        Output("wall-title", "children"),
+        Output("breadcrumb", "children"),
+        Output("region-notice", "children"),
+        Output("view-mode", "children"),
+        Output("wall-clock", "data"),
+        Input("url", "search"),
+        Input("header-tick", "n_intervals"),
+    )(update_header)
+
+    app.callback(
+        *KPI_OUTPUTS,
+        Output("kpi-alerts-new", "children"),
+        *RATE_OUTPUTS,
+        *STAFF_OUTPUTS,
+        Output("alerts", "children"),
+        Output("sla-board", "children"),
+        Output("freshness", "children"),
+        Output("freshness", "data-stale"),
+        Output("stale-since", "data"),
+        Input("tick", "n_intervals"),
+        Input("url", "search"),
+        State("stale-since", "data"),
+    )(update_figures)
+
+    app.callback(
+        Output("case-stream", "children"),
+        Output("stream-state", "data"),
+        Input("tick", "n_intervals"),
+        Input("url", "search"),
+        State("stream-state", "data"),
+    )(update_stream)
+
+    app.callback(
+        Output("map-regions", "data"),
+        Output("map-regions", "hideout"),
+        Output("map-legend", "children"),
+        Output("map-state", "data"),
+        Input("map-tick", "n_intervals"),
+        Input("url", "search"),
+        State("map-state", "data"),
+    )(update_map)
+
+    app.clientside_callback(
+        ClientsideFunction(namespace="gridwall", function_name="clock"),
+        Output("clock", "children"),
+        Input("tick", "n_intervals"),
+        Input("wall-clock", "data"),
+    )
+
+
+# --- header ------------------------------------------------------------------------------------
+
+def update_header(search, _n):
+    try:
+        view = resolve_view(search)
+        names = header_names(view.base, view.scope)
+    except DataUnavailable:
+        return i18n.CENTER_TITLE, no_update, no_update, no_update, no_update
+    title = f"{names['base_name'] or view.base.region} {i18n.CENTER_TITLE}"
+    crumbs = []
+    for i, (code, name) in enumerate(names["path"]):
+        if i:
+            crumbs.append(html.Span("›", className="crumb-sep"))
+        current = code == view.scope.region
+        crumbs.append(html.A(name, href=with_params(search, region=None if code == view.base.region else code),
+                             className="crumb crumb--current" if current else "crumb",
+                             **{"data-region": code}))
+    notice = [html.Span(text, className="notice-item") for text in view.notices]
+    mode = [] if view.live else [html.Span("历史回看", className="mode-badge")]
+    clock = {"tz": str(view.tz.key), "at": view.at.isoformat() if view.at else None}
+    return title, crumbs, notice, mode, clock
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+def _freshness(as_of: datetime | None, view: View, at: datetime) -> str:
+    if as_of is None:
+        return "暂无数据"
+    age = (at - as_of).total_seconds()
+    return f"数据 {i18n.hhmmss(as_of, view.tz)} · {i18n.duration(age)}前"
+
+
+def update_figures(_n, search, stale_since):
+    try:
+        view = resolve_view(search)
+        m = view.moment()
+        data = figures_bundle(view.scope, m, view.live)
+    except DataUnavailable:
+        since = stale_since or datetime.now(UTC).isoformat()
+        text = f"数据中断 自 {i18n.hhmmss(datetime.fromisoformat(since), wall_tz())}"
+        n_values = len(KPI_OUTPUTS) + 1 + len(RATE_OUTPUTS) + len(STAFF_OUTPUTS) + 2
+        return (*([no_update] * n_values), text, "true", since)
+
+    cases, rates, staffing = data["cases"], data["rates"], data["staffing"]
+    kpis = [i18n.count(cases.get(i18n.CASE_TILE_KEYS[tile_id])) for tile_id, _, _ in i18n.CASE_TILES]
+    rate_values = [i18n.pct(rates.get(key)) for _, _, key in i18n.RATE_TILES]
+    staff_values = [i18n.count(staffing.get(key)) for _, _, key in i18n.STAFFING_TILES]
+    return (
+        *kpis,
+        i18n.count(data["alerts"].get("new")),
+        *rate_values,
+        *staff_values,
+        alert_entries(data["alert_list"], view.tz),
+        sla_entries(data["sla"], m.at, view.tz),
+        _freshness(data["as_of"], view, m.at),
+        "false",
+        None,
+    )
+
+
+# --- case stream -------------------------------------------------------------------------------
+
+def update_stream(n, search, state):
+    try:
+        view = resolve_view(search)
+        cases = stream_bundle(view.scope, view.moment(), view.live, STREAM_LIMIT)
+    except DataUnavailable:
+        return no_update, no_update
+    keys = [case_key(c) for c in cases]
+    new_state = {"view": view.key, "keys": keys}
+    state = state or {}
+    shown = state.get("keys") or []
+    if state.get("view") != view.key or not shown or (n or 0) % FULL_STREAM_EVERY == 0:
+        return [case_entry(c, view.tz) for c in cases], new_state
+    if keys == shown:
+        return no_update, no_update
+
+    known = set(shown)
+    fresh = [c for c in cases if case_key(c) not in known]
+    k = len(fresh)
+    # Prepend only when the fresh cases sit on top and the rest of the list just slid down.
+    if fresh and keys[:k] == [case_key(c) for c in fresh] and keys[k:] == shown[:len(keys) - k]:
+        patch = Patch()
+        for c in reversed(fresh):
+            patch.prepend(case_entry(c, view.tz))
+        for index in range(len(shown) + k - 1, len(keys) - 1, -1):
+            del patch[index]
+        return patch, new_state
+    return [case_entry(c, view.tz) for c in cases], new_state
+
+
+# --- map ---------------------------------------------------------------------------------------
+
+def class_breaks(values: list[int], classes: int = len(PALETTE)) -> list[int]:
+    """Upper bounds of the open-case classes: even steps of 1, 2 or 5 x 10^k up to the largest value.
+
+    Even steps keep the legend readable (0–20, 21–40, ...) and stable from one refresh to the next.
+    """
+    top = max(values, default=0)
+    if top <= 0:
+        return [0]
+    raw = top / classes
+    magnitude = 10 ** int(np.floor(np.log10(raw))) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return [step * i for i in range(1, classes) if step * i < top]
+
+
+def _label(name: str, figures: dict[str, int]) -> str:
+    """Tooltip HTML for one region: Leaflet sets it as innerHTML, so every name is escaped here."""
+    return (f"<div class='rl-name'>{html_text.escape(name)}</div>"
+            f"<div class='rl-open'>{int(figures.get('open', 0))}</div>"
+            f"<div class='rl-sub'>超期 {int(figures.get('overdue', 0))} · 新增 {int(figures.get('new_today', 0))}</div>")
+
+
+def update_map(_n, search, state):
+    try:
+        view = resolve_view(search)
+        geo = boundaries(view.scope)
+        by_child = map_figures(view.scope, view.moment(), view.live)
+    except DataUnavailable:
+        return no_update, no_update, no_update, no_update
+    figures, labels = {}, {}
+    for feature in geo["features"]:
+        code = feature["id"]
+        row = by_child.get(code) or {}
+        figures[code] = {"open": int(row.get("open", 0)), "overdue": int(row.get("overdue", 0)),
+                         "new_today": int(row.get("new_today", 0))}
+        labels[code] = _label(feature["properties"].get("name") or code, figures[code])
+    breaks = class_breaks([f["open"] for f in figures.values()])
+    hideout = {"figures": figures, "labels": labels, "breaks": breaks, "palette": PALETTE}
+    data = geo if (state or {}).get("region") != view.scope.region else no_update
+    missing = [s.get("name") or s.get("code") for s in geo.get("skipped", [])]
+    return data, hideout, legend(breaks, missing), {"region": view.scope.region}

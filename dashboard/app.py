@@ -1,0 +1,72 @@
+"""The Dash app factory: the wall at ``/`` plus authentication and the HTTP API on its Flask server.
+
+Everything the browser loads is served by this server (``serve_locally``; no CDN, fonts or map
+tiles from outside): the wall runs on government intranets.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from dash import Dash
+
+from dashboard.cache import init_cache
+from dashboard.config import Settings, get_settings
+
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="zh-CN">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
+
+def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
+    settings = settings or get_settings()
+    app = Dash(
+        __name__,
+        assets_folder=str(ASSETS_DIR),
+        serve_locally=True,
+        title="网格化联动指挥中心",
+        update_title=None,
+        index_string=INDEX_STRING,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    server = app.server
+    server.config.update(
+        GRIDWALL_DATABASE_URL=settings.effective_database_url,
+        GRIDWALL_ROOT=settings.root,
+        GRIDWALL_TIMEZONE=settings.timezone,
+        GRIDWALL_REDIS_URL=settings.redis_url,
+    )
+    server.secret_key = settings.effective_secret_key()
+    init_cache(server)
+
+    from dashboard.auth import init_auth
+
+    init_auth(server, settings, enabled=auth)
+    if importlib.util.find_spec("dashboard.api") is not None:
+        from dashboard.api import register_api
+
+        register_api(server)
+
+    from callbacks import register_callbacks
+    from layouts.wall import layout
+
+    app.layout = layout
+    register_callbacks(app)
+    return app

@@ -1,0 +1,94 @@
+"""Case lists for the wall: the live case stream, the SLA board and the data age.
+
+Each list is one statement over the platform tables, newest or most urgent first, with the names
+the wall shows joined in (category, grid, community, street). Names may be NULL or missing in a
+real platform; the wall falls back to codes, so nothing here filters on them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import Connection
+
+from .figures import open_at, overdue_at, warning_at
+from .models import Case, Category, Grid, Region
+from .moment import Moment
+from .scope import Scope
+
+c = Case.__table__.c
+
+
+def _with_names(recent) -> Any:
+    """Join category, grid, community and street names onto a subquery of cases."""
+    cat = Category.__table__.alias("cat")
+    grid = Grid.__table__.alias("grid")
+    community = Region.__table__.alias("community")
+    street = Region.__table__.alias("street")
+    return (
+        select(
+            recent,
+            cat.c.name.label("category_name"),
+            grid.c.name.label("grid_name"),
+            community.c.name.label("community_name"),
+            street.c.name.label("street_name"),
+        )
+        .select_from(recent)
+        .outerjoin(cat, cat.c.code == recent.c.category_code)
+        .outerjoin(grid, grid.c.code == recent.c.grid_code)
+        .outerjoin(community, community.c.code == func.substr(recent.c.grid_code, 1, 12))
+        .outerjoin(street, street.c.code == func.substr(recent.c.grid_code, 1, 9))
+    )
+
+
+_CASE_COLUMNS = (c.id, c.code, c.title, c.address, c.category_code, c.source, c.urgency, c.status,
+                 c.level, c.reported_at, c.resolve_due_at, c.grid_code)
+
+
+def latest_cases(conn: Connection, scope: Scope, m: Moment, limit: int = 30) -> list[dict[str, Any]]:
+    """The newest cases reported by T in the scope, newest first, with names joined in."""
+    recent = (
+        select(*_CASE_COLUMNS)
+        .where(scope.case_filter(c.grid_code), c.reported_at <= m.at)
+        .order_by(c.reported_at.desc(), c.id.desc())
+        .limit(limit)
+        .subquery("recent")
+    )
+    stmt = _with_names(recent).order_by(recent.c.reported_at.desc(), recent.c.id.desc())
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def sla_cases(conn: Connection, scope: Scope, m: Moment, limit: int = 12) -> list[dict[str, Any]]:
+    """Open cases that are overdue (超期) or in warning (临期) at T, the most pressing first.
+
+    ``sla_state`` is ``overdue`` or ``warning``; overdue cases come first, longest overdue first,
+    then warnings by the time left.
+    """
+    t = m.at
+    state = sql_case((overdue_at(t), "overdue"), else_="warning").label("sla_state")
+    pressing = (
+        select(*_CASE_COLUMNS, state)
+        .where(scope.case_filter(c.grid_code), open_at(t), or_(overdue_at(t), warning_at(t)))
+        .order_by(sql_case((overdue_at(t), 0), else_=1), c.resolve_due_at, c.id)
+        .limit(limit)
+        .subquery("pressing")
+    )
+    stmt = _with_names(pressing).order_by(
+        sql_case((pressing.c.sla_state == "overdue", 0), else_=1), pressing.c.resolve_due_at, pressing.c.id)
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def data_as_of(conn: Connection, scope: Scope, m: Moment) -> datetime | None:
+    """The latest change to a case in the scope at or before T (the age of the data the wall shows).
+
+    Platforms that never fill ``updated_at`` fall back to the latest report time.
+    """
+    t = m.at
+    in_scope = scope.case_filter(c.grid_code)
+    updated = conn.execute(select(func.max(c.updated_at)).where(in_scope, c.updated_at <= t)).scalar()
+    reported = conn.execute(select(func.max(c.reported_at)).where(in_scope, c.reported_at <= t)).scalar()
+    known = [v for v in (updated, reported) if v is not None]
+    return max(known) if known else None

@@ -1,0 +1,1 @@
+"""Dash layouts of the wall (presentation only; no queries)."""
