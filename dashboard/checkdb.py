@@ -3,8 +3,8 @@
 The queries live in ``data_access.checks``; this module decides what each result means for a
 deployment (its severity), words it for the DBA and renders the report:
 
-- 致命 FATAL: gridwall cannot run (a contract table or a column the figures need is missing, no
-  root region). ``gridwall check-db`` exits 1.
+- 致命 FATAL: gridwall cannot run (a contract table or a column the figures need is missing or,
+  on PostgreSQL, of another type family; no root region). ``gridwall check-db`` exits 1.
 - 警告 WARNING: bad rows or missing optional columns; gridwall runs, leaves the bad rows out of
   the figure they would corrupt and counts them as data-quality issues.
 - 信息 INFO: row counts, the time range of the cases, the root region, indexes worth adding.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -47,7 +48,8 @@ WORDING: dict[str, tuple[str, str, str | None]] = {
     "missing-optional-column": (WARNING, "缺少可选列 missing optional columns",
                                 "gridwall runs; the features that show these columns stay empty"),
     "type-mismatch": (WARNING, "列类型与契约不符 column type differs from the contract",
-                      "queries comparing this column may fail or compare wrongly"),
+                      "queries on this column fail or compare wrongly; convert it, or CAST it in a view "
+                      "(fatal when the figures read it)"),
     "naive-timestamp": (WARNING, "时间戳无时区 timestamp without time zone (contract: timestamptz)",
                         "values are read as UTC only if the session TimeZone is UTC; convert to timestamptz"),
     "root-unknown": (WARNING, "配置的根区划不在 regions 中 GRIDWALL_ROOT is not in table regions",
@@ -168,11 +170,12 @@ class Report:
                 lines.append(f"  - not checked because {reason}:")
                 lines.append(f"      {', '.join(subjects)}")
             lines.append("")
-        lines.append(f"== {SEVERITY_HEADINGS[INFO]} ==")
-        order = list(WORDING)
-        for f in sorted(self.by_severity(INFO), key=lambda f: order.index(f.check)):
-            lines.extend(_render_finding(f))
-        lines.append("")
+        if self.by_severity(INFO):
+            lines.append(f"== {SEVERITY_HEADINGS[INFO]} ==")
+            order = list(WORDING)
+            for f in sorted(self.by_severity(INFO), key=lambda f: order.index(f.check)):
+                lines.extend(_render_finding(f))
+            lines.append("")
         n_fatal, n_warn = len(self.by_severity(FATAL)), len(self.by_severity(WARNING))
         verdict = "不通过 FAIL: gridwall cannot run (exit 1)" if self.fatal else "通过 OK: gridwall can run (exit 0)"
         lines.append(f"结论 RESULT: {verdict} — {n_fatal} fatal, {n_warn} warnings")
@@ -218,6 +221,12 @@ def run_check(engine: Engine, *, configured_root=_FROM_SETTINGS, now: datetime |
     now = now or datetime.now(UTC)
     report = Report(database=engine.url.render_as_string(hide_password=True), checked_at=now, tz=tz)
 
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:") \
+            and not Path(database).exists():
+        # Connecting would create an empty file; a check must not.
+        report.add("connect", report.database, note="the SQLite file does not exist")
+        return report
     try:
         with engine.connect():
             pass
@@ -257,7 +266,10 @@ def _check_structure(report: Report, schema: Schema) -> None:
         if missing_optional:
             report.add("missing-optional-column", f"{table}: {', '.join(missing_optional)}")
     for p in checks.type_mismatches(schema):
-        report.add(p.id, p.subject, examples=p.examples)
+        table, _, column = p.subject.partition(".")
+        # On a column the figures read, a type from another family makes their queries fail.
+        needed = p.id == "type-mismatch" and column in checks.REQUIRED_COLUMNS[table]
+        report.add(p.id, p.subject, examples=p.examples, severity=FATAL if needed else None)
     gw_missing = [t for t in checks.GW_TABLE_NAMES if t not in schema.relations]
     if gw_missing:
         report.add("gw-tables-missing", ", ".join(gw_missing))

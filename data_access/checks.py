@@ -24,7 +24,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
-from .models import CONTRACT_TABLES, GW_TABLES, Case, CaseAction, Category, Grid, Org, Region, Staff, StaffPing
+from .models import CONTRACT_TABLES, GW_TABLES, Case, Category, Grid, Region, Staff
 from .scope import prefix_match
 
 UTC = timezone.utc
@@ -400,7 +400,7 @@ def _values_where(conn: Connection, table: str, column: str, cond) -> tuple[int,
     rows = conn.execute(
         select(col, func.count().label("n"), func.min(key)).where(cond).group_by(col)
         .order_by(func.count().desc(), col).limit(EXAMPLES)).all()
-    examples = [f"{_fmt(v) if v is None else repr(v)} ×{k} (e.g. {_fmt(first)})" for v, k, first in rows]
+    examples = [f"{_fmt(v) if v is None else repr(v)} ×{k} (first: {_fmt(first)})" for v, k, first in rows]
     return int(n), examples
 
 
@@ -563,8 +563,9 @@ def _geojson(table: str):
             if verdict is not None:
                 kind, reason = verdict
                 found.setdefault(kind, []).append(f"{code}: {reason}")
-        return [Problem(kind, f"{table}.boundary", len(items), tuple(items[:EXAMPLES]))
-                for kind, items in sorted(found.items())]
+        order = ("geojson-json", "geojson-type", "geojson-invalid", "geojson-coords")
+        return [Problem(kind, f"{table}.boundary", len(found[kind]), tuple(found[kind][:EXAMPLES]))
+                for kind in order if kind in found]
     return run
 
 

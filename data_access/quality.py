@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
-from .figures import open_at
 from .models import Case, Category
 from .moment import Moment
 from .scope import Scope
@@ -35,8 +36,34 @@ c = Case.__table__.c
 cat = Category.__table__.c
 
 
+class _unindexed(FunctionElement):
+    """The column, kept from driving the plan: SQLite's unary ``+`` disables its index.
+
+    Over a wide scope (a county, a street) the grid-code range covers most cases, and "reported
+    by T" covers nearly all of them, while the other conditions pick a few thousand; SQLite's
+    planner would still walk those indexes.
+    """
+
+    inherit_cache = True
+    name = "unindexed"
+
+    def __init__(self, column):
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(_unindexed)
+def _unindexed_default(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_unindexed, "sqlite")
+def _unindexed_sqlite(element, compiler, **kw):
+    return "+" + compiler.process(element.clauses, **kw)
+
+
 def quality_counts(conn: Connection, scope: Scope, m: Moment, *, now: datetime | None = None) -> dict[str, int]:
-    """Counts of data-quality issues among the scope's cases, with ``total`` (rows may repeat across keys).
+    """Counts of data-quality issues among the scope's cases, with ``total`` (a case may count twice).
 
     - unknown_category: open at T or reported in W7, category code NULL or not in categories
     - no_resolve_due: open at T with a NULL resolve_due_at (never overdue, never in warning)
@@ -46,24 +73,28 @@ def quality_counts(conn: Connection, scope: Scope, m: Moment, *, now: datetime |
     """
     t = m.at
     now = now or datetime.now(UTC)
-    in_scope = scope.case_filter(c.grid_code)
-    is_open = open_at(t)
-    recent = or_(is_open, and_(c.reported_at > m.w7_start, c.reported_at <= t))
+    grid_code = c.grid_code if len(scope.region) >= 12 else _unindexed(c.grid_code)
+    in_scope = scope.case_filter(grid_code)
     unknown_category = or_(c.category_code.is_(None), ~exists().where(cat.code == c.category_code))
+    unlocated = c.grid_code.is_(None)
 
-    row = conn.execute(
-        select(
-            func.count().filter(unknown_category).label("unknown_category"),
-            func.count().filter(and_(is_open, c.resolve_due_at.is_(None))).label("no_resolve_due"),
-            func.count().filter(c.grid_code.is_(None)).label("unlocated"),
-        ).select_from(Case.__table__).where(in_scope, recent)
-    ).mappings().one()
-    counts = {k: int(row[k] or 0) for k in ("unknown_category", "no_resolve_due", "unlocated")}
-    counts["null_reported_at"] = int(conn.execute(
-        select(func.count()).select_from(Case.__table__).where(in_scope, c.reported_at.is_(None))).scalar_one())
-    counts["future_reported_at"] = int(conn.execute(
-        select(func.count()).select_from(Case.__table__).where(
-            in_scope, c.reported_at > now + FUTURE_TOLERANCE)).scalar_one())
-    out = {k: counts[k] for k in QUALITY_KEYS}
+    def count(where, **filters) -> dict[str, int]:
+        cols = [func.count().filter(cond).label(name) for name, cond in filters.items()]
+        row = conn.execute(select(*cols).select_from(Case.__table__).where(in_scope, where)).mappings().one()
+        return {k: int(v or 0) for k, v in row.items()}
+
+    # Open at T, then reported in W7 but no longer open: two disjoint sets, each on a time index.
+    open_at_t = and_(_unindexed(c.reported_at) <= t, or_(c.closed_at.is_(None), c.closed_at > t))
+    open_now = count(open_at_t, unknown_category=unknown_category, unlocated=unlocated,
+                     no_resolve_due=c.resolve_due_at.is_(None))
+    closed_recent = count(and_(c.reported_at > m.w7_start, c.reported_at <= t, c.closed_at <= t),
+                          unknown_category=unknown_category, unlocated=unlocated)
+    out = {
+        "unknown_category": open_now["unknown_category"] + closed_recent["unknown_category"],
+        "no_resolve_due": open_now["no_resolve_due"],
+        "null_reported_at": count(c.reported_at.is_(None), n=true())["n"],
+        "future_reported_at": count(c.reported_at > now + FUTURE_TOLERANCE, n=true())["n"],
+        "unlocated": open_now["unlocated"] + closed_recent["unlocated"],
+    }
     out["total"] = sum(out.values())
     return out

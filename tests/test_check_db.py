@@ -241,6 +241,37 @@ def test_view_duplicates_malformed_codes_and_unknown_values(engine):
     assert findings(report, "duplicate-key", "cases.code") == []
 
 
+def test_wrong_column_types_and_a_failing_check_does_not_stop_the_others(engine):
+    seed_clean(engine)
+    Staff.__table__.drop(engine)
+    StaffShift.__table__.drop(engine)
+    with engine.begin() as conn:
+        # A vendor's booleans as integers and a naive roster timestamp.
+        conn.execute(text("CREATE TABLE staff (id INTEGER PRIMARY KEY, name TEXT, role TEXT, org_id INTEGER, "
+                          "grid_code VARCHAR(15), full_time INTEGER, active INTEGER)"))
+        conn.execute(text("INSERT INTO staff VALUES (1, '张三', 'grid_worker', 1, NULL, 1, 1)"))
+        conn.execute(text("CREATE TABLE staff_shifts (id INTEGER PRIMARY KEY, staff_id INTEGER, "
+                          "starts_at TIMESTAMP, ends_at TIMESTAMP)"))
+        put(conn, Case.__table__, [case_row("BAD-NULL-REPORTED", reported_at=None)])
+    report = check(engine)
+    assert_names(report, "null-reported-at", "cases.reported_at", "BAD-NULL-REPORTED")
+    if engine.dialect.name == "postgresql":
+        # The figures read staff.active: its wrong type is fatal; staff.full_time is optional.
+        active = one(report, "type-mismatch", "staff.active")
+        assert active.severity == FATAL and active.examples == ("is INTEGER, contract: boolean",)
+        assert one(report, "type-mismatch", "staff.full_time").severity == WARNING
+        assert [f.subject for f in report.by_severity(FATAL)] == ["staff.active"]
+        assert one(report, "naive-timestamp", "staff_shifts.starts_at").severity == WARNING
+        # ``active IS true`` fails on an integer column: that check alone is skipped, with the reason.
+        (reason,) = [r for r, subjects in report.skipped.items() if "staff.grid_code" in subjects]
+        assert reason.startswith("the query failed")
+        assert "not checked because the query failed" in report.render()
+    else:  # SQLite columns have affinities, not types; 1 IS true holds
+        assert not report.fatal, report.render()
+        assert findings(report, "type-mismatch") == []
+        assert_names(report, "worker-without-grid", "staff.grid_code", "1")
+
+
 def test_missing_recommended_index_comes_with_its_create_statement(engine):
     seed_clean(engine)
     with engine.begin() as conn:
@@ -256,10 +287,11 @@ def test_missing_recommended_index_comes_with_its_create_statement(engine):
 def test_unreachable_database_is_fatal_not_a_traceback(tmp_path):
     from data_access.db import make_engine
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'missing.db'}")
     report = check(engine)
     assert report.fatal and report.by_severity(FATAL)[0].check == "connect"
     assert "不通过 FAIL" in report.render()
+    assert not (tmp_path / "missing.db").exists()  # checking never creates a database
 
 
 @pytest.mark.parametrize("value, kind, reason", [
@@ -338,8 +370,10 @@ def test_quality_counts(engine):
     with engine.connect() as conn:
         county = quality_counts(conn, Scope(COUNTY, COUNTY), m)
         street = quality_counts(conn, Scope(STREET, COUNTY), m)
+        grid = quality_counts(conn, Scope(GRID, COUNTY), m)  # narrow scopes take the grid-code index
     assert county == {"unknown_category": 2, "no_resolve_due": 1, "null_reported_at": 1, "future_reported_at": 1,
                       "unlocated": 1, "total": 6}
     # The street does not see the other street's case nor the unlocated one.
     assert street == {"unknown_category": 1, "no_resolve_due": 1, "null_reported_at": 1, "future_reported_at": 1,
                       "unlocated": 0, "total": 4}
+    assert grid == street
