@@ -43,7 +43,7 @@ def _now() -> datetime:
 
 def _check_region(conn, role: str, region: str | None) -> str | None:
     region = (region or "").strip() or None
-    if region is not None and (not REGION_CODE.match(region) or len(region) > 12):
+    if region is not None and (not REGION_CODE.fullmatch(region) or len(region) > 12):
         raise UserError(f"malformed region code {region!r}: 4, 6, 9 or 12 digits")
     if role == "street" and (region is None or len(region) != 9):
         raise UserError("a street user needs --region with its 9-digit street code")

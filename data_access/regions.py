@@ -58,4 +58,4 @@ def children(conn: Connection, scope: Scope) -> list[dict]:
         return []
     else:
         rows = conn.execute(select(r.code, r.name).where(r.parent_code == code).order_by(r.code))
-    return [{"code": c, "name": n or c} for c, n in rows if c and REGION_CODE.match(c)]
+    return [{"code": c, "name": n or c} for c, n in rows if c and REGION_CODE.fullmatch(c)]

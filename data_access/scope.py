@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_
 from sqlalchemy.sql import ColumnElement
 
-REGION_CODE = re.compile(r"^(\d{4}|\d{6}|\d{9}|\d{12}|\d{15})$")
+REGION_CODE = re.compile(r"[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15}")
 
 LEVEL_BY_LENGTH = {4: "city", 6: "county", 9: "street", 12: "community", 15: "grid"}
 
@@ -26,7 +26,7 @@ class BadRegionCode(ValueError):
 
 
 def validate_code(code: str | None) -> str:
-    if code is None or not isinstance(code, str) or not REGION_CODE.match(code):
+    if not isinstance(code, str) or not REGION_CODE.fullmatch(code):
         raise BadRegionCode(f"malformed region code: {code!r} (4, 6, 9, 12 or 15 digits)")
     return code
 
