@@ -228,7 +228,7 @@ def _keys_and_indexes(insp, name: str) -> tuple[set[str], set[str]]:
             leads.add(cols[0])
             if ix.get("unique") and len(cols) == 1:
                 unique.add(cols[0])
-    except (NotImplementedError, Exception):  # noqa: BLE001 - views have none; report without them
+    except Exception:  # noqa: BLE001 - views have none, some dialects raise: report without them
         pass
     return {c.lower() for c in unique}, {c.lower() for c in leads}
 
@@ -355,13 +355,13 @@ def _col(table: str, column: str):
 
 
 def _as_datetime(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """An aware UTC datetime from what MIN/MAX hand back (a view on SQLite may give text)."""
+    if value is not None and not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _fmt(value: Any) -> str:
