@@ -2,7 +2,7 @@
 
 Authentication happens in ``dashboard.auth`` before a view runs; here every view narrows the
 caller's server-side scope to the asked region. Bad input answers 400, a region outside the
-scope 403, an unknown region 404, an unreachable database 503 — never a traceback.
+scope 403, an unknown region 400 (interfaces.md), an unreachable database 503 — never a traceback.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _scope(conn, code: str | None) -> tuple[Scope, str]:
     name = region_name(conn, scope, scope.region)
     if name is None:
         if scope.region != scope.root:
-            raise ApiError(404, f"unknown region {scope.region}")
+            raise ApiError(400, f"unknown region {scope.region}")
         name = scope.region
     return scope, name
 

@@ -36,7 +36,10 @@ def region_name(conn: Connection, scope: Scope, code: str) -> str | None:
     """The name of a region or grid inside the scope (None when unknown)."""
     target = scope.narrow(code).region
     table, col = (Grid.__table__, g) if len(target) == 15 else (Region.__table__, r)
-    return conn.execute(select(col.name).select_from(table).where(col.code == target)).scalar()
+    row = conn.execute(select(col.code, col.name).select_from(table).where(col.code == target)).first()
+    if row is None:
+        return None
+    return row.name or row.code  # a NULL name (a bad row) still names an existing region
 
 
 def region_path(conn: Connection, scope: Scope, code: str) -> list[tuple[str, str]]:

@@ -175,10 +175,11 @@ def test_malformed_input_is_400_with_a_message(county):
         assert resp.get_json()["error"], url
 
 
-def test_unknown_region_is_404_and_unknown_route_is_json(county):
+def test_unknown_region_is_400_and_unknown_route_is_404_json(county):
     client, tokens = county
-    assert get(client, tokens, "/api/v1/summary?region=320585999").status_code == 404
-    assert get(client, tokens, "/api/v1/regions/320585999001/children").status_code == 404
+    # interfaces.md: "an unknown or malformed region code answers 400"
+    assert get(client, tokens, "/api/v1/summary?region=320585999").status_code == 400
+    assert get(client, tokens, "/api/v1/regions/320585999001/children").status_code == 400
     # outside the scope answers 403 whether or not it exists: no probing
     assert get(client, tokens, "/api/v1/summary?region=320585999", "street_a").status_code == 403
     resp = get(client, tokens, "/api/v1/nothing")
