@@ -6,6 +6,7 @@ only narrow it. A bad or foreign region code keeps the user's own region and say
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlencode
@@ -55,6 +56,14 @@ def query_params(search: str | None) -> dict[str, str]:
     return {k: v[0].strip() for k, v in parsed.items() if v}
 
 
+# "+08:00" typed into a URL arrives as " 08:00" (a "+" in a query string is a space).
+_SPACED_OFFSET = re.compile(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+
+def at_text(value: str) -> str:
+    return _SPACED_OFFSET.sub(r"\1+\2", value.strip())
+
+
 def with_params(search: str | None, **changes: str | None) -> str:
     """The query string ``search`` with some parameters replaced (None removes one)."""
     params = query_params(search)
@@ -95,7 +104,7 @@ def resolve_view(search: str | None) -> View:
     at = None
     if params.get("at"):
         try:
-            at = parse_moment(params["at"], tz)
+            at = parse_moment(at_text(params["at"]), tz)
         except (ValueError, OverflowError):
             notices.append("时间参数无效，显示实时数据")
         else:

@@ -6,7 +6,6 @@ tiles from outside): the wall runs on government intranets.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from dash import Dash
@@ -56,13 +55,11 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
     server.secret_key = settings.effective_secret_key()
     init_cache(server)
 
+    from dashboard.api import register_api
     from dashboard.auth import init_auth
 
     init_auth(server, settings, enabled=auth)
-    if importlib.util.find_spec("dashboard.api") is not None:
-        from dashboard.api import register_api
-
-        register_api(server)
+    register_api(server)
 
     from callbacks import register_callbacks
     from layouts.wall import layout

@@ -1,0 +1,160 @@
+"""The wall's callbacks called directly (no browser): figures, outage handling, stream patches, map, header."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from dash import Patch, no_update
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
+
+from callbacks import data as wall_data
+from callbacks import wall
+from dashboard.app import create_app
+from dashboard.cache import cache
+from dashboard.config import Settings
+from data_access.figures import case_figures, rate_figures, staffing_figures
+from data_access.models import Region
+from data_access.moment import Moment
+from data_access.scope import Scope
+from layouts import i18n
+
+from .wall_fixtures import COUNTY, insert_case, seed_small_county
+
+UTC = timezone.utc
+ROOT = Scope(COUNTY, COUNTY)
+N_VALUES = len(i18n.CASE_TILES) + 1 + len(i18n.RATE_TILES) + len(i18n.STAFFING_TILES) + 2
+
+
+@pytest.fixture
+def wall_app(engine, backend_url, monkeypatch):
+    seed_small_county(engine)
+    monkeypatch.setattr(wall_data, "RETRY_SECONDS", 0.0)
+    app = create_app(Settings(database_url=backend_url, secret_key="cb-test"), auth=False)
+    with app.server.test_request_context("/"):
+        yield app
+
+
+def now_moment() -> Moment:
+    return Moment(datetime.now(UTC).replace(microsecond=0), Settings(secret_key="x").tz)
+
+
+def test_figures_are_the_data_access_figures(wall_app, engine):
+    out = wall.update_figures(1, "", None)
+    with engine.connect() as conn:
+        m = now_moment()
+        cases = case_figures(conn, ROOT, m)
+        rates = rate_figures(conn, ROOT, m)
+        staffing = staffing_figures(conn, ROOT, m)
+    kpis = out[:5]
+    assert kpis == tuple(str(cases[i18n.CASE_TILE_KEYS[t]]) for t, _, _ in i18n.CASE_TILES)
+    assert all(v.isdigit() for v in kpis)
+    assert out[5] == "1"  # one new alert; the acknowledged and resolved ones are not new
+    assert out[6:10] == tuple(i18n.pct(rates[k]) for _, _, k in i18n.RATE_TILES)
+    assert out[10:14] == tuple(str(staffing[k]) for _, _, k in i18n.STAFFING_TILES)
+    assert [a.to_plotly_json()["props"]["data-alert-id"] for a in out[14]]  # entries carry their id
+    assert out[-3].startswith("数据 ") and out[-2] == "false" and out[-1] is None
+
+
+def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
+    real = wall_data.get_engine
+
+    def down(url):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(wall_data, "get_engine", down)
+    # A new second: nothing cached for it.
+    out = wall.update_figures(2, "?at=2026-01-01T00:00:07", None)
+    assert out[:N_VALUES] == (no_update,) * N_VALUES
+    text, stale, since = out[-3:]
+    assert stale == "true" and text.startswith("数据中断 自 ")
+    later = wall.update_figures(3, "?at=2026-01-01T00:00:08", since)
+    assert later[-1] == since and later[-2] == "true"
+    assert wall.update_stream(3, "", None) == (no_update, no_update)
+    assert wall.update_map(3, "", None) == (no_update,) * 4
+
+    monkeypatch.setattr(wall_data, "get_engine", real)
+    back = wall.update_figures(4, "", since)
+    assert back[-2] == "false" and back[-1] is None and back[0].isdigit()
+
+
+def test_stream_prepends_only_new_cases(wall_app, engine):
+    children, state = wall.update_stream(1, "", None)
+    assert isinstance(children, list) and len(children) == 30
+    assert state["keys"][0] == children[0].to_plotly_json()["props"]["data-case-code"]
+    assert wall.update_stream(2, "", state) == (no_update, no_update)
+
+    code = "320585-20991231-00001"
+    insert_case(engine, code, datetime.now(UTC) - timedelta(seconds=1))
+    cache.clear()  # results are shared for a second; this test does not wait for the next one
+    patch, new_state = wall.update_stream(3, "", state)
+    assert isinstance(patch, Patch)
+    ops = patch.to_plotly_json()["operations"]
+    assert [op["operation"] for op in ops] == ["Prepend", "Delete"]
+    assert ops[0]["params"]["value"].to_plotly_json()["props"]["data-case-code"] == code
+    assert ops[1]["location"] == [30]
+    assert new_state["keys"][0] == code and new_state["keys"][1:] == state["keys"][:29]
+
+    # Another view (a street) renders the list whole.
+    children, street_state = wall.update_stream(4, "?region=320585100", new_state)
+    assert isinstance(children, list) and street_state["view"].startswith("320585100|")
+
+
+def test_stream_renders_whole_when_the_order_changes(wall_app, engine):
+    _, state = wall.update_stream(1, "", None)
+    # A late report: older than the newest case shown, so it lands in the middle of the list.
+    insert_case(engine, "320585-LATE-1", datetime.now(UTC) - timedelta(minutes=4))
+    cache.clear()
+    children, new_state = wall.update_stream(2, "", state)
+    assert isinstance(children, list)
+    assert "320585-LATE-1" in new_state["keys"][:5]
+
+
+def test_map_colours_and_escapes_names(wall_app, engine):
+    with engine.begin() as conn:
+        conn.execute(update(Region).where(Region.code == "320585100").values(name="<b>城厢</b>"))
+    cache.clear()
+    data, hideout, legend, state = wall.update_map(1, "", None)
+    assert {f["id"] for f in data["features"]} == {"320585100", "320585101", "320585103"}
+    assert "&lt;b&gt;城厢&lt;/b&gt;" in hideout["labels"]["320585100"]
+    assert "<b>" not in hideout["labels"]["320585100"]
+    assert set(hideout["figures"]) == {"320585100", "320585101", "320585103"}
+    assert state == {"region": COUNTY}
+    # The geometry is sent once per region; later refreshes only carry the figures.
+    again = wall.update_map(2, "", state)
+    assert again[0] is no_update and again[1]["figures"] == hideout["figures"]
+
+
+def test_header_breadcrumb_and_notices(wall_app):
+    title, crumbs, notice, mode, clock = wall.update_header("", 0)
+    assert title == "太仓市 网格化联动指挥中心"
+    links = [c.to_plotly_json()["props"] for c in crumbs if c.to_plotly_json()["type"] == "A"]
+    assert [link["data-region"] for link in links] == [COUNTY]
+    assert notice == [] and mode == [] and clock["at"] is None
+
+    _, crumbs, notice, _, _ = wall.update_header("?region=320585100001", 0)
+    links = [c.to_plotly_json()["props"] for c in crumbs if c.to_plotly_json()["type"] == "A"]
+    assert [link["data-region"] for link in links] == [COUNTY, "320585100", "320585100001"]
+    assert links[1]["href"] == "?region=320585100"
+
+    for bad in ("320583", "abc", "3205851009999999", "320585999"):
+        title, crumbs, notice, _, _ = wall.update_header(f"?region={bad}", 0)
+        assert notice, bad
+        links = [c.to_plotly_json()["props"] for c in crumbs if c.to_plotly_json()["type"] == "A"]
+        assert [link["data-region"] for link in links] == [COUNTY]
+
+    _, _, notice, mode, clock = wall.update_header("?at=2026-11-20T09:30", 0)
+    assert notice == [] and mode and clock["at"].startswith("2026-11-20T01:30")
+    _, _, notice, mode, clock = wall.update_header("?at=2999-01-01", 0)
+    assert notice and mode == [] and clock["at"] is None
+    _, _, notice, _, _ = wall.update_header("?at=yesterday", 0)
+    assert notice
+
+
+def test_figures_at_a_past_moment(wall_app, engine):
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    out = wall.update_figures(1, f"?at={at.isoformat()}", None)
+    with engine.connect() as conn:
+        past = case_figures(conn, ROOT, Moment(at, Settings(secret_key="x").tz))
+    assert out[0] == str(past["open"])
