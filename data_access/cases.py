@@ -7,11 +7,11 @@ real platform; the wall falls back to codes, so nothing here filters on them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Connection
 
 from .figures import open_at, overdue_at, warning_at
@@ -20,6 +20,16 @@ from .moment import Moment
 from .scope import Scope
 
 c = Case.__table__.c
+
+# Look-back windows tried in turn. The newest cases almost always lie within the last day, and a
+# bounded time range lets the planner walk the time index instead of sorting the whole scope
+# (SQLite otherwise picks the grid-code index for the scope filter).
+LOOKBACK = (timedelta(days=1), timedelta(days=7), timedelta(days=92), None)
+
+
+def _within(column, m: Moment, back: timedelta | None):
+    cond = column <= m.at
+    return cond if back is None else and_(cond, column > m.at - back)
 
 
 def _with_names(recent) -> Any:
@@ -50,15 +60,19 @@ _CASE_COLUMNS = (c.id, c.code, c.title, c.address, c.category_code, c.source, c.
 
 def latest_cases(conn: Connection, scope: Scope, m: Moment, limit: int = 30) -> list[dict[str, Any]]:
     """The newest cases reported by T in the scope, newest first, with names joined in."""
-    recent = (
-        select(*_CASE_COLUMNS)
-        .where(scope.case_filter(c.grid_code), c.reported_at <= m.at)
-        .order_by(c.reported_at.desc(), c.id.desc())
-        .limit(limit)
-        .subquery("recent")
-    )
-    stmt = _with_names(recent).order_by(recent.c.reported_at.desc(), recent.c.id.desc())
-    return [dict(row) for row in conn.execute(stmt).mappings()]
+    for back in LOOKBACK:
+        recent = (
+            select(*_CASE_COLUMNS)
+            .where(scope.case_filter(c.grid_code), _within(c.reported_at, m, back))
+            .order_by(c.reported_at.desc(), c.id.desc())
+            .limit(limit)
+            .subquery("recent")
+        )
+        stmt = _with_names(recent).order_by(recent.c.reported_at.desc(), recent.c.id.desc())
+        rows = [dict(row) for row in conn.execute(stmt).mappings()]
+        if len(rows) >= limit or back is None:
+            return rows
+    return rows
 
 
 def sla_cases(conn: Connection, scope: Scope, m: Moment, limit: int = 12) -> list[dict[str, Any]]:
@@ -86,9 +100,13 @@ def data_as_of(conn: Connection, scope: Scope, m: Moment) -> datetime | None:
 
     Platforms that never fill ``updated_at`` fall back to the latest report time.
     """
-    t = m.at
     in_scope = scope.case_filter(c.grid_code)
-    updated = conn.execute(select(func.max(c.updated_at)).where(in_scope, c.updated_at <= t)).scalar()
-    reported = conn.execute(select(func.max(c.reported_at)).where(in_scope, c.reported_at <= t)).scalar()
-    known = [v for v in (updated, reported) if v is not None]
-    return max(known) if known else None
+    for back in LOOKBACK:
+        known = [
+            conn.execute(select(func.max(col)).where(in_scope, _within(col, m, back))).scalar()
+            for col in (c.updated_at, c.reported_at)
+        ]
+        known = [v for v in known if v is not None]
+        if known:
+            return max(known)
+    return None
