@@ -150,15 +150,17 @@ def update_figures(_n, search, stale_since):
 def update_stream(n, search, state):
     try:
         view = resolve_view(search)
-        cases = stream_bundle(view.scope, view.moment(), view.live, STREAM_LIMIT)
+        m = view.moment()
+        cases = stream_bundle(view.scope, m, view.live, STREAM_LIMIT)
     except DataUnavailable:
         return no_update, no_update
+    today = m.at.astimezone(view.tz).date()
     keys = [case_key(c) for c in cases]
     new_state = {"view": view.key, "keys": keys}
     state = state or {}
     shown = state.get("keys") or []
     if state.get("view") != view.key or not shown or (n or 0) % FULL_STREAM_EVERY == 0:
-        return [case_entry(c, view.tz) for c in cases], new_state
+        return [case_entry(c, view.tz, today) for c in cases], new_state
     if keys == shown:
         return no_update, no_update
 
@@ -169,11 +171,11 @@ def update_stream(n, search, state):
     if fresh and keys[:k] == [case_key(c) for c in fresh] and keys[k:] == shown[:len(keys) - k]:
         patch = Patch()
         for c in reversed(fresh):
-            patch.prepend(case_entry(c, view.tz))
+            patch.prepend(case_entry(c, view.tz, today))
         for index in range(len(shown) + k - 1, len(keys) - 1, -1):
             del patch[index]
         return patch, new_state
-    return [case_entry(c, view.tz) for c in cases], new_state
+    return [case_entry(c, view.tz, today) for c in cases], new_state
 
 
 # --- map ---------------------------------------------------------------------------------------

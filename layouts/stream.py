@@ -5,6 +5,7 @@ Every text field is rendered as text (Dash escapes it) and personal data is mask
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,7 +38,16 @@ def category_name(case: dict[str, Any]) -> str:
     return f"未知分类 {case['category_code']}" if case.get("category_code") else "未分类"
 
 
-def case_entry(case: dict[str, Any], tz: ZoneInfo) -> html.Div:
+def _when(case: dict[str, Any], tz: ZoneInfo, today: date | None) -> list:
+    """HH:MM local, with the date below it for a case reported before today."""
+    reported = case.get("reported_at")
+    when = [html.Div(i18n.hhmm(reported, tz), className="case-clock")]
+    if reported is not None and today is not None and reported.astimezone(tz).date() != today:
+        when.append(html.Div(reported.astimezone(tz).strftime("%m-%d"), className="case-date"))
+    return when
+
+
+def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None) -> html.Div:
     urgency = case.get("urgency") or "normal"
     title = mask_text(case.get("title")) or "（无标题）"
     key = case_key(case)
@@ -50,7 +60,7 @@ def case_entry(case: dict[str, Any], tz: ZoneInfo) -> html.Div:
         key=key,
         className=f"case case--{urgency if urgency in i18n.URGENCY else 'normal'}",
         children=[
-            html.Div(i18n.hhmm(case.get("reported_at"), tz), className="case-time"),
+            html.Div(_when(case, tz, today), className="case-time"),
             html.Div(className="case-body", children=[
                 html.Div(badges, className="case-head"),
                 html.Div(title, className="case-title"),
