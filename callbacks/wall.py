@@ -158,24 +158,29 @@ def update_stream(n, search, state):
     keys = [case_key(c) for c in cases]
     new_state = {"view": view.key, "keys": keys}
     state = state or {}
-    shown = state.get("keys") or []
-    if state.get("view") != view.key or not shown or (n or 0) % FULL_STREAM_EVERY == 0:
-        return [case_entry(c, view.tz, today) for c in cases], new_state
+    same_view = state.get("view") == view.key
+    shown = (state.get("keys") or []) if same_view else []
+    known = set(shown)
+
+    def entries(rows):
+        return [case_entry(c, view.tz, today, fresh=bool(known) and case_key(c) not in known) for c in rows]
+
+    if not shown or (n or 0) % FULL_STREAM_EVERY == 0:
+        return entries(cases), new_state
     if keys == shown:
         return no_update, no_update
 
-    known = set(shown)
     fresh = [c for c in cases if case_key(c) not in known]
     k = len(fresh)
     # Prepend only when the fresh cases sit on top and the rest of the list just slid down.
     if fresh and keys[:k] == [case_key(c) for c in fresh] and keys[k:] == shown[:len(keys) - k]:
         patch = Patch()
-        for c in reversed(fresh):
-            patch.prepend(case_entry(c, view.tz, today))
+        for entry in reversed(entries(fresh)):
+            patch.prepend(entry)
         for index in range(len(shown) + k - 1, len(keys) - 1, -1):
             del patch[index]
         return patch, new_state
-    return [case_entry(c, view.tz, today) for c in cases], new_state
+    return entries(cases), new_state
 
 
 # --- map ---------------------------------------------------------------------------------------

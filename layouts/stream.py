@@ -47,7 +47,8 @@ def _when(case: dict[str, Any], tz: ZoneInfo, today: date | None) -> list:
     return when
 
 
-def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None) -> html.Div:
+def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None, fresh: bool = False) -> html.Div:
+    """One case; ``fresh`` (just arrived) entries slide in, a re-rendered list stays still."""
     urgency = case.get("urgency") or "normal"
     title = mask_text(case.get("title")) or "（无标题）"
     key = case_key(case)
@@ -58,7 +59,7 @@ def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None) ->
         badges.append(html.Span(i18n.label(i18n.SOURCE, case["source"]), className="case-source"))
     return html.Div(
         key=key,
-        className=f"case case--{urgency if urgency in i18n.URGENCY else 'normal'}",
+        className=f"case case--{urgency if urgency in i18n.URGENCY else 'normal'}" + (" case--fresh" if fresh else ""),
         children=[
             html.Div(_when(case, tz, today), className="case-time"),
             html.Div(className="case-body", children=[

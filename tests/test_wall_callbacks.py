@@ -83,6 +83,7 @@ def test_stream_prepends_only_new_cases(wall_app, engine):
     children, state = wall.update_stream(1, "", None)
     assert isinstance(children, list) and len(children) == 30
     assert state["keys"][0] == children[0].to_plotly_json()["props"]["data-case-code"]
+    assert not any("case--fresh" in c.className for c in children)  # the first list does not animate
     assert wall.update_stream(2, "", state) == (no_update, no_update)
 
     code = "320585-20991231-00001"
@@ -93,6 +94,7 @@ def test_stream_prepends_only_new_cases(wall_app, engine):
     ops = patch.to_plotly_json()["operations"]
     assert [op["operation"] for op in ops] == ["Prepend", "Delete"]
     assert ops[0]["params"]["value"].to_plotly_json()["props"]["data-case-code"] == code
+    assert "case--fresh" in ops[0]["params"]["value"].className
     assert ops[1]["location"] == [30]
     assert new_state["keys"][0] == code and new_state["keys"][1:] == state["keys"][:29]
 
