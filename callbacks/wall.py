@@ -200,10 +200,14 @@ def class_breaks(values: list[int], classes: int = len(PALETTE)) -> list[int]:
 
 
 def _label(name: str, figures: dict[str, int]) -> str:
-    """Tooltip HTML for one region: Leaflet sets it as innerHTML, so every name is escaped here."""
+    """Label HTML for one region: Leaflet sets it as innerHTML, so every name is escaped here.
+
+    Kept to name, open cases and (when any) overdue ones, so that labels of small streets do not collide.
+    """
+    overdue = int(figures.get("overdue", 0))
+    sub = f"<div class='rl-sub'>超期 {overdue}</div>" if overdue else ""
     return (f"<div class='rl-name'>{html_text.escape(name)}</div>"
-            f"<div class='rl-open'>{int(figures.get('open', 0))}</div>"
-            f"<div class='rl-sub'>超期 {int(figures.get('overdue', 0))} · 新增 {int(figures.get('new_today', 0))}</div>")
+            f"<div class='rl-open'>{int(figures.get('open', 0))}</div>{sub}")
 
 
 def update_map(_n, search, state):

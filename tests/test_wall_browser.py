@@ -133,19 +133,28 @@ def test_wall_region_and_bad_region(dash_duo, sqlite_county):
     assert dash_duo.get_logs() == []
 
 
-def test_wall_screenshot_fits_1920x1080(dash_duo, sqlite_county):
-    county, url = sqlite_county
+def test_wall_screenshot_fits_1920x1080(dash_duo, tmp_path):
+    """The wall on a synthetic county fills a 1920x1080 screen exactly; /tmp/wall.png is for a human to look at."""
+    from dashboard.synth.seed import seed_county
+
+    url = f"sqlite:///{tmp_path / 'county.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    seed_county(engine, county=COUNTY, days=2, seed=20261126)
     dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                     {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
     start_wall(dash_duo, url)
-    dash_duo.wait_for_text_to_equal("#kpi-open", str(figures_now(county)["open"]), timeout=15)
+    dash_duo.wait_for_text_to_equal("#kpi-open", str(figures_now(engine)["open"]), timeout=15)
     dash_duo.wait_for_element("#map .region-label")
-    dash_duo.wait_for_element("#sla-board [data-case-code]")
+    dash_duo.wait_for_element("#case-stream [data-case-code]")
     width, height = dash_duo.driver.execute_script(
         "return [document.documentElement.clientWidth, document.documentElement.clientHeight]")
+    assert (width, height) == (1920, 1080)
     overflow = dash_duo.driver.execute_script(
         "const d = document.documentElement;"
         "return [d.scrollWidth - d.clientWidth, d.scrollHeight - d.clientHeight];")
     assert overflow == [0, 0], f"the wall overflows its {width}x{height} viewport by {overflow}"
     dash_duo.driver.save_screenshot("/tmp/wall.png")
     assert dash_duo.get_logs() == []
+    engine.dispose()
+    get_engine(url).dispose()
