@@ -139,7 +139,7 @@ def test_wall_screenshot_fits_1920x1080(dash_duo, tmp_path):
     url = f"sqlite:///{tmp_path / 'county.db'}"
     engine = make_engine(url)
     init_db(engine)
-    if importlib.util.find_spec("dashboard.synth.seed") is not None:
+    if importlib.util.find_spec("dashboard.synth") and importlib.util.find_spec("dashboard.synth.seed"):
         from dashboard.synth.seed import seed_county
 
         seed_county(engine, county=COUNTY, days=2, seed=20261126)
