@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable, TypeVar
 
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.cache import shared, shared_static
@@ -57,7 +58,9 @@ def read(fn: Callable[[Any], T], *, connect: bool = True) -> T:
     except Exception as exc:  # noqa: BLE001 - any failure to read leaves the wall stale, never broken
         with _lock:
             _down_until[url] = time.monotonic() + RETRY_SECONDS
-        log.warning("wall read failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        # A database error is an outage; anything else is a bug worth its traceback in the log.
+        log.warning("wall read failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+                    exc_info=not isinstance(exc, DBAPIError))
         raise DataUnavailable(str(exc)) from exc
 
 
