@@ -1,0 +1,79 @@
+"""Local calendar arithmetic on integer epoch seconds (UTC), in the configured timezone."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+UTC = timezone.utc
+DAY = 86400
+HOUR = 3600
+
+
+class LocalCalendar:
+    def __init__(self, tz: ZoneInfo):
+        self.tz = tz
+        self._offset = lru_cache(maxsize=65536)(self._offset_of_hour)
+
+    def _offset_of_hour(self, hour_bucket: int) -> int:
+        return int(datetime.fromtimestamp(hour_bucket * HOUR, UTC).astimezone(self.tz).utcoffset().total_seconds())
+
+    def offset(self, ts: int) -> int:
+        return self._offset(int(ts) // HOUR)
+
+    def local_seconds(self, ts: int) -> int:
+        """Seconds since local midnight."""
+        return (int(ts) + self.offset(ts)) % DAY
+
+    def local_hour(self, ts: int) -> float:
+        return self.local_seconds(ts) / HOUR
+
+    def weekday(self, ts: int) -> int:
+        return self.local_date(ts).weekday()
+
+    def local_date(self, ts: int) -> date:
+        return datetime.fromtimestamp(int(ts), UTC).astimezone(self.tz).date()
+
+    def midnight(self, day: date) -> int:
+        """Epoch seconds of 00:00 local time on ``day``."""
+        return int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
+
+    def at(self, day: date, seconds: float) -> int:
+        """Epoch seconds of ``seconds`` after local midnight of ``day`` (wall-clock)."""
+        h, rem = divmod(int(seconds), HOUR)
+        m, s = divmod(rem, 60)
+        base = datetime(day.year, day.month, day.day, tzinfo=self.tz) + timedelta(hours=h, minutes=m, seconds=s)
+        return int(base.timestamp())
+
+    def days(self, start: date, end: date) -> list[date]:
+        return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+    def to_daytime(self, ts: int, earliest: float = 8.0, latest: float = 21.0, u: float = 0.5) -> int:
+        """``ts`` if its local hour is within [earliest, latest); else the next morning, earliest + u hours."""
+        hour = self.local_hour(ts)
+        if earliest <= hour < latest:
+            return int(ts)
+        day = self.local_date(ts)
+        if hour >= latest:
+            day += timedelta(days=1)
+        return self.at(day, (earliest + u * 1.5) * HOUR)
+
+    def hours_array(self, ts: np.ndarray) -> np.ndarray:
+        """Local hour (0-23) of each timestamp."""
+        offsets = np.array([self.offset(t) for t in np.asarray(ts).ravel()]).reshape(np.shape(ts))
+        return ((np.asarray(ts) + offsets) % DAY) // HOUR
+
+
+def to_datetime(ts: int | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(int(ts), UTC)
+
+
+def to_epoch(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())

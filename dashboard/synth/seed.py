@@ -1,0 +1,198 @@
+"""``gridwall seed``: a synthetic county and ``days`` of its history, ending at ``now``.
+
+Everything is drawn from one numpy Generator seeded with ``seed`` (the case lifecycles from
+per-case Generators keyed by the case), so the same seed and the same ``now`` give identical
+rows. The whole county is replaced in one transaction.
+
+Pings: a worker on duty pings once a minute, about 400,000 rows a working day for the county.
+Only the last ``full_ping_days`` local days (default 3: today and the two before) keep that
+resolution; older days keep one ping every ``sparse_ping_minutes`` (default 60), which still
+answers "patrolled that day" but not "online at that minute". This keeps the 90-day seed to
+about 1.5 million pings and well under a minute on SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+from sqlalchemy import Engine, func, select
+
+from data_access import writes
+from data_access.db import transaction
+from data_access.models import Grid, Region
+
+from .calendar import LocalCalendar
+from .casegen import CaseFactory, NewCases, seed_grid_weights
+from .catalog import load_categories
+from .geography import LocalProjection, build_geography
+from .lifecycle import CaseFacts, deadlines, plan_case, state_after, steps_until
+from .org_chart import Directory, build_org_chart
+from .profiles import county_profile
+from .rhythm import REFERENCE_GRIDS, DayNoise, draw_arrivals
+from .roster import Pings, Shifts, Walkers, day_roster, shift_pings
+
+log = logging.getLogger("gridwall.seed")
+UTC = timezone.utc
+DUPLICATE_WINDOW = 48 * 3600  # a report repeats an earlier one in the same grid and category within 48 h
+
+
+def _timezone():
+    from dashboard.config import get_settings
+
+    return get_settings().tz
+
+
+def county_exists(engine: Engine) -> bool:
+    """A county region with grids is in the database."""
+    with engine.connect() as conn:
+        county = conn.execute(select(Region.code).where(Region.level == "county").limit(1)).scalar()
+        if county is None:
+            return False
+        return conn.execute(select(func.count()).select_from(Grid).where(Grid.code.like(f"{county}%"))).scalar() > 0
+
+
+def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed: int = 20261126,
+                now: datetime | None = None, full_ping_days: int = 3, sparse_ping_minutes: int = 60) -> dict:
+    """Write the synthetic county ``county`` with ``days`` local days of history up to ``now``."""
+    started = time.perf_counter()
+    cal = LocalCalendar(_timezone())
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    now_ts = int(now.timestamp())
+    today = cal.local_date(now_ts)
+    first_day = today - timedelta(days=max(1, days) - 1)
+    rng = np.random.default_rng(seed)
+    profile = county_profile(county)
+    geo = build_geography(profile, rng)
+    categories = load_categories()
+    by_code = {c.code: c for c in categories}
+
+    with transaction(engine) as conn:
+        writes.delete_county(conn, county)
+        writes.upsert_categories(conn, [c.as_row() for c in categories])
+        ids = writes.next_ids(conn)
+        chart = build_org_chart(geo, rng, ids["orgs"], ids["staff"])
+        directory = Directory(chart.orgs, chart.staff)
+
+        # roster and pings
+        walkers = Walkers(chart.staff, geo.table, LocalProjection(profile.centre), rng)
+        shift_parts, ping_parts = [], []
+        for day in cal.days(first_day, today):
+            shifts = day_roster(chart.staff, day, cal, rng, directory.center)
+            shift_parts.append(shifts)
+            every = 1 if (today - day).days < full_ping_days else sparse_ping_minutes
+            ping_parts.append(shift_pings(walkers, shifts, every, now_ts, rng))
+        shifts = Shifts.concat(shift_parts)
+        pings = Pings.concat(ping_parts)
+
+        # cases
+        weight, patrol_weight = seed_grid_weights(geo.table, rng)
+        factory = CaseFactory(profile.code, profile.name, geo.table, categories,
+                              {g: w[0] for g, w in directory.workers.items()}, weight, patrol_weight)
+        times, sources = draw_arrivals(cal, cal.midnight(first_day), now_ts + 1, rng, DayNoise(rng),
+                                       scale=len(geo.table) / REFERENCE_GRIDS)
+        new = factory.make(times, sources, rng)
+        case_cols, action_cols = _lifecycles(new, ids["cases"], ids["case_actions"], profile.code, by_code,
+                                             directory, cal, now_ts)
+
+        counts = {}
+        counts["regions"] = writes.bulk_insert(conn, "regions", _columns(geo.regions))
+        counts["grids"] = writes.bulk_insert(conn, "grids", _columns(geo.grid_rows))
+        counts["orgs"] = writes.bulk_insert(conn, "orgs", _columns(chart.orgs))
+        counts["staff"] = writes.bulk_insert(conn, "staff", _columns(chart.staff))
+        counts["shifts"] = writes.bulk_insert(conn, "staff_shifts", {
+            "id": np.arange(ids["staff_shifts"], ids["staff_shifts"] + len(shifts)),
+            "staff_id": shifts.staff_id, "starts_at": shifts.starts, "ends_at": shifts.ends})
+        counts["pings"] = writes.bulk_insert(conn, "staff_pings", {
+            "staff_id": pings.staff_id, "ts": pings.ts, "lon": pings.lon, "lat": pings.lat})
+        counts["categories"] = len(categories)
+        counts["cases"] = writes.bulk_insert(conn, "cases", case_cols)
+        counts["actions"] = writes.bulk_insert(conn, "case_actions", action_cols)
+        writes.sync_sequences(conn)
+
+    statuses = case_cols["status"]
+    counts["open_cases"] = sum(1 for s in statuses if s not in ("closed", "rejected", "merged"))
+    counts["workers"] = sum(1 for s in chart.staff if s["role"] == "grid_worker" and s["active"])
+    counts["seconds"] = round(time.perf_counter() - started, 1)
+    log.info("seeded %s: %s", county, counts)
+    return counts
+
+
+def _columns(rows: list[dict]) -> dict[str, list]:
+    keys = [k for k in rows[0] if not k.startswith("_")] if rows else []
+    return {k: [r[k] for r in rows] for k in keys}
+
+
+def duplicate_of(grid: list[str], category: list[str], reported: np.ndarray, ids: np.ndarray) -> list[int | None]:
+    """For each case, the id of the latest earlier case (strictly earlier report time) in the same
+    grid and category within DUPLICATE_WINDOW, else None (the simulator asks the database the same)."""
+    n = len(reported)
+    out: list[int | None] = [None] * n
+    if n == 0:
+        return out
+    key = np.array([f"{g}|{c}" for g, c in zip(grid, category)])
+    order = np.lexsort((ids, reported, key))
+    k, t = key[order], reported[order]
+    for pos in range(1, n):
+        if k[pos] != k[pos - 1]:
+            continue
+        j = pos - 1
+        while j >= 0 and k[j] == k[pos] and t[j] == t[pos]:
+            j -= 1
+        if j >= 0 and k[j] == k[pos] and t[pos] - t[j] <= DUPLICATE_WINDOW:
+            out[order[pos]] = int(ids[order[j]])
+    return out
+
+
+def case_codes(county: str, reported: np.ndarray, cal: LocalCalendar) -> list[str]:
+    """320585-20261126-00042: the local report date and a running number within it (by report time)."""
+    codes, seq, last = [], 0, None
+    for ts in reported.tolist():
+        day = cal.local_date(ts)
+        seq = seq + 1 if day == last else 1
+        last = day
+        codes.append(f"{county}-{day:%Y%m%d}-{seq:05d}")
+    return codes
+
+
+def _lifecycles(new: NewCases, first_case_id: int, first_action_id: int, county: str, by_code, directory,
+                cal: LocalCalendar, now_ts: int) -> tuple[dict, dict]:
+    n = len(new)
+    ids = np.arange(first_case_id, first_case_id + n)
+    codes = case_codes(county, new.reported, cal)
+    dups = duplicate_of(new.grid_code, new.category, new.reported, ids)
+    cols = {k: [] for k in ("status", "level", "handler_org_id", "accepted_at", "dispatched_at", "closed_at",
+                            "escalations", "returns", "reworks", "urges", "satisfaction", "merged_into", "updated_at",
+                            "accept_due_at", "dispatch_due_at", "resolve_due_at")}
+    acts = {k: [] for k in ("case_id", "ts", "action", "from_org_id", "to_org_id", "actor_staff_id", "note")}
+    for i in range(n):
+        reported = int(new.reported[i])
+        facts = CaseFacts(codes[i], reported, new.category[i], new.source[i], new.grid_code[i], new.reporter[i], dups[i])
+        cat = by_code.get(new.category[i])
+        steps = plan_case(facts, cat, directory, cal)
+        steps = steps[:steps_until(steps, now_ts)]
+        state = state_after(steps)
+        for k, v in state.items():
+            cols[k].append(v)
+        due = deadlines(reported, cat)
+        cols["accept_due_at"].append(due[0])
+        cols["dispatch_due_at"].append(due[1])
+        cols["resolve_due_at"].append(due[2])
+        case_id = int(ids[i])
+        for s in steps:
+            acts["case_id"].append(case_id)
+            acts["ts"].append(s.ts)
+            acts["action"].append(s.action)
+            acts["from_org_id"].append(s.from_org)
+            acts["to_org_id"].append(s.to_org)
+            acts["actor_staff_id"].append(s.actor)
+            acts["note"].append(s.note)
+    case_cols = {
+        "id": ids, "code": codes, "title": new.title, "description": new.description, "category_code": new.category,
+        "source": new.source, "urgency": new.urgency, "reported_at": new.reported, "lon": new.lon, "lat": new.lat,
+        "grid_code": new.grid_code, "address": new.address, "reporter_staff_id": new.reporter, **cols,
+    }
+    action_cols = {"id": np.arange(first_action_id, first_action_id + len(acts["case_id"])), **acts}
+    return case_cols, action_cols
