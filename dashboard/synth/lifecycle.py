@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .calendar import HOUR, LocalCalendar
+from .local_calendar import HOUR, LocalCalendar
 from .catalog import FALLBACK_LIMITS, Category
 from .org_chart import Directory
 from .profiles import street_profile
@@ -238,8 +238,8 @@ def plan_case(f: CaseFacts, cat: Category | None, d: Directory, cal: LocalCalend
         b.add(b.last + r.logn(min(2 * HOUR, 0.1 * window), 0.8), "return", handler, dispatcher, d.actor(handler, r.u()),
               "非本单位职责，申请退回", status="accepted", holder=dispatcher, level=d.level_of(dispatcher))
         handler = office
-        b.add(b.last + r.logn(min(40 * MINUTE, 0.05 * window), 0.6), "dispatch", dispatcher, handler, d.actor(dispatcher, r.u()),
-              "重新派遣", status="dispatched", holder=handler, level=d.level_of(handler))
+        b.add(b.last + r.logn(min(40 * MINUTE, 0.05 * window), 0.6), "dispatch", dispatcher, handler,
+              d.actor(dispatcher, r.u()), "重新派遣", status="dispatched", holder=handler, level=d.level_of(handler))
 
     # 签收 sign
     sign_median = min(15 * MINUTE, 0.05 * window)
@@ -269,6 +269,7 @@ def plan_case(f: CaseFacts, cat: Category | None, d: Directory, cal: LocalCalend
     if upper is not None and upper != handler and r.u() < P_ESCALATE:
         events.append((b.last + window * (0.15 + 0.25 * r.u()), "escalate"))
     for ts, what in sorted(events):
+        ts = daytime(ts)  # supervisors urge in office hours (short-deadline tiers: any time)
         if ts >= t_handle_target:
             continue
         if what == "escalate":
@@ -341,10 +342,8 @@ def state_after(steps: list[Step]) -> dict:
 
 def deadlines(reported: int, cat: Category | None) -> tuple[int, int, int]:
     """(accept_due_at, dispatch_due_at, resolve_due_at) from the category's tier limits."""
-    if cat is None:
-        a, dsp, h = FALLBACK_LIMITS["accept_minutes"], FALLBACK_LIMITS["dispatch_minutes"], FALLBACK_LIMITS["resolve_hours"]
-    else:
-        _, a, dsp, h = cat.limits()
+    _, a, dsp, h = cat.limits() if cat else (None, FALLBACK_LIMITS["accept_minutes"],
+                                             FALLBACK_LIMITS["dispatch_minutes"], FALLBACK_LIMITS["resolve_hours"])
     return reported + a * MINUTE, reported + dsp * MINUTE, reported + h * HOUR
 
 

@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import shapely
 
-from .calendar import HOUR, LocalCalendar
+from .local_calendar import HOUR, LocalCalendar
 from .geography import GridTable, LocalProjection
 
 MINUTE = 60
@@ -62,16 +62,19 @@ def day_roster(staff: list[dict], day: date, cal: LocalCalendar, rng: np.random.
     if center:
         k = day.toordinal() % len(center)
         rotated = center[k:] + center[:k]
-        for sid in rotated[:4]:
-            ids.append(sid), starts.append(cal.at(day, 8 * HOUR)), ends.append(cal.at(day, 20 * HOUR))
-        for sid in rotated[4:7]:
-            ids.append(sid), starts.append(cal.at(day, 20 * HOUR)), ends.append(cal.at(day, 32 * HOUR))
+        for i, sid in enumerate(rotated[:7]):  # four on the day shift, three through the night
+            begin = 8 if i < 4 else 20
+            ids.append(sid)
+            starts.append(cal.at(day, begin * HOUR))
+            ends.append(cal.at(day, (begin + 12) * HOUR))
     others = [s["id"] for s in desk if s.get("org_id") != county_center]
     if others:
         on = rng.random(len(others)) < (0.35 if weekend else 0.8)
         for sid, o in zip(others, on):
             if o:
-                ids.append(sid), starts.append(cal.at(day, 8 * HOUR + 30 * MINUTE)), ends.append(cal.at(day, 17 * HOUR + 30 * MINUTE))
+                ids.append(sid)
+                starts.append(cal.at(day, 8 * HOUR + 30 * MINUTE))
+                ends.append(cal.at(day, 17 * HOUR + 30 * MINUTE))
     return Shifts(np.asarray(ids, np.int64), np.asarray(starts, np.int64), np.asarray(ends, np.int64))
 
 

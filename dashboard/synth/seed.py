@@ -24,7 +24,7 @@ from data_access import writes
 from data_access.db import transaction
 from data_access.models import Grid, Region
 
-from .calendar import LocalCalendar
+from .local_calendar import LocalCalendar
 from .casegen import CaseFactory, NewCases, seed_grid_weights
 from .catalog import load_categories
 from .geography import LocalProjection, build_geography
@@ -169,7 +169,8 @@ def _lifecycles(new: NewCases, first_case_id: int, first_action_id: int, county:
     acts = {k: [] for k in ("case_id", "ts", "action", "from_org_id", "to_org_id", "actor_staff_id", "note")}
     for i in range(n):
         reported = int(new.reported[i])
-        facts = CaseFacts(codes[i], reported, new.category[i], new.source[i], new.grid_code[i], new.reporter[i], dups[i])
+        facts = CaseFacts(codes[i], reported, new.category[i], new.source[i], new.grid_code[i], new.reporter[i],
+                          dups[i])
         cat = by_code.get(new.category[i])
         steps = plan_case(facts, cat, directory, cal)
         steps = steps[:steps_until(steps, now_ts)]

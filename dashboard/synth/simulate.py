@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from data_access import sim_reads, writes
 from data_access.db import transaction
 
-from .calendar import DAY, LocalCalendar, to_datetime, to_epoch
+from .local_calendar import DAY, LocalCalendar, to_datetime, to_epoch
 from .casegen import CaseFactory
 from .catalog import Category, load_categories
 from .geography import LocalProjection, grid_table_from_rows
