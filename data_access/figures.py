@@ -1,22 +1,25 @@
 """The contract's figures (contract.md, "Figures: exact definitions"), each for a scope and a moment.
 
-Every figure is one SQL statement over the platform tables. The definitions are followed to the
-letter, including SQL's NULL semantics: a comparison with NULL is false, so a case with a NULL
+Each group of figures (cases, rates, staffing, alerts) is one SQL statement over the platform
+tables; summary() reads cases and rates in one pass. bench/summary_1m.py times them against
+hand-written SQL on 1M cases (docs/benchmarks.md). The definitions are followed to the letter, including SQL's NULL semantics: a comparison with NULL is false, so a case with a NULL
 deadline is never overdue but still open.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import String, and_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
 from .models import Alert, Case, Grid, Staff, StaffPing, StaffShift
 from .moment import Moment
-from .scope import Scope
-from .sqlfuncs import epoch_seconds
+from .scope import Scope, _upper_bound
+from .sqlfuncs import epoch_seconds, no_index
 
 CASE_KEYS = ("open", "overdue", "warning", "accept_overdue", "dispatch_overdue", "new_today", "closed_today")
 RATE_KEYS = ("on_time", "closed", "satisfied", "self_resolved")
@@ -26,6 +29,32 @@ ALERT_STATUSES = ("new", "acknowledged")
 ONLINE_WINDOW = timedelta(minutes=10)
 
 c = Case.__table__.c
+
+# The big statements are built once, with the moment as named parameters: building one anew costs
+# about as much time as PostgreSQL takes to run it for a street of a 1M-case county (bench/).
+_AT = bindparam("gw_at", type_=c.reported_at.type)
+_MIDNIGHT = bindparam("gw_midnight", type_=c.reported_at.type)
+_W7_START = bindparam("gw_w7_start", type_=c.reported_at.type)
+
+
+_ONLINE_FROM = bindparam("gw_online_from", type_=c.reported_at.type)
+_LO = bindparam("gw_lo", type_=String())
+_HI = bindparam("gw_hi", type_=String())
+
+
+def _moment_params(m: Moment) -> dict[str, Any]:
+    return {"gw_at": m.at, "gw_midnight": m.midnight, "gw_w7_start": m.w7_start,
+            "gw_online_from": m.at - ONLINE_WINDOW}
+
+
+def _region_params(scope: Scope) -> dict[str, Any]:
+    upper = _upper_bound(scope.region)
+    return {"gw_lo": scope.region, **({"gw_hi": upper} if upper is not None else {})}
+
+
+def _in_region(col, bounded: bool):
+    """``Scope.code_filter`` (a prefix as a code range) with the region as parameters."""
+    return and_(col >= _LO, col < _HI) if bounded else col >= _LO
 
 
 def open_at(t):
@@ -42,7 +71,7 @@ def warning_at(t):
     return and_(
         open_at(t),
         c.resolve_due_at >= t,
-        epoch_seconds(c.resolve_due_at) * 4 + epoch_seconds(c.reported_at) <= epoch_seconds(literal(t, c.reported_at.type)) * 5,
+        epoch_seconds(c.resolve_due_at) * 4 + epoch_seconds(c.reported_at) <= epoch_seconds(t if isinstance(t, BindParameter) else literal(t, c.reported_at.type)) * 5,
     )
 
 
@@ -54,37 +83,79 @@ def dispatch_overdue_at(t):
     return and_(open_at(t), or_(c.dispatched_at.is_(None), c.dispatched_at > t), c.dispatch_due_at < t)
 
 
-def _open_counts(conn: Connection, scope: Scope, m: Moment, group=None) -> dict[Any, dict[str, int]]:
-    t = m.at
+@cache
+def _case_columns():
+    """The case figures as counts, and the rows at least one of them counts (moment as parameters)."""
+    t, mid = _AT, _MIDNIGHT
+    new_today = and_(c.reported_at >= mid, c.reported_at <= t)
+    closed_today = and_(c.status == "closed", c.closed_at >= mid, c.closed_at <= t)
     cols = [
-        func.count().label("open"),
-        func.count().filter(c.resolve_due_at < t).label("overdue"),
+        func.count().filter(open_at(t)).label("open"),
+        func.count().filter(overdue_at(t)).label("overdue"),
         func.count().filter(warning_at(t)).label("warning"),
         func.count().filter(accept_overdue_at(t)).label("accept_overdue"),
         func.count().filter(dispatch_overdue_at(t)).label("dispatch_overdue"),
+        func.count().filter(new_today).label("new_today"),
+        func.count().filter(closed_today).label("closed_today"),
     ]
-    return _grouped(conn, cols, and_(open_at(t), scope.case_filter(c.grid_code)), group)
+    # Open at T is re-checked in each count; as a row source only its closed_at half is indexable.
+    return cols, or_(c.closed_at.is_(None), c.closed_at > t, new_today, closed_today)
 
 
-def _today_counts(conn: Connection, scope: Scope, m: Moment, group=None) -> dict[Any, dict[str, int]]:
-    t, mid = m.at, m.midnight
-    new = _grouped(conn, [func.count().label("new_today")],
-                   and_(c.reported_at >= mid, c.reported_at <= t, scope.case_filter(c.grid_code)), group)
-    closed = _grouped(conn, [func.count().label("closed_today")],
-                      and_(c.status == "closed", c.closed_at >= mid, c.closed_at <= t,
-                           scope.case_filter(c.grid_code)), group)
-    for key, row in closed.items():
-        new.setdefault(key, {}).update(row)
-    return new
+@cache
+def _rate_columns():
+    """The counts behind the 7-day rates, and the rows at least one of them counts (moment as parameters)."""
+    t, start = _AT, _W7_START
+    closed_in_w7 = and_(c.status == "closed", c.closed_at > start, c.closed_at <= t)
+    due_in_w7 = and_(c.resolve_due_at > start, c.resolve_due_at <= t)
+    due_7d = and_(c.status.notin_(("rejected", "merged")), c.reported_at <= t, or_(due_in_w7, closed_in_w7))
+    closed_by_t = and_(c.status == "closed", c.closed_at <= t)
+    rated = and_(closed_in_w7, c.satisfaction.is_not(None))
+    patrol_closed = and_(closed_in_w7, c.source == "patrol")
+    cols = [
+        func.count().filter(due_7d).label("due"),
+        func.count().filter(and_(due_7d, closed_by_t, c.closed_at <= c.resolve_due_at)).label("on_time"),
+        func.count().filter(and_(due_7d, closed_by_t)).label("closed"),
+        func.count().filter(rated).label("rated"),
+        func.count().filter(and_(rated, c.satisfaction >= 3)).label("satisfied"),
+        func.count().filter(patrol_closed).label("patrol_closed"),
+        func.count().filter(and_(patrol_closed, c.escalations == 0,
+                                 c.level.in_(("grid", "community")))).label("self_resolved"),
+    ]
+    # The two halves of W7 membership, each served by its own index.
+    return cols, or_(due_in_w7, and_(c.closed_at > start, c.closed_at <= t))
 
 
-def _grouped(conn: Connection, cols, where, group) -> dict[Any, dict[str, int]]:
+def _rates(r: dict[str, int]) -> dict[str, float | None]:
+    def share(num: int, den: int) -> float | None:
+        return None if not den else num / den
+
+    return {
+        "on_time": share(r["on_time"], r["due"]),
+        "closed": share(r["closed"], r["due"]),
+        "satisfied": share(r["satisfied"], r["rated"]),
+        "self_resolved": share(r["self_resolved"], r["patrol_closed"]),
+    }
+
+
+def _in_case_scope(scope: Scope):
+    # The time windows drive these statements; the region only filters (see no_index).
+    return scope.case_filter(no_index(c.grid_code))
+
+
+def _case_counts(conn: Connection, scope: Scope, m: Moment, group=None) -> dict[Any, dict[str, int]]:
+    """The case figures in one statement, over the cases that at least one of them may count."""
+    cols, rows = _case_columns()
+    return _grouped(conn, cols, and_(rows, _in_case_scope(scope)), group, _moment_params(m))
+
+
+def _grouped(conn: Connection, cols, where, group, params) -> dict[Any, dict[str, int]]:
     if group is None:
-        row = conn.execute(select(*cols).select_from(Case.__table__).where(where)).mappings().one()
+        row = conn.execute(select(*cols).select_from(Case.__table__).where(where), params).mappings().one()
         return {None: {k: int(v or 0) for k, v in row.items()}}
     stmt = select(group.label("g"), *cols).select_from(Case.__table__).where(where).group_by(group)
     out: dict[Any, dict[str, int]] = {}
-    for row in conn.execute(stmt).mappings():
+    for row in conn.execute(stmt, params).mappings():
         out[row["g"]] = {k: int(v or 0) for k, v in row.items() if k != "g"}
     return out
 
@@ -92,8 +163,7 @@ def _grouped(conn: Connection, cols, where, group) -> dict[Any, dict[str, int]]:
 def case_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
     """open, overdue, warning, accept_overdue, dispatch_overdue, new_today, closed_today."""
     figures = dict.fromkeys(CASE_KEYS, 0)
-    figures.update(_open_counts(conn, scope, m)[None])
-    figures.update(_today_counts(conn, scope, m)[None])
+    figures.update(_case_counts(conn, scope, m)[None])
     return figures
 
 
@@ -107,66 +177,48 @@ def case_figures_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str
     if child_len is None:
         return {}
     group = func.substr(c.grid_code, 1, child_len)
-    merged: dict[str | None, dict[str, int]] = {}
-    for part in (_open_counts(conn, scope, m, group), _today_counts(conn, scope, m, group)):
-        for key, row in part.items():
-            merged.setdefault(key, dict.fromkeys(CASE_KEYS, 0)).update(row)
-    return merged
+    # A child is listed when it has something to count.
+    return {key: {**dict.fromkeys(CASE_KEYS, 0), **row}
+            for key, row in _case_counts(conn, scope, m, group).items() if any(row.values())}
 
 
 def rate_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, float | None]:
     """on_time, closed, satisfied and self_resolved rates over W7 = (T - 7 days, T]; None on an empty denominator."""
-    t, start = m.at, m.w7_start
-    closed_in_w7 = and_(c.status == "closed", c.closed_at > start, c.closed_at <= t)
-    due_in_w7 = and_(c.resolve_due_at > start, c.resolve_due_at <= t)
-    due_7d = and_(c.status.notin_(("rejected", "merged")), c.reported_at <= t, or_(due_in_w7, closed_in_w7))
-    closed_by_t = and_(c.status == "closed", c.closed_at <= t)
-    rated = and_(closed_in_w7, c.satisfaction.is_not(None))
-    patrol_closed = and_(closed_in_w7, c.source == "patrol")
-    stmt = select(
-        func.count().filter(due_7d).label("due"),
-        func.count().filter(and_(due_7d, closed_by_t, c.closed_at <= c.resolve_due_at)).label("on_time"),
-        func.count().filter(and_(due_7d, closed_by_t)).label("closed"),
-        func.count().filter(rated).label("rated"),
-        func.count().filter(and_(rated, c.satisfaction >= 3)).label("satisfied"),
-        func.count().filter(patrol_closed).label("patrol_closed"),
-        func.count().filter(and_(patrol_closed, c.escalations == 0,
-                                 c.level.in_(("grid", "community")))).label("self_resolved"),
-    ).select_from(Case.__table__).where(
-        # The two halves of W7 membership, each served by its own index.
-        or_(due_in_w7, and_(c.closed_at > start, c.closed_at <= t)),
-        scope.case_filter(c.grid_code),
-    )
-    r = conn.execute(stmt).mappings().one()
-
-    def share(num: int, den: int) -> float | None:
-        return None if not den else num / den
-
-    return {
-        "on_time": share(r["on_time"], r["due"]),
-        "closed": share(r["closed"], r["due"]),
-        "satisfied": share(r["satisfied"], r["rated"]),
-        "self_resolved": share(r["self_resolved"], r["patrol_closed"]),
-    }
+    cols, rows = _rate_columns()
+    return _rates(_grouped(conn, cols, and_(rows, _in_case_scope(scope)), None, _moment_params(m))[None])
 
 
 def staffing_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
-    """grids, grids_staffed, workers, on_duty, online, patrolled_today."""
-    t = m.at
+    """grids, grids_staffed, workers, on_duty, online, patrolled_today, in one statement."""
+    region = _region_params(scope)
+    stmt = _staffing_statement("gw_hi" in region)
+    row = conn.execute(stmt, {**_moment_params(m), **region}).mappings().one()
+    return {k: int(row[k] or 0) for k in STAFFING_KEYS}
+
+
+@cache
+def _staffing_statement(bounded: bool):
+    t = _AT
     g = Grid.__table__.c
     s = Staff.__table__.alias("s")
     sh = StaffShift.__table__.c
     p = StaffPing.__table__.c
     worker = and_(s.c.role == "grid_worker", s.c.active.is_(True))
-    in_scope = scope.code_filter(g.code)
+    in_scope = _in_region(g.code, bounded)
 
-    grids = conn.execute(select(func.count(g.code.distinct())).where(in_scope)).scalar_one()
-    staffed = conn.execute(select(func.count(g.code.distinct())).where(
-        in_scope, exists().where(s.c.grid_code == g.code, worker))).scalar_one()
+    grids = select(func.count(g.code.distinct())).where(in_scope).scalar_subquery()
+    staffed = select(func.count(g.code.distinct())).where(
+        in_scope, exists().where(s.c.grid_code == g.code, worker)).scalar_subquery()
+    patrolled = select(func.count(g.code.distinct())).where(
+        in_scope,
+        exists().where(s.c.grid_code == g.code, worker,
+                       exists().where(p.staff_id == s.c.id, p.ts >= _MIDNIGHT, p.ts <= t)),
+    ).scalar_subquery()
 
-    on_duty = exists().where(sh.staff_id == s.c.id, sh.starts_at <= t, sh.ends_at > t)
-    pinged = exists().where(p.staff_id == s.c.id, p.ts > t - ONLINE_WINDOW, p.ts <= t)
-    workers_q = (
+    # The roster at T is read once (an IN list), not once per worker and figure.
+    on_duty = s.c.id.in_(select(sh.staff_id).where(sh.starts_at <= t, sh.ends_at > t))
+    pinged = exists().where(p.staff_id == s.c.id, p.ts > _ONLINE_FROM, p.ts <= t)
+    workers = (
         select(
             func.count().label("workers"),
             func.count().filter(on_duty).label("on_duty"),
@@ -174,24 +226,14 @@ def staffing_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int
         )
         .select_from(s)
         # "assigned to grids in R": the grid must exist; its code carries the region.
-        .where(worker, scope.code_filter(s.c.grid_code),
+        .where(worker, _in_region(s.c.grid_code, bounded),
                s.c.grid_code.in_(select(g.code).where(in_scope).scalar_subquery()))
+        .subquery("w")
     )
-    w = conn.execute(workers_q).mappings().one()
-
-    patrolled = conn.execute(select(func.count(g.code.distinct())).where(
-        in_scope,
-        exists().where(s.c.grid_code == g.code, worker,
-                       exists().where(p.staff_id == s.c.id, p.ts >= m.midnight, p.ts <= t)),
-    )).scalar_one()
-    return {
-        "grids": int(grids),
-        "grids_staffed": int(staffed),
-        "workers": int(w["workers"]),
-        "on_duty": int(w["on_duty"]),
-        "online": int(w["online"]),
-        "patrolled_today": int(patrolled),
-    }
+    return select(
+        grids.label("grids"), staffed.label("grids_staffed"), workers.c.workers, workers.c.on_duty,
+        workers.c.online, patrolled.label("patrolled_today"),
+    ).select_from(workers)
 
 
 def alert_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
@@ -208,9 +250,14 @@ def alert_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
 
 def summary(conn: Connection, scope: Scope, m: Moment) -> dict[str, Any]:
     """All figures of the contract for one region and moment, shaped like ``/api/v1/summary``."""
+    # The case figures and the rates in one pass: a row is read when any of them counts it.
+    case_cols, case_rows = _case_columns()
+    rate_cols, rate_rows = _rate_columns()
+    r = _grouped(conn, case_cols + rate_cols, and_(or_(case_rows, rate_rows), _in_case_scope(scope)),
+                 None, _moment_params(m))[None]
     return {
-        "cases": case_figures(conn, scope, m),
-        "rates_7d": rate_figures(conn, scope, m),
+        "cases": {k: r[k] for k in CASE_KEYS},
+        "rates_7d": _rates(r),
         "staffing": staffing_figures(conn, scope, m),
         "alerts": alert_figures(conn, scope, m),
     }

@@ -128,10 +128,13 @@ class Case(Base):
     __table_args__ = (
         # Region scope is a grid-code prefix, evaluated as a range on this index.
         Index("ix_cases_grid_reported", "grid_code", "reported_at"),
-        Index("ix_cases_reported_at", "reported_at"),
-        # Serves both halves of "open at T": closed_at IS NULL and closed_at > T.
-        Index("ix_cases_closed_at", "closed_at"),
-        Index("ix_cases_resolve_due_at", "resolve_due_at"),
+        # The figures read time windows (open at T, today, W7) of one region: the window is the
+        # range, the grid code is checked in the index. With single-column indexes PostgreSQL ANDs
+        # the window with a street's whole grid-code range (~100k entries at 1M cases): 4x slower
+        # (docs/benchmarks.md). closed_at also serves both halves of "open at T": NULL and > T.
+        Index("ix_cases_reported_at_grid", "reported_at", "grid_code"),
+        Index("ix_cases_closed_at_grid", "closed_at", "grid_code"),
+        Index("ix_cases_resolve_due_at_grid", "resolve_due_at", "grid_code"),
         Index("ix_cases_status", "status"),
         Index("ix_cases_updated_at", "updated_at"),
     )
