@@ -2,8 +2,9 @@
 
 Each group of figures (cases, rates, staffing, alerts) is one SQL statement over the platform
 tables; summary() reads cases and rates in one pass. bench/summary_1m.py times them against
-hand-written SQL on 1M cases (docs/benchmarks.md). The definitions are followed to the letter, including SQL's NULL semantics: a comparison with NULL is false, so a case with a NULL
-deadline is never overdue but still open.
+hand-written SQL on 1M cases (docs/benchmarks.md). The definitions are followed to the letter,
+including SQL's NULL semantics: a comparison with NULL is false, so a case with a NULL deadline
+is never overdue but still open.
 """
 
 from __future__ import annotations
