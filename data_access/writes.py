@@ -14,6 +14,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from .models import Alert, Case, CaseAction, Category, Grid, Org, Region, Staff, StaffPing, StaffShift
@@ -169,6 +171,18 @@ def insert_rows(conn: Connection, table_name: str, rows: list[dict]) -> int:
     """Insert row dicts through SQLAlchemy (small batches: the simulator)."""
     if rows:
         conn.execute(insert(TABLES[table_name]), rows)
+    return len(rows)
+
+
+def insert_pings(conn: Connection, rows: list[dict]) -> int:
+    """Insert pings, skipping any (staff_id, ts) already there (another writer got there first)."""
+    if not rows:
+        return 0
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+        conn.execute(dialect_insert(pings_t).on_conflict_do_nothing(), rows)
+    else:
+        conn.execute(insert(pings_t), rows)
     return len(rows)
 
 

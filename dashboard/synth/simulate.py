@@ -171,7 +171,7 @@ class Simulator:
         """Simulate (t0, t1] in one transaction; returns counts of what was written."""
         pending = _Pending(ping_floor=self.ping_floor)
         with transaction(self.engine) as conn:
-            counts = {"cases": 0, "actions": 0, "updates": 0, "shifts": 0, "pings": 0}
+            counts = {"cases": 0, "new_case_actions": 0, "actions": 0, "updates": 0, "shifts": 0, "pings": 0}
             counts.update(self._new_cases(conn, t0, t1, pending))
             counts.update(self._progress(conn, t1, pending))
             counts["shifts"] = self._roster(conn, t0, t1, pending)
@@ -219,7 +219,7 @@ class Simulator:
             n_actions += writes.insert_rows(conn, "case_actions", [_action_row(case_id, s) for s in steps[:applied]])
             if applied < len(steps):
                 pending.live[case_id] = LiveCase(case_id, steps, applied)
-        return {"cases": len(new), "actions": n_actions}
+        return {"cases": len(new), "new_case_actions": n_actions}
 
     def _progress(self, conn, t1: int, pending: _Pending) -> dict:
         updates, actions = [], []
@@ -286,9 +286,15 @@ class Simulator:
                 if not gone:
                     rows.append({"staff_id": s, "ts": to_datetime(t), "lon": lon, "lat": lat})
         if rows:
-            writes.insert_rows(conn, "staff_pings", rows)
+            writes.insert_pings(conn, rows)
             pending.ping_floor = max(floor, max(to_epoch(r["ts"]) for r in rows))
         return len(rows)
+
+    def forget_cached_reads(self) -> None:
+        """After a failed tick: read case numbers and the roster afresh (another writer may have moved them)."""
+        self.seq.clear()
+        self.rostered.clear()
+        self.duty_day = None
 
     def _commit(self, pending: _Pending, t1: int) -> None:
         for case_id, case in pending.live.items():
@@ -374,6 +380,7 @@ def run_simulator(engine: Engine, *, speed: float = 1.0, seed: int | None = None
         except Exception:  # noqa: BLE001 - log, back off, retry the same interval
             failures += 1
             log.exception("simulator: tick up to %s failed (attempt %d); retrying", to_datetime(t1), failures)
+            sim.forget_cached_reads()
             if stop.wait(min(60.0, retry_seconds * 2 ** min(failures - 1, 5))):
                 break
             if failures % 5 == 0:
