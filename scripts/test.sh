@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on a fresh machine, then runs the whole suite:
+# venv + gridwall[test], Chromium and its driver, PostgreSQL and Redis (installed and started when missing).
+# Extra arguments go to pytest.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_venv test
+ensure_browser
+ensure_postgres
+ensure_redis
+cd "$REPO"
+log "running the tests"
+exec "$VENV/bin/python" -m pytest "$@"
