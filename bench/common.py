@@ -49,14 +49,27 @@ def ensure_pg_database() -> None:
 
 def measure(fn: Callable[[], object], *, reps: int, warmup: int) -> dict[str, float]:
     """Median, p95 and min wall time of ``fn`` in milliseconds, after ``warmup`` unmeasured calls."""
+    return measure_side_by_side({"fn": fn}, reps=reps, warmup=warmup)["fn"]
+
+
+def measure_side_by_side(fns: dict[str, Callable[[], object]], *, reps: int, warmup: int) -> dict[str, dict[str, float]]:
+    """``measure`` for several callables, taking turns (in alternating order) so that a busy spell on
+    the machine falls on all of them alike."""
     for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000.0)
-    times.sort()
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    order = list(fns.items())
+    for rep in range(reps):
+        for name, fn in (order if rep % 2 == 0 else order[::-1]):
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000.0)
+    return {name: _stats(t) for name, t in times.items()}
+
+
+def _stats(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
     return {
         "median": statistics.median(times),
         "p95": float(np.percentile(times, 95)),

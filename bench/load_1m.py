@@ -38,6 +38,7 @@ from common import (  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from data_access.db import init_db, make_engine  # noqa: E402
+from data_access.writes import sync_sequences  # noqa: E402
 from data_access.models import Alert, Base, Case, Category, Grid, Org, Region, Staff, StaffPing, StaffShift  # noqa: E402
 
 UTC = timezone.utc
@@ -220,7 +221,7 @@ def bulk_cases(rng: np.random.Generator, geo: Geo, *, n: int, per_day: int, unti
                first_id: int) -> pd.DataFrame:
     """``n`` cases reported before ``until_us``, as they stand at ``now_us``. Timestamps: int64 epoch us."""
     days = int(np.ceil(n / per_day))
-    first_day = local_midnight_us(until_us) - (days - 1) * US_DAY  # local midnight, as UTC us
+    first_day = local_midnight_us(until_us - 1) - (days - 1) * US_DAY  # local midnight, as UTC us
 
     # Day weights: adoption grows over the years, weekends are quiet, summer busier.
     d = np.arange(days)
@@ -527,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                 f = {name: pd.read_sql_table(name, conn) for name in ("regions", "grids", "orgs", "staff", "categories")}
                 seeded = conn.execute(text("SELECT count(*), coalesce(max(id), 0) FROM cases")).one()
                 first_alert = conn.execute(text("SELECT coalesce(max(id), 0) FROM alerts")).scalar_one() + 1
-            until_us = local_midnight_us(now_us) - args.recent_days * US_DAY
+            until_us = local_midnight_us(now_us) - (args.recent_days - 1) * US_DAY  # where the seed's days begin
             n_bulk, first_id = args.cases - int(seeded[0]), int(seeded[1]) + 1
         else:
             f = minimal_geography(rng, args.county, now_us, args.recent_days)
@@ -546,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
         t_gen = time.perf_counter()
         bulk_write(engine, backend, "cases", frames[0])
         bulk_write(engine, backend, "alerts", frames[1])
+        with engine.begin() as conn:
+            sync_sequences(conn)
         t_write = time.perf_counter()
         analyze(engine, backend)
         t_end = time.perf_counter()

@@ -24,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import plain_sql  # noqa: E402
-from common import BACKENDS, OUT, PG_URL, backend_url, git_head, machine_info, measure, read_meta  # noqa: E402
+from common import (  # noqa: E402
+    BACKENDS, OUT, PG_URL, backend_url, git_head, machine_info, measure, measure_side_by_side, read_meta,
+)
 from sqlalchemy import event  # noqa: E402
 
 from data_access import figures  # noqa: E402
@@ -120,10 +122,11 @@ def bench_backend(backend: str, m: Moment, args) -> tuple[list[dict], dict]:
                  lambda: plain_sql.summary(cur, backend, ask)),
             ]
             parts = [("case_figures", lambda: figures.case_figures(conn, scope, m)),
-                     ("rate_figures", lambda: figures.rate_figures(conn, scope, m))]
+                     ("rate_figures", lambda: figures.rate_figures(conn, scope, m)),
+                     ("case_figures_by_child", lambda: figures.case_figures_by_child(conn, scope, m))]
             for name, ours_fn, plain_fn in groups:
-                g = measure(ours_fn, reps=args.reps, warmup=args.warmup)
-                p = measure(plain_fn, reps=args.reps, warmup=args.warmup)
+                both = measure_side_by_side({"gridwall": ours_fn, "plain": plain_fn}, reps=args.reps, warmup=args.warmup)
+                g, p = both["gridwall"], both["plain"]
                 rows.append({"backend": shown, "scope": label, "figures": name, "gridwall": g, "plain": p})
                 print(_row(rows[-1]), flush=True)
             for name, fn in parts:
