@@ -96,9 +96,15 @@ def demo_cmd(port: int) -> None:
     app = create_app(settings, auth=False)
     click.echo(f"gridwall demo: http://127.0.0.1:{port}/  (Ctrl-C stops)")
     try:
-        app.run(host="127.0.0.1", port=port, debug=False)
+        _serve(app.server, "127.0.0.1", port)
     finally:
         stop.set()
+
+
+def _serve(server, host: str, port: int) -> None:
+    from waitress import serve
+
+    serve(server, host=host, port=port, threads=16, ident=None, _quiet=True)
 
 
 @main.command("serve")
@@ -112,10 +118,8 @@ def serve_cmd(host: str, port: int) -> None:
     if settings.auth == "off" and not _is_loopback(host):
         raise click.UsageError("GRIDWALL_AUTH=off is accepted only on a loopback address")
     app = create_app(settings, auth=settings.auth == "on")
-    from waitress import serve
-
     click.echo(f"gridwall serving on http://{host}:{port}/")
-    serve(app.server, host=host, port=port, threads=8, ident=None)
+    _serve(app.server, host, port)
 
 
 @main.group("user")

@@ -18,11 +18,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
-from data_access import writes
+from data_access import sim_reads, writes
 from data_access.db import transaction
-from data_access.models import Grid, Region
 
 from .local_calendar import LocalCalendar
 from .casegen import CaseFactory, NewCases, seed_grid_weights
@@ -48,10 +47,7 @@ def _timezone():
 def county_exists(engine: Engine) -> bool:
     """A county region with grids is in the database."""
     with engine.connect() as conn:
-        county = conn.execute(select(Region.code).where(Region.level == "county").limit(1)).scalar()
-        if county is None:
-            return False
-        return conn.execute(select(func.count()).select_from(Grid).where(Grid.code.like(f"{county}%"))).scalar() > 0
+        return bool(sim_reads.counties(conn))
 
 
 def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed: int = 20261126,
