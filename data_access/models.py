@@ -212,4 +212,15 @@ class GwAudit(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
-GW_TABLES = (GwUser, GwToken, GwAudit)
+class GwWarnState(Base):
+    """The early-warning engine's own state: the single-instance lease (SQLite) and daily jobs done."""
+
+    __tablename__ = "gw_warn_state"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    holder: Mapped[str | None] = mapped_column(String(128))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState)
