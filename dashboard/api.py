@@ -7,6 +7,8 @@ scope 403, an unknown region 400 (interfaces.md), an unreachable database 503 â€
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -24,9 +26,9 @@ from data_access.health import database_status
 from data_access.moment import Moment, parse_moment
 from data_access.regions import NoRoot, children, region_name
 from data_access.scope import REGION_CODE, BadRegionCode, Scope, ScopeError, code_level
-from data_access.users import write_audit
+from data_access.users import audit_rows, write_audit
 
-from .auth import auth_enabled, current_scope, current_user
+from .auth import audit, auth_enabled, current_scope, current_user
 from .masking import mask_strings, mask_text
 from .openapi import openapi_document
 
@@ -203,6 +205,7 @@ def region_children(code: str):
 @bp.get("/api/v1/cases")
 def cases():
     state = _choice("state", tuple(CASE_STATES), "open")
+    fmt = _choice("format", ("json", "csv"), "json")
     limit = _limit()
     m = _moment()
     with _engine().connect() as conn:
@@ -213,7 +216,34 @@ def cases():
         row["address"] = mask_text(row["address"])
         for key in ("reported_at", "resolve_due_at"):
             row[key] = _local(row[key])
+    if fmt == "csv":
+        audit("export", {"what": "cases", "region": scope.region, "state": state, "rows": len(rows),
+                         "at": m.local_iso()})
+        return _csv(rows, f"cases-{scope.region}-{state}.csv")
     return _json(rows)
+
+
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv(rows: list[dict], filename: str) -> Response:
+    out = io.StringIO()
+    if rows:
+        writer = csv.writer(out)
+        writer.writerow(list(rows[0]))
+        for row in rows:
+            writer.writerow([_cell(v) for v in row.values()])
+    # A BOM so that Excel on Chinese Windows reads UTF-8.
+    resp = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 def _alert_json(row: dict) -> dict:
@@ -256,6 +286,34 @@ def alert_ack(alert_id: str):
             raise ApiError(409, str(exc))
         write_audit(conn, by, "alert_ack", {"alert_id": int(alert_id), "status": row["status"]}, now)
     return _json(_alert_json(row))
+
+
+@bp.get("/api/v1/audit")
+def audit_log():
+    """The audit log (gw_audit), newest first; duty officers (center) only."""
+    user = current_user()
+    if auth_enabled() and (user is None or user.role != "center"):
+        raise ApiError(403, "only duty officers (center) may read the audit log")
+    limit = _limit()
+    action = request.args.get("action") or None
+    if action is not None and not (len(action) <= 32 and action.isascii() and action.replace("_", "").isalnum()):
+        raise ApiError(400, f"malformed action {action[:20]!r}")
+    username = request.args.get("user") or None
+    if username is not None and len(username) > 64:
+        raise ApiError(400, "malformed user: at most 64 characters")
+    before = request.args.get("before")
+    if before is not None and (not _ascii_digits(before) or len(before) > 18):
+        raise ApiError(400, f"malformed before {before[:20]!r}: an audit row id")
+    with _engine().connect() as conn:
+        rows = audit_rows(conn, action, limit, username=username, before_id=int(before) if before else None)
+    out = []
+    for row in rows:
+        try:
+            detail = json.loads(row["detail"]) if row["detail"] else None
+        except (TypeError, ValueError):
+            detail = row["detail"]
+        out.append({**row, "ts": _local(row["ts"]), "detail": detail})
+    return _json(out)
 
 
 @bp.route("/api/v1/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

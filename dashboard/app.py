@@ -66,4 +66,8 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
 
     app.layout = layout
     register_callbacks(app)
+
+    from dashboard.security import install_security
+
+    install_security(server, app, settings)
     return app

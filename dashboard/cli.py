@@ -76,6 +76,25 @@ def simulate_cmd(speed: float, seed_: int | None) -> None:
     run_simulator(_engine(), speed=speed, seed=seed_)
 
 
+@main.command("warn")
+@click.option("--loop", "mode", flag_value="loop", help="run as a service: one active instance when several run")
+@click.option("--once", "mode", flag_value="once", help="run once; print the alerts raised as JSON lines")
+@click.option("--replay", "mode", flag_value="replay", help="run as of each step from --from to --to")
+@click.option("--at", default=None, help="--once: the moment (ISO 8601; no offset = local time)")
+@click.option("--from", "from_", default=None, help="--replay: first step (ISO 8601)")
+@click.option("--to", default=None, help="--replay: last step (ISO 8601)")
+@click.option("--step", default="1d", show_default=True, help="--replay: 1d, 6h, 30m ...")
+@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400),
+              help="--loop: seconds between runs")
+@click.option("--lock", "lock_kind", default="auto", show_default=True,
+              type=click.Choice(("auto", "postgres", "lease", "redis")), help="--loop: single-instance lock")
+def warn_cmd(mode, at, from_, to, step, interval, lock_kind) -> None:
+    """The early-warning engine (智能预警)."""
+    from .warning.commands import warn_command
+
+    warn_command(mode, at, from_, to, step, interval, lock_kind)
+
+
 @main.command("demo")
 @click.option("--port", default=8050, show_default=True, type=int)
 def demo_cmd(port: int) -> None:
@@ -83,6 +102,7 @@ def demo_cmd(port: int) -> None:
     from .app import create_app
     from .synth.seed import county_exists, seed_county
     from .synth.simulate import run_simulator
+    from .warning.lock import run_loop
 
     settings = get_settings()
     engine = _engine()
@@ -93,6 +113,8 @@ def demo_cmd(port: int) -> None:
     stop = threading.Event()
     threading.Thread(target=run_simulator, args=(engine,), kwargs={"stop": stop, "catch_up": True},
                      name="simulator", daemon=True).start()
+    threading.Thread(target=run_loop, args=(engine,), name="warning", daemon=True,
+                     kwargs={"tz": settings.tz, "root": settings.root, "stop": stop, "first_delay": 30.0}).start()
     app = create_app(settings, auth=False)
     click.echo(f"gridwall demo: http://127.0.0.1:{port}/  (Ctrl-C stops)")
     try:
@@ -162,6 +184,116 @@ def token_create_cmd(name: str) -> None:
         click.echo(create_token(engine, name))
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@user_group.command("list")
+def user_list_cmd() -> None:
+    """Users, their roles, regions and live tokens."""
+    from .users import list_users
+
+    engine = _engine()
+    init_db(engine, contract=False)
+    for u in list_users(engine):
+        state = "active" if u["active"] else "disabled"
+        click.echo(f"{u['username']}\t{u['role']}\t{u['region_code'] or '-'}\t{state}\ttokens={u['tokens']}")
+
+
+@user_group.command("disable")
+@click.argument("name")
+def user_disable_cmd(name: str) -> None:
+    """Disable a user: its sessions, kiosk links and API tokens stop working at once."""
+    _set_active(name, False)
+
+
+@user_group.command("enable")
+@click.argument("name")
+def user_enable_cmd(name: str) -> None:
+    """Enable a disabled user again."""
+    _set_active(name, True)
+
+
+def _set_active(name: str, active: bool) -> None:
+    from .users import UserError, set_user_active
+
+    try:
+        set_user_active(_engine(), name, active)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {name} {'enabled' if active else 'disabled'}")
+
+
+@token_group.command("list")
+@click.argument("name")
+def token_list_cmd(name: str) -> None:
+    """The tokens of a user (id, issued, revoked); the tokens themselves are not stored."""
+    from .users import UserError, list_tokens
+
+    try:
+        rows = list_tokens(_engine(), name)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for row in rows:
+        revoked = row["revoked_at"].isoformat(timespec="seconds") if row["revoked_at"] else "live"
+        created = row["created_at"].isoformat(timespec="seconds") if row["created_at"] else "-"
+        click.echo(f"{row['id']}\t{created}\t{revoked}")
+
+
+@token_group.command("revoke")
+@click.argument("name")
+@click.option("--id", "token_id", type=int, default=None, help="the token id (gridwall token list NAME)")
+@click.option("--token-stdin", is_flag=True, help="read the token itself from standard input")
+@click.option("--all", "all_", is_flag=True, help="every token of the user")
+def token_revoke_cmd(name: str, token_id: int | None, token_stdin: bool, all_: bool) -> None:
+    """Revoke a token: API calls and kiosk sessions started from it stop at once."""
+    from .users import UserError, revoke_tokens
+
+    if sum((token_id is not None, token_stdin, all_)) != 1:
+        raise click.UsageError("pick exactly one of --id, --token-stdin, --all")
+    token = sys.stdin.readline().strip() if token_stdin else None
+    try:
+        count = revoke_tokens(_engine(), name, token_id=token_id, token=token)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"revoked {count} token(s) of {name}")
+    if count == 0:
+        sys.exit(1)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database administration."""
+
+
+@db_group.command("grant")
+@click.argument("role")
+@click.option("--print", "print_only", is_flag=True, help="print the SQL instead of running it")
+def db_grant_cmd(role: str, print_only: bool) -> None:
+    """Give a PostgreSQL ROLE exactly gridwall's privileges (run as the tables' owner).
+
+    SELECT on the platform tables; SELECT, INSERT, UPDATE on alerts; read and write on gw_*.
+    """
+    from data_access.privileges import apply_grants, grant_statements
+
+    engine = _engine()
+    if engine.dialect.name != "postgresql":
+        raise click.ClickException("database roles exist on PostgreSQL only")
+    with engine.begin() as conn:
+        statements = grant_statements(conn, role) if print_only else apply_grants(conn, role)
+    click.echo("\n".join(s + ";" for s in statements))
+
+
+@db_group.command("privileges")
+def db_privileges_cmd() -> None:
+    """Check the configured connection's role: exit 1 when it lacks a privilege gridwall needs."""
+    from data_access.privileges import check_privileges
+
+    with _engine().connect() as conn:
+        report = check_privileges(conn)
+    if report is None:
+        click.echo("SQLite: no database roles to check")
+        return
+    click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from typing import Annotated
+
+from pydantic_settings import (BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict,
+                               TomlConfigSettingsSource)
 
 VAR_DIR = Path(os.environ.get("GRIDWALL_VAR_DIR", "var"))
 
@@ -36,12 +39,40 @@ class Settings(BaseSettings):
     auth: str = "on"
     secret_key: str | None = None
 
+    # Security (docs/security.md). Login throttle: this many failures of one user name from one
+    # address within the window lock that pair for lock_minutes.
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    login_lock_minutes: int = 15
+    session_hours: float = 12.0  # a password or single-sign-on session ends after this
+    kiosk_days: int = 365  # a kiosk session's cookie; revoking its token ends it at once
+    secure_cookies: bool = False  # set when the wall is served over HTTPS
+    # Single sign-on (dashboard/sso.py). sso_role_map: group -> "role" or "role:region".
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scope: str = "openid profile"
+    oidc_username_claim: str = "preferred_username"
+    oidc_role_claim: str = "groups"
+    sso_role_map: dict[str, str] = {}
+    sso_region_claim: str | None = None
+    proxy_user_header: str | None = None
+    proxy_groups_header: str | None = None
+    proxy_trusted_ips: Annotated[list[str], NoDecode] = []
+
     @field_validator("auth")
     @classmethod
     def _auth_on_off(cls, v: str) -> str:
         v = v.strip().lower()
         if v not in ("on", "off"):
             raise ValueError("GRIDWALL_AUTH must be 'on' or 'off'")
+        return v
+
+    @field_validator("proxy_trusted_ips", mode="before")
+    @classmethod
+    def _ip_list(cls, v):
+        if isinstance(v, str):  # "10.0.0.1, 10.0.1.0/24" from the environment
+            return [part.strip() for part in v.split(",") if part.strip()]
         return v
 
     @field_validator("timezone")

@@ -73,6 +73,16 @@ def openapi_document() -> dict:
                 "resolve_due_at": _TS,
             },
         },
+        "AuditRow": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"}, "ts": _TS, "username": {"type": "string", "nullable": True},
+                "action": {"type": "string", "description": "login, login_failed, login_denied, logout, "
+                           "kiosk_login, kiosk_failed, alert_ack, export, user_save, user_disable, "
+                           "token_create, token_revoke"},
+                "detail": {"description": "JSON: client address, alert id, export size ...", "nullable": True},
+            },
+        },
         "Alert": {
             "type": "object",
             "properties": {
@@ -100,8 +110,12 @@ def openapi_document() -> dict:
             "summary": "Open, overdue or warning cases, newest first",
             "parameters": [_REGION, _param("state", "query", {"type": "string", "enum": list(CASE_STATES),
                                                               "default": "open"}, "Which cases"),
+                           _param("format", "query", {"type": "string", "enum": ["json", "csv"], "default": "json"},
+                                  "csv: a spreadsheet export (audited as `export`)"),
                            _LIMIT, _AT],
-            "responses": {**_ok({"type": "array", "items": _ref("Case")}, "Cases"), **read_errors}}},
+            "responses": {"200": {"description": "Cases", "content": {
+                "application/json": {"schema": {"type": "array", "items": _ref("Case")}},
+                "text/csv": {"schema": {"type": "string"}}}}, **read_errors}}},
         "/alerts": {"get": {
             "summary": "Alerts of a region, newest first",
             "parameters": [_REGION, _param("status", "query", {"type": "string", "enum": list(ALERT_STATUSES)},
@@ -112,6 +126,14 @@ def openapi_document() -> dict:
             "parameters": [_param("id", "path", {"type": "integer"}, "Alert id", True)],
             "responses": {**_ok(_ref("Alert"), "The alert after acknowledgement"),
                           **_errors(400, 401, 403, 404, 409, 503)}}},
+        "/audit": {"get": {
+            "summary": "The audit log, newest first (duty officers, role center, only)",
+            "parameters": [_param("action", "query", {"type": "string"}, "Only rows of this action"),
+                           _param("user", "query", {"type": "string"}, "Only rows of this user name"),
+                           _param("before", "query", {"type": "integer"}, "Only rows with a smaller id (paging)"),
+                           _LIMIT],
+            "responses": {**_ok({"type": "array", "items": _ref("AuditRow")}, "Audit rows"),
+                          **_errors(400, 401, 403, 503)}}},
         "/openapi.json": {"get": {
             "summary": "This document", "security": [],
             "responses": _ok({"type": "object"}, "OpenAPI 3 document")}},

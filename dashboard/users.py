@@ -112,10 +112,52 @@ def authenticate(engine: Engine, name: str, password: str) -> User | None:
 
 
 def user_for_token(engine: Engine, token: str) -> User | None:
+    found = token_for(engine, token)
+    return found[1] if found else None
+
+
+def token_for(engine: Engine, token: str) -> tuple[int, User] | None:
+    """(token id, user) for a live token of an active user, else None."""
     if not token or len(token) > 200:
         return None
     with engine.connect() as conn:
-        return db.user_by_token_hash(conn, token_hash(token))
+        return db.token_by_hash(conn, token_hash(token))
+
+
+def set_user_active(engine: Engine, name: str, active: bool) -> None:
+    """Disable (or enable again) a user: its sessions and tokens stop working at once."""
+    with engine.begin() as conn:
+        if not db.set_active(conn, name, active):
+            raise UserError(f"unknown user {name!r}")
+        db.write_audit(conn, None, "user_enable" if active else "user_disable", {"user": name})
+
+
+def list_users(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        return db.list_users(conn)
+
+
+def list_tokens(engine: Engine, name: str) -> list[dict]:
+    with engine.connect() as conn:
+        user = db.user_by_name(conn, name)
+        if user is None:
+            raise UserError(f"unknown user {name!r}")
+        return db.list_tokens(conn, user.id)
+
+
+def revoke_tokens(engine: Engine, name: str, *, token_id: int | None = None, token: str | None = None) -> int:
+    """Revoke one token of a user (by id or by the token itself), or all of them; returns the count.
+
+    A kiosk session started from a revoked token ends at its next request.
+    """
+    with engine.begin() as conn:
+        user = db.user_by_name(conn, name)
+        if user is None:
+            raise UserError(f"unknown user {name!r}")
+        count = db.revoke_tokens(conn, _now(), user_id=user.id, token_id=token_id,
+                                 token_hash=token_hash(token) if token else None)
+        db.write_audit(conn, None, "token_revoke", {"user": name, "token_id": token_id, "count": count})
+    return count
 
 
 def user_by_id(engine: Engine, user_id: int) -> User | None:

@@ -1,4 +1,8 @@
-"""gridwall's own users, API tokens and audit log (tables gw_users, gw_tokens, gw_audit)."""
+"""gridwall's own users, API tokens and audit log (tables gw_users, gw_tokens, gw_audit).
+
+Failed logins are audit rows (``login_failed`` with the client address in ``detail``); the login
+throttle counts them here, so a lockout holds across workers, hosts and restarts.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from .models import GwAudit, GwToken, GwUser, Region
@@ -77,11 +81,83 @@ def add_token(conn: Connection, user_id: int, token_hash: str, now: datetime) ->
 
 def user_by_token_hash(conn: Connection, token_hash: str) -> User | None:
     """The active user holding this unrevoked token."""
+    found = token_by_hash(conn, token_hash)
+    return found[1] if found else None
+
+
+def token_by_hash(conn: Connection, token_hash: str) -> tuple[int, User] | None:
+    """(token id, user) for an unrevoked token of an active user."""
     row = conn.execute(
-        select(*_USER_COLS).select_from(GwToken.__table__.join(GwUser.__table__, t.user_id == u.id))
+        select(t.id.label("token_id"), *_USER_COLS)
+        .select_from(GwToken.__table__.join(GwUser.__table__, t.user_id == u.id))
         .where(t.token_hash == token_hash, t.revoked_at.is_(None), u.active.is_(True))
     ).first()
-    return _user(row) if row else None
+    return (row.token_id, _user(row)) if row else None
+
+
+def token_is_live(conn: Connection, token_id: int, user_id: int) -> bool:
+    """The token exists, belongs to the user and is not revoked (a kiosk session's link)."""
+    row = conn.execute(select(t.id).where(t.id == token_id, t.user_id == user_id, t.revoked_at.is_(None))).first()
+    return row is not None
+
+
+def session_user(conn: Connection, user_id: int) -> tuple[User, str | None] | None:
+    """The user behind a session and their password hash (to notice a changed password)."""
+    row = conn.execute(select(*_USER_COLS, u.password_hash).where(u.id == user_id)).first()
+    return (_user(row), row.password_hash) if row else None
+
+
+def list_users(conn: Connection) -> list[dict]:
+    live = (select(func.count()).select_from(GwToken.__table__)
+            .where(t.user_id == u.id, t.revoked_at.is_(None)).scalar_subquery())
+    stmt = select(u.id, u.username, u.role, u.region_code, u.active, u.created_at,
+                  live.label("tokens")).order_by(u.username)
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def set_active(conn: Connection, username: str, active: bool) -> bool:
+    """Enable or disable a user; False when there is no such user."""
+    return conn.execute(update(GwUser).where(u.username == username).values(active=active)).rowcount > 0
+
+
+def list_tokens(conn: Connection, user_id: int) -> list[dict]:
+    stmt = select(t.id, t.created_at, t.revoked_at).where(t.user_id == user_id).order_by(t.id)
+    return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+def revoke_tokens(conn: Connection, now: datetime, *, user_id: int | None = None, token_id: int | None = None,
+                  token_hash: str | None = None) -> int:
+    """Revoke tokens picked by user, id or hash (at least one); returns how many were revoked."""
+    conds = [t.revoked_at.is_(None)]
+    if user_id is not None:
+        conds.append(t.user_id == user_id)
+    if token_id is not None:
+        conds.append(t.id == token_id)
+    if token_hash is not None:
+        conds.append(t.token_hash == token_hash)
+    if len(conds) == 1:
+        raise ValueError("pick the tokens to revoke")
+    return conn.execute(update(GwToken).where(*conds).values(revoked_at=now)).rowcount
+
+
+def save_external_user(conn: Connection, username: str, *, role: str, region_code: str | None,
+                       now: datetime) -> tuple[User | None, bool]:
+    """Create or update a single-sign-on user (no password); a disabled one stays disabled.
+
+    Returns (the user or None when disabled, whether a row was written).
+    """
+    row = conn.execute(select(*_USER_COLS).where(u.username == username)).first()
+    if row is None:
+        uid = conn.execute(insert(GwUser).values(username=username, role=role, region_code=region_code,
+                                                 active=True, created_at=now).returning(u.id)).scalar_one()
+        return User(uid, username, role, region_code, True), True
+    user = _user(row)
+    if not user.active:
+        return None, False
+    if (user.role, user.region_code) == (role, region_code):
+        return user, False
+    conn.execute(update(GwUser).where(u.id == user.id).values(role=role, region_code=region_code))
+    return User(user.id, username, role, region_code, True), True
 
 
 def write_audit(conn: Connection, username: str | None, action: str, detail: dict | None = None,
@@ -92,9 +168,41 @@ def write_audit(conn: Connection, username: str | None, action: str, detail: dic
     ))
 
 
-def audit_rows(conn: Connection, action: str | None = None, limit: int = 100) -> list[dict]:
+def audit_rows(conn: Connection, action: str | None = None, limit: int = 100, *, username: str | None = None,
+               before_id: int | None = None) -> list[dict]:
+    """Audit rows, newest first; ``before_id`` pages back."""
     a = GwAudit.__table__.c
     stmt = select(a.id, a.ts, a.username, a.action, a.detail).order_by(a.id.desc()).limit(limit)
     if action is not None:
         stmt = stmt.where(a.action == action)
+    if username is not None:
+        stmt = stmt.where(a.username == username)
+    if before_id is not None:
+        stmt = stmt.where(a.id < before_id)
     return [dict(row) for row in conn.execute(stmt).mappings()]
+
+
+LOGIN_EVENTS = ("login", "login_failed")
+
+
+def login_events(conn: Connection, since: datetime, *, username: str | None = None,
+                 limit: int = 2000) -> list[dict]:
+    """Logins and failed logins since ``since`` (newest first), of one user name or of everyone.
+
+    ``detail`` is parsed (it holds the client address as ``ip``). Bounded by ``limit``: the
+    throttle only needs to know whether a threshold is reached.
+    """
+    a = GwAudit.__table__.c
+    stmt = (select(a.ts, a.username, a.action, a.detail)
+            .where(a.ts >= since, a.action.in_(LOGIN_EVENTS)).order_by(a.ts.desc(), a.id.desc()).limit(limit))
+    if username is not None:
+        stmt = stmt.where(a.username == username)
+    out = []
+    for row in conn.execute(stmt).mappings():
+        try:
+            detail = json.loads(row["detail"]) if row["detail"] else {}
+        except (TypeError, ValueError):
+            detail = {}
+        out.append({"ts": row["ts"], "username": row["username"], "action": row["action"],
+                    "ip": detail.get("ip") if isinstance(detail, dict) else None})
+    return out

@@ -92,6 +92,7 @@ def make_app(url: str, *, auth: bool = True, redis_url: str | None = None) -> fl
     """A bare Flask server with gridwall's auth and API, configured like the app factory does."""
     from dashboard.api import register_api
     from dashboard.auth import init_auth
+    from dashboard.security import install_security
 
     settings = Settings(database_url=url, secret_key="test-secret", redis_url=redis_url)
     server = flask.Flask(__name__)
@@ -99,6 +100,7 @@ def make_app(url: str, *, auth: bool = True, redis_url: str | None = None) -> fl
                          GRIDWALL_REDIS_URL=redis_url, TESTING=True)
     init_auth(server, settings, enabled=auth)
     register_api(server)
+    install_security(server, None, settings)
 
     @server.get("/")
     def index():  # stands in for the wall page
