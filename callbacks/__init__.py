@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def register_callbacks(app) -> None:
-    from . import wall
+    from . import live, wall
 
     wall.register(app)
+    live.register(app)

@@ -1,14 +1,17 @@
 """Callbacks of the wall: header, figures, the live case stream and the map.
 
 Each one resolves the view from the URL and the server-side scope, reads through
-``callbacks.data`` and shapes the result. When the database cannot be read, the figures keep
-their last good values and ``#freshness`` says since when the data stopped.
+``callbacks.data`` and shapes the result. The figures and the stream run when the data version
+of the view changes (``live-version``, see ``callbacks.live``), not on every tick, and send only
+what changed. When the database cannot be read, they keep their last good values; ``#freshness``
+(``callbacks.live``) says since when the data stopped.
 """
 
 from __future__ import annotations
 
 import html as html_text
-from datetime import datetime, timezone
+import time
+from datetime import timezone
 
 import numpy as np
 from dash import ClientsideFunction, Input, Output, Patch, State, html, no_update
@@ -19,12 +22,13 @@ from layouts.map import PALETTE, legend
 from layouts.sla import sla_entries
 from layouts.stream import STREAM_LIMIT, case_entry, case_key
 
-from .data import DataUnavailable, boundaries, figures_bundle, header_names, map_figures, stream_bundle
-from .view import View, resolve_view, wall_tz, with_params
+from .data import (DataUnavailable, accepted_version, boundaries, figures_bundle, header_names, live_version,
+                   map_figures, only_changed, shared_outputs, stream_bundle)
+from .view import View, resolve_view, with_params
 
 UTC = timezone.utc
 
-# Every so many ticks the stream is rendered whole, so that any drift between the browser's list
+# Every so many seconds the stream is rendered whole, so that any drift between the browser's list
 # and the server's idea of it (a lost response, a corrected row) heals by itself.
 FULL_STREAM_EVERY = 60
 
@@ -51,18 +55,16 @@ def register(app) -> None:
         *STAFF_OUTPUTS,
         Output("alerts", "children"),
         Output("sla-board", "children"),
-        Output("freshness", "children"),
-        Output("freshness", "data-stale"),
-        Output("stale-since", "data"),
-        Input("tick", "n_intervals"),
+        Output("figures-state", "data"),
+        Input("live-version", "data"),
         Input("url", "search"),
-        State("stale-since", "data"),
+        State("figures-state", "data"),
     )(update_figures)
 
     app.callback(
         Output("case-stream", "children"),
         Output("stream-state", "data"),
-        Input("tick", "n_intervals"),
+        Input("live-version", "data"),
         Input("url", "search"),
         State("stream-state", "data"),
     )(update_stream)
@@ -110,63 +112,68 @@ def update_header(search, _n):
 
 # --- figures -----------------------------------------------------------------------------------
 
-def _freshness(as_of: datetime | None, view: View, at: datetime) -> str:
-    if as_of is None:
-        return "暂无数据"
-    age = (at - as_of).total_seconds()
-    return f"数据 {i18n.hhmmss(as_of, view.tz)} · {i18n.duration(age)}前"
+N_FIGURE_VALUES = len(KPI_OUTPUTS) + 1 + len(RATE_OUTPUTS) + len(STAFF_OUTPUTS) + 2
 
 
-def update_figures(_n, search, stale_since):
-    try:
-        view = resolve_view(search)
-        m = view.moment()
-        data = figures_bundle(view.scope, m, view.live)
-    except DataUnavailable:
-        since = stale_since or datetime.now(UTC).isoformat()
-        text = f"数据中断 自 {i18n.hhmmss(datetime.fromisoformat(since), wall_tz())}"
-        n_values = len(KPI_OUTPUTS) + 1 + len(RATE_OUTPUTS) + len(STAFF_OUTPUTS) + 2
-        return (*([no_update] * n_values), text, "true", since)
-
+def _figure_values(view: View, version: str) -> list:
+    m = view.moment()
+    data = figures_bundle(view.scope, m, version)
     cases, rates, staffing = data["cases"], data["rates"], data["staffing"]
     kpis = [i18n.count(cases.get(i18n.CASE_TILE_KEYS[tile_id])) for tile_id, _, _ in i18n.CASE_TILES]
     rate_values = [i18n.pct(rates.get(key)) for _, _, key in i18n.RATE_TILES]
     staff_values = [i18n.count(staffing.get(key)) for _, _, key in i18n.STAFFING_TILES]
-    return (
+    return [
         *kpis,
         i18n.count(data["alerts"].get("new")),
         *rate_values,
         *staff_values,
         alert_entries(data["alert_list"], view.tz),
-        sla_entries(data["sla"], m.at, view.tz),
-        _freshness(data["as_of"], view, m.at),
-        "false",
-        None,
-    )
+        sla_entries(data["sla"], data["at"], view.tz),
+    ]
+
+
+def update_figures(live, search, shown):
+    """The figure outputs of the view's data version, ``no_update`` where the browser has them already.
+
+    Rendered once per (region, version) for every viewer; the last output holds their digests.
+    """
+    nothing = (no_update,) * (N_FIGURE_VALUES + 1)
+    if isinstance(live, dict) and live.get("stale"):
+        return nothing
+    try:
+        view = resolve_view(search)
+        version = accepted_version(view, live)
+        values, digests = shared_outputs("figures-out", view.scope, version, lambda: _figure_values(view, version))
+    except DataUnavailable:
+        return nothing
+    return (*only_changed(values, digests, shown), digests)
 
 
 # --- case stream -------------------------------------------------------------------------------
 
-def update_stream(n, search, state):
+def update_stream(live, search, state):
+    if isinstance(live, dict) and live.get("stale"):
+        return no_update, no_update
     try:
         view = resolve_view(search)
         m = view.moment()
-        cases = stream_bundle(view.scope, m, view.live, STREAM_LIMIT)
+        cases = stream_bundle(view.scope, m, accepted_version(view, live), STREAM_LIMIT)
     except DataUnavailable:
         return no_update, no_update
     today = m.at.astimezone(view.tz).date()
     keys = [case_key(c) for c in cases]
-    new_state = {"view": view.key, "keys": keys}
     state = state or {}
     same_view = state.get("view") == view.key
     shown = (state.get("keys") or []) if same_view else []
     known = set(shown)
+    now = time.time()
+    new_state = {"view": view.key, "keys": keys, "full": state.get("full") if shown else now}
 
     def entries(rows):
         return [case_entry(c, view.tz, today, fresh=bool(known) and case_key(c) not in known) for c in rows]
 
-    if not shown or (n or 0) % FULL_STREAM_EVERY == 0:
-        return entries(cases), new_state
+    if not shown or now - (state.get("full") or 0) > FULL_STREAM_EVERY:
+        return entries(cases), {**new_state, "full": now}
     if keys == shown:
         return no_update, no_update
 
@@ -213,8 +220,11 @@ def _label(name: str, figures: dict[str, int]) -> str:
 def update_map(_n, search, state):
     try:
         view = resolve_view(search)
+        version = live_version(view)
+        if (state or {}).get("region") == view.scope.region and (state or {}).get("v") == version:
+            return no_update, no_update, no_update, no_update  # nothing new since the last refresh
         geo = boundaries(view.scope)
-        by_child = map_figures(view.scope, view.moment(), view.live)
+        by_child = map_figures(view.scope, view.moment(), version)
     except DataUnavailable:
         return no_update, no_update, no_update, no_update
     figures, labels = {}, {}
@@ -228,4 +238,4 @@ def update_map(_n, search, state):
     hideout = {"figures": figures, "labels": labels, "breaks": breaks, "palette": PALETTE}
     data = geo if (state or {}).get("region") != view.scope.region else no_update
     missing = [s.get("name") or s.get("code") for s in geo.get("skipped", [])]
-    return data, hideout, legend(breaks, missing), {"region": view.scope.region}
+    return data, hideout, legend(breaks, missing), {"region": view.scope.region, "v": version}

@@ -50,7 +50,9 @@ def layout() -> html.Div:
         dcc.Interval(id="map-tick", interval=MAP_TICK_MS),
         dcc.Interval(id="header-tick", interval=HEADER_TICK_MS),
         dcc.Store(id="wall-clock", data=None),  # {"tz": ..., "at": ISO or None} for the clock
-        dcc.Store(id="stale-since", data=None),
+        dcc.Store(id="live-version", data=None),
+        dcc.Store(id="live-beat", data=None),
+        dcc.Store(id="figures-state", data=None),
         dcc.Store(id="stream-state", data=None),
         dcc.Store(id="map-state", data=None),
         header(),

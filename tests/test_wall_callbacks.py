@@ -10,7 +10,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from callbacks import data as wall_data
-from callbacks import wall
+from callbacks import live, wall
+from dashboard import live as live_signal
 from dashboard.app import create_app
 from dashboard.cache import cache
 from dashboard.config import Settings
@@ -25,6 +26,11 @@ from .wall_fixtures import COUNTY, insert_case, seed_small_county
 UTC = timezone.utc
 ROOT = Scope(COUNTY, COUNTY)
 N_VALUES = len(i18n.CASE_TILES) + 1 + len(i18n.RATE_TILES) + len(i18n.STAFFING_TILES) + 2
+
+
+def refreshed() -> None:
+    """A change just written becomes the current data version (no wait for the poller)."""
+    live_signal.refresh_all()
 
 
 @pytest.fixture
@@ -54,29 +60,44 @@ def test_figures_are_the_data_access_figures(wall_app, engine):
     assert out[6:10] == tuple(i18n.pct(rates[k]) for _, _, k in i18n.RATE_TILES)
     assert out[10:14] == tuple(str(staffing[k]) for _, _, k in i18n.STAFFING_TILES)
     assert [a.to_plotly_json()["props"]["data-alert-id"] for a in out[14]]  # entries carry their id
-    assert out[-3].startswith("数据 ") and out[-2] == "false" and out[-1] is None
+    assert len(out) == N_VALUES + 1 and len(out[-1]) == N_VALUES  # and the digests of what it sent
+    # The browser holds these now: the same version again sends nothing but the digests.
+    again = wall.update_figures(1, "", out[-1])
+    assert again[:N_VALUES] == (no_update,) * N_VALUES and again[-1] == out[-1]
+
+    signal, beat = live.update_signal(1, "", None)
+    assert signal["stale"] is False and signal["view"] == f"{COUNTY}|live" and beat["t"] > 0
+    assert signal["as_of_text"] and signal["as_of"] <= beat["t"]
 
 
 def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
+    good, _ = live.update_signal(1, "", None)
     real = wall_data.get_engine
 
     def down(url):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
     monkeypatch.setattr(wall_data, "get_engine", down)
-    # A new second: nothing cached for it.
-    out = wall.update_figures(2, "?at=2026-01-01T00:00:07", None)
-    assert out[:N_VALUES] == (no_update,) * N_VALUES
-    text, stale, since = out[-3:]
-    assert stale == "true" and text.startswith("数据中断 自 ")
-    later = wall.update_figures(3, "?at=2026-01-01T00:00:08", since)
-    assert later[-1] == since and later[-2] == "true"
+    monkeypatch.setattr(live_signal, "get_engine", down)
+    refreshed()
+    signal, _ = live.update_signal(2, "", good)
+    assert signal["stale"] is True and signal["since_text"].count(":") == 2
+    # The data callbacks keep what the wall shows.
+    assert wall.update_figures(signal, "", None) == (no_update,) * (N_VALUES + 1)
+    assert wall.update_figures(1, "?at=2026-01-01T00:00:07", None) == (no_update,) * (N_VALUES + 1)
+    assert wall.update_stream(signal, "", None) == (no_update, no_update)
     assert wall.update_stream(3, "", None) == (no_update, no_update)
     assert wall.update_map(3, "", None) == (no_update,) * 4
+    # Still down: the store keeps the time the outage began.
+    assert live.update_signal(3, "", signal)[0] is no_update
 
     monkeypatch.setattr(wall_data, "get_engine", real)
-    back = wall.update_figures(4, "", since)
-    assert back[-2] == "false" and back[-1] is None and back[0].isdigit()
+    monkeypatch.setattr(live_signal, "get_engine", real)
+    refreshed()
+    back, _ = live.update_signal(4, "", signal)
+    assert back["stale"] is False and back["v"]
+    out = wall.update_figures(back, "", None)
+    assert out[0].isdigit()
 
 
 def test_stream_prepends_only_new_cases(wall_app, engine):
@@ -88,7 +109,7 @@ def test_stream_prepends_only_new_cases(wall_app, engine):
 
     code = "320585-20991231-00001"
     insert_case(engine, code, datetime.now(UTC) - timedelta(seconds=1))
-    cache.clear()  # results are shared for a second; this test does not wait for the next one
+    refreshed()
     patch, new_state = wall.update_stream(3, "", state)
     assert isinstance(patch, Patch)
     ops = patch.to_plotly_json()["operations"]
@@ -107,7 +128,7 @@ def test_stream_renders_whole_when_the_order_changes(wall_app, engine):
     _, state = wall.update_stream(1, "", None)
     # A late report: older than the newest case shown, so it lands in the middle of the list.
     insert_case(engine, "320585-LATE-1", datetime.now(UTC) - timedelta(minutes=4))
-    cache.clear()
+    refreshed()
     children, new_state = wall.update_stream(2, "", state)
     assert isinstance(children, list)
     assert "320585-LATE-1" in new_state["keys"][:5]
@@ -122,9 +143,11 @@ def test_map_colours_and_escapes_names(wall_app, engine):
     assert "&lt;b&gt;城厢&lt;/b&gt;" in hideout["labels"]["320585100"]
     assert "<b>" not in hideout["labels"]["320585100"]
     assert set(hideout["figures"]) == {"320585100", "320585101", "320585103"}
-    assert state == {"region": COUNTY}
+    assert state["region"] == COUNTY and state["v"]
+    # Nothing changed: nothing is sent.
+    assert wall.update_map(2, "", state) == (no_update,) * 4
     # The geometry is sent once per region; later refreshes only carry the figures.
-    again = wall.update_map(2, "", state)
+    again = wall.update_map(2, "", {"region": COUNTY, "v": "older"})
     assert again[0] is no_update and again[1]["figures"] == hideout["figures"]
 
 

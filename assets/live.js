@@ -1,0 +1,75 @@
+/* gridwall wall: #freshness, drawn in the browser from the live-version store and the heartbeat
+ * (callbacks/live.py). The data age keeps counting between data versions; the wall says
+ * "数据中断 自 hh:mm:ss" when the server reports an outage or stops answering altogether. */
+(function () {
+    "use strict";
+
+    var LOST_MS = 5000;  // no heartbeat for this long: the server is unreachable
+
+    var state = {beat: null, beatAt: null, skew: 0, text: null, stale: null};
+
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+    function hhmmss(ms, tz) {
+        var d = new Date(ms);
+        try {
+            var parts = {};
+            new Intl.DateTimeFormat("en-GB", {
+                timeZone: tz || "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit",
+                hour12: false
+            }).formatToParts(d).forEach(function (p) { parts[p.type] = p.value; });
+            return (parts.hour === "24" ? "00" : parts.hour) + ":" + parts.minute + ":" + parts.second;
+        } catch (e) {
+            return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+        }
+    }
+
+    /* The same words as layouts/i18n.py duration(): 45秒, 12分钟, 3小时20分, 2天5小时. */
+    function duration(seconds) {
+        var s = Math.max(0, Math.floor(seconds));
+        if (s < 60) { return s + "秒"; }
+        var minutes = Math.floor(s / 60);
+        if (minutes < 60) { return minutes + "分钟"; }
+        var hours = Math.floor(minutes / 60);
+        minutes = minutes % 60;
+        if (hours < 24) { return minutes ? hours + "小时" + minutes + "分" : hours + "小时"; }
+        var days = Math.floor(hours / 24);
+        hours = hours % 24;
+        return hours ? days + "天" + hours + "小时" : days + "天";
+    }
+
+    function freshness(_n, live, beat) {
+        var now = Date.now();
+        if (beat && beat !== state.beat) {
+            state.beat = beat;
+            state.beatAt = now;
+            state.skew = (beat.t || now) - now;
+        }
+        var text, stale = "false";
+        if (live && live.stale) {
+            text = "数据中断 自 " + live.since_text;
+            stale = "true";
+        } else if (state.beatAt !== null && now - state.beatAt > LOST_MS) {
+            text = "数据中断 自 " + hhmmss(state.beat.t, live && live.tz);
+            stale = "true";
+        } else if (!live) {
+            text = "—";
+        } else if (live.as_of === null || live.as_of === undefined) {
+            text = "暂无数据";
+        } else {
+            var ref = (live.ref !== null && live.ref !== undefined) ? live.ref : now + state.skew;
+            text = "数据 " + live.as_of_text + " · " + duration((ref - live.as_of) / 1000) + "前";
+        }
+        var noUpdate = window.dash_clientside.no_update;
+        if (text === state.text && stale === state.stale) {
+            return [noUpdate, noUpdate];
+        }
+        state.text = text;
+        state.stale = stale;
+        return [text, stale];
+    }
+
+    window.dash_clientside = Object.assign({}, window.dash_clientside, {
+        gridwall_live: {freshness: freshness}
+    });
+}());
