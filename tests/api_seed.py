@@ -88,13 +88,16 @@ def add_users(engine) -> dict[str, str]:
     return {name: create_token(engine, name) for name in ("center1", "leader1", "street_a", "wall_a")}
 
 
-def make_app(url: str, *, auth: bool = True, redis_url: str | None = None) -> flask.Flask:
-    """A bare Flask server with gridwall's auth and API, configured like the app factory does."""
+def make_app(url: str, *, auth: bool = True, redis_url: str | None = None, **overrides) -> flask.Flask:
+    """A bare Flask server with gridwall's auth and API, configured like the app factory does.
+
+    ``overrides`` are further Settings (single sign-on, throttle limits ...).
+    """
     from dashboard.api import register_api
     from dashboard.auth import init_auth
     from dashboard.security import install_security
 
-    settings = Settings(database_url=url, secret_key="test-secret", redis_url=redis_url)
+    settings = Settings(**{"database_url": url, "secret_key": "test-secret", "redis_url": redis_url, **overrides})
     server = flask.Flask(__name__)
     server.config.update(GRIDWALL_DATABASE_URL=url, GRIDWALL_ROOT=None, GRIDWALL_TIMEZONE="Asia/Shanghai",
                          GRIDWALL_REDIS_URL=redis_url, TESTING=True)
