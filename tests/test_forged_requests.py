@@ -1,0 +1,448 @@
+"""Forged requests: a logged-in street user (城厢镇) asks every callback and every route for another street,
+the county, a grid or community outside its street, and malformed codes. It must get 400/403 or its own
+data — never another street's.
+
+The registries below name every server callback (by its outputs) and every Flask route. A callback or
+route that exists in the app but not here FAILS the coverage tests: whoever adds one adds its entry
+(usually one line: the generic forgery covers `url.search`, stores, clicks and dropdowns).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import insert, select
+
+from dashboard.app import create_app
+from dashboard.config import Settings
+from data_access.db import dispose_all
+from data_access.figures import case_figures
+from data_access.models import Alert, Case, GwAudit
+from data_access.moment import Moment
+from data_access.scope import Scope
+
+from .api_seed import FAST_HASHER
+from .wall_fixtures import COUNTY, STREETS, seed_small_county
+
+UTC = timezone.utc
+TZ = Settings(database_url="sqlite://", secret_key="x").tz
+# The wall shows a fixed past moment, so that the figures compared below cannot drift between calls.
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+AT = "2026-11-20T10:00:00"
+OWN = "320585100"  # 城厢镇, the street user's street
+OTHER = "320585101"  # 沙溪镇
+FOREIGN = [OTHER, COUNTY, "320585101001", "320585101001002", "320585103", "3205"]
+MALFORMED = ["' OR '1'='1", "320585100%", "３２０５８５１０１", "320585101;DROP TABLE cases", "-1", ""]
+PASSWORD = "pw-城厢"
+
+
+# --- the county and the users ------------------------------------------------------------------
+
+@pytest.fixture
+def county(engine, backend_url, monkeypatch):
+    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    seed_small_county(engine, now=T0)
+    markers = []
+    with engine.begin() as conn:
+        for i, (street, name, *_rest) in enumerate(STREETS):
+            grid = f"{street}001001"
+            title = "本街标记事件" if street == OWN else f"外街机密事件{i}"
+            conn.execute(insert(Case).values(
+                code=f"SECRET-{street}", title=title, address=f"{name}外街地址{i}" if street != OWN else "本街地址",
+                category_code="0101", source="patrol", urgency="urgent", reported_at=T0 - timedelta(hours=30),
+                grid_code=grid, status="handling", level="community", resolve_due_at=T0 - timedelta(hours=1),
+                escalations=0, returns=0, reworks=0, urges=0, updated_at=T0 - timedelta(hours=30)))
+            conn.execute(insert(Alert).values(
+                created_at=T0 - timedelta(minutes=5), kind="sla", severity="critical", region_code=grid,
+                title="本街标记预警" if street == OWN else f"外街机密预警{i}", detail='{"case_ids": [1]}',
+                status="new", source="gridwall", dedup_key=f"secret-{street}"))
+            if street != OWN:
+                markers += [name, f"{name[:2]}第1社区", f"{name[:2]}第2社区", f"SECRET-{street}",
+                            f"外街机密事件{i}", f"外街机密预警{i}", f"外街地址{i}"]
+        conn.execute(insert(Case).values(
+            code="SECRET-UNLOCATED", title="未定位机密", category_code="0101", source="hotline", urgency="normal",
+            reported_at=T0 - timedelta(hours=2), grid_code=None, status="reported", level="county",
+            updated_at=T0 - timedelta(hours=2)))
+        markers += ["SECRET-UNLOCATED", "未定位机密"]
+
+    from dashboard.users import add_user, create_token
+
+    add_user(engine, "street_cx", role="street", region=OWN, password=PASSWORD)
+    add_user(engine, "center1", role="center", password=PASSWORD)
+    add_user(engine, "wall_cx", role="wall", region=OWN)
+    tokens = {name: create_token(engine, name) for name in ("street_cx", "wall_cx", "center1")}
+    app = create_app(Settings(database_url=backend_url, secret_key="forged-test"), auth=True)
+    client = app.server.test_client()
+    resp = client.post("/login", data={"username": "street_cx", "password": PASSWORD})
+    assert resp.status_code == 302
+    yield {"app": app, "client": client, "engine": engine, "markers": markers, "tokens": tokens}
+    dispose_all()
+
+
+def reset_outage_marks(monkeypatch=None) -> None:
+    """A failed read marks the database down for a few seconds and later callbacks answer "no data":
+    that would make every later forgery pass vacuously. Clear the mark before each request."""
+    from callbacks import data as wall_data
+
+    for name in ("_down", "_down_until"):
+        marks = getattr(wall_data, name, None)
+        if isinstance(marks, dict):
+            marks.clear()
+
+
+def own_figures(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return case_figures(conn, Scope(OWN, COUNTY), Moment(T0, TZ))
+
+
+def text_of(resp) -> str:
+    """The body with JSON unicode escapes decoded, so that markers in Chinese are found."""
+    body = resp.get_data(as_text=True)
+    try:
+        return json.dumps(json.loads(body), ensure_ascii=False)
+    except ValueError:
+        return body
+
+
+def assert_no_foreign_data(resp, markers, what):
+    text = text_of(resp)
+    leaked = [m for m in markers if m in text]
+    assert not leaked, f"{what}: another street's data in the response: {leaked}"
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+def callback_name(key: str) -> str:
+    """The registry name of a callback: its output key without Dash's duplicate-output hash."""
+    return key.split("@")[0]
+
+
+def _outputs(cb: dict) -> list[dict]:
+    outs = cb["output"] if isinstance(cb["output"], (list, tuple)) else [cb["output"]]
+    return [{"id": o.component_id, "property": o.component_property} for o in outs]
+
+
+def _forge_value(dep: dict, region: str, form: int) -> Any:
+    prop = dep["property"]
+    if prop == "search":
+        return f"?region={quote(region)}&at={AT}" if form != 2 else f"?region={quote(region)}"
+    if prop == "href":
+        return f"http://localhost/?region={quote(region)}"
+    if prop == "pathname":
+        return "/"
+    if prop in ("n_intervals", "n_clicks"):
+        return [1, 60, 0][form]
+    if prop in ("clickData", "hoverData"):
+        return [{"type": "Feature", "id": region, "properties": {"code": region}},
+                {"points": [{"customdata": region, "location": region}]}, None][form]
+    if prop == "data":
+        return [{"region": region, "view": f"{region}|live", "keys": [], "code": region, "version": 1},
+                region, None][form]
+    return [region, {"region": region}, None][form]
+
+
+def _dependency(dep: dict, region: str, form: int):
+    value = _forge_value(dep, region, form)
+    if isinstance(dep["id"], dict):  # pattern-matching: one concrete component
+        concrete = {k: (region if isinstance(v, list) else v) for k, v in dep["id"].items()}
+        item = {"id": concrete, "property": dep["property"], "value": value}
+        wildcard = any(v == ["ALL"] or v == ["ALLSMALLER"] for v in dep["id"].values())
+        return [item] if wildcard else item
+    return {"id": dep["id"], "property": dep["property"], "value": value}
+
+
+def forged_body(key: str, cb: dict, region: str, form: int, overrides: dict | None = None) -> dict:
+    inputs = [_dependency(d, region, form) for d in cb["inputs"]]
+    state = [_dependency(d, region, form) for d in cb["state"]]
+    for item in inputs + state:
+        for one in (item if isinstance(item, list) else [item]):
+            name = f"{one['id']}.{one['property']}" if isinstance(one["id"], str) else None
+            if overrides and name in overrides:
+                one["value"] = overrides[name](region, form)
+    outputs = _outputs(cb)
+    changed = []
+    for d in cb["inputs"]:
+        changed.append(f"{d['id']}.{d['property']}" if isinstance(d["id"], str)
+                       else json.dumps(d["id"], separators=(",", ":")) + "." + d["property"])
+    return {"output": key, "outputs": outputs if len(outputs) > 1 or isinstance(cb["output"], (list, tuple))
+            else outputs[0], "inputs": inputs, "state": state, "changedPropIds": changed[:1]}
+
+
+def response_values(resp) -> dict[str, dict[str, Any]]:
+    body = resp.get_json(silent=True) or {}
+    return body.get("response", {})
+
+
+def check_figures(ctx, resp, region, form):
+    """The KPI tiles show the user's own street's figures, whatever region was forged."""
+    values = response_values(resp)
+    assert "kpi-open" in values, (region, form, values)
+    if form == 2:  # live (no ?at=): not comparable to a fixed moment
+        return
+    mine = own_figures(ctx["engine"])
+    assert values["kpi-open"]["children"] == str(mine["open"]), (region, values["kpi-open"])
+    assert values["kpi-overdue"]["children"] == str(mine["overdue"]), region
+
+
+def check_map(ctx, resp, region, form):
+    values = response_values(resp)
+    hideout = values.get("map-regions", {}).get("hideout") or {}
+    assert all(code.startswith(OWN) for code in hideout.get("figures", {})), (region, list(hideout["figures"]))
+    data = values.get("map-regions", {}).get("data") or {}
+    assert all(str(f.get("id", OWN)).startswith(OWN) for f in data.get("features", [])), region
+
+
+def check_codes_in_own_street(ctx, resp, region, form):
+    """Every region/grid code the response names lies in the user's street (or is the root above it)."""
+    text = text_of(resp)
+    import re
+
+    for code in set(re.findall(r"(?<!\d)3205\d{5}(?:\d{3}){0,2}(?!\d)", text)):
+        if code in region:  # the forged code itself, echoed in a notice, is not data
+            continue
+        assert code.startswith(OWN), (region, code)
+
+
+# Every server callback, by name. Value: extra checks on a 200 answer (the marker check always runs),
+# or a function that replaces the generic forgery entirely.
+Check = Callable[[dict, Any, str, int], None]
+CALLBACKS: dict[str, tuple[Check, ...] | Callable[[dict], None]] = {
+    "..wall-title.children...breadcrumb.children...region-notice.children...view-mode.children...wall-clock.data..": (),
+    "..kpi-open.children...kpi-overdue.children...kpi-warning.children...kpi-new-today.children...kpi-closed-today.children...kpi-alerts-new.children...rate-on-time.children...rate-closed.children...rate-satisfied.children...rate-self-resolved.children...staff-grids.children...staff-on-duty.children...staff-online.children...staff-patrolled.children...alerts.children...sla-board.children...figures-state.data..": (check_figures,),
+    "..live-version.data...live-beat.data..": (),
+    "..case-stream.children...stream-state.data..": (),
+    "..map-regions.data...map-regions.hideout...map-legend.children...map-state.data..": (check_map,),
+}
+
+
+def server_callbacks(app) -> dict[str, dict]:
+    return {k: cb for k, cb in app.callback_map.items() if callable(cb.get("callback"))}
+
+
+def test_every_server_callback_is_covered(county):
+    names = {callback_name(k) for k in server_callbacks(county["app"])}
+    missing = sorted(names - set(CALLBACKS))
+    assert not missing, ("server callbacks without a forged-request entry in tests/test_forged_requests.py "
+                         f"CALLBACKS: {missing}")
+
+
+def test_clientside_callbacks_cannot_be_posted(county):
+    client = county["client"]
+    for key, cb in county["app"].callback_map.items():
+        if callable(cb.get("callback")):
+            continue
+        resp = client.post("/_dash-update-component", json=forged_body(key, cb, OTHER, 0))
+        assert resp.status_code == 400, key
+
+
+def test_forged_callback_requests_never_leak(county):
+    app, client, markers = county["app"], county["client"], county["markers"]
+    answered = {}
+    for key, cb in server_callbacks(app).items():
+        entry = CALLBACKS.get(callback_name(key))
+        if entry is None:
+            continue  # reported by test_every_server_callback_is_covered
+        if callable(entry):
+            entry(county)
+            continue
+        answered[key] = 0
+        for region in FOREIGN + MALFORMED:
+            for form in (0, 1, 2):
+                reset_outage_marks()
+                resp = client.post("/_dash-update-component", json=forged_body(key, cb, region, form))
+                what = f"{callback_name(key)[:60]} region={region!r} form={form}"
+                assert resp.status_code in (200, 204, 400, 403), (what, resp.status_code, resp.data[:300])
+                if resp.status_code == 200:
+                    answered[key] += bool(response_values(resp))
+                    assert_no_foreign_data(resp, markers, what)
+                    check_codes_in_own_street(county, resp, region, form)
+                    for check in entry:
+                        check(county, resp, region, form)
+    # Not vacuous: each callback answered the forgeries with (its own street's) data at least once.
+    assert all(answered.values()), [k for k, n in answered.items() if not n]
+
+
+def test_own_street_is_shown_to_the_street_user(county):
+    """The generic forgery is not vacuous: asked for its own street, the user sees its own markers."""
+    app, client = county["app"], county["client"]
+    seen = ""
+    for key, cb in server_callbacks(app).items():
+        reset_outage_marks()
+        resp = client.post("/_dash-update-component", json=forged_body(key, cb, OWN, 0))
+        assert resp.status_code in (200, 204), (key, resp.status_code, resp.data[:300])
+        if resp.status_code == 200:
+            seen += text_of(resp)
+    assert "本街标记预警" in seen and "城厢镇" in seen and "第1社区" in seen
+
+
+# --- routes ------------------------------------------------------------------------------------
+
+def _api(ctx, path, **kw):
+    """The same request with the session and with the street user's bearer token."""
+    bearer = {"Authorization": f"Bearer {ctx['tokens']['street_cx']}"}
+    return [ctx["client"].open(path, **kw), ctx["app"].server.test_client().open(path, headers=bearer, **kw)]
+
+
+def _regions_refused(ctx, template):
+    for region in FOREIGN:
+        for resp in _api(ctx, template.format(quote(region))):
+            assert resp.status_code == 403, (template, region, resp.status_code)
+            assert set(resp.get_json()) == {"error"}
+    for region in MALFORMED[:-1]:
+        for resp in _api(ctx, template.format(quote(region, safe=""))):
+            assert resp.status_code in (400, 404), (template, region, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], template)
+
+
+def route_summary(ctx):
+    _regions_refused(ctx, "/api/v1/summary?region={}")
+    for resp in _api(ctx, f"/api/v1/summary?at={AT}"):
+        body = resp.get_json()
+        assert body["region"] == OWN and body["cases"]["open"] == own_figures(ctx["engine"])["open"]
+
+
+def route_children(ctx):
+    _regions_refused(ctx, "/api/v1/regions/{}/children")
+    for resp in _api(ctx, f"/api/v1/regions/{OWN}/children"):
+        assert all(row["code"].startswith(OWN) for row in resp.get_json())
+
+
+def route_cases(ctx):
+    _regions_refused(ctx, "/api/v1/cases?region={}")
+    _regions_refused(ctx, "/api/v1/cases?format=csv&region={}")
+    for resp in _api(ctx, f"/api/v1/cases?at={AT}&limit=1000") + _api(ctx, f"/api/v1/cases?format=csv&at={AT}"):
+        assert resp.status_code == 200
+        assert_no_foreign_data(resp, ctx["markers"], "cases")
+        assert "本街标记事件" in resp.get_data(as_text=True)
+
+
+def route_alerts(ctx):
+    _regions_refused(ctx, "/api/v1/alerts?region={}")
+    for resp in _api(ctx, "/api/v1/alerts?limit=1000"):
+        assert resp.status_code == 200 and all(a["region_code"].startswith(OWN) for a in resp.get_json())
+        assert_no_foreign_data(resp, ctx["markers"], "alerts")
+
+
+def route_ack(ctx):
+    with ctx["engine"].connect() as conn:
+        ids = dict(conn.execute(select(Alert.dedup_key, Alert.id)).all())
+    for key in (f"secret-{OWN}", f"secret-{OTHER}", "t-spike"):
+        for resp in _api(ctx, f"/api/v1/alerts/{ids[key]}/ack", method="POST"):
+            assert resp.status_code == 403, key  # a street user is read-only
+    with ctx["engine"].connect() as conn:
+        assert set(conn.execute(select(Alert.ack_by).where(Alert.dedup_key.like("secret-%"))).scalars()) == {None}
+
+
+def route_audit_api(ctx):
+    for resp in _api(ctx, "/api/v1/audit"):
+        assert resp.status_code == 403
+
+
+def route_audit_page(ctx):
+    assert ctx["client"].get("/audit").status_code == 403
+
+
+def route_no_data(path: str, *, status=(200,)):
+    def run(ctx):
+        for region in FOREIGN:
+            resp = ctx["client"].get(path.replace("{region}", quote(region)), headers={"Accept": "text/html"})
+            assert resp.status_code in status, (path, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], path)
+
+    return run
+
+
+def route_kiosk(ctx):
+    tokens = ctx["tokens"]
+    for token in (tokens["street_cx"], tokens["center1"], "forged-token"):
+        assert ctx["app"].server.test_client().get(f"/kiosk/{token}").status_code == 403
+    wall = ctx["app"].server.test_client()
+    for region in FOREIGN:
+        resp = wall.get(f"/kiosk/{tokens['wall_cx']}?region={region}&kiosk=1")
+        assert resp.status_code == 302 and resp.location.startswith(f"/?region={OWN}&")
+
+
+def route_login(ctx):
+    for target in ("https://evil.example/", "//evil.example", "/\\evil.example", "/\t/evil.example",
+                   "javascript:alert(1)"):
+        resp = ctx["app"].server.test_client().post(
+            "/login", data={"username": "street_cx", "password": PASSWORD, "next": target})
+        assert resp.status_code == 302 and resp.location == "/", target
+
+
+def route_logout(ctx):
+    client = ctx["app"].server.test_client()
+    client.post("/login", data={"username": "street_cx", "password": PASSWORD})
+    assert client.post("/logout").status_code == 302
+    assert client.get("/api/v1/summary").status_code == 401
+
+
+def route_oidc(ctx):
+    client = ctx["app"].server.test_client()
+    assert client.get("/login/oidc").status_code == 302
+    assert client.get("/login/oidc/callback?code=x&state=y").location == "/login"  # not configured here
+    assert client.get("/api/v1/summary").status_code == 401
+
+
+def route_static_files(ctx):
+    """No path out of the asset folders (the signing key lives under var/)."""
+    client = ctx["client"]
+    for path in ("/assets/../var/secret_key", "/assets/..%2f..%2fvar%2fsecret_key", "/static/../dashboard/config.py",
+                 "/assets/%2e%2e/dashboard/config.py",
+                 "/_dash-component-suites/dash/../../dashboard/config.py",
+                 "/_dash-component-suites/..%2f..%2fdashboard/config.py"):
+        resp = client.get(path)
+        assert resp.status_code in (308, 400, 404) or "BaseSettings" not in resp.get_data(as_text=True), path
+    assert client.get("/_favicon.ico").status_code == 200
+
+
+def route_dash_update(ctx):
+    pass  # every callback: test_forged_callback_requests_never_leak
+
+
+ROUTES: dict[str, Callable[[dict], None]] = {
+    "/static/<path:filename>": route_static_files,
+    "/assets/<path:filename>": route_static_files,
+    "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": route_static_files,
+    "/_favicon.ico": route_static_files,
+    "/_reload-hash": route_no_data("/_reload-hash?region={region}"),
+    "/_dash-layout": route_no_data("/_dash-layout?region={region}"),
+    "/_dash-dependencies": route_no_data("/_dash-dependencies"),
+    "/_dash-update-component": route_dash_update,
+    "/": route_no_data("/?region={region}&at=" + AT),
+    "/<path:path>": route_no_data("/anything/{region}"),
+    "/login": route_login,
+    "/logout": route_logout,
+    "/kiosk/<token>": route_kiosk,
+    "/audit": route_audit_page,
+    "/login/oidc": route_oidc,
+    "/login/oidc/callback": route_oidc,
+    "/healthz": route_no_data("/healthz?region={region}"),
+    "/api/v1/openapi.json": route_no_data("/api/v1/openapi.json?region={region}"),
+    "/api/v1/summary": route_summary,
+    "/api/v1/regions/<code>/children": route_children,
+    "/api/v1/cases": route_cases,
+    "/api/v1/alerts": route_alerts,
+    "/api/v1/alerts/<alert_id>/ack": route_ack,
+    "/api/v1/audit": route_audit_api,
+    "/api/v1/": route_no_data("/api/v1/?region={region}", status=(404,)),
+    "/api/v1/<path:rest>": route_no_data("/api/v1/regions/{region}", status=(404,)),
+}
+
+
+def test_every_route_is_covered(county):
+    rules = {rule.rule for rule in county["app"].server.url_map.iter_rules()}
+    missing = sorted(rules - set(ROUTES))
+    assert not missing, f"routes without a forged-request entry in tests/test_forged_requests.py ROUTES: {missing}"
+
+
+def test_forged_route_requests_never_leak(county):
+    rules = {rule.rule for rule in county["app"].server.url_map.iter_rules()}
+    for rule in sorted(rules & set(ROUTES)):
+        ROUTES[rule](county)
+    with county["engine"].connect() as conn:
+        assert conn.execute(select(GwAudit.id).where(GwAudit.action == "alert_ack")).first() is None
