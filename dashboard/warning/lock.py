@@ -1,0 +1,331 @@
+"""One active engine when several run (``gridwall warn --loop`` on several hosts, or beside a demo).
+
+Which lock (``make_lock``, ``--lock auto``):
+- PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on a dedicated connection held
+  for the life of the loop. It lives with the data it protects, needs no clock and no other
+  service, and PostgreSQL drops it the moment the holder's session ends (process killed, host or
+  network gone: after TCP keepalive). Before each run the holder checks its connection; a lost
+  connection means a lost lock, and the loop goes back to standby. The key is derived from the
+  database and schema names, so deployments sharing a server do not block each other.
+- Other databases (the embedded SQLite): a lease row in ``gw_warn_state`` (holder, expires_at),
+  renewed by a heartbeat thread every third of the lease; a holder that dies stops renewing and
+  a standby takes over when the lease runs out. Wall clocks of the instances must agree (on
+  SQLite they share a host).
+- ``redis``: ``SET key token NX PX lease`` with the same heartbeat (compare-and-extend,
+  compare-and-delete in Lua), for setups where the database cannot take locks; chosen by
+  ``--lock redis`` or, on a non-PostgreSQL database, when GRIDWALL_REDIS_URL is set.
+A standby polls for the lock every ``standby_poll`` seconds. ``--once`` and ``--replay`` take no
+lock: they are one-off runs an operator starts, and the engine's writes are idempotent per
+situation (insert ... on conflict do nothing on the dedup key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+from data_access import alerts_write
+from data_access.moment import Moment
+from data_access.regions import find_root
+from data_access.scope import Scope
+
+from .engine import EngineState, RunReport, run_engine
+
+log = logging.getLogger("gridwall.warning")
+UTC = timezone.utc
+LOCK_NAME = "gridwall.warn"
+DEFAULT_LEASE = 30.0
+
+
+def _holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class InstanceLock:
+    """acquire() tries without waiting; held() checks the lock is still ours; release() lets go."""
+
+    kind = ""
+
+    def acquire(self) -> bool:
+        raise NotImplementedError
+
+    def held(self) -> bool:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+
+class PgAdvisoryLock(InstanceLock):
+    kind = "postgres"
+
+    def __init__(self, engine: Engine, name: str = LOCK_NAME):
+        self.engine = engine
+        self.name = name
+        self._conn = None
+        self.key: int | None = None
+
+    def acquire(self) -> bool:
+        if self.held():
+            return True
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            db, schema = conn.execute(text("SELECT current_database(), current_schema()")).one()
+            digest = hashlib.blake2b(f"{self.name}:{db}:{schema}".encode(), digest_size=8).digest()
+            self.key = int.from_bytes(digest, "big", signed=True)
+            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar():
+                self._conn = conn
+                return True
+        except Exception:
+            _discard(conn)
+            raise
+        # not ours: a session advisory lock outlives a connection handed back to the pool, so
+        # this connection is closed for real rather than pooled
+        _discard(conn)
+        return False
+
+    def held(self) -> bool:
+        if self._conn is None:
+            return False
+        try:
+            self._conn.execute(text("SELECT 1")).scalar()
+            return True
+        except Exception:  # noqa: BLE001 - the session is gone, and the lock with it
+            log.warning("warning: the lock's database session is gone; the lock is lost")
+            _discard(self._conn)
+            self._conn = None
+            return False
+
+    def release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+        except Exception:  # noqa: BLE001
+            pass
+        _discard(conn)
+
+    def backend_pid(self) -> int | None:
+        """The holder's PostgreSQL backend (for tests and diagnostics)."""
+        if self._conn is None:
+            return None
+        return self._conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+
+def _discard(conn) -> None:
+    try:
+        conn.invalidate()
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+class _LeasedLock(InstanceLock):
+    """A lease renewed by a heartbeat thread every third of its length."""
+
+    def __init__(self, lease: float = DEFAULT_LEASE):
+        self.lease = float(lease)
+        self.holder = _holder_id()
+        self._held = False
+        self._stop: threading.Event | None = None
+        self._guard = threading.Lock()
+
+    def _take(self) -> bool:
+        raise NotImplementedError
+
+    def _renew(self) -> bool:
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        raise NotImplementedError
+
+    def acquire(self) -> bool:
+        with self._guard:
+            if self._held:
+                return True
+            if not self._take():
+                return False
+            self._held = True
+            self._stop = threading.Event()
+            threading.Thread(target=self._heartbeat, args=(self._stop,), name=f"{self.kind}-lease",
+                             daemon=True).start()
+            return True
+
+    def held(self) -> bool:
+        return self._held
+
+    def release(self) -> None:
+        with self._guard:
+            if self._stop is not None:
+                self._stop.set()
+            was, self._held = self._held, False
+        if was:
+            try:
+                self._drop()
+            except Exception:  # noqa: BLE001 - the lease runs out by itself
+                log.warning("warning: could not release the %s lease; it expires in %.0f s", self.kind, self.lease)
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        while not stop.wait(self.lease / 3):
+            try:
+                ok = self._renew()
+            except Exception:  # noqa: BLE001 - keep trying until the lease would have run out
+                log.warning("warning: could not renew the %s lease", self.kind, exc_info=True)
+                continue
+            if not ok:
+                log.warning("warning: the %s lease was taken over; going to standby", self.kind)
+                with self._guard:
+                    self._held = False
+                return
+
+
+class LeaseLock(_LeasedLock):
+    """A lease row in gw_warn_state."""
+
+    kind = "lease"
+
+    def __init__(self, engine: Engine, name: str = LOCK_NAME, lease: float = DEFAULT_LEASE):
+        super().__init__(lease)
+        self.engine = engine
+        self.name = f"lock:{name}"
+
+    def _times(self) -> tuple[datetime, datetime]:
+        now = datetime.now(UTC)
+        return now, now + timedelta(seconds=self.lease)
+
+    def _take(self) -> bool:
+        now, until = self._times()
+        with self.engine.begin() as conn:
+            return alerts_write.take_lease(conn, self.name, self.holder, now, until)
+
+    def _renew(self) -> bool:
+        now, until = self._times()
+        with self.engine.begin() as conn:
+            return alerts_write.renew_lease(conn, self.name, self.holder, now, until)
+
+    def _drop(self) -> None:
+        with self.engine.begin() as conn:
+            alerts_write.drop_lease(conn, self.name, self.holder, datetime.now(UTC))
+
+
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+_DELETE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+class RedisLock(_LeasedLock):
+    kind = "redis"
+
+    def __init__(self, redis_url: str, database_url: str, name: str = LOCK_NAME, lease: float = DEFAULT_LEASE):
+        import redis
+
+        super().__init__(lease)
+        self.client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        # one lock per database: the URL without its password names it
+        from sqlalchemy import make_url
+
+        ident = make_url(database_url).render_as_string(hide_password=True)
+        self.key = f"{name}:{hashlib.sha1(ident.encode()).hexdigest()[:16]}"
+
+    def _take(self) -> bool:
+        return bool(self.client.set(self.key, self.holder, nx=True, px=int(self.lease * 1000)))
+
+    def _renew(self) -> bool:
+        return bool(self.client.eval(_RENEW, 1, self.key, self.holder, int(self.lease * 1000)))
+
+    def _drop(self) -> None:
+        self.client.eval(_DELETE, 1, self.key, self.holder)
+
+
+def make_lock(engine: Engine, kind: str = "auto", *, redis_url: str | None = None,
+              lease: float = DEFAULT_LEASE) -> InstanceLock:
+    if kind == "auto":
+        kind = "postgres" if engine.dialect.name == "postgresql" else ("redis" if redis_url else "lease")
+    if kind == "postgres":
+        if engine.dialect.name != "postgresql":
+            raise ValueError("--lock postgres needs a PostgreSQL database")
+        return PgAdvisoryLock(engine)
+    if kind == "redis":
+        if not redis_url:
+            raise ValueError("--lock redis needs GRIDWALL_REDIS_URL")
+        return RedisLock(redis_url, engine.url.render_as_string(hide_password=False), lease=lease)
+    if kind == "lease":
+        return LeaseLock(engine, lease=lease)
+    raise ValueError(f"unknown lock kind {kind!r}")
+
+
+def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval: float = 60.0,
+             stop: threading.Event | None = None, lock: InstanceLock | None = None,
+             standby_poll: float | None = None, max_runs: int | None = None,
+             run: Callable[[Engine, Scope, Moment, EngineState], RunReport] | None = None,
+             clock: Callable[[], datetime] | None = None, first_delay: float = 0.0) -> int:
+    """Run the engine every ``interval`` seconds while this instance holds the lock; otherwise wait
+    as standby. Database errors are logged and retried with backoff; nothing but ``stop`` (or
+    ``max_runs`` runs, for tests) ends the loop. ``first_delay``: seconds to wait before the first
+    attempt (the demo lets its simulator catch up first). Returns the number of runs made."""
+    stop = stop or threading.Event()
+    if first_delay > 0 and stop.wait(first_delay):
+        return 0
+    lock = lock or make_lock(engine)
+    run = run or (lambda eng, scope, m, state: run_engine(eng, scope, m, state=state))
+    clock = clock or (lambda: datetime.now(UTC))
+    poll = standby_poll if standby_poll is not None else min(interval, 15.0)
+    state = EngineState()
+    runs = failures = 0
+    active = None  # last logged role, to log changes only
+    scope: Scope | None = None
+    try:
+        while not stop.is_set() and (max_runs is None or runs < max_runs):
+            try:
+                mine = lock.held() or lock.acquire()
+            except Exception:  # noqa: BLE001 - the database (or Redis) is down: retry
+                failures += 1
+                log.exception("warning: cannot reach the lock (attempt %d)", failures)
+                stop.wait(_backoff(failures))
+                continue
+            if not mine:
+                if active is not False:
+                    log.info("warning: another instance is active; standing by (%s lock)", lock.kind)
+                    active = False
+                stop.wait(poll)
+                continue
+            if active is not True:
+                log.info("warning: this instance is active (%s lock)", lock.kind)
+                active = True
+            started = time.monotonic()
+            try:
+                if scope is None:
+                    with engine.connect() as conn:
+                        code = find_root(conn, root)
+                    scope = Scope(code, code)
+                report = run(engine, scope, Moment(clock(), tz), state)
+                runs += 1
+                failures = 0
+                if report is not None:
+                    log.info("warning: %s", report.summary())
+            except Exception:  # noqa: BLE001 - log, back off, try again
+                failures += 1
+                log.exception("warning: engine run failed (attempt %d)", failures)
+                stop.wait(_backoff(failures))
+                continue
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+    finally:
+        lock.release()
+    return runs
+
+
+def _backoff(failures: int) -> float:
+    return min(60.0, 2.0 * 2 ** min(failures - 1, 5))
