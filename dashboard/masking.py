@@ -1,9 +1,10 @@
 """Masking of personal data in free text shown on the wall and in the API (脱敏).
 
 ``mask_text`` is pure and best effort: it hides mobile and landline numbers, 18-digit ID numbers
-(身份证号), bank-card-length digit runs, e-mail addresses, licence plates and Chinese personal
-names that follow a cue such as 姓名/联系人/居民. Codes gridwall itself shows (15-digit grid codes,
-region codes, case codes with dashes) are left alone.
+(身份证号, GB 11643; also written in groups 6-8-4 when the check character is right), bank-card-length
+digit runs, e-mail addresses, licence plates and Chinese personal names that follow a cue such as
+姓名/联系人/居民 or open a sentence before 反映/投诉/举报. Codes gridwall itself shows (15-digit grid
+codes, region codes, case codes with dashes) are left alone.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Any
 
 # 18-digit resident ID: 17 digits and a digit or X check character.
 _ID18 = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
+# The same written in groups (320585 19900101 1234): masked only when the check character is right.
+_ID18_GROUPED = re.compile(r"(?<![0-9A-Za-z])(\d{3})(\d{3})([\s-])(\d{8})([\s-])(\d{3})([\dXx])(?![0-9A-Za-z])")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
 # Bank cards: 16, 17 or 19 digits (18 is an ID number; 15 and fewer are gridwall's own codes).
 _CARD = re.compile(r"(?<!\d)(\d{4})(?:\d{8,9}|\d{11})(\d{4})(?!\d)")
 _MOBILE = re.compile(r"(?<![\d+])((?:\+?86[-\s]?)?1[3-9]\d)[-\s]?\d{4}[-\s]?(\d{4})(?!\d)")
@@ -48,6 +53,39 @@ _NAME_AFTER_CUE = re.compile(
 )
 
 
+# A name opening a sentence (张三反映..., 。李四投诉...).
+_NAME_BEFORE_VERB = re.compile(
+    r"(^|[，。；：、！？,.;:!?\s（(])(" + "|".join(_COMPOUND_SURNAMES) + f"|[{_SURNAMES}])"
+    + r"([\u4e00-\u9fff]{1,2})(?=反映|投诉|举报|来电|报称|求助)"
+)
+
+
+def id18_valid(number: str) -> bool:
+    """Whether an 18-character resident ID number has the right check character (GB 11643-1999)."""
+    if len(number) != 18 or not number[:17].isascii() or not number[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
+    return _ID_CHECK[total % 11] == number[17].upper()
+
+
+def _mask_grouped_id(m: re.Match) -> str:
+    head, area, sep1, birth, sep2, seq, check = m.groups()
+    if not id18_valid(head + area + birth + seq + check):
+        return m.group(0)
+    return f"{head}***{sep1}{'*' * 8}{sep2}*{seq[1:]}{check}"
+
+
+# Words like 车主/路人/商户/司机/房东/方便 start with a surname character but are not names.
+_ROLE_ENDINGS = set("主人户生东机便体边员长工家民众方面")
+
+
+def _mask_name_before_verb(m: re.Match) -> str:
+    start, surname, given = m.groups()
+    if given.startswith("某") or given[-1] in _STOP_AFTER_NAME or given[-1] in _ROLE_ENDINGS:
+        return m.group(0)
+    return f"{start}{surname}{'*' * len(given)}"
+
+
 def _mask_name(m: re.Match) -> str:
     cue, sep, surname, given = m.groups()
     if given.startswith("某"):  # already anonymised (张某, 李某某)
@@ -72,12 +110,14 @@ def mask_text(text: str | None) -> str | None:
     if not text:
         return text
     out = _ID18.sub(lambda m: f"{m.group(1)}{'*' * 11}{m.group(2)}", text)
+    out = _ID18_GROUPED.sub(_mask_grouped_id, out)
     out = _CARD.sub(lambda m: f"{m.group(1)}{'*' * (len(m.group(0)) - 8)}{m.group(2)}", out)
     out = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", out)
     out = _LANDLINE.sub(_mask_landline, out)
     out = _EMAIL.sub(lambda m: f"{m.group(1)}***{m.group(2)}", out)
     out = _PLATE.sub(_mask_plate, out)
     out = _NAME_AFTER_CUE.sub(_mask_name, out)
+    out = _NAME_BEFORE_VERB.sub(_mask_name_before_verb, out)
     return out
 
 

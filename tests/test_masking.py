@@ -76,3 +76,47 @@ def test_mask_strings_walks_json_values():
     value = {"note": "电话13812345678", "ids": [1, 2], "nested": [{"who": "居民张三反映"}], "n": None}
     assert mask_strings(value) == {"note": "电话138****5678", "ids": [1, 2],
                                    "nested": [{"who": "居民张*反映"}], "n": None}
+
+
+@pytest.mark.parametrize("number,valid", [
+    ("11010519491231002X", True),    # the GB 11643 example
+    ("11010519491231002x", True),
+    ("110105194912310021", False),   # wrong check character
+    ("320585199001011234", False),
+    ("32058519900101123", False),    # 17 characters
+    ("３２０５８５１９９００１０１１２３４", False),  # full-width digits
+])
+def test_id_check_character(number, valid):
+    from dashboard.masking import id18_valid
+
+    assert id18_valid(number) is valid
+
+
+@pytest.mark.parametrize("raw,masked", [
+    # an ID number written in groups is masked when its check character is right ...
+    ("身份证 110105 19491231 002X", "身份证 110*** ******** *02X"),
+    ("证件110105-19491231-002X。", "证件110***-********-*02X。"),
+    # ... and a bare 18-digit number always (a mistyped ID is still personal data)
+    ("号码110105194912310021", "号码110***********0021"),
+    # names that open a sentence before 反映/投诉/举报/来电
+    ("张三反映楼道堆物", "张*反映楼道堆物"),
+    ("接报：李小明投诉夜间施工", "接报：李**投诉夜间施工"),
+    ("刘德华来电称", "刘**来电称"),
+])
+def test_more_personal_data_is_masked(raw, masked):
+    assert mask_text(raw) == masked
+
+
+@pytest.mark.parametrize("text", [
+    "110105 19491231 0021",                      # grouped digits with a wrong check character
+    "车主反映车位被占", "路人反映井盖缺失", "司机投诉路面坑洼", "方便群众反映问题",
+    "王某反映", "群众举报",
+])
+def test_words_that_only_look_like_names_or_ids_stay(text):
+    assert mask_text(text) == text
+
+
+def test_hostile_markup_is_masked_but_not_altered_otherwise():
+    # Masking is not escaping: markup stays text for the renderer (and the JSON encoder) to escape.
+    text = '<img src=x onerror="alert(13812345678)">居民张三'
+    assert mask_text(text) == '<img src=x onerror="alert(138****5678)">居民张*'
