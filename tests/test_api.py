@@ -257,3 +257,30 @@ def test_get_settings_is_not_consulted_by_the_api(county, monkeypatch):
     client, tokens = county
     assert get(client, tokens, "/api/v1/summary").status_code == 200
     get_settings.cache_clear()
+
+
+def test_csv_export_is_scoped_masked_and_audited(county, engine):
+    client, tokens = county
+    resp = get(client, tokens, f"/api/v1/cases?format=csv&at={T_LOCAL}", "street_a")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    body = resp.get_data(as_text=True)
+    assert body.startswith("\ufeffcode,title,") and "138****5678" in body and "13812345678" not in body
+    assert "B-1" not in body and "U-1" not in body  # only the caller's street
+    assert get(client, tokens, "/api/v1/cases?format=xml").status_code == 400
+    assert get(client, tokens, f"/api/v1/cases?format=csv&region={TOWN_B}", "street_a").status_code == 403
+    with engine.connect() as conn:
+        rows = conn.execute(select(GwAudit.username, GwAudit.detail).where(GwAudit.action == "export")).all()
+    assert len(rows) == 1 and rows[0].username == "street_a"
+    assert json.loads(rows[0].detail) == {"what": "cases", "region": TOWN_A, "state": "open", "rows": 3,
+                                         "at": "2026-11-26T10:00:00+08:00"}
+
+
+def test_bodies_and_methods_the_api_does_not_take(county):
+    client, tokens = county
+    headers = {**bearer(tokens["center1"]), "Content-Type": "application/json"}
+    for body in (b"{not json", b"[]", b"\xff\xfe"):
+        resp = client.post("/api/v1/alerts/1/ack", data=body, headers=headers)
+        assert resp.status_code in (200, 404, 409) and resp.get_json()["error" if resp.status_code != 200 else "id"]
+    for method in ("put", "delete", "patch"):
+        resp = getattr(client, method)("/api/v1/summary", headers=headers)
+        assert resp.status_code in (404, 405) and resp.status_code != 500
