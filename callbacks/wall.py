@@ -1,4 +1,8 @@
-"""Callbacks of the wall: header, figures, the live case stream and the map.
+"""Callbacks of the wall: header, figures and the live case stream.
+
+The other panels have their own modules: ``callbacks.panels`` (SLA board, staffing detail, region
+table or grid profile, alerts, trend, yesterday's figures), ``callbacks.map_view`` (the map) and
+``callbacks.nav`` (drill-down, kiosk, rotation, alert acknowledgement).
 
 Each one resolves the view from the URL and the server-side scope, reads through
 ``callbacks.data`` and shapes the result. The figures and the stream run when the data version
@@ -9,21 +13,16 @@ what changed. When the database cannot be read, they keep their last good values
 
 from __future__ import annotations
 
-import html as html_text
 import time
 from datetime import timezone
 
-import numpy as np
 from dash import ClientsideFunction, Input, Output, Patch, State, html, no_update
 
 from layouts import i18n
-from layouts.alerts import alert_entries
-from layouts.map import PALETTE, legend
-from layouts.sla import sla_entries
 from layouts.stream import STREAM_LIMIT, case_entry, case_key
 
-from .data import (DataUnavailable, accepted_version, boundaries, figures_bundle, header_names, live_version,
-                   map_figures, only_changed, shared_outputs, stream_bundle)
+from .data import (DataUnavailable, accepted_version, figures_bundle, header_names, only_changed, shared_outputs,
+                   stream_bundle)
 from .view import View, resolve_view, with_params
 
 UTC = timezone.utc
@@ -53,8 +52,6 @@ def register(app) -> None:
         Output("kpi-alerts-new", "children"),
         *RATE_OUTPUTS,
         *STAFF_OUTPUTS,
-        Output("alerts", "children"),
-        Output("sla-board", "children"),
         Output("figures-state", "data"),
         Input("live-version", "data"),
         Input("url", "search"),
@@ -68,16 +65,6 @@ def register(app) -> None:
         Input("url", "search"),
         State("stream-state", "data"),
     )(update_stream)
-
-    app.callback(
-        Output("map-regions", "data"),
-        Output("map-regions", "hideout"),
-        Output("map-legend", "children"),
-        Output("map-state", "data"),
-        Input("map-tick", "n_intervals"),
-        Input("url", "search"),
-        State("map-state", "data"),
-    )(update_map)
 
     app.clientside_callback(
         ClientsideFunction(namespace="gridwall", function_name="clock"),
@@ -112,13 +99,14 @@ def update_header(search, _n):
 
 # --- figures -----------------------------------------------------------------------------------
 
-N_FIGURE_VALUES = len(KPI_OUTPUTS) + 1 + len(RATE_OUTPUTS) + len(STAFF_OUTPUTS) + 2
+N_FIGURE_VALUES = len(KPI_OUTPUTS) + 1 + len(RATE_OUTPUTS) + len(STAFF_OUTPUTS)
 
 
 def _figure_values(view: View, version: str) -> list:
     m = view.moment()
     data = figures_bundle(view.scope, m, version)
-    cases, rates, staffing = data["cases"], data["rates"], data["staffing"]
+    cases, rates, staffing = data["cases"], data["rates"], dict(data["staffing"])
+    staffing["vacant"] = max(0, staffing.get("grids", 0) - staffing.get("grids_staffed", 0))
     kpis = [i18n.count(cases.get(i18n.CASE_TILE_KEYS[tile_id])) for tile_id, _, _ in i18n.CASE_TILES]
     rate_values = [i18n.pct(rates.get(key)) for _, _, key in i18n.RATE_TILES]
     staff_values = [i18n.count(staffing.get(key)) for _, _, key in i18n.STAFFING_TILES]
@@ -127,8 +115,6 @@ def _figure_values(view: View, version: str) -> list:
         i18n.count(data["alerts"].get("new")),
         *rate_values,
         *staff_values,
-        alert_entries(data["alert_list"], view.tz),
-        sla_entries(data["sla"], data["at"], view.tz),
     ]
 
 
@@ -170,7 +156,8 @@ def update_stream(live, search, state):
     new_state = {"view": view.key, "keys": keys, "full": state.get("full") if shown else now}
 
     def entries(rows):
-        return [case_entry(c, view.tz, today, fresh=bool(known) and case_key(c) not in known) for c in rows]
+        return [case_entry(c, view.tz, today, fresh=bool(known) and case_key(c) not in known, at=m.at)
+                for c in rows]
 
     if not shown or now - (state.get("full") or 0) > FULL_STREAM_EVERY:
         return entries(cases), {**new_state, "full": now}
@@ -188,54 +175,3 @@ def update_stream(live, search, state):
             del patch[index]
         return patch, new_state
     return entries(cases), new_state
-
-
-# --- map ---------------------------------------------------------------------------------------
-
-def class_breaks(values: list[int], classes: int = len(PALETTE)) -> list[int]:
-    """Upper bounds of the open-case classes: even steps of 1, 2 or 5 x 10^k up to the largest value.
-
-    Even steps keep the legend readable (0–20, 21–40, ...) and stable from one refresh to the next.
-    """
-    top = max(values, default=0)
-    if top <= 0:
-        return [0]
-    raw = top / classes
-    magnitude = 10 ** int(np.floor(np.log10(raw))) if raw >= 1 else 1
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    return [step * i for i in range(1, classes) if step * i < top]
-
-
-def _label(name: str, figures: dict[str, int]) -> str:
-    """Label HTML for one region: Leaflet sets it as innerHTML, so every name is escaped here.
-
-    Kept to name, open cases and (when any) overdue ones, so that labels of small streets do not collide.
-    """
-    overdue = int(figures.get("overdue", 0))
-    sub = f"<div class='rl-sub'>超期 {overdue}</div>" if overdue else ""
-    return (f"<div class='rl-name'>{html_text.escape(name)}</div>"
-            f"<div class='rl-open'>{int(figures.get('open', 0))}</div>{sub}")
-
-
-def update_map(_n, search, state):
-    try:
-        view = resolve_view(search)
-        version = live_version(view)
-        if (state or {}).get("region") == view.scope.region and (state or {}).get("v") == version:
-            return no_update, no_update, no_update, no_update  # nothing new since the last refresh
-        geo = boundaries(view.scope)
-        by_child = map_figures(view.scope, view.moment(), version)
-    except DataUnavailable:
-        return no_update, no_update, no_update, no_update
-    figures, labels = {}, {}
-    for feature in geo["features"]:
-        code = feature["id"]
-        row = by_child.get(code) or {}
-        figures[code] = {"open": int(row.get("open", 0)), "overdue": int(row.get("overdue", 0)),
-                         "new_today": int(row.get("new_today", 0))}
-        labels[code] = _label(feature["properties"].get("name") or code, figures[code])
-    breaks = class_breaks([f["open"] for f in figures.values()])
-    hideout = {"figures": figures, "labels": labels, "breaks": breaks, "palette": PALETTE}
-    data = geo if (state or {}).get("region") != view.scope.region else no_update
-    missing = [s.get("name") or s.get("code") for s in geo.get("skipped", [])]
-    return data, hideout, legend(breaks, missing), {"region": view.scope.region, "v": version}

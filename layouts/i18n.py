@@ -67,10 +67,36 @@ RATE_TILES = (
 )
 
 STAFFING_TILES = (
-    ("staff-grids", "网格数", "grids"),
+    ("staff-grids", "网格", "grids"),
+    ("staff-vacant", "空缺网格", "vacant"),
+    ("staff-patrolled", "今日已巡", "patrolled_today"),
+    ("staff-workers", "网格员", "workers"),
     ("staff-on-duty", "在岗", "on_duty"),
     ("staff-online", "在线", "online"),
-    ("staff-patrolled", "今日已巡", "patrolled_today"),
+)
+
+# Tiles whose rise is bad news (a red ▲), good news (green) or neither.
+DELTA_TONE = {"kpi-open": "bad", "kpi-overdue": "bad", "kpi-warning": "bad", "kpi-new-today": "neutral",
+              "kpi-closed-today": "good"}
+
+STAGE = {"accept": "受理", "dispatch": "派遣", "resolve": "处置"}
+SLA_STATE = {"overdue": "超期", "warning": "临期"}
+
+ORG_KIND = {"center": "中心", "street": "镇街", "community": "村社区", "department": "部门"}
+
+ROLE = {"grid_worker": "网格员", "grid_leader": "网格长", "handler": "处置员", "dispatcher": "调度员"}
+
+GRID_KIND = {"basic": "基础网格", "special": "专属网格"}
+
+LEVEL = {"city": "市", "county": "县区", "street": "镇街", "community": "村社区", "grid": "网格"}
+CHILD_LEVEL = {"city": "县区", "county": "镇街", "street": "村社区", "community": "网格"}
+
+# Map shading: (value, label, unit of the legend).
+SHADES = (
+    ("open", "在办", "件"),
+    ("overdue", "超期", "件"),
+    ("per_1000", "每千人在办", "件/千人"),
+    ("online_rate", "在线率", "%"),
 )
 
 WEEKDAYS = "一二三四五六日"
@@ -87,6 +113,8 @@ def pct(value: float | None) -> str:
     """A share as a percentage with one decimal, "—" when there is no denominator."""
     if value is None:
         return NONE
+    if value >= 1:  # "100.0%" is a digit wider than the tile was drawn for
+        return "100%"
     return f"{value * 100:.1f}%"
 
 
@@ -105,6 +133,32 @@ def hhmmss(value: datetime | None, tz: ZoneInfo) -> str:
 def local_datetime(value: datetime, tz: ZoneInfo) -> str:
     local = value.astimezone(tz)
     return f"{local:%Y-%m-%d} 星期{WEEKDAYS[local.weekday()]} {local:%H:%M:%S}"
+
+
+def clock_span(seconds: float) -> str:
+    """A ticking span as the browser shows it: ``07:12:09``, ``3天07:12:09`` (assets/gridwall.js: span)."""
+    s = int(max(0, seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours:02d}:{minutes:02d}:{secs:02d}"
+    return f"{days}天{text}" if days else text
+
+
+def ago(seconds: float) -> str:
+    """Time since a report as the browser shows it (assets/gridwall.js: ago)."""
+    s = int(max(0, seconds))
+    if s < 60:
+        return "刚刚"
+    if s < 3600:
+        return f"{s // 60}分钟前"
+    if s < 86400:
+        return f"{s // 3600}小时前"
+    return f"{s // 86400}天前"
+
+
+def signed(value: int) -> str:
+    return f"▲{value}" if value > 0 else (f"▼{-value}" if value < 0 else "持平")
 
 
 def duration(seconds: float) -> str:

@@ -5,7 +5,7 @@ Every text field is rendered as text (Dash escapes it) and personal data is mask
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,16 +38,22 @@ def category_name(case: dict[str, Any]) -> str:
     return f"未知分类 {case['category_code']}" if case.get("category_code") else "未分类"
 
 
-def _when(case: dict[str, Any], tz: ZoneInfo, today: date | None) -> list:
-    """HH:MM local, with the date below it for a case reported before today."""
+def _when(case: dict[str, Any], tz: ZoneInfo, today: date | None, at: datetime | None) -> list:
+    """HH:MM local (with the date for a case from an earlier day) and the time since, ticking in the browser."""
     reported = case.get("reported_at")
     when = [html.Div(i18n.hhmm(reported, tz), className="case-clock")]
-    if reported is not None and today is not None and reported.astimezone(tz).date() != today:
+    if reported is None:
+        return when
+    if today is not None and reported.astimezone(tz).date() != today:
         when.append(html.Div(reported.astimezone(tz).strftime("%m-%d"), className="case-date"))
+    elif at is not None:
+        when.append(html.Div(i18n.ago((at - reported).total_seconds()), className="case-ago",
+                             **{"data-since": str(int(reported.timestamp() * 1000))}))
     return when
 
 
-def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None, fresh: bool = False) -> html.Div:
+def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None, fresh: bool = False,
+               at: datetime | None = None) -> html.Div:
     """One case; ``fresh`` (just arrived) entries slide in, a re-rendered list stays still."""
     urgency = case.get("urgency") or "normal"
     title = mask_text(case.get("title")) or "（无标题）"
@@ -61,7 +67,7 @@ def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None, fr
         key=key,
         className=f"case case--{urgency if urgency in i18n.URGENCY else 'normal'}" + (" case--fresh" if fresh else ""),
         children=[
-            html.Div(_when(case, tz, today), className="case-time"),
+            html.Div(_when(case, tz, today, at), className="case-time"),
             html.Div(className="case-body", children=[
                 html.Div(badges, className="case-head"),
                 html.Div(title, className="case-title"),
@@ -73,4 +79,4 @@ def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None, fr
 
 
 def case_stream() -> html.Div:
-    return html.Div(id="case-stream", className="case-stream", children=[])
+    return html.Div(id="case-stream", className="case-stream fit-list", children=[])

@@ -1,7 +1,8 @@
-"""The wall at ``/``: a fixed 16:9 grid for a video wall, filled by the callbacks in ``callbacks.wall``.
+"""The wall at ``/``: a fixed grid for a video wall, filled by the callbacks in ``callbacks``.
 
 The layout is a static shell: every figure arrives through a callback, so the page renders even
-while the database is down and shows "—" until the first good read.
+while the database is down and shows "—" until the first good read. The panels are placed by CSS
+grid areas (assets/wall.css), one arrangement for 16:9 walls and one for ultrawide ones.
 """
 
 from __future__ import annotations
@@ -9,20 +10,21 @@ from __future__ import annotations
 from dash import dcc, html
 
 from . import i18n
-from .map import street_map
+from .map import shade_control, street_map
 from .stream import case_stream
-from .tiles import case_tiles, rate_tiles, staffing_tiles
+from .tiles import case_tiles, staffing_tiles
+from .trend import trend_panel
 
-TICK_MS = 1000  # figures, stream and SLA board
-MAP_TICK_MS = 5000  # street colours
+TICK_MS = 1000  # the change signal (callbacks.live); data callbacks follow ``live-version``
+SLOW_TICK_MS = 60000  # trend and the change against yesterday
 HEADER_TICK_MS = 30000  # names and breadcrumb; also retries after a database outage
 
 
-def panel(title: str, body, class_name: str = "", extra=None) -> html.Section:
-    head = [html.H2(title, className="panel-title")]
+def panel(title: str, body, area: str, extra=None, title_id: str | None = None) -> html.Section:
+    head = [html.H2(title, className="panel-title", **({"id": title_id} if title_id else {}))]
     if extra is not None:
         head.append(extra)
-    return html.Section(className=f"panel {class_name}".strip(), children=[
+    return html.Section(className=f"panel panel-{area}", children=[
         html.Div(head, className="panel-head"),
         html.Div(body, className="panel-body"),
     ])
@@ -36,39 +38,60 @@ def header() -> html.Header:
             html.Div(id="region-notice", className="notice", children=[]),
         ]),
         html.Div(className="header-right", children=[
+            html.Div(id="ack-result", className="ack-result", children=[]),
             html.Div(id="view-mode", className="view-mode", children=[]),
+            html.Button("提示音 开", id="mute-toggle", n_clicks=0, className="mute-toggle control", title="预警提示音"),
             html.Div(id="clock", className="clock", children=""),
             html.Div("—", id="freshness", className="freshness", **{"data-stale": "false"}),
         ]),
     ])
 
 
-def layout() -> html.Div:
-    return html.Div(id="wall", className="wall", children=[
+def stores() -> list:
+    return [
         dcc.Location(id="url", refresh=False),
         dcc.Interval(id="tick", interval=TICK_MS),
-        dcc.Interval(id="map-tick", interval=MAP_TICK_MS),
+        dcc.Interval(id="slow-tick", interval=SLOW_TICK_MS),
         dcc.Interval(id="header-tick", interval=HEADER_TICK_MS),
+        dcc.Interval(id="rotate-tick", interval=60000, disabled=True),
         dcc.Store(id="wall-clock", data=None),  # {"tz": ..., "at": ISO or None} for the clock
+        # The data version of the view and the server's heartbeat (callbacks/live.py): the data
+        # callbacks take live-version as their input, #freshness is drawn from both.
         dcc.Store(id="live-version", data=None),
         dcc.Store(id="live-beat", data=None),
-        dcc.Store(id="figures-state", data=None),
+        dcc.Store(id="figures-state", data=None),  # digests of what the figure outputs show
         dcc.Store(id="stream-state", data=None),
         dcc.Store(id="map-state", data=None),
+        # Digests of what each panel shows, so that an unchanged panel is not sent again.
+        dcc.Store(id="sla-state", data=None),
+        dcc.Store(id="staff-state", data=None),
+        dcc.Store(id="region-state", data=None),
+        dcc.Store(id="alerts-state", data=None),
+        dcc.Store(id="yesterday", data=None),  # the case figures 24 h earlier, for the tiles' ▲/▼
+        dcc.Store(id="clock-skew", data=None),  # server clock minus browser clock (assets/gridwall.js)
+        dcc.Store(id="alert-chime", data=None),  # new critical alert ids, for the chime
+        dcc.Store(id="rotate-regions", data=None),  # the root's streets, for ?rotate=
+        dcc.Store(id="kiosk-flag", data=None),
+    ]
+
+
+def layout() -> html.Div:
+    return html.Div(id="wall", className="wall", children=[
+        *stores(),
         header(),
         case_tiles(),
         html.Main(className="wall-body", children=[
-            html.Div(className="col col-left", children=[
-                panel("近7日指标", rate_tiles(), "panel-rates"),
-                panel("力量在岗", staffing_tiles(), "panel-staffing"),
-                panel("预警", html.Div(id="alerts", className="alert-list"), "panel-alerts"),
-            ]),
-            html.Div(className="col col-center", children=[
-                panel("事件分布", street_map(), "panel-map"),
-                panel("超期临期", html.Div(id="sla-board", className="sla-board"), "panel-sla"),
-            ]),
-            html.Div(className="col col-right", children=[
-                panel("实时事件", case_stream(), "panel-stream"),
-            ]),
+            panel("力量在岗", html.Div(id="staffing", className="staffing", children=[
+                staffing_tiles(),
+                html.Div(id="staffing-detail", className="staffing-detail"),
+            ]), "staff"),
+            panel("辖区排行", html.Div(id="region-table", className="region-table"), "region",
+                  title_id="region-title"),
+            panel("今日趋势", trend_panel(), "trend",
+                  extra=html.Div("柱：今日新增 · 线：今日结案 · 带：近四周同日", className="panel-note")),
+            panel("事件分布", street_map(), "map", extra=shade_control()),
+            panel("超期临期督办", html.Div(id="sla-board", className="sla-board"), "sla"),
+            panel("预警", html.Div(id="alerts", className="alert-list fit-list"), "alerts"),
+            panel("实时事件", case_stream(), "stream"),
         ]),
     ])

@@ -1,4 +1,7 @@
-"""The wall's callbacks called directly (no browser): figures, outage handling, stream patches, map, header."""
+"""The wall's callbacks called directly (no browser): figures, outage handling, stream patches, header.
+
+The panels' callbacks (SLA board, staffing, region table, alerts, map) are in test_wall_panels.py.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from dash import Patch, no_update
-from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from callbacks import data as wall_data
-from callbacks import live, wall
+from callbacks import live, map_view, wall
 from dashboard import live as live_signal
 from dashboard.app import create_app
-from dashboard.cache import cache
 from dashboard.config import Settings
 from data_access.figures import case_figures, rate_figures, staffing_figures
-from data_access.models import Region
 from data_access.moment import Moment
 from data_access.scope import Scope
 from layouts import i18n
@@ -25,7 +25,7 @@ from .wall_fixtures import COUNTY, insert_case, seed_small_county
 
 UTC = timezone.utc
 ROOT = Scope(COUNTY, COUNTY)
-N_VALUES = len(i18n.CASE_TILES) + 1 + len(i18n.RATE_TILES) + len(i18n.STAFFING_TILES) + 2
+N_VALUES = len(i18n.CASE_TILES) + 1 + len(i18n.RATE_TILES) + len(i18n.STAFFING_TILES)
 
 
 def refreshed() -> None:
@@ -58,8 +58,8 @@ def test_figures_are_the_data_access_figures(wall_app, engine):
     assert all(v.isdigit() for v in kpis)
     assert out[5] == "1"  # one new alert; the acknowledged and resolved ones are not new
     assert out[6:10] == tuple(i18n.pct(rates[k]) for _, _, k in i18n.RATE_TILES)
-    assert out[10:14] == tuple(str(staffing[k]) for _, _, k in i18n.STAFFING_TILES)
-    assert [a.to_plotly_json()["props"]["data-alert-id"] for a in out[14]]  # entries carry their id
+    staffing["vacant"] = staffing["grids"] - staffing["grids_staffed"]
+    assert out[10:16] == tuple(str(staffing[k]) for _, _, k in i18n.STAFFING_TILES)
     assert len(out) == N_VALUES + 1 and len(out[-1]) == N_VALUES  # and the digests of what it sent
     # The browser holds these now: the same version again sends nothing but the digests.
     again = wall.update_figures(1, "", out[-1])
@@ -87,7 +87,7 @@ def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
     assert wall.update_figures(1, "?at=2026-01-01T00:00:07", None) == (no_update,) * (N_VALUES + 1)
     assert wall.update_stream(signal, "", None) == (no_update, no_update)
     assert wall.update_stream(3, "", None) == (no_update, no_update)
-    assert wall.update_map(3, "", None) == (no_update,) * 4
+    assert map_view.update_map(signal, "open", "", None) == (no_update,) * 6
     # Still down: the store keeps the time the outage began.
     assert live.update_signal(3, "", signal)[0] is no_update
 
@@ -132,23 +132,6 @@ def test_stream_renders_whole_when_the_order_changes(wall_app, engine):
     children, new_state = wall.update_stream(2, "", state)
     assert isinstance(children, list)
     assert "320585-LATE-1" in new_state["keys"][:5]
-
-
-def test_map_colours_and_escapes_names(wall_app, engine):
-    with engine.begin() as conn:
-        conn.execute(update(Region).where(Region.code == "320585100").values(name="<b>城厢</b>"))
-    cache.clear()
-    data, hideout, legend, state = wall.update_map(1, "", None)
-    assert {f["id"] for f in data["features"]} == {"320585100", "320585101", "320585103"}
-    assert "&lt;b&gt;城厢&lt;/b&gt;" in hideout["labels"]["320585100"]
-    assert "<b>" not in hideout["labels"]["320585100"]
-    assert set(hideout["figures"]) == {"320585100", "320585101", "320585103"}
-    assert state["region"] == COUNTY and state["v"]
-    # Nothing changed: nothing is sent.
-    assert wall.update_map(2, "", state) == (no_update,) * 4
-    # The geometry is sent once per region; later refreshes only carry the figures.
-    again = wall.update_map(2, "", {"region": COUNTY, "v": "older"})
-    assert again[0] is no_update and again[1]["figures"] == hideout["figures"]
 
 
 def test_header_breadcrumb_and_notices(wall_app):

@@ -1,0 +1,147 @@
+"""The map callback: shapes once per region, then only values (``hideout``) and changed marker layers.
+
+The shading figure is chosen in the browser (``map-shade``); each child's values for every figure
+travel in ``hideout`` so that the style function in assets/gridwall.js colours them.
+"""
+
+from __future__ import annotations
+
+import html as html_text
+from typing import Any
+
+import numpy as np
+from dash import Input, Output, State, no_update
+
+from layouts import i18n
+from layouts.map import PALETTE, PALETTE_HIGH_GOOD, legend
+
+from . import data, panel_data
+from .data import DataUnavailable
+from .view import resolve_view
+
+SHADE_KEYS = [value for value, _, _ in i18n.SHADES]
+
+
+def register(app) -> None:
+    app.callback(
+        Output("map-regions", "data"),
+        Output("map-regions", "hideout"),
+        Output("map-legend", "children"),
+        Output("map-cases", "data"),
+        Output("map-alerts", "data"),
+        Output("map-state", "data"),
+        Input("live-version", "data"),
+        Input("map-shade", "value"),
+        Input("url", "search"),
+        State("map-state", "data"),
+    )(update_map)
+
+
+def nice_breaks(values: list[float], classes: int = len(PALETTE)) -> list[float]:
+    """Upper bounds of the classes: even steps of 1, 2 or 5 x 10^k up to the largest value.
+
+    Even steps keep the legend readable (0–20, 21–40, ...) and stable from one refresh to the next.
+    """
+    top = max(values, default=0)
+    if top <= 0:
+        return [0]
+    raw = top / classes
+    magnitude = 10 ** np.floor(np.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    if step >= 1:
+        step = int(round(step))
+    return [round(step * i, 6) for i in range(1, classes) if step * i < top]
+
+
+def class_breaks(values: list[int], classes: int = len(PALETTE)) -> list[int]:
+    """Integer class bounds for counts (at least 1 apart)."""
+    top = max(values, default=0)
+    if top <= 0:
+        return [0]
+    return [int(b) for b in nice_breaks([max(top, classes)], classes) if b < top] or [0]
+
+
+def shade_values(row: dict[str, Any]) -> dict[str, float | None]:
+    """Every shading figure of one child (None where it has no denominator)."""
+    population = row.get("population") or 0
+    on_duty = row.get("on_duty") or 0
+    return {
+        "open": row.get("open", 0),
+        "overdue": row.get("overdue", 0),
+        "per_1000": round(row.get("open", 0) * 1000 / population, 2) if population else None,
+        "online_rate": round(100 * (row.get("online") or 0) / on_duty, 1) if on_duty else None,
+    }
+
+
+def _label(name: str, shade: str, value: float | None, overdue: int) -> str:
+    """Label HTML for one region: Leaflet sets it as innerHTML, so every name is escaped here."""
+    unit = next(u for v, _, u in i18n.SHADES if v == shade)
+    if value is None:
+        shown = i18n.NONE
+    elif unit == "%":
+        shown = f"{value:.0f}%"
+    else:
+        shown = f"{value:g}"
+    sub = f"<div class='rl-sub'>超期 {overdue}</div>" if overdue and shade != "overdue" else ""
+    # data-p: the label's priority when labels collide (assets/gridwall.js: declutter).
+    priority = (value or 0) + overdue * 1000
+    return (f"<div class='rl' data-p='{priority:g}'><div class='rl-name'>{html_text.escape(name)}</div>"
+            f"<div class='rl-open'>{html_text.escape(shown)}</div>{sub}</div>")
+
+
+def _rows_for_map(view, version, geo) -> list[dict[str, Any]]:
+    if view.scope.level == "grid":
+        found = panel_data.profile(view, version)["profile"] or {}
+        cases = found.get("cases") or {}
+        workers = [w for w in found.get("workers") or [] if w.get("role") == "grid_worker" and w.get("active")]
+        return [{"code": view.scope.region, "name": found.get("name") or view.scope.region,
+                 "open": cases.get("open", 0), "overdue": cases.get("overdue", 0),
+                 "population": found.get("population") or 0,
+                 "on_duty": sum(1 for w in workers if w["on_duty"]),
+                 "online": sum(1 for w in workers if w["online"])}]
+    return panel_data.children_rows(view, version)
+
+
+def update_map(live, shade, search, state):
+    shade = shade if shade in SHADE_KEYS else "open"
+    state = state if isinstance(state, dict) else {}
+    if isinstance(live, dict) and live.get("stale"):
+        return (no_update,) * 6
+    try:
+        view = resolve_view(search)
+        version = data.accepted_version(view, live)
+        geo = panel_data.boundaries(view)
+        rows = {r["code"]: r for r in _rows_for_map(view, version, geo)}
+        layers = panel_data.markers(view, version)
+    except DataUnavailable:
+        return (no_update,) * 6
+    values, labels, overdue = {}, {}, {}
+    for feature in geo["features"]:
+        code = feature["id"]
+        row = rows.get(code) or {"open": 0, "overdue": 0}
+        value = shade_values(row)[shade]
+        values[code] = value
+        overdue[code] = int(row.get("overdue", 0))
+        labels[code] = _label(feature["properties"].get("name") or code, shade, value, overdue[code])
+    known = [v for v in values.values() if v is not None]
+    if shade in ("open", "overdue"):
+        breaks = class_breaks([int(v) for v in known])
+    elif shade == "online_rate":
+        breaks = [50, 70, 80, 90, 95]
+    else:
+        breaks = nice_breaks(known)
+    palette = PALETTE_HIGH_GOOD if shade == "online_rate" else PALETTE
+    hideout = {"values": values, "labels": labels, "breaks": breaks, "palette": palette, "overdue": overdue}
+    same_region = state.get("region") == view.scope.region
+    shapes = no_update if same_region else geo
+    missing = [s.get("name") or s.get("code") for s in geo.get("skipped", [])]
+    case_digest, alert_digest = data.digest(layers["cases"]), data.digest(layers["alerts"])
+    cases = no_update if same_region and state.get("cases") == case_digest else layers["cases"]
+    alerts = no_update if same_region and state.get("alerts") == alert_digest else layers["alerts"]
+    hideout_digest = data.digest([shade, hideout, missing])
+    if same_region and state.get("hideout") == hideout_digest:
+        hideout_out = legend_out = no_update
+    else:
+        hideout_out, legend_out = hideout, legend(shade, breaks, missing)
+    new_state = {"region": view.scope.region, "cases": case_digest, "alerts": alert_digest, "hideout": hideout_digest}
+    return shapes, hideout_out, legend_out, cases, alerts, new_state

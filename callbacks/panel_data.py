@@ -1,0 +1,174 @@
+"""Reads for the wall's panels beyond the tiles and the stream (SLA board, staffing detail, region
+table, grid profile, map layers, trend, the change against yesterday).
+
+Every read goes through ``callbacks.data.read`` (outage handling) and a shared cache entry. Reads
+that follow the data are keyed by the view's data version (``callbacks.data.bundle``: computed
+once per version for every viewer and worker); the trend and yesterday's figures move slowly and
+are keyed by a one-minute bucket instead; names, shapes and a past day's counts are static.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import current_app
+
+from dashboard.cache import shared, shared_static
+from data_access.alerts import AlertClosed, AlertNotFound, ack_alert
+from data_access.figures import case_figures, case_figures_by_child
+from data_access.geo import child_boundaries
+from data_access.map_layers import alert_points, alert_rows, anchor_points, case_points, own_outline
+from data_access.moment import Moment
+from data_access.regions import children, region_name
+from data_access.scope import Scope
+from data_access.sla import sla_board
+from data_access.staffing_detail import grid_profile, offline_on_duty, staffing_by_child, vacant_grids
+from data_access.trend import baseline_days, band, past_day, today_so_far
+from data_access.users import write_audit
+
+from .data import bundle, read
+from .view import View
+
+UTC = timezone.utc
+
+SLOW_BUCKET = 60  # seconds
+STATIC_TIMEOUT = 300
+
+
+def bucketed(view: View, seconds: int) -> Moment:
+    """The view's moment, floored to ``seconds`` when live (all walls share the bucket)."""
+    m = view.moment()
+    if not view.live:
+        return m
+    ts = int(m.at.timestamp())
+    return Moment(datetime.fromtimestamp(ts - ts % seconds, UTC), m.tz)
+
+
+def _bundle(kind: str, view: View, version: str, compute):
+    """``compute(conn)`` once per (kind, region, moment, version): a past view's moment is part of the key."""
+    return bundle(f"{kind}@{view.at.isoformat() if view.at else 'live'}", view.scope, version, compute)
+
+
+def sla(view: View, version: str) -> dict[str, Any]:
+    m = view.moment()
+    return _bundle("sla-board", view, version, lambda conn: {"at": m.at, **sla_board(conn, view.scope, m)})
+
+
+def staffing_detail(view: View, version: str) -> dict[str, Any]:
+    m = view.moment()
+    data = _bundle("staff-detail", view, version,
+                  lambda conn: {"at": m.at, "offline": offline_on_duty(conn, view.scope, m)})
+    vacant = shared_static(f"vacant:{view.scope.region}",
+                           lambda: read(lambda conn: vacant_grids(conn, view.scope)), timeout=60)
+    return {**data, "vacant": vacant}
+
+
+def root_name(view: View) -> str | None:
+    """The deployment root's name (the county), left off the front of org names."""
+    root = view.base.root
+    root_scope = Scope(root, root)
+    return shared_static(f"name:{root}", lambda: read(lambda conn: region_name(conn, root_scope, root)),
+                         timeout=STATIC_TIMEOUT)
+
+
+def child_names(scope: Scope) -> list[dict[str, str]]:
+    return shared_static(f"children:{scope.region}", lambda: read(lambda conn: children(conn, scope)),
+                         timeout=STATIC_TIMEOUT)
+
+
+def children_rows(view: View, version: str) -> list[dict[str, Any]]:
+    """Each child of the shown region with its case figures, staffing and population (map and table)."""
+    m = view.moment()
+
+    def compute(conn):
+        return {"cases": case_figures_by_child(conn, view.scope, m), "staff": staffing_by_child(conn, view.scope, m)}
+
+    data = _bundle("children-rows", view, version, compute)
+    rows = []
+    for kid in child_names(view.scope):
+        code = kid["code"]
+        cases = data["cases"].get(code) or {}
+        staff = data["staff"].get(code) or {}
+        rows.append({"code": code, "name": kid["name"],
+                     **{k: int(cases.get(k, 0)) for k in ("open", "overdue", "warning", "new_today", "closed_today")},
+                     **{k: int(staff.get(k, 0)) for k in ("grids", "grids_staffed", "workers", "on_duty", "online",
+                                                          "households", "population")}})
+    return rows
+
+
+def profile(view: View, version: str) -> dict[str, Any]:
+    m = view.moment()
+    return _bundle("grid-profile", view, version,
+                  lambda conn: {"at": m.at, "profile": grid_profile(conn, view.scope, m)})
+
+
+def trend(view: View) -> dict[str, Any]:
+    """Today by hour (refreshed once a minute) and the baseline band (once a day per region)."""
+    m = bucketed(view, SLOW_BUCKET)
+    today = shared("trend-today", view.scope, m, lambda: read(lambda conn: today_so_far(conn, view.scope, m)),
+                   live=view.live, timeout=SLOW_BUCKET * 2)
+    days = []
+    for day in baseline_days(m):
+        days.append(shared_static(f"trend-day:{view.scope.region}:{day.isoformat()}",
+                                  lambda day=day: read(lambda conn: past_day(conn, view.scope, day, m.tz)),
+                                  timeout=6 * 3600))
+    return {"hour": m.at.astimezone(m.tz).hour, "today": today, "baseline": band(days),
+            "live": view.live}
+
+
+def yesterday(view: View) -> dict[str, int]:
+    """The case figures 24 hours before the shown moment, computed at most once a minute per region."""
+    m = bucketed(view, SLOW_BUCKET)
+    before = Moment(m.at - timedelta(days=1), m.tz)
+    return shared("yesterday", view.scope, m, lambda: read(lambda conn: case_figures(conn, view.scope, before)),
+                  live=view.live, timeout=SLOW_BUCKET * 2)
+
+
+def boundaries(view: View) -> dict[str, Any]:
+    """The shapes the map draws: the children of the region, or at a grid the grid itself."""
+    scope = view.scope
+    if len(scope.region) == 15:
+        def outline(conn):
+            return own_outline(conn, scope, region_name(conn, scope, scope.region))
+
+        return shared_static(f"outline:{scope.region}", lambda: read(outline), timeout=STATIC_TIMEOUT)
+    return shared_static(f"boundaries:{scope.region}", lambda: read(lambda conn: child_boundaries(conn, scope)),
+                         timeout=STATIC_TIMEOUT)
+
+
+def markers(view: View, version: str) -> dict[str, Any]:
+    """Open cases (points) and alerts (at their region's anchor point) for the map."""
+    m = view.moment()
+
+    def compute(conn):
+        return {"cases": case_points(conn, view.scope, m), "alerts": alert_rows(conn, view.scope, m)}
+
+    data = _bundle("markers", view, version, compute)
+    anchors = {}
+    for code in sorted({row["region_code"] for row in data["alerts"] if row.get("region_code")}):
+        hit = shared_static(f"anchor:{code}", lambda code=code: read(
+            lambda conn: anchor_points(conn, view.base, [code]).get(code)), timeout=STATIC_TIMEOUT)
+        if hit:
+            anchors[code] = hit
+    return {"cases": data["cases"], "alerts": alert_points(data["alerts"], anchors)}
+
+
+def acknowledge(scope: Scope, alert_id: int, by: str) -> str:
+    """Acknowledge an alert as ``by``; the outcome as ``ok``, ``missing`` or ``closed``."""
+    def write(conn) -> str:
+        now = datetime.now(UTC)
+        try:
+            row = ack_alert(conn, scope, alert_id, by, now)
+        except AlertNotFound:
+            conn.rollback()
+            return "missing"
+        except AlertClosed:
+            conn.rollback()
+            return "closed"
+        write_audit(conn, by, "alert_ack", {"alert_id": alert_id, "status": row["status"], "via": "wall"}, now)
+        conn.commit()
+        return "ok"
+
+    current_app.logger.info("wall alert ack %s by %s", alert_id, by)
+    return read(write)

@@ -1,0 +1,174 @@
+"""Callbacks of the panels beyond the tiles and the stream: SLA board, staffing detail, the region
+table or grid profile, alerts (and the chime), the trend and the change against yesterday.
+
+The data-driven panels run when the view's data version changes (``live-version``: new data, or
+the clock's 10-second bucket) and send only what differs from what the browser shows. The trend
+and yesterday's figures run once a minute. Timers and "minutes ago" tick in the browser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dash import Input, Output, State, no_update
+
+from dashboard.auth import current_user
+from layouts import i18n
+from layouts.alerts import alert_entries
+from layouts.regions import children_table, grid_profile
+from layouts.sla import sla_board
+from layouts.staffing import staffing_detail
+
+from . import data, panel_data
+from .data import DataUnavailable
+from .view import View, resolve_view
+
+ALERT_LIMIT = 12
+
+
+def register(app) -> None:
+    app.callback(Output("sla-board", "children"), Output("sla-state", "data"),
+                 Input("live-version", "data"), Input("url", "search"), State("sla-state", "data"))(update_sla)
+    app.callback(Output("staffing-detail", "children"), Output("staff-state", "data"),
+                 Input("live-version", "data"), Input("url", "search"), State("staff-state", "data"))(update_staffing)
+    app.callback(Output("region-title", "children"), Output("region-table", "children"), Output("region-state", "data"),
+                 Input("live-version", "data"), Input("url", "search"), State("region-state", "data"))(update_region)
+    app.callback(Output("alerts", "children"), Output("alert-chime", "data"), Output("alerts-state", "data"),
+                 Input("live-version", "data"), Input("url", "search"), State("alerts-state", "data"))(update_alerts)
+    app.callback(Output("trend-data", "data"),
+                 Input("slow-tick", "n_intervals"), Input("url", "search"))(update_trend)
+    app.callback(Output("yesterday", "data"),
+                 Input("slow-tick", "n_intervals"), Input("url", "search"))(update_yesterday)
+
+
+def _changed(kind: str, view: View, version: str, render, shown) -> tuple[list[Any], list[str]]:
+    """The rendered outputs shared per version, with ``no_update`` where the browser already has them.
+
+    What is rendered depends on the view (region, moment) and on the user's own region (which
+    rows may drill down), so both are part of the key.
+    """
+    values, digests = data.shared_outputs(f"{kind}:{view.key}:{view.base.region}", view.scope, version, render)
+    return data.only_changed(values, digests, shown), digests
+
+
+def _view_version(search, live):
+    """The view and its data version; DataUnavailable while the change signal says the data is down."""
+    if isinstance(live, dict) and live.get("stale"):
+        raise DataUnavailable("the data is stale")
+    view = resolve_view(search)
+    return view, data.accepted_version(view, live)
+
+
+# --- SLA board ---------------------------------------------------------------------------------
+
+def update_sla(live, search, shown):
+    try:
+        view, version = _view_version(search, live)
+
+        def render():
+            board = panel_data.sla(view, version)
+            return [sla_board(board, board["at"], view.base.region, panel_data.root_name(view))]
+
+        (board,), digests = _changed("sla-view", view, version, render, shown)
+    except DataUnavailable:
+        return no_update, no_update
+    return board, digests
+
+
+# --- staffing ----------------------------------------------------------------------------------
+
+def update_staffing(live, search, shown):
+    try:
+        view, version = _view_version(search, live)
+
+        def render():
+            detail = panel_data.staffing_detail(view, version)
+            on_duty = data.figures_bundle(view.scope, view.moment(), version)["staffing"].get("on_duty")
+            return [staffing_detail(detail["offline"], detail["vacant"], detail["at"], view.base.region, on_duty)]
+
+        (children,), digests = _changed("staff-view", view, version, render, shown)
+    except DataUnavailable:
+        return no_update, no_update
+    return children, digests
+
+
+# --- region table or grid profile --------------------------------------------------------------
+
+def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(rows, key=lambda r: (-r["overdue"], -r["open"], r["code"]))
+
+
+def update_region(live, search, shown):
+    try:
+        view, version = _view_version(search, live)
+        level = view.scope.level
+
+        def render():
+            if level == "grid":
+                found = panel_data.profile(view, version)
+                return ["网格档案", grid_profile(found["profile"], found["at"], view.tz)]
+            rows = panel_data.children_rows(view, version)
+            child = i18n.CHILD_LEVEL.get(level, "下级")
+            return [f"{child}排行", children_table(_ranked(rows), view.base.region, child)]
+
+        (title, body), digests = _changed("region-view", view, version, render, shown)
+    except DataUnavailable:
+        return no_update, no_update, no_update
+    return title, body, digests
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+def can_acknowledge() -> bool:
+    """Duty officers (``center``) acknowledge; with auth off (demo) anyone at the wall may."""
+    from dashboard.auth import auth_enabled
+
+    if not auth_enabled():
+        return True
+    user = current_user()
+    return user is not None and user.role == "center"
+
+
+def newest_first(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(alerts, key=lambda a: (a.get("created_at") is None,
+                                         -(a["created_at"].timestamp() if a.get("created_at") else 0),
+                                         -(a.get("id") or 0)))
+
+
+def update_alerts(live, search, shown):
+    try:
+        view, version = _view_version(search, live)
+        ack = can_acknowledge()
+
+        def render():
+            bundle = data.figures_bundle(view.scope, view.moment(), version)
+            alerts = newest_first(bundle.get("alert_list") or [])[:ALERT_LIMIT]
+            chime = sorted(str(a["id"]) for a in alerts
+                           if a.get("severity") == "critical" and a.get("status") == "new")
+            return [alert_entries(alerts, view.tz, can_ack=ack), {"view": view.key, "critical": chime}]
+
+        values, digests = _changed(f"alerts-view-{int(ack)}", view, version, render, shown)
+    except DataUnavailable:
+        return no_update, no_update, no_update
+    return values[0], values[1], digests
+
+
+# --- trend and yesterday -----------------------------------------------------------------------
+
+def update_trend(_n, search):
+    try:
+        view = resolve_view(search)
+        return panel_data.trend(view)
+    except DataUnavailable:
+        return no_update
+
+
+def update_yesterday(_n, search):
+    """The case figures 24 hours before, by tile id; the browser shows each tile's ▲/▼ against it."""
+    try:
+        view = resolve_view(search)
+        before = panel_data.yesterday(view)
+    except DataUnavailable:
+        return no_update
+    return {"view": view.key, "tones": i18n.DELTA_TONE,
+            "figures": {tile_id: int(before.get(i18n.CASE_TILE_KEYS[tile_id], 0)) for tile_id, _, _ in i18n.CASE_TILES}}
