@@ -446,3 +446,25 @@ def test_forged_route_requests_never_leak(county):
         ROUTES[rule](county)
     with county["engine"].connect() as conn:
         assert conn.execute(select(GwAudit.id).where(GwAudit.action == "alert_ack")).first() is None
+
+
+def test_every_data_access_read_takes_a_required_scope():
+    """No data_access function has a default scope (a default would mean "everything")."""
+    import importlib
+    import inspect as pyinspect
+    import pkgutil
+
+    import data_access
+
+    offenders, checked = [], 0
+    for info in pkgutil.iter_modules(data_access.__path__):
+        module = importlib.import_module(f"data_access.{info.name}")
+        for name, fn in pyinspect.getmembers(module, pyinspect.isfunction):
+            if fn.__module__ != module.__name__:
+                continue
+            param = pyinspect.signature(fn).parameters.get("scope")
+            if param is not None:
+                checked += 1
+                if param.default is not pyinspect.Parameter.empty:
+                    offenders.append(f"{module.__name__}.{name}")
+    assert checked >= 10 and offenders == []
