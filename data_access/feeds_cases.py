@@ -1,0 +1,234 @@
+"""What the case detectors (dashboard.analytics) read: case facts as data frames, for a scope and a moment.
+
+Each function reads cases inside ``scope`` reported at or before ``m.at`` (a future timestamp is a
+bad row and is left out) and hands back plain pandas frames; the analytics never see SQL.
+
+Reporting facts (when, where, which category, which channel) do not change once written, so the
+part of a window before today's local midnight is cached per process, keyed by database, scope
+and window; only today's rows are read on every run. Lifecycle columns (status, closed_at) do
+change and are always read fresh.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, or_, select
+from sqlalchemy.engine import Connection
+
+from .geo import parse_boundary
+from .models import Case, Grid
+from .moment import Moment
+from .scope import Scope
+
+c = Case.__table__.c
+g = Grid.__table__.c
+
+GRID_CODE = re.compile(r"[0-9]{15}")
+MINOR_CODE = re.compile(r"[0-9]{4}")
+
+FACT_COLUMNS = ("id", "reported_at", "grid_code", "category_code", "source")
+_CACHE_SIZE = 16
+_lock = threading.Lock()
+_history_cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_centroid_cache: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+
+
+def _cache_get(cache: OrderedDict, key):
+    with _lock:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+
+def _cache_put(cache: OrderedDict, key, value) -> None:
+    with _lock:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+
+
+def clear_caches() -> None:
+    with _lock:
+        _history_cache.clear()
+        _centroid_cache.clear()
+
+
+def _db_key(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
+def _frame(rows, columns) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(rows), columns=list(columns))
+
+
+def _read_facts(conn: Connection, scope: Scope, start: datetime, end: datetime, *, end_inclusive: bool) -> pd.DataFrame:
+    upper = c.reported_at <= end if end_inclusive else c.reported_at < end
+    stmt = (select(*(c[k] for k in FACT_COLUMNS))
+            .where(c.reported_at >= start, upper, scope.case_filter(c.grid_code))
+            .order_by(c.reported_at, c.id))
+    return _frame(conn.execute(stmt), FACT_COLUMNS)
+
+
+def add_calendar(frame: pd.DataFrame, m: Moment) -> pd.DataFrame:
+    """Local day (``day``, datetime64[D]) and local hour of ``reported_at``; street, community and
+    major category derived from the codes (None where a code is malformed)."""
+    out = frame.copy()
+    when = pd.to_datetime(out["reported_at"], utc=True)
+    local = when.dt.tz_convert(m.tz).dt.tz_localize(None)
+    out["day"] = local.values.astype("datetime64[D]")
+    out["hour"] = local.dt.hour.astype(np.int16) if len(out) else pd.Series([], dtype=np.int16)
+    out["minute_of_day"] = (local.dt.hour * 60 + local.dt.minute).astype(np.int16) if len(out) else pd.Series([], dtype=np.int16)
+    grid = out["grid_code"].where(out["grid_code"].map(lambda v: isinstance(v, str) and bool(GRID_CODE.fullmatch(v))))
+    out["grid_code"] = grid
+    out["street"] = grid.str[:9]
+    out["community"] = grid.str[:12]
+    cat = out["category_code"].where(out["category_code"].map(lambda v: isinstance(v, str) and bool(MINOR_CODE.fullmatch(v))))
+    out["category_code"] = cat
+    out["major"] = cat.str[:2]
+    out["source"] = out["source"].fillna("other").astype(str)
+    return out
+
+
+def case_facts(conn: Connection, scope: Scope, m: Moment, days: int) -> pd.DataFrame:
+    """Cases reported from local midnight ``days`` days before T's date up to T, any status.
+
+    Columns: id, reported_at (aware UTC), grid_code, category_code, source, day (local date),
+    hour, minute_of_day, street, community, major. ``attrs["history_key"]`` identifies the
+    complete days' rows (it changes when rows before today are added or replaced).
+    """
+    midnight = m.midnight
+    start = (pd.Timestamp(midnight).tz_convert(m.tz) - pd.Timedelta(days=days)).tz_convert("UTC").to_pydatetime()
+    fingerprint = facts_fingerprint(conn, scope, start, midnight)
+    key = (_db_key(conn), scope.region, scope.root, start, midnight, str(m.tz), fingerprint)
+    history = _cache_get(_history_cache, key)
+    if history is None:
+        history = add_calendar(_read_facts(conn, scope, start, midnight, end_inclusive=False), m)
+        _cache_put(_history_cache, key, history)
+    today = add_calendar(_read_facts(conn, scope, midnight, m.at, end_inclusive=True), m)
+    if not len(today):
+        out = history.copy(deep=False)
+    elif not len(history):
+        out = today
+    else:
+        out = pd.concat([history, today], ignore_index=True)
+    # Lets callers cache what they derive from the complete days.
+    out.attrs["history_key"] = key
+    return out
+
+
+def grid_centroids(conn: Connection, scope: Scope) -> pd.DataFrame:
+    """Grid code, community and centroid (lon, lat) of every grid in scope with a usable boundary.
+
+    Cached per process: grids are the map, which changes rarely.
+    """
+    key = (_db_key(conn), scope.region)
+    cached = _cache_get(_centroid_cache, key)
+    if cached is not None:
+        return cached
+    rows = []
+    for code, boundary in conn.execute(select(g.code, g.boundary).where(scope.code_filter(g.code))):
+        if not (isinstance(code, str) and GRID_CODE.fullmatch(code)):
+            continue
+        geom = parse_boundary(boundary)
+        if geom is None:
+            continue
+        point = geom.centroid
+        rows.append((code, code[:12], float(point.x), float(point.y)))
+    out = pd.DataFrame(rows, columns=["grid_code", "community", "lon", "lat"])
+    _cache_put(_centroid_cache, key, out)
+    return out
+
+
+REPEAT_COLUMNS = ("id", "code", "reported_at", "grid_code", "category_code", "address", "status", "closed_at")
+
+
+def repeat_cases(conn: Connection, scope: Scope, m: Moment, days: int) -> pd.DataFrame:
+    """Cases reported, or closed, in (T - days, T], with address and their state as of T.
+
+    ``closed_at`` later than T is blanked (as of T the case was open); ``status`` is then
+    reported as ``open``.
+    """
+    since = m.at - timedelta(days=days)
+    stmt = (select(*(c[k] for k in REPEAT_COLUMNS))
+            .where(c.reported_at <= m.at, scope.case_filter(c.grid_code),
+                   or_(c.reported_at > since, and_(c.closed_at > since, c.closed_at <= m.at)))
+            .order_by(c.reported_at, c.id))
+    out = _frame(conn.execute(stmt), REPEAT_COLUMNS)
+    if len(out):
+        closed = pd.to_datetime(out["closed_at"], utc=True)
+        later = closed > pd.Timestamp(m.at)
+        out["closed_at"] = closed.where(~later)
+        out.loc[later, "status"] = "open"
+        out["reported_at"] = pd.to_datetime(out["reported_at"], utc=True)
+    return out
+
+
+TEXT_COLUMNS = ("id", "code", "reported_at", "grid_code", "category_code", "title", "description", "status", "closed_at")
+
+
+def recent_case_texts(conn: Connection, scope: Scope, m: Moment, days: int, fresh_hours: float = 24.0) -> pd.DataFrame:
+    """Title and description of cases reported in (T - days, T] that were still open at T or were
+    reported in the last ``fresh_hours`` (a case closed within the hour is still news)."""
+    since = m.at - timedelta(days=days)
+    fresh = m.at - timedelta(hours=fresh_hours)
+    stmt = (select(*(c[k] for k in TEXT_COLUMNS))
+            .where(c.reported_at > since, c.reported_at <= m.at, scope.case_filter(c.grid_code),
+                   or_(c.closed_at.is_(None), c.closed_at > m.at, c.reported_at > fresh))
+            .order_by(c.reported_at, c.id))
+    out = _frame(conn.execute(stmt), TEXT_COLUMNS)
+    if len(out):
+        out["reported_at"] = pd.to_datetime(out["reported_at"], utc=True)
+    return out
+
+
+def channel_week_counts(facts: pd.DataFrame, week_starts: np.ndarray) -> pd.DataFrame:
+    """Cases per community, local week (Monday) and source from ``case_facts`` rows.
+
+    Columns: community, week (datetime64[D], a Monday), source, n. Only weeks in ``week_starts``.
+    """
+    located = facts.dropna(subset=["community"])
+    if not len(located):
+        return pd.DataFrame(columns=["community", "week", "source", "n"])
+    day = located["day"].values.astype("datetime64[D]")
+    weekday = (day.astype(np.int64) - 4) % 7  # 1970-01-05 was a Monday
+    week = day - weekday.astype("timedelta64[D]")
+    frame = pd.DataFrame({"community": located["community"].values, "week": week, "source": located["source"].values})
+    frame = frame[np.isin(frame["week"].values, week_starts)]
+    return frame.groupby(["community", "week", "source"], as_index=False).size().rename(columns={"size": "n"})
+
+
+def community_codes(conn: Connection, scope: Scope) -> list[str]:
+    """Communities in scope that have at least one grid."""
+    codes = {code[:12] for (code,) in conn.execute(select(g.code).where(scope.code_filter(g.code)))
+             if isinstance(code, str) and GRID_CODE.fullmatch(code)}
+    return sorted(codes)
+
+
+def facts_fingerprint(conn: Connection, scope: Scope, start: datetime, end: datetime) -> tuple:
+    """(count, min id, max id) of cases reported in [start, end): cheap, changes when rows are added or replaced."""
+    from sqlalchemy import func
+
+    row = conn.execute(select(func.count(), func.min(c.id), func.max(c.id))
+                       .where(c.reported_at >= start, c.reported_at < end, scope.case_filter(c.grid_code))).first()
+    return tuple(row) if row else (0, None, None)
+
+
+def region_and_category_names(conn: Connection, scope: Scope) -> dict[str, str]:
+    """Names of the regions (not grids) in scope and of every category, by code."""
+    from .models import Category, Region
+
+    r = Region.__table__.c
+    k = Category.__table__.c
+    names = {code: name for code, name in conn.execute(select(r.code, r.name).where(scope.code_filter(r.code)))
+             if isinstance(code, str) and name}
+    names.update({f"cat:{code}": name for code, name in conn.execute(select(k.code, k.name))
+                  if isinstance(code, str) and name})
+    return names
