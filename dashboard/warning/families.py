@@ -141,7 +141,8 @@ class Uncovered(Family):
 
 
 class Patrol(Family):
-    """Patrol coverage behind by noon on a working day, per street (5)."""
+    """Patrol coverage behind by noon on a working day, per street (5): judged from noon to the end
+    of working hours; its alerts are resolved when coverage catches up or the working day ends."""
 
     name, prefixes = "staffing.patrol", ("staffing:patrol:",)
 
@@ -150,7 +151,7 @@ class Patrol(Family):
 
     def run(self, conn, ctx):
         local = ctx.m.at.astimezone(ctx.m.tz)
-        if local.weekday() >= 5 or local.time() < self.rules.patrol_by:
+        if not staffing.in_working_hours(ctx.m.at, ctx.m.tz, self.rules) or local.time() < self.rules.patrol_by:
             return []
         return staffing.patrol_findings(ctx.grid_duty(conn), ctx.at, pd.Timestamp(ctx.m.midnight), ctx.root.root,
                                         ctx.names(conn), self.rules)

@@ -21,6 +21,7 @@ from data_access.moment import Moment
 from data_access.scope import Scope
 
 from .engine import EngineState, RunReport, run_engine
+from .families import Family
 
 _STEP_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|min|s)", re.IGNORECASE)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
@@ -46,11 +47,12 @@ def steps(start: datetime, end: datetime, step: timedelta) -> Iterator[datetime]
 
 
 def replay(engine: Engine, root: Scope, start: datetime, end: datetime, step: timedelta, tz: ZoneInfo, *,
-           on_step: Callable[[RunReport], None] | None = None, forecast: bool = True) -> list[RunReport]:
+           on_step: Callable[[RunReport], None] | None = None, forecast: bool = True,
+           families: list[Family] | None = None) -> list[RunReport]:
     """Run the engine as of each step; returns the reports of the steps in order."""
     if end < start:
         raise ValueError("--to is before --from")
-    state = EngineState()
+    state = EngineState(families=families) if families is not None else EngineState()
     reports = []
     for t in steps(start, end, step):
         report = run_engine(engine, root, Moment(t, tz), state=state, forecast=forecast)
