@@ -6,9 +6,9 @@ its own tables. The platform tables are read-only for gridwall except ``alerts``
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
@@ -223,4 +223,34 @@ class GwWarnState(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState)
+# --- forecasts (预测研判), written by the early-warning engine once a day -----------------------
+
+class GwForecast(Base):
+    """Expected cases per region (street or the root) x major category x future local day."""
+
+    __tablename__ = "gw_forecasts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15))
+    category_code: Mapped[str] = mapped_column(String(4))
+    day: Mapped[date] = mapped_column(Date)
+    expected: Mapped[float | None] = mapped_column(Float)
+    lo80: Mapped[float | None] = mapped_column(Float)
+    hi80: Mapped[float | None] = mapped_column(Float)
+    made_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_gw_forecasts_region_day", "region_code", "day"),)
+
+
+class GwHotspot(Base):
+    """Next week's hotspot grids: the grids expected to report the most cases from ``week_start``."""
+
+    __tablename__ = "gw_hotspots"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    week_start: Mapped[date] = mapped_column(Date)
+    rank: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float | None] = mapped_column(Float)
+    made_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_gw_hotspots_made_grid", "made_at", "grid_code"),)
+
+
+GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState, GwForecast, GwHotspot)
