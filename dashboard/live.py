@@ -176,6 +176,15 @@ def watch(url: str, root: str, secret: str | bytes) -> ChangeWatch:
         return w
 
 
+def forget(url: str) -> None:
+    """Stop this process's pollers of ``url`` (tests, when a database goes away for good)."""
+    with _watches_lock:
+        gone = [k for k in _watches if k[1] == url]
+        for k in gone:
+            w = _watches.pop(k)
+            w._demand_at = float("-inf")
+
+
 def refresh_all() -> None:
     """Poll every watch of this process now (tests: a change is then seen without waiting)."""
     with _watches_lock:
