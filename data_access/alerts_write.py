@@ -124,7 +124,8 @@ def take_lease(conn: Connection, name: str, holder: str, now: datetime, until: d
     values = {"name": name, "holder": holder, "expires_at": until, "updated_at": now}
     if dialect in ("postgresql", "sqlite"):
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(GwWarnState.__table__)
-        return conn.execute(ins.values(**values).on_conflict_do_nothing(index_elements=["name"])).rowcount == 1
+        stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["name"]).returning(w.name)
+        return conn.execute(stmt).scalar() is not None
     conn.execute(insert(GwWarnState.__table__).values(**values))
     return True
 

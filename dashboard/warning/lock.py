@@ -271,7 +271,8 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
              stop: threading.Event | None = None, lock: InstanceLock | None = None,
              standby_poll: float | None = None, max_runs: int | None = None,
              run: Callable[[Engine, Scope, Moment, EngineState], RunReport] | None = None,
-             clock: Callable[[], datetime] | None = None, first_delay: float = 0.0) -> int:
+             clock: Callable[[], datetime] | None = None, first_delay: float = 0.0,
+             retry_seconds: float = 2.0) -> int:
     """Run the engine every ``interval`` seconds while this instance holds the lock; otherwise wait
     as standby. Database errors are logged and retried with backoff; nothing but ``stop`` (or
     ``max_runs`` runs, for tests) ends the loop. ``first_delay``: seconds to wait before the first
@@ -294,7 +295,7 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
             except Exception:  # noqa: BLE001 - the database (or Redis) is down: retry
                 failures += 1
                 log.exception("warning: cannot reach the lock (attempt %d)", failures)
-                stop.wait(_backoff(failures))
+                stop.wait(_backoff(failures, retry_seconds))
                 continue
             if not mine:
                 if active is not False:
@@ -319,7 +320,7 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
             except Exception:  # noqa: BLE001 - log, back off, try again
                 failures += 1
                 log.exception("warning: engine run failed (attempt %d)", failures)
-                stop.wait(_backoff(failures))
+                stop.wait(_backoff(failures, retry_seconds))
                 continue
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
     finally:
@@ -327,5 +328,5 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
     return runs
 
 
-def _backoff(failures: int) -> float:
-    return min(60.0, 2.0 * 2 ** min(failures - 1, 5))
+def _backoff(failures: int, base: float) -> float:
+    return min(60.0, base * 2 ** min(failures - 1, 5))

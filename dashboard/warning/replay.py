@@ -23,7 +23,7 @@ from data_access.scope import Scope
 from .engine import EngineState, RunReport, run_engine
 from .families import Family
 
-_STEP_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|min|s)", re.IGNORECASE)
+_STEP_PART = re.compile(r"(\d+(?:\.\d+)?)(min|d|h|m|s)", re.IGNORECASE)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
 
 
