@@ -83,7 +83,7 @@ def find_repeats(frame: pd.DataFrame, now, params: RepeatParams = RepeatParams()
             ids_recent = rows.loc[rows["reported_at"] > now - window, "id"].astype(int).tolist()
             if kind == "grid" and set(ids_recent) <= covered:
                 continue  # the same reports already make an address repeat
-            times = rows["reported_at"].values
+            times = pd.to_datetime(rows["reported_at"], utc=True).dt.tz_convert(None).to_numpy()
             gaps = np.diff(times) > np.timedelta64(int(params.m_days * 86400), "s")
             start = int(np.nonzero(gaps)[0][-1]) + 1 if gaps.any() else 0
             first = rows.iloc[start]
