@@ -285,8 +285,11 @@ def test_seeded_county_runs_every_family_and_replays_idempotently(engine):
     seed_county(engine, days=3, now=T, full_ping_days=1, seed=5)
     report = run_engine(engine, SCOPE, moment(T))
     assert not report.failed
-    assert {"sla.risk", "sla.backlog", "staffing.offline", "staffing.uncovered", "staffing.patrol"} <= set(report.ran)
+    assert {"sla.risk", "sla.backlog", "staffing.offline", "staffing.uncovered", "staffing.patrol",
+            "cases"} <= set(report.ran)
     assert all(r["created_at"] == T for r in report.raised)
+    assert report.forecast == "written"  # once a local day ...
+    assert run_engine(engine, SCOPE, moment(T + oc.MIN)).forecast == "done"  # ... not again that day
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Case)).scalar() > 100
     start = T - timedelta(days=2)

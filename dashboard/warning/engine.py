@@ -24,11 +24,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from data_access import alerts_write
+from data_access.forecasts import write_forecast
 from data_access.moment import Moment
 from data_access.scope import REGION_CODE, Scope
 
 from ..analytics.findings import Finding
-from .families import Context, Family, case_module, default_families
+from . import case_detectors
+from .families import Context, Family, default_families
 
 log = logging.getLogger("gridwall.warning")
 
@@ -187,19 +189,14 @@ def _public(row: dict) -> dict:
 
 
 def _daily_forecast(engine: Engine, root: Scope, m: Moment) -> str | None:
-    """The case-based forecasts, once per local day (the first run of the day), when provided."""
+    """The forecast (预测研判) and hotspots, once per local day: the first run of the day."""
     name = f"forecast:{root.region}"
     day = m.at.astimezone(m.tz).date().isoformat()
     try:
-        module = case_module()
-        if module is None or not hasattr(module, "forecast_outputs"):
-            return None
         with engine.connect() as conn:
             if alerts_write.read_state(conn, name) == day:
                 return "done"
-            rows = module.forecast_outputs(conn, root, m)
-        from data_access.forecasts import write_forecast
-
+            rows = case_detectors.forecast_outputs(conn, root, m)
         with engine.begin() as conn:
             write_forecast(conn, rows)
             alerts_write.write_state(conn, name, day, m.at)

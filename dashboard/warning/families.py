@@ -9,8 +9,6 @@ names are resolved). A family owns the alerts whose situation key starts with on
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,10 +23,10 @@ from data_access.scope import Scope
 
 from ..analytics import sla, staffing, stale
 from ..analytics.findings import Finding
+from . import case_detectors
 
 log = logging.getLogger("gridwall.warning")
 
-CASE_DETECTORS = "dashboard.warning.case_detectors"
 CASE_KINDS = ("spike", "cluster", "repeat", "underreport", "sensitive")
 
 
@@ -196,22 +194,13 @@ class Stale(Family):
 
 
 class CaseDetectors(Family):
-    """The case-based detectors (spikes, clusters, repeats, concealment, sensitive) of
-    ``dashboard.warning.case_detectors``; does not run while that module is absent."""
+    """The case-based detectors of ``dashboard.warning.case_detectors`` (1 rises, 2 clusters,
+    3 repeats, 6 concealment, 7 sensitive signs); they own the alerts of their kinds."""
 
     name, kinds = "cases", CASE_KINDS
 
     def run(self, conn, ctx):
-        module = case_module()
-        if module is None:
-            return None
-        return list(module.case_findings(conn, ctx.root, ctx.m))
-
-
-def case_module():
-    if importlib.util.find_spec(CASE_DETECTORS) is None:
-        return None
-    return importlib.import_module(CASE_DETECTORS)
+        return list(case_detectors.case_findings(conn, ctx.root, ctx.m))
 
 
 def default_families() -> list[Family]:
