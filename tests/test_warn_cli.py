@@ -60,7 +60,7 @@ def test_replay_writes_each_step_once(cli):
     assert "replay: 7 steps" in first.stderr
     second = cli(*args)
     assert second.exit_code == 0 and _lines(second) == []
-    assert f"replay: 7 steps, 0 alerts raised" in second.stderr
+    assert "replay: 7 steps, 0 alerts raised" in second.stderr
 
 
 @pytest.mark.parametrize("args, message", [

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from dashboard.analytics.findings import Finding
@@ -140,7 +139,8 @@ def test_a_family_that_did_not_run_or_failed_resolves_nothing_and_stops_no_other
 
 def test_findings_are_stored_inside_the_root(engine):
     a = Fake("a", "a:")
-    a.findings = [finding("a:out", region="320586100"), finding("a:bad", region="xx"), finding("a:in", region="320585100")]
+    a.findings = [finding("a:out", region="320586100"), finding("a:bad", region="xx"),
+                  finding("a:in", region="320585100")]
     raised = run_once(engine, SCOPE, moment(T), EngineState(families=[a]))
     assert [r["region_code"] for r in raised] == [oc.ROOT, oc.ROOT, "320585100"]
 
@@ -271,12 +271,20 @@ def test_stale_family_raises_when_the_feeds_stop_and_resolves_when_they_flow(eng
     assert alert["title"].startswith("数据中断：新事件上报已") and "事件流转" in alert["title"]
     assert alert["detail"]["feeds"] == ["cases", "actions"] and alert["detail"]["expected"]["cases"] <= 31
     assert run_once(engine, SCOPE, moment(T + oc.MIN), state) == []
+    # after working hours the silence is not judged, but the open alert waits for data to flow
+    evening = T.replace(hour=20)
+    report = run_engine(engine, SCOPE, moment(evening), state=state)
+    assert report.skipped == ["stale"] and report.resolved == 0
     with engine.begin() as conn:
-        oc.case(conn, 99999, reported=T + 2 * oc.MIN, resolve_hours=24, holder=4)
-    report = run_engine(engine, SCOPE, moment(T + 3 * oc.MIN), state=state)
-    assert report.resolved == 1
-    # outside working hours it is not judged, and nothing is raised
-    assert run_once(engine, SCOPE, moment(T.replace(hour=20)), state) == []
+        oc.case(conn, 99999, reported=evening + 2 * oc.MIN, resolve_hours=24, holder=4)
+    report = run_engine(engine, SCOPE, moment(evening + 3 * oc.MIN), state=state)
+    assert report.resolved == 1 and report.ran == ["stale"]
+    assert run_once(engine, SCOPE, moment(evening + 4 * oc.MIN), state) == []
+    # in working hours it resolves as soon as data flows
+    assert len(run_once(engine, SCOPE, moment(T + timedelta(days=1)), state)) == 1
+    with engine.begin() as conn:
+        oc.case(conn, 99998, reported=T + timedelta(days=1, minutes=1), resolve_hours=24, holder=4)
+    assert run_engine(engine, SCOPE, moment(T + timedelta(days=1, minutes=2)), state=state).resolved == 1
 
 
 # --- a small synthetic county ------------------------------------------------------------------

@@ -84,7 +84,7 @@ def offline_findings(offline: pd.DataFrame, on_duty: pd.DataFrame, at: pd.Timest
         out.append(Finding(
             kind="staffing", severity="critical" if share >= rules.offline_critical_share else "warning",
             region_code=street if street.startswith(root) else root,
-            title=f"{names.get(street, street)}：{n}名在岗网格员离线超过{int(rules.offline_after.total_seconds() // 60)}分钟",
+            title=f"{names.get(street, street)}：{n}名在岗网格员离线超过{_minutes(rules.offline_after)}分钟",
             dedup_key=key,
             detail={"observed": n, "on_duty": total, "share": round(share, 3), "threshold": rules.offline_min,
                     "score": round(share, 3), "window": {"to": at.isoformat()}, "case_ids": [],
@@ -94,6 +94,10 @@ def offline_findings(offline: pd.DataFrame, on_duty: pd.DataFrame, at: pd.Timest
                                  "last_ping": None if pd.isna(r.last_ping) else r.last_ping.isoformat()}
                                 for r in group.head(rules.max_listed).itertuples()]}))
     return out
+
+
+def _minutes(span: timedelta) -> int:
+    return int(span.total_seconds() // 60)
 
 
 def uncovered_findings(grids: pd.DataFrame, at: pd.Timestamp, root: str, names: dict[str, str],

@@ -59,7 +59,8 @@ class RunReport:
     label: str = ""
 
     def summary(self) -> str:
-        return (f"at {self.label or self.at.isoformat()}: {len(self.raised)} raised, {self.updated} updated, {self.resolved} resolved; "
+        return (f"at {self.label or self.at.isoformat()}: {len(self.raised)} raised, {self.updated} updated, "
+                f"{self.resolved} resolved; "
                 f"ran {','.join(self.ran) or '-'}; skipped {','.join(self.skipped) or '-'}; "
                 f"failed {','.join(self.failed) or '-'}; forecast {self.forecast or '-'}; {self.seconds:.2f} s")
 
@@ -76,7 +77,8 @@ def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineSta
     report = RunReport(at=m.at, label=m.local_iso())
     with engine.connect() as conn:
         active, superseded = _by_situation(alerts_write.active_alerts(conn, m))
-    ctx = Context(root=root_scope, m=m, open_keys=frozenset(active), cache=state.cache)
+    ctx = Context(root=root_scope, m=m, open_since={k: r["created_at"] for k, r in active.items()},
+                  cache=state.cache)
 
     findings: dict[str, Finding] = {}
     for family in state.families:

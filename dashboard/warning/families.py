@@ -36,9 +36,13 @@ class Context:
 
     root: Scope
     m: Moment
-    open_keys: frozenset[str] = frozenset()     # situations with a running episode at T
+    open_since: dict[str, Any] = field(default_factory=dict)   # situation -> when its running episode began
     memo: dict[str, Any] = field(default_factory=dict)     # reads shared by the families of this run
     cache: dict[str, Any] = field(default_factory=dict)    # kept across the runs of one engine loop
+
+    @property
+    def open_keys(self) -> frozenset[str]:
+        return frozenset(self.open_since)
 
     @property
     def at(self) -> pd.Timestamp:
@@ -156,9 +160,11 @@ class Patrol(Family):
 
 
 class Stale(Family):
-    """No new cases, flow steps or pings for unusually long in working hours (8)."""
+    """No new cases, flow steps or pings for unusually long in working hours (8). Outside working
+    hours nothing is judged, but an open alert is resolved once cases and steps flow again."""
 
     name, prefixes = "stale", ("stale:",)
+    key = "stale:feed"
 
     def __init__(self, rules: stale.StaleRules = stale.StaleRules(),
                  hours: staffing.StaffingRules = staffing.StaffingRules()):
@@ -166,7 +172,12 @@ class Stale(Family):
 
     def run(self, conn, ctx):
         if not staffing.in_working_hours(ctx.m.at, ctx.m.tz, self.hours):
-            return []
+            since = ctx.open_since.get(self.key)
+            if since is None:
+                return []
+            last = feeds_ops.feed_last(conn, ctx.root, ctx.m)
+            flowing = all(last[f] is not None and last[f] > since for f in ("cases", "actions"))
+            return [] if flowing else None
         history = self._history(conn, ctx)
         last = feeds_ops.feed_last(conn, ctx.root, ctx.m)
         at = ctx.m.at.timestamp()
