@@ -72,6 +72,9 @@ def run_once(engine: Engine, root_scope: Scope, m: Moment, state: EngineState | 
 
 def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineState | None = None,
                forecast: bool = True) -> RunReport:
+    """One run as of ``m`` (the module's docstring says what it writes); ``state`` carries the
+    families and their caches between the runs of a loop or a replay; ``forecast``: also the
+    daily forecast."""
     started = time.perf_counter()
     state = state or EngineState()
     report = RunReport(at=m.at, label=m.local_iso())
