@@ -61,8 +61,12 @@ def clear_caches() -> None:
         _centroid_cache.clear()
 
 
-def _db_key(conn: Connection) -> str:
+def database_key(conn: Connection) -> str:
+    """Names the database a connection reads (for per-process caches of derived results)."""
     return conn.engine.url.render_as_string(hide_password=True)
+
+
+_db_key = database_key
 
 
 def _frame(rows, columns) -> pd.DataFrame:

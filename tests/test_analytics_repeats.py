@@ -43,9 +43,10 @@ def test_same_address_three_times_in_a_week_is_one_repeat():
 
 
 def test_grid_and_minor_category_repeat():
-    rows = [(i, f"2026-11-2{i} 01:00", G2, "0303", f"上海路{i}号", "closed", f"2026-11-2{i} 03:00") for i in range(1, 5)]
+    rows = [(i, f"2026-11-2{i} 01:00", G2, "0303", f"上海路{i}号", "closed", f"2026-11-2{i} 03:00") for i in range(0, 5)]
     found = repeats.find_repeats(_frame(rows), NOW)
-    assert [(r.place_kind, r.grid_code, r.category_code, r.count) for r in found] == [("grid", G2, "0303", 4)]
+    assert [(r.place_kind, r.grid_code, r.category_code, r.count) for r in found] == [("grid", G2, "0303", 5)]
+    assert repeats.find_repeats(_frame(rows[1:]), NOW) == []  # four: below the grid bar
 
 
 def test_rebound_after_closing():

@@ -82,7 +82,7 @@ def test_planted_situations_are_found_once_with_stable_keys(engine, county):
 
     repeats = [f for f in first if f.kind == "repeat" and set(county["repeat"]) <= set(f.detail["case_ids"])]
     assert len(repeats) == 1 and repeats[0].dedup_key.startswith("repeat:addr:")
-    assert repeats[0].dedup_key.endswith(f":{county['repeat'][-1]}")  # the earliest report and repeats[0].region_code == county["other"]
+    assert repeats[0].detail["first_case_id"] == county["repeat"][-1]  # the earliest report and repeats[0].region_code == county["other"]
 
 
 def test_forecast_is_written_and_read_for_a_street(engine, county):
@@ -106,3 +106,26 @@ def test_forecast_is_written_and_read_for_a_street(engine, county):
     assert all(r["lo80"] <= r["expected"] <= r["hi80"] for r in mine)
     assert {r["region_code"] for r in everything} >= {"320585", street.region}
     assert [r["rank"] for r in spots] == list(range(1, len(hot) + 1))
+
+
+def test_empty_database_and_bad_rows_never_crash(engine):
+    cd.clear_caches()
+    m = Moment(NOW, TZ)
+    with engine.connect() as conn:
+        assert cd.case_findings(conn, ROOT, m) == []
+        assert cd.forecast_outputs(conn, ROOT, m) == ([], [])
+    with engine.begin() as conn:
+        _plant(conn, [
+            {"at": NOW - timedelta(hours=2), "grid": None, "category": None, "source": None, "title": None},
+            {"at": NOW - timedelta(hours=3), "grid": "32058510000", "category": "9", "address": "  "},
+            {"at": NOW + timedelta(days=2), "grid": "320585100001001", "category": "0807", "title": "未来的事件"},
+            {"at": NOW - timedelta(days=1), "grid": "320585100001001", "category": "0807", "title": None,
+             "description": "有人扬言跳楼"},
+        ])
+    with engine.connect() as conn:
+        found = cd.case_findings(conn, ROOT, m)
+        rows, hot = cd.forecast_outputs(conn, ROOT, m)
+    # only the real, located, past case with a sensitive sign is reported; the future one is not
+    assert [f.kind for f in found] == ["sensitive"] and found[0].region_code == "320585100001001"
+    assert "跳楼" in found[0].detail["words"]
+    cd.clear_caches()

@@ -37,12 +37,12 @@ UNCONTROLLED = ("hotline", "resident", "video")
 class ConcealmentParams:
     min_pre_weeks: int = 4
     max_post_weeks: int = 8
-    llr_threshold: float = 7.0
+    llr_threshold: float = 5.0
     max_ratio: float = 0.85
     u_margin: float = 0.05           # uncontrolled channels' ratio must exceed the patrol ratio by this
     min_expected_post: float = 8.0   # too few expected patrol reports to judge
     peer_weeks: int = 8
-    peer_tail: float = 0.001
+    peer_tail: float = 0.0002
     min_peer_cases: int = 30
 
 

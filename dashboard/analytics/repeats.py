@@ -28,7 +28,7 @@ _TRAILING = re.compile(r"(附近|旁边|旁|对面|门口|周边|一带|处)+$")
 class RepeatParams:
     n: int = 3
     m_days: float = 7.0
-    grid_n: int = 4              # grid + minor category is a coarser place: a higher bar
+    grid_n: int = 5              # grid + minor category is a coarser place: a higher bar
     rebound_days: float = 7.0
     max_case_ids: int = 50
 

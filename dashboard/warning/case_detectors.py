@@ -11,8 +11,10 @@ One situation, one ``dedup_key``, stable while the situation lasts:
   form one run, keyed by its first day. The finding is reported while the run includes yesterday
   (complete) or today (within the day); the engine resolves it the first day it does not.
 * ``cluster:<community of the centre>:<first day of the window>``: the daily scan over complete days.
-* ``repeat:addr:<address hash>:<first case>`` / ``repeat:grid:<grid>:<minor>:<first case>``: the
-  episode's first report; ``repeat:rebound:<closed case>``.
+* ``repeat:addr:<address hash>`` / ``repeat:grid:<grid>:<minor>``: the place, reported while it
+  has enough reports in the window (a busy place's chain of reports has no natural first one: a
+  key from it would change as the look-back slides); when it recurs after being resolved, the
+  engine opens a new episode of the same situation. ``repeat:rebound:<closed case>``.
 * ``underreport:<community>:<own|peers>:<first flagged week>``.
 * ``sensitive:<case id>``: reported for 24 hours after the report, and longer while the case
   stays open (up to 7 days).
@@ -45,7 +47,8 @@ from data_access.scope import Scope
 
 log = logging.getLogger("gridwall.warning.cases")
 
-FACT_DAYS = 98                # 14 weeks: the rise baseline (8 weeks + guard + look-back) and 12 weeks for concealment
+FACT_DAYS = 84                # the rise baseline (8 weeks + guard + windows) + the run look-back; the forecast's 12 weeks
+CONCEALMENT_WEEKS = 26        # own history needs a long "before": a quarter of patrol reports is hard to see in weeks
 RUN_LOOKBACK_DAYS = 14        # how far back a rise run's first day is looked for
 MAX_CASE_IDS = 50
 SENSITIVE_DAYS = 7
@@ -250,11 +253,11 @@ def repeat_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Finding]
         what = _cat_name(names, r.category_code)
         if r.place_kind == "address":
             digest = hashlib.sha1(r.place.encode("utf-8")).hexdigest()[:12]
-            key = f"repeat:addr:{digest}:{r.first_id}"
+            key = f"repeat:addr:{digest}"
             title = f"{addresses.get(r.case_ids[-1]) or r.place}重复多发：{REPEAT_PARAMS.m_days:.0f}日内上报{r.count}次"
             need = REPEAT_PARAMS.n
         else:
-            key = f"repeat:grid:{r.grid_code}:{r.category_code}:{r.first_id}"
+            key = f"repeat:grid:{r.grid_code}:{r.category_code}"
             title = f"{_name(names, region[:12])}网格{region[-3:]}{what}重复多发：{REPEAT_PARAMS.m_days:.0f}日内{r.count}次"
             need = REPEAT_PARAMS.grid_n
         detail = {"observed": r.count, "threshold": need, "place_kind": r.place_kind,
@@ -278,44 +281,52 @@ def repeat_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Finding]
 
 # --- 6. concealment (疑似瞒报漏报) -------------------------------------------------------------------
 
-def _complete_weeks(facts: pd.DataFrame, today: np.datetime64) -> np.ndarray:
-    """Mondays of the complete local weeks covered by the facts, oldest first."""
+def _complete_weeks(first_day: np.datetime64, today: np.datetime64) -> np.ndarray:
+    """Mondays of the complete local weeks from ``first_day`` to before today's week, oldest first."""
     monday = today - np.timedelta64(int(spikes.weekday(np.array([today]))[0]), "D")
-    if not len(facts):
-        return np.array([], dtype="datetime64[D]")
-    first = facts["day"].values.astype("datetime64[D]").min()
-    first_monday = first + np.timedelta64(int((7 - spikes.weekday(np.array([first]))[0]) % 7), "D")
+    first_monday = first_day + np.timedelta64(int((7 - spikes.weekday(np.array([first_day]))[0]) % 7), "D")
     return np.arange(first_monday, monday, 7, dtype="datetime64[D]")
 
 
-def concealment_findings(conn, scope: Scope, m: Moment, facts: pd.DataFrame, names: dict) -> list[Finding]:
-    weeks = _complete_weeks(facts, _local_today(m))
+def _utc(day: np.datetime64, m: Moment):
+    return pd.Timestamp(day).tz_localize(m.tz).tz_convert("UTC").to_pydatetime()
+
+
+def concealment_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Finding]:
+    """Weekly: computed once per complete week (and whenever those weeks' rows change)."""
     p_par = CONCEALMENT_PARAMS
-    if len(weeks) < p_par.min_pre_weeks + 1:
-        return []
+    today = _local_today(m)
+    monday = today - np.timedelta64(int(spikes.weekday(np.array([today]))[0]), "D")
+    start = monday - np.timedelta64(7 * CONCEALMENT_WEEKS, "D")
+    fingerprint = feeds.facts_fingerprint(conn, scope, _utc(start, m), _utc(monday, m))
     communities = feeds.community_codes(conn, scope)
 
     def compute():
-        counts = feeds.channel_week_counts(facts, weeks)
-        p, u = concealment.weekly_matrix(counts, communities, weeks)
+        facts = feeds.case_facts(conn, scope, m, int((today - start).astype(np.int64)))
+        if not len(facts):
+            return np.array([], dtype="datetime64[D]"), {}, {}
+        weeks = _complete_weeks(max(start, facts["day"].values.astype("datetime64[D]").min()), today)
+        if len(weeks) < p_par.min_pre_weeks + 1:
+            return weeks, {}, {}
+        p, u = concealment.weekly_matrix(feeds.channel_week_counts(facts, weeks), communities, weeks)
         own_flags, peer_flags = {}, {}
-        first_eval = max(p_par.min_pre_weeks, len(weeks) - p_par.max_post_weeks)
-        for e in range(first_eval, len(weeks)):
+        for e in range(max(p_par.min_pre_weeks, len(weeks) - p_par.max_post_weeks), len(weeks)):
             own_flags[e] = concealment.own_history(p[:, : e + 1], u[:, : e + 1], p_par)
             peer_flags[e] = concealment.peer_deficit(p[:, : e + 1], u[:, : e + 1], p_par)
-        return own_flags, peer_flags
+        return weeks, own_flags, peer_flags
 
-    own_flags, peer_flags = _memoised(("conceal", facts.attrs.get("history_key"), str(weeks[-1]), len(communities)), compute)
+    key = ("conceal", feeds.database_key(conn), scope.region, str(monday), fingerprint, len(communities))
+    weeks, own_flags, peer_flags = _memoised(key, compute)
     last = len(weeks) - 1
     out = []
     for test, flags in (("own", own_flags), ("peers", peer_flags)):
         if last not in flags:
             continue
         for i in np.nonzero(flags[last].flagged)[0]:
-            start = last
-            while start - 1 in flags and flags[start - 1].flagged[i]:
-                start -= 1
-            out.append(_concealment_finding(test, communities[i], flags[last], i, weeks, start, names))
+            first = last
+            while first - 1 in flags and flags[first - 1].flagged[i]:
+                first -= 1
+            out.append(_concealment_finding(test, communities[i], flags[last], i, weeks, first, names))
     return out
 
 
@@ -394,7 +405,7 @@ def case_findings(conn, root_scope: Scope, m: Moment) -> list[Finding]:
     out += _guarded("spike", root_scope, m, lambda: spike_findings(facts, m, names))
     out += _guarded("cluster", root_scope, m, lambda: cluster_findings(conn, root_scope, m, facts, names))
     out += _guarded("repeat", root_scope, m, lambda: repeat_findings(conn, root_scope, m, names))
-    out += _guarded("underreport", root_scope, m, lambda: concealment_findings(conn, root_scope, m, facts, names))
+    out += _guarded("underreport", root_scope, m, lambda: concealment_findings(conn, root_scope, m, names))
     return out
 
 
