@@ -120,3 +120,11 @@ def test_runs_start():
     days = np.array(["2026-11-20", "2026-11-22", "2026-11-23", "2026-11-24"], dtype="datetime64[D]")
     assert spikes.runs_start(days, np.datetime64("2026-11-24")) == np.datetime64("2026-11-22")
     assert spikes.runs_start(days, np.datetime64("2026-11-21")) is None
+
+
+def test_data_that_starts_today_raises_nothing():
+    frame = _facts(np.random.default_rng(6), days=0)
+    today = np.datetime64("2026-11-25")
+    assert spikes.daily_rises(frame, today - np.timedelta64(1, "D")) == []
+    assert spikes.intraday_rises(frame, today, 12 * 60) == []
+    assert spikes.daily_rises(frame.iloc[:0], today) == []

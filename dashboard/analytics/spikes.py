@@ -382,6 +382,8 @@ def daily_rises(frame, day, params: SpikeParams = SpikeParams(), alpha=None) -> 
     if not len(frame):
         return []
     first = frame["day"].values.astype("datetime64[D]").min()
+    if first > day:
+        return []
     start = max(first, day - np.timedelta64(params.baseline_days + params.guard_days + max(params.windows), "D"))
     days = np.arange(start, day + np.timedelta64(1, "D"), dtype="datetime64[D]")
     d = len(days) - 1
