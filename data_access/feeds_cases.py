@@ -25,6 +25,7 @@ from .geo import parse_boundary
 from .models import Case, Grid
 from .moment import Moment
 from .scope import Scope
+from .sqlfuncs import epoch_seconds
 
 c = Case.__table__.c
 g = Grid.__table__.c
@@ -75,10 +76,13 @@ def _frame(rows, columns) -> pd.DataFrame:
 
 def _read_facts(conn: Connection, scope: Scope, start: datetime, end: datetime, *, end_inclusive: bool) -> pd.DataFrame:
     upper = c.reported_at <= end if end_inclusive else c.reported_at < end
-    stmt = (select(*(c[k] for k in FACT_COLUMNS))
-            .where(c.reported_at >= start, upper, scope.case_filter(c.grid_code))
+    # epoch seconds, not datetimes: building a Python datetime per row is most of the read's cost
+    cols = [c.id, epoch_seconds(c.reported_at).label("reported_epoch"), c.grid_code, c.category_code, c.source]
+    stmt = (select(*cols).where(c.reported_at >= start, upper, scope.case_filter(c.grid_code))
             .order_by(c.reported_at, c.id))
-    return _frame(conn.execute(stmt), FACT_COLUMNS)
+    frame = _frame(conn.execute(stmt), ["id", "reported_epoch", "grid_code", "category_code", "source"])
+    frame["reported_at"] = pd.to_datetime(frame.pop("reported_epoch").astype(float).round(3), unit="s", utc=True)
+    return frame[list(FACT_COLUMNS)]
 
 
 def add_calendar(frame: pd.DataFrame, m: Moment) -> pd.DataFrame:

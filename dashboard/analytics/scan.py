@@ -147,7 +147,9 @@ def scan(loc: np.ndarray, day: np.ndarray, stratum: np.ndarray, n_locs: int, las
         pday = np.empty_like(day)
         pday[perm] = days_sorted
         obs_r = _zone_sums(_window_counts(loc, pday, n_locs, last, w_max), nbr)
-        maxima[r] = np.where(valid[:, :, None], _llr(obs_r, expected, total, params.min_cases), 0.0).max()
+        # logs only where a cylinder can score at all (few): the rest are 0
+        can = (obs_r > expected) & (obs_r >= params.min_cases) & valid[:, :, None]
+        maxima[r] = _llr(obs_r[can], expected[can], total, params.min_cases).max(initial=0.0)
     # the most likely cluster, then the best ones that share no location with those already taken
     flat = np.argsort(llr, axis=None)[::-1]
     taken: set[int] = set()
