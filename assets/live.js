@@ -1,12 +1,36 @@
-/* gridwall wall: #freshness, drawn in the browser from the live-version store and the heartbeat
- * (callbacks/live.py). The data age keeps counting between data versions; the wall says
- * "数据中断 自 hh:mm:ss" when the server reports an outage or stops answering altogether. */
+/* gridwall wall: the tick loop and #freshness (callbacks/live.py).
+ *
+ * The tick loop: when the server's answer to a tick is in (a new heartbeat), the next tick is
+ * asked for by setting the live-poke store, at most every MIN_GAP_MS; the server holds a tick
+ * open until something changes or a second has passed. A tick that gets no answer is asked
+ * again after POKE_TIMEOUT_MS.
+ *
+ * #freshness is drawn from the live-version store and the heartbeat: the data age keeps counting
+ * between data versions, and the wall says "数据中断 自 hh:mm:ss" when the server reports an
+ * outage or stops answering altogether. */
 (function () {
     "use strict";
 
-    var LOST_MS = 5000;  // no heartbeat for this long: the server is unreachable
+    var LOST_MS = 3000;  // no heartbeat for this long: the server is unreachable
+    var MIN_GAP_MS = 500;
+    var POKE_TIMEOUT_MS = 6000;
 
     var state = {beat: null, beatAt: null, skew: 0, text: null, stale: null};
+    // The page's first tick is the initial call of the server callback: count it as asked.
+    var poke = {seq: 0, at: Date.now(), outstanding: true, timer: null};
+
+    function sendPoke() {
+        poke.timer = null;
+        poke.seq += 1;
+        poke.at = Date.now();
+        poke.outstanding = true;
+        window.dash_clientside.set_props("live-poke", {data: poke.seq});
+    }
+
+    function schedulePoke() {
+        if (poke.timer !== null) { return; }
+        poke.timer = setTimeout(sendPoke, Math.max(0, poke.at + MIN_GAP_MS - Date.now()));
+    }
 
     function pad(n) { return (n < 10 ? "0" : "") + n; }
 
@@ -44,6 +68,11 @@
             state.beat = beat;
             state.beatAt = now;
             state.skew = (beat.t || now) - now;
+            poke.outstanding = false;
+            schedulePoke();
+        } else if (poke.outstanding && now - poke.at > POKE_TIMEOUT_MS) {
+            poke.outstanding = false;  // lost, or the server is down: ask again
+            schedulePoke();
         }
         var text, stale = "false";
         if (live && live.stale) {
@@ -72,4 +101,8 @@
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         gridwall_live: {freshness: freshness}
     });
+    // For benchmarks and tests: how the tick loop is doing.
+    window.gridwallLive = function () {
+        return {pokes: poke.seq, outstanding: poke.outstanding, lastPokeAt: poke.at, lastBeatAt: state.beatAt};
+    };
 }());

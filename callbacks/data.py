@@ -52,7 +52,7 @@ UTC = timezone.utc
 T = TypeVar("T")
 
 RETRY_SECONDS = 3.0
-LONG_POLL_SECONDS = 0.6  # a tick waits this long for news; must stay well below the 1 s tick
+LONG_POLL_SECONDS = 1.0  # a tick waits this long for news (assets/live.js: lost after 3 s without answer)
 PAST_REFRESH_SECONDS = 60
 # Threads of a process that may hold a tick open at once; the rest answer at once (plain polling).
 # Default: half the worker threads of dashboard/gunicorn_conf.py (GRIDWALL_THREADS, 8).

@@ -1,12 +1,18 @@
 """The wall's tick: the data version of the view, and the data age in ``#freshness``.
 
-Once a second the browser asks for the version of its view (``update_signal``). When nothing has
-changed, the answer is a heartbeat only, ``live-version`` stays as it is, and no data callback runs.
-When something has, the new version lands in ``live-version`` and the data callbacks (which take
-it as their input) fetch the shared results of that version.
+The browser asks for the version of its view (``update_signal``) in a loop (assets/live.js pokes
+``live-poke`` when the previous answer is in, at most every ``MIN_GAP`` of that script). A tick
+that finds nothing new waits up to ``LONG_POLL_SECONDS`` for news (long polling), so a committed
+case reaches the wall within a poll of the change signal; when nothing has changed the answer is a
+heartbeat only, and no data callback runs. When something has, the new version lands in
+``live-version``, and the callbacks that take it as their input (the tiles, the case stream)
+fetch the shared results of that version. The slower panels (SLA board, staffing detail, region
+table, alerts, map) follow ``live-slow`` instead: the same version, passed on at most every
+``SLOW_SECONDS``, so that a busy database does not make every panel of every wall redraw several
+times a second.
 
-A tick that finds nothing new may wait up to ``LONG_POLL_SECONDS`` for news (long polling), so a
-committed case reaches the wall within a poll of the change signal, not at the next tick.
+The loop is driven from the page rather than by the 1-second ``dcc.Interval``: the renderer drops
+an answer still on its way when the interval asks again, which under load would starve the wall.
 
 ``#freshness`` is drawn in the browser (``assets/live.js``) from ``live-version`` and the heartbeat:
 the data age keeps counting between versions, and the wall says "数据中断 自 hh:mm:ss" as soon as
@@ -15,6 +21,7 @@ the server reports that the database cannot be read, or when the server itself s
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 from dash import ClientsideFunction, Input, Output, State, no_update
@@ -26,15 +33,18 @@ from .data import DataUnavailable
 from .view import resolve_view, wall_tz
 
 UTC = timezone.utc
+SLOW_SECONDS = 5.0
 
 
 def register(app) -> None:
     app.callback(
         Output("live-version", "data"),
+        Output("live-slow", "data"),
         Output("live-beat", "data"),
-        Input("tick", "n_intervals"),
+        Input("live-poke", "data"),
         Input("url", "search"),
         State("live-version", "data"),
+        State("live-slow", "data"),
     )(update_signal)
 
     app.clientside_callback(
@@ -55,24 +65,26 @@ def _beat() -> dict:
     return {"t": _ms(datetime.now(UTC))}
 
 
-def update_signal(_n, search, shown):
-    """(``live-version``, heartbeat): the version of the view, ``no_update`` when the browser has it."""
+def update_signal(_poke, search, shown, shown_slow=None):
+    """(``live-version``, ``live-slow``, heartbeat); ``no_update`` for what the browser has already."""
     shown = shown if isinstance(shown, dict) else {}
+    shown_slow = shown_slow if isinstance(shown_slow, dict) else {}
     tz = wall_tz()
     try:
         view = resolve_view(search)
         known = shown.get("v") if shown.get("view") == view.key and not shown.get("stale") else None
         version = data.live_version(view, known=known, wait=data.LONG_POLL_SECONDS if known else 0.0)
         if version == known:
-            return no_update, _beat()
+            return no_update, _slow(view.key, version, shown_slow), _beat()
         m = view.moment()
         as_of = data.data_age(view.scope, m, version)
     except DataUnavailable as exc:
         if shown.get("stale"):
-            return no_update, _beat()
+            return no_update, no_update, _beat()
         since = exc.since or datetime.now(UTC)
-        return {"stale": True, "since": _ms(since), "since_text": i18n.hhmmss(since, tz),
-                "view": shown.get("view"), "tz": tz.key}, _beat()
+        stale = {"stale": True, "since": _ms(since), "since_text": i18n.hhmmss(since, tz),
+                 "view": shown.get("view"), "tz": tz.key}
+        return stale, stale, _beat()
     return {
         "v": version,
         "view": view.key,
@@ -81,4 +93,14 @@ def update_signal(_n, search, shown):
         "ref": None if view.live else _ms(m.at),  # a past view's age is measured from its moment
         "tz": tz.key,
         "stale": False,
-    }, _beat()
+    }, _slow(view.key, version, shown_slow), _beat()
+
+
+def _slow(view_key: str, version: str, shown: dict):
+    """The version for the slower panels: passed on when it is new and the last one is old enough."""
+    if shown.get("v") == version and shown.get("view") == view_key:
+        return no_update
+    now = time.time()
+    if shown.get("view") == view_key and not shown.get("stale") and now - (shown.get("at") or 0) < SLOW_SECONDS:
+        return no_update
+    return {"v": version, "view": view_key, "at": now, "stale": False}

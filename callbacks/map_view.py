@@ -30,7 +30,7 @@ def register(app) -> None:
         Output("map-cases", "data"),
         Output("map-alerts", "data"),
         Output("map-state", "data"),
-        Input("live-version", "data"),
+        Input("live-slow", "data"),
         Input("map-shade", "value"),
         Input("url", "search"),
         State("map-state", "data"),

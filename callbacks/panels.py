@@ -1,9 +1,10 @@
 """Callbacks of the panels beyond the tiles and the stream: SLA board, staffing detail, the region
 table or grid profile, alerts (and the chime), the trend and the change against yesterday.
 
-The data-driven panels run when the view's data version changes (``live-version``: new data, or
-the clock's 10-second bucket) and send only what differs from what the browser shows. The trend
-and yesterday's figures run once a minute. Timers and "minutes ago" tick in the browser.
+The data-driven panels run when the view's data version changes (``live-slow``: new data, or
+the clock's 10-second bucket, passed on at most every 5 seconds; see ``callbacks.live``) and send
+only what differs from what the browser shows. The trend and yesterday's figures run once a
+minute. Timers and "minutes ago" tick in the browser.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ ALERT_LIMIT = 12
 
 def register(app) -> None:
     app.callback(Output("sla-board", "children"), Output("sla-state", "data"),
-                 Input("live-version", "data"), Input("url", "search"), State("sla-state", "data"))(update_sla)
+                 Input("live-slow", "data"), Input("url", "search"), State("sla-state", "data"))(update_sla)
     app.callback(Output("staffing-detail", "children"), Output("staff-state", "data"),
-                 Input("live-version", "data"), Input("url", "search"), State("staff-state", "data"))(update_staffing)
+                 Input("live-slow", "data"), Input("url", "search"), State("staff-state", "data"))(update_staffing)
     app.callback(Output("region-title", "children"), Output("region-table", "children"), Output("region-state", "data"),
-                 Input("live-version", "data"), Input("url", "search"), State("region-state", "data"))(update_region)
+                 Input("live-slow", "data"), Input("url", "search"), State("region-state", "data"))(update_region)
     app.callback(Output("alerts", "children"), Output("alert-chime", "data"), Output("alerts-state", "data"),
-                 Input("live-version", "data"), Input("url", "search"), State("alerts-state", "data"))(update_alerts)
+                 Input("live-slow", "data"), Input("url", "search"), State("alerts-state", "data"))(update_alerts)
     app.callback(Output("trend-data", "data"),
                  Input("slow-tick", "n_intervals"), Input("url", "search"))(update_trend)
     app.callback(Output("yesterday", "data"),

@@ -55,9 +55,12 @@ def stores() -> list:
         dcc.Interval(id="header-tick", interval=HEADER_TICK_MS),
         dcc.Interval(id="rotate-tick", interval=60000, disabled=True),
         dcc.Store(id="wall-clock", data=None),  # {"tz": ..., "at": ISO or None} for the clock
-        # The data version of the view and the server's heartbeat (callbacks/live.py): the data
-        # callbacks take live-version as their input, #freshness is drawn from both.
+        # The data version of the view and the server's heartbeat (callbacks/live.py): the tiles and
+        # the stream take live-version as their input, the slower panels live-slow; #freshness is
+        # drawn from the version and the heartbeat; assets/live.js pokes live-poke for the next tick.
+        dcc.Store(id="live-poke", data=None),
         dcc.Store(id="live-version", data=None),
+        dcc.Store(id="live-slow", data=None),
         dcc.Store(id="live-beat", data=None),
         dcc.Store(id="figures-state", data=None),  # digests of what the figure outputs show
         dcc.Store(id="stream-state", data=None),

@@ -116,7 +116,7 @@ class StatementCounter:
 
 def a_tick(shown_signal, figures_state, stream_state):
     """What one viewer's browser asks in one tick: the signal, then the data callbacks when it moved."""
-    signal, _beat = live.update_signal(1, "", shown_signal)
+    signal, _slow, _beat = live.update_signal(1, "", shown_signal)
     if signal is no_update:
         return shown_signal, figures_state, stream_state, False
     figures = wall.update_figures(signal, "", figures_state)
@@ -154,7 +154,7 @@ def test_a_tick_without_change_runs_no_query(wall_app, engine, backend_url):
 
 def test_forged_or_foreign_versions_are_not_computed(wall_app, backend_url):
     live_signal.refresh_all()
-    good, _ = live.update_signal(1, "", None)
+    good, _, _ = live.update_signal(1, "", None)
     assert wall.update_figures(good, "", None)[0].isdigit()
     counter = StatementCounter(backend_url)
     try:
@@ -165,6 +165,18 @@ def test_forged_or_foreign_versions_are_not_computed(wall_app, backend_url):
             assert counter.take() == []  # answered with the server's own (cached) version
     finally:
         counter.close()
+
+
+def test_slower_panels_follow_at_most_every_few_seconds(wall_app, engine):
+    live_signal.refresh_all()
+    signal, slow, _ = live.update_signal(1, "", None, None)
+    assert slow["v"] == signal["v"]
+    insert_case(engine, "320585-SLOW-1", datetime.now(UTC))
+    live_signal.refresh_all()
+    newer, slow_again, _ = live.update_signal(2, "", signal, slow)
+    assert newer["v"] != signal["v"] and slow_again is no_update  # too soon for the slow panels
+    later, slow_later, _ = live.update_signal(3, "", newer, {**slow, "at": slow["at"] - live.SLOW_SECONDS})
+    assert later is no_update and slow_later["v"] == newer["v"]  # their turn, without a new version
 
 
 def test_one_computation_for_many_viewers_at_once(tmp_path):

@@ -65,13 +65,14 @@ def test_figures_are_the_data_access_figures(wall_app, engine):
     again = wall.update_figures(1, "", out[-1])
     assert again[:N_VALUES] == (no_update,) * N_VALUES and again[-1] == out[-1]
 
-    signal, beat = live.update_signal(1, "", None)
+    signal, slow, beat = live.update_signal(1, "", None)
     assert signal["stale"] is False and signal["view"] == f"{COUNTY}|live" and beat["t"] > 0
+    assert slow["v"] == signal["v"]  # the slower panels get the first version at once
     assert signal["as_of_text"] and signal["as_of"] <= beat["t"]
 
 
 def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
-    good, _ = live.update_signal(1, "", None)
+    good, _, _ = live.update_signal(1, "", None)
     real = wall_data.get_engine
 
     def down(url):
@@ -80,8 +81,8 @@ def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
     monkeypatch.setattr(wall_data, "get_engine", down)
     monkeypatch.setattr(live_signal, "get_engine", down)
     refreshed()
-    signal, _ = live.update_signal(2, "", good)
-    assert signal["stale"] is True and signal["since_text"].count(":") == 2
+    signal, slow, _ = live.update_signal(2, "", good)
+    assert signal["stale"] is True and signal["since_text"].count(":") == 2 and slow["stale"] is True
     # The data callbacks keep what the wall shows.
     assert wall.update_figures(signal, "", None) == (no_update,) * (N_VALUES + 1)
     assert wall.update_figures(1, "?at=2026-01-01T00:00:07", None) == (no_update,) * (N_VALUES + 1)
@@ -94,7 +95,7 @@ def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
     monkeypatch.setattr(wall_data, "get_engine", real)
     monkeypatch.setattr(live_signal, "get_engine", real)
     refreshed()
-    back, _ = live.update_signal(4, "", signal)
+    back, _, _ = live.update_signal(4, "", signal)
     assert back["stale"] is False and back["v"]
     out = wall.update_figures(back, "", None)
     assert out[0].isdigit()
