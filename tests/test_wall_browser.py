@@ -1,36 +1,33 @@
-"""The wall in headless Chromium (dash_duo): live figures, the case stream, outage and recovery.
+"""The wall in headless Chromium (dash_duo): live figures, the case stream, outage and recovery,
+timers ticking in the browser, alerts (chime, mute, acknowledgement).
 
-Runs on SQLite and PostgreSQL. Chrome options come from ``pytest_setup_options`` in conftest.py.
+Chrome options come from ``pytest_setup_options`` in conftest.py. Drill-down is in
+test_wall_drilldown.py, screen sizes and kiosk mode in test_wall_layout.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import socket
-from datetime import datetime, timezone
+import json
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 
-from dashboard.app import create_app
 from dashboard.config import Settings
 from data_access.db import get_engine, init_db, make_engine
 from data_access.figures import case_figures
+from data_access.models import Alert
 from data_access.moment import Moment
 from data_access.scope import Scope
 
+from .wall_browser_support import start_wall
 from .wall_fixtures import COUNTY, insert_case, seed_small_county
 
 pytestmark = pytest.mark.browser
 
 UTC = timezone.utc
 TZ = Settings(database_url="sqlite://", secret_key="t").tz
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def figures_now(engine) -> dict[str, int]:
@@ -61,14 +58,6 @@ def sqlite_county(tmp_path):
     yield engine, url
     engine.dispose()
     get_engine(url).dispose()
-
-
-def start_wall(dash_duo, url: str, path: str = "/"):
-    app = create_app(Settings(database_url=url, secret_key="browser-test"), auth=False)
-    dash_duo.start_server(app, port=free_port())
-    if path != "/":
-        dash_duo.wait_for_page(dash_duo.server_url + path)
-    return app
 
 
 def test_wall_shows_live_figures_and_new_cases(dash_duo, county, backend_url):
@@ -134,31 +123,58 @@ def test_wall_region_and_bad_region(dash_duo, sqlite_county):
     assert dash_duo.get_logs() == []
 
 
-def test_wall_screenshot_fits_1920x1080(dash_duo, tmp_path):
-    """The wall on a synthetic county fills a 1920x1080 screen exactly; /tmp/wall.png is for a human to look at."""
-    url = f"sqlite:///{tmp_path / 'county.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    if importlib.util.find_spec("dashboard.synth") and importlib.util.find_spec("dashboard.synth.seed"):
-        from dashboard.synth.seed import seed_county
+def _texts(dash_duo, selector: str) -> list[str]:
+    """Text of every match, shown or cut off the end of its list."""
+    return dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(e => e.textContent)", selector)
 
-        seed_county(engine, county=COUNTY, days=2, seed=20261126)
-    else:  # the synthetic county generator is not in this tree: the hand-made county will do
-        seed_small_county(engine)
-    dash_duo.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                    {"width": 1920, "height": 1080, "deviceScaleFactor": 1, "mobile": False})
+
+def _critical_alert(engine, key: str) -> int:
+    with engine.begin() as conn:
+        conn.execute(insert(Alert).values(
+            created_at=datetime.now(UTC) - timedelta(seconds=5), kind="spike", severity="critical",
+            region_code="320585100", title=f"城厢镇 事件骤增 {key}",
+            detail=json.dumps({"observed": 12, "expected": 3}), status="new", source="gridwall", dedup_key=key))
+        return conn.execute(select(Alert.id).where(Alert.dedup_key == key)).scalar()
+
+
+def test_timers_tick_in_the_browser_and_alerts_chime(dash_duo, sqlite_county):
+    county, url = sqlite_county
     start_wall(dash_duo, url)
-    dash_duo.wait_for_text_to_equal("#kpi-open", str(figures_now(engine)["open"]), timeout=15)
-    dash_duo.wait_for_element("#map .region-label")
-    dash_duo.wait_for_element("#case-stream [data-case-code]")
-    width, height = dash_duo.driver.execute_script(
-        "return [document.documentElement.clientWidth, document.documentElement.clientHeight]")
-    assert (width, height) == (1920, 1080)
-    overflow = dash_duo.driver.execute_script(
-        "const d = document.documentElement;"
-        "return [d.scrollWidth - d.clientWidth, d.scrollHeight - d.clientHeight];")
-    assert overflow == [0, 0], f"the wall overflows its {width}x{height} viewport by {overflow}"
-    dash_duo.driver.save_screenshot("/tmp/wall.png")
+    dash_duo.wait_for_element("#sla-board [data-due]", timeout=15)
+    dash_duo.wait_for_element("#case-stream [data-since]")
+    driver = dash_duo.driver
+
+    # With every request to the server blocked, the timers still move: the browser ticks them.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*_dash-update-component*"]})
+    try:
+        before = _texts(dash_duo, "#sla-board [data-due]")
+        time.sleep(2.2)
+        after = _texts(dash_duo, "#sla-board [data-due]")
+    finally:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    dash_duo.get_logs()  # the blocked requests' errors, read and set aside
+    assert len(before) == len(after) and all(b != a for b, a in zip(before, after)), (before, after)
+    assert all(t.count(":") == 2 for t in after)
+
+    # A new critical alert chimes once; acknowledged from the wall, it says so and is written.
+    first = _critical_alert(county, "chime-1")
+    dash_duo.wait_for_element(f'#alerts [data-alert-id="{first}"]', timeout=15)
+    dash_duo.wait_for_text_to_equal("#kpi-alerts-new", "2", timeout=10)
+    assert driver.execute_script("return window.gridwall.chimes || 0") == 1
+    dash_duo.find_element(f'#alerts [data-alert-id="{first}"] .alert-ack').click()
+    dash_duo.wait_for_element(f'#alerts [data-alert-id="{first}"][data-status="acknowledged"]', timeout=15)
+    dash_duo.wait_for_contains_text("#ack-result", "已确认")
+    with county.connect() as conn:
+        assert conn.execute(select(Alert.status, Alert.ack_by).where(Alert.id == first)).one() == ("acknowledged", "demo")
+
+    # Muted (remembered in localStorage), the next one is silent.
+    dash_duo.find_element("#mute-toggle").click()
+    dash_duo.wait_for_text_to_equal("#mute-toggle", "提示音 关")
+    chimes = driver.execute_script("return window.gridwall.chimes || 0")
+    assert driver.execute_script("return localStorage.getItem('gridwall.mute')") == "1"
+    second = _critical_alert(county, "chime-2")
+    dash_duo.wait_for_element(f'#alerts [data-alert-id="{second}"]', timeout=15)
+    assert driver.execute_script("return window.gridwall.chimes || 0") == chimes
     assert dash_duo.get_logs() == []
-    engine.dispose()
-    get_engine(url).dispose()

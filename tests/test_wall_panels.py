@@ -1,0 +1,351 @@
+"""The wall's panels without a browser: their queries on both backends, and their callbacks.
+
+SLA board, trend, staffing detail and map layers are checked against the contract's figures (or
+against each other where the figures say the same thing); the callbacks against what they render.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from dash import no_update
+from sqlalchemy import insert, select, update
+
+from callbacks import data as wall_data
+from callbacks import map_view, nav, panels
+from dashboard import live as live_signal
+from dashboard.app import create_app
+from dashboard.cache import cache
+from dashboard.config import Settings
+from data_access.figures import case_figures, staffing_figures
+from data_access.map_layers import alert_points, anchor_points, case_points, own_outline
+from data_access.models import Alert, Case, GwAudit, Org, Region, StaffPing
+from data_access.moment import Moment
+from data_access.scope import Scope
+from data_access.sla import sla_board, stage_state
+from data_access.staffing_detail import grid_profile, offline_on_duty, staffing_by_child, vacant_grids
+from data_access.trend import band, hourly_trend
+from layouts.alerts import evidence
+
+from . import handbuilt
+from .wall_fixtures import COUNTY, grid_codes, seed_small_county
+
+UTC = timezone.utc
+SH = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+ROOT = Scope(COUNTY, COUNTY)
+
+
+def moment(at=NOW) -> Moment:
+    return Moment(at, SH)
+
+
+@pytest.fixture
+def county(engine):
+    seed_small_county(engine, now=NOW)
+    with engine.begin() as conn:
+        conn.execute(insert(Org), [
+            {"id": 1, "name": "太仓市城市管理局", "kind": "department", "region_code": COUNTY},
+            {"id": 2, "name": "城厢镇人民政府", "kind": "street", "region_code": "320585100"},
+        ])
+        ids = [i for i, in conn.execute(select(Case.id).order_by(Case.id))]
+        conn.execute(update(Case).where(Case.id.in_(ids[::2])).values(handler_org_id=1, urges=2, returns=1))
+        conn.execute(update(Case).where(Case.id.in_(ids[1::3])).values(handler_org_id=2))
+    return engine
+
+
+# --- SLA board -----------------------------------------------------------------------------------
+
+def test_sla_board_totals_are_the_contract_figures(county):
+    for region in (COUNTY, "320585100", "320585101001"):
+        scope = ROOT.narrow(region)
+        for at in (NOW, NOW - timedelta(hours=5)):
+            with county.connect() as conn:
+                board = sla_board(conn, scope, moment(at), cases=1000)
+                figures = case_figures(conn, scope, moment(at))
+            totals = board["totals"]
+            assert totals["accept"]["overdue"] == figures["accept_overdue"]
+            assert totals["dispatch"]["overdue"] == figures["dispatch_overdue"]
+            assert (totals["resolve"]["overdue"], totals["resolve"]["warning"]) == (figures["overdue"], figures["warning"])
+            assert totals["open"] == figures["open"]
+            # Every org row adds up to the totals, and every listed case is late in the stage it shows.
+            for stage in ("accept", "dispatch", "resolve"):
+                for state in ("overdue", "warning"):
+                    assert sum(o[f"{stage}_{state}"] for o in board["orgs"]) == totals[stage][state]
+            for case in board["cases"]:
+                assert (case["stage"], case["sla_state"], case["due_at"]) in [
+                    (s, st, d) for s, st, d in stage_state(_raw(county, case["id"]), at)]
+
+
+def _raw(engine, case_id):
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Case.__table__).where(Case.id == case_id)).mappings().one())
+
+
+def test_sla_board_groups_by_org_most_overdue_first(county):
+    with county.connect() as conn:
+        board = sla_board(conn, ROOT, moment())
+    names = [o["name"] for o in board["orgs"]]
+    assert "太仓市城市管理局" in names and "城厢镇人民政府" in names
+    late = [sum(o[f"{s}_overdue"] for s in ("accept", "dispatch", "resolve")) for o in board["orgs"]]
+    assert late == sorted(late, reverse=True)
+    bureau = next(o for o in board["orgs"] if o["org_id"] == 1)
+    assert bureau["urges"] == 2 * bureau["open"] and bureau["returns"] == bureau["open"]
+    states = [c["sla_state"] for c in board["cases"]]
+    assert states == sorted(states, key=lambda s: s != "overdue")
+    overdue_dues = [c["due_at"] for c in board["cases"] if c["sla_state"] == "overdue"]
+    assert overdue_dues == sorted(overdue_dues)
+    assert all(c["org_name"] in (None, "太仓市城市管理局", "城厢镇人民政府") for c in board["cases"])
+
+
+def test_stage_state_picks_each_late_stage():
+    t = NOW
+    case = {"reported_at": t - timedelta(hours=10), "accepted_at": None, "accept_due_at": t - timedelta(hours=9),
+            "dispatched_at": None, "dispatch_due_at": t + timedelta(hours=1),
+            "resolve_due_at": t + timedelta(hours=2)}
+    # accept overdue; dispatch: 10 of 11 hours used (warning); resolve: 10 of 12 hours (warning).
+    assert stage_state(case, t) == [("accept", "overdue", t - timedelta(hours=9)),
+                                    ("dispatch", "warning", t + timedelta(hours=1)),
+                                    ("resolve", "warning", t + timedelta(hours=2))]
+    case.update(accepted_at=t - timedelta(hours=1), dispatched_at=t, resolve_due_at=None)
+    assert stage_state(case, t) == []  # done stages and a NULL deadline are never late
+
+
+# --- trend ---------------------------------------------------------------------------------------
+
+def test_trend_today_is_new_today_and_closed_today_by_hour(county):
+    with county.connect() as conn:
+        trend = hourly_trend(conn, ROOT, moment())
+        figures = case_figures(conn, ROOT, moment())
+    assert sum(trend["today"]["new"]) == figures["new_today"]
+    assert sum(trend["today"]["closed"]) == figures["closed_today"]
+    assert trend["hour"] == 10 and not any(trend["today"]["new"][11:])
+    # The seeded cases span two days: no baseline weeks.
+    assert trend["baseline"]["days"] == 0
+
+
+def test_trend_band_leaves_out_empty_days():
+    days = [{"new": [2] * 24, "closed": [1] * 24}, {"new": [4] * 24, "closed": [3] * 24},
+            {"new": [0] * 24, "closed": [0] * 24}]
+    out = band(days)
+    assert out["days"] == 2
+    assert out["new"]["mean"][5] == 3.0 and out["new"]["min"][5] == 2 and out["new"]["max"][5] == 4
+    assert out["closed"]["mean"][0] == 2.0
+
+
+# --- staffing ------------------------------------------------------------------------------------
+
+def test_staffing_by_child_adds_up_to_the_figures(engine):
+    handbuilt.build(engine)
+    m = handbuilt.moment()
+    with engine.connect() as conn:
+        whole = staffing_figures(conn, handbuilt.scope(), m)
+        by_child = staffing_by_child(conn, handbuilt.scope(), m)
+        s1 = staffing_figures(conn, handbuilt.scope(handbuilt.S1), m)
+    assert set(by_child) == {handbuilt.S1, handbuilt.S2}
+    for key in ("grids", "grids_staffed", "workers", "on_duty", "online"):
+        assert sum(row[key] for row in by_child.values()) == whole[key], key
+        assert by_child[handbuilt.S1][key] == s1[key], key
+
+
+def test_offline_vacant_and_grid_profile(county):
+    with county.connect() as conn:
+        offline = offline_on_duty(conn, ROOT, moment())
+        vacant = vacant_grids(conn, ROOT)
+        figures = staffing_figures(conn, ROOT, moment())
+    # 8 workers on duty (every other one), 4 of them pinged 2 minutes ago: 4 silent, none pinged today.
+    silent = [w for row in offline for w in row["workers"]]
+    assert len(silent) == figures["on_duty"] - figures["online"] == 4
+    assert all(w["last_ping"] is None for w in silent) and all(row["since"] is None for row in offline)
+    assert all(row["grid_name"] and row["community_name"] for row in offline)
+    assert vacant == []
+
+    # A ping 40 minutes ago is still offline (> 30 min); 20 minutes ago is not.
+    quiet = offline[0]["workers"][0]["id"]
+    with county.begin() as conn:
+        conn.execute(insert(StaffPing).values(staff_id=quiet, ts=NOW - timedelta(minutes=40), lon=121.1, lat=31.5))
+    with county.connect() as conn:
+        again = {w["id"]: w for row in offline_on_duty(conn, ROOT, moment()) for w in row["workers"]}
+    assert again[quiet]["last_ping"] == NOW - timedelta(minutes=40)
+    with county.begin() as conn:
+        conn.execute(insert(StaffPing).values(staff_id=quiet, ts=NOW - timedelta(minutes=20), lon=121.1, lat=31.5))
+    with county.connect() as conn:
+        again = {w["id"] for row in offline_on_duty(conn, ROOT, moment()) for w in row["workers"]}
+        grid = grid_codes()[0]
+        profile = grid_profile(conn, ROOT.narrow(grid), moment())
+        grid_figures = case_figures(conn, ROOT.narrow(grid), moment())
+        assert grid_profile(conn, ROOT.narrow("320585100"), moment()) is None
+    assert quiet not in again
+    assert profile["name"] == "第1网格" and profile["population"] == 900 and profile["street_name"] == "城厢镇"
+    assert [w["on_duty"] for w in profile["workers"]] == [True]
+    assert profile["cases"] == grid_figures
+
+
+# --- map layers ----------------------------------------------------------------------------------
+
+def test_case_points_are_the_open_cases_with_a_place(county):
+    with county.begin() as conn:
+        conn.execute(update(Case).values(lon=121.1, lat=31.5))
+        first = conn.execute(select(Case.id).order_by(Case.id)).scalar()
+        conn.execute(update(Case).where(Case.id == first).values(lon=999.0))  # nonsense: left off
+    with county.connect() as conn:
+        points = case_points(conn, ROOT, moment())
+        figures = case_figures(conn, ROOT, moment())
+        first_open = conn.execute(select(Case.closed_at, Case.reported_at).where(Case.id == first)).one()
+    open_first = first_open.reported_at <= NOW and (first_open.closed_at is None or first_open.closed_at > NOW)
+    assert len(points["features"]) == figures["open"] - int(open_first)
+    states = [f["properties"]["s"] for f in points["features"]]
+    assert states.count("o") == figures["overdue"] and states.count("w") == figures["warning"]
+
+
+def test_alert_points_and_outline(county):
+    with county.connect() as conn:
+        anchors = anchor_points(conn, ROOT, ["320585100", "320585101001", "320585102", "320599", ""])
+        outline = own_outline(conn, ROOT.narrow(grid_codes()[0]), "第1网格")
+        broken = own_outline(conn, ROOT.narrow("320585102001001"), "x")  # its grids have no boundary
+    # A street with a boundary and a community drawn from its grids; not the street without any shape.
+    assert set(anchors) == {"320585100", "320585101001"}
+    lon, lat = anchors["320585100"]
+    assert 121.05 < lon < 121.17 and 31.45 < lat < 31.55
+    rows = [{"region_code": "320585100", "severity": "warning", "status": "acknowledged"},
+            {"region_code": "320585100", "severity": "critical", "status": "new"},
+            {"region_code": "320585102", "severity": "info", "status": "new"}]
+    fc = alert_points(rows, anchors)
+    assert [f["properties"] for f in fc["features"]] == [{"sev": "critical", "n": 2, "new": True}]
+    assert outline["features"][0]["id"] == grid_codes()[0] and outline["bbox"]
+    assert broken["features"] == [] and broken["skipped"]
+
+
+# --- callbacks -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def wall_app(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'panels.db'}"
+    from data_access.db import init_db, make_engine
+
+    engine = make_engine(url)
+    init_db(engine)
+    seed_small_county(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(Alert).values(
+            created_at=datetime.now(UTC) - timedelta(minutes=1), kind="spike", severity="critical",
+            region_code="320585100001", title="居民张三丰反映电话13812345678 骤增",
+            detail=json.dumps({"observed": 9, "expected": 2.5, "score": 4.1, "case_ids": [1, 2]}),
+            status="new", source="gridwall", dedup_key="t-critical"))
+    monkeypatch.setattr(wall_data, "RETRY_SECONDS", 0.0)
+    app = create_app(Settings(database_url=url, secret_key="panels-test"), auth=False)
+    with app.server.test_request_context("/"):
+        yield app, engine
+    engine.dispose()
+
+
+def props(component) -> dict:
+    return component.to_plotly_json()["props"]
+
+
+def walk(component):
+    """Every component in a rendered tree."""
+    if isinstance(component, (list, tuple)):
+        for c in component:
+            yield from walk(c)
+        return
+    if not hasattr(component, "to_plotly_json"):
+        return
+    yield component
+    yield from walk(getattr(component, "children", None))
+
+
+def test_panels_render_once_per_version(wall_app):
+    app, engine = wall_app
+    board, digests = panels.update_sla(None, "", None)
+    timers = [props(c) for c in walk(board) if "data-due" in props(c)]
+    assert timers and all(int(t["data-due"]) > 10 ** 12 for t in timers)
+    assert {t["data-dir"] for t in timers} <= {"up", "down"}
+    # The browser has it now: the same version sends nothing.
+    assert panels.update_sla(None, "", digests) == (no_update, digests)
+
+    title, table, _ = panels.update_region(None, "", None)
+    assert title == "镇街排行"
+    rows = [props(c) for c in walk(table) if "data-region" in props(c)]
+    assert [r["data-region"] for r in rows][:1] and all(r["data-region"].startswith("320585") for r in rows)
+    title, profile, _ = panels.update_region(None, f"?region={grid_codes()[0]}", None)
+    assert title == "网格档案"
+    assert any(getattr(c, "children", None) == "第1网格" for c in walk(profile))
+
+    children, _ = panels.update_staffing(None, "", None)
+    assert any("offline-row" in (props(c).get("className") or "") for c in walk(children))
+
+
+def test_alerts_are_masked_newest_first_and_chime_on_critical(wall_app):
+    entries, chime, _ = panels.update_alerts(None, "", None)
+    ids = [props(e)["data-alert-id"] for e in entries]
+    assert len(ids) == 3  # the critical one, the seeded new and acknowledged ones; not the resolved one
+    text = " ".join(str(getattr(c, "children", "")) for c in walk(entries))
+    assert "13812345678" not in text and "张三丰" not in text and "138****5678" in text
+    assert "观测 9 · 预期 2.5 · 得分 4.1 · 涉及 2件" in text
+    assert chime["critical"] == [ids[0]]  # the newest, and the only new critical one
+    assert evidence("not json") == "" and evidence({"observed": True}) == ""
+
+
+def test_acknowledge_from_the_wall(wall_app, monkeypatch):
+    app, engine = wall_app
+    entries, _, _ = panels.update_alerts(None, "", None)
+    new_id = next(props(e)["data-alert-id"] for e in entries if props(e)["data-status"] == "new")
+    monkeypatch.setattr(nav, "ctx", type("Ctx", (), {"triggered_id": {"type": "alert-ack", "id": new_id},
+                                                     "triggered": [{"value": 1}]})())
+    result = nav.acknowledge([1], "")
+    assert "已确认" in props(result)["children"]
+    with engine.connect() as conn:
+        row = conn.execute(select(Alert.status, Alert.ack_by).where(Alert.id == int(new_id))).one()
+        audit = conn.execute(select(GwAudit.action, GwAudit.username)).all()
+    assert tuple(row) == ("acknowledged", "demo") and ("alert_ack", "demo") in audit
+
+    # With authentication on, only duty officers may: anyone else is told so and nothing is written.
+    app.server.config["GRIDWALL_AUTH_ENABLED"] = True
+    monkeypatch.setattr(nav, "current_user", lambda: type("U", (), {"role": "leader", "username": "boss"})())
+    assert "仅值班人员" in props(nav.acknowledge([1], ""))["children"]
+    assert panels.can_acknowledge() is False
+
+
+def test_map_shades_escapes_and_sends_shapes_once(wall_app):
+    app, engine = wall_app
+    with engine.begin() as conn:
+        conn.execute(update(Region).where(Region.code == "320585100").values(name="<b>城厢</b>"))
+    cache.clear()
+    shapes, hideout, legend, cases, alerts, state = map_view.update_map(None, "open", "", None)
+    assert {f["id"] for f in shapes["features"]} == {"320585100", "320585101", "320585103"}
+    assert "&lt;b&gt;城厢&lt;/b&gt;" in hideout["labels"]["320585100"] and "<b>" not in hideout["labels"]["320585100"]
+    assert set(hideout["values"]) == {"320585100", "320585101", "320585103"}
+    assert cases["type"] == "FeatureCollection" and alerts["features"]  # the critical alert's community
+    # Nothing new: nothing is sent; another figure changes only the values.
+    assert map_view.update_map(None, "open", "", state)[:5] == (no_update,) * 5
+    again = map_view.update_map(None, "online_rate", "", state)
+    assert again[0] is no_update and again[1]["values"] != hideout["values"]
+    assert all(v is None or 0 <= v <= 100 for v in again[1]["values"].values())
+    per_1000 = map_view.update_map(None, "per_1000", "", state)[1]["values"]
+    assert per_1000["320585100"] == pytest.approx(hideout["values"]["320585100"] * 1000 / 3600, abs=0.01)
+    # A grid: its own outline.
+    grid = grid_codes()[0]
+    shapes, hideout, *_ = map_view.update_map(None, "open", f"?region={grid}", state)
+    assert [f["id"] for f in shapes["features"]] == [grid]
+
+
+def test_rotation_and_yesterday(wall_app):
+    assert nav.rotation("?kiosk=1") is no_update
+    assert nav.rotation("?rotate=30")["regions"] == ["320585100", "320585101", "320585102", "320585103"]
+    out = panels.update_yesterday(0, "")
+    assert set(out["figures"]) == {"kpi-open", "kpi-overdue", "kpi-warning", "kpi-new-today", "kpi-closed-today"}
+    assert out["tones"]["kpi-overdue"] == "bad"
+    trend = panels.update_trend(0, "")
+    assert len(trend["today"]["new"]) == 24 and trend["live"] is True
+
+
+def test_panels_keep_their_content_while_the_data_is_stale(wall_app):
+    stale = {"stale": True}
+    assert panels.update_sla(stale, "", None) == (no_update, no_update)
+    assert panels.update_alerts(stale, "", None) == (no_update,) * 3
+    assert map_view.update_map(stale, "open", "", None) == (no_update,) * 6
+    live_signal.refresh_all()
