@@ -24,8 +24,11 @@ local day (week) and kept per process, keyed by the data they read; every run re
 today's rows. A detector that fails is logged and its last findings (at most a day old) are
 reported again, so a transient error never resolves an open alert.
 
-Measured on the honest 90-day synthetic county (two seeds), see the report in the commit log:
-rises about 0.4 alerts per street-week (daily), the scan about 0.05.
+Measured on honest 90-day synthetic counties (seeds 20261126 and 7; 42 days replayed, three runs a
+day): rises 0.33 and 0.48 alerts per street-week (busiest street 0.83), clusters 0.02 and 0,
+concealment 5 and 7 alerts (of 152 communities), repeats 1.0 and 1.5 per street-week (mostly
+info). CPU per run on SQLite: about 3 s for the first run of a day (the scan is 2 s of it), 0.5 s
+for the others.
 """
 
 from __future__ import annotations
