@@ -238,8 +238,11 @@ def cluster_findings(conn, scope: Scope, m: Moment, facts: pd.DataFrame, names: 
             "replications": SCAN_PARAMS.replications, "adjusted_for": "source channel",
             "case_ids": [int(i) for i in inside["id"].tolist()[-MAX_CASE_IDS:]],
         }
+        key = f"cluster:{community}:{_day_text(first)}"
+        if any(f.dedup_key == key for f in out):
+            continue  # a weaker cluster centred in the same community: one situation
         out.append(Finding(kind="cluster", severity="warning", region_code=center, title=title,
-                           dedup_key=f"cluster:{community}:{_day_text(first)}", detail=detail))
+                           dedup_key=key, detail=detail))
     return out
 
 
