@@ -76,6 +76,10 @@ def test_planted_situations_are_found_once_with_stable_keys(engine, county):
     assert set(county["spike"]) & set(spike.detail["case_ids"])
     assert spike.detail["method"] == "ears"  # 14 days of history: too little for the regression
 
+    clusters = [f for f in first if f.kind == "cluster" and county["hot"] in f.detail["grids"]]
+    assert len(clusters) == 1 and clusters[0].detail["recurrence_days"] >= 100
+    assert clusters[0].detail["window"]["end"] == "2026-11-24" and set(county["spike"]) & set(clusters[0].detail["case_ids"])
+
     sensitive = [f for f in first if f.kind == "sensitive" and f.detail["case_id"] in county["sensitive"]]
     assert len(sensitive) == 1 and sensitive[0].severity == "critical"
     assert sensitive[0].dedup_key == f"sensitive:{county['sensitive'][0]}" and "讨薪" in sensitive[0].detail["words"]
