@@ -179,3 +179,18 @@ def test_cli_grants_and_checks(pg, monkeypatch):
     finally:
         get_settings.cache_clear()
         dispose_all()
+
+
+def test_commands_run_under_the_role(pg, monkeypatch):
+    """init-db, check-db and the early-warning engine need nothing beyond the grants."""
+    runner = CliRunner()
+    monkeypatch.setenv("GRIDWALL_DATABASE_URL", pg["url"])
+    get_settings.cache_clear()
+    try:
+        for args in (["init-db"], ["check-db"], ["warn", "--once", "--at", T_LOCAL]):
+            result = runner.invoke(main, args)
+            assert result.exit_code == 0, (args, result.output[-2000:], result.exception)
+            assert "permission denied" not in result.output.lower()
+    finally:
+        get_settings.cache_clear()
+        dispose_all()
