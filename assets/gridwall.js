@@ -105,7 +105,7 @@
                 html: "<div class='am am--" + sev + (p["new"] ? " am--new" : "") + "'><b>!</b>" +
                     (p.n > 1 ? "<i>" + p.n + "</i>" : "") + "</div>",
                 className: "alert-marker",
-                iconSize: L.point(2 * rem(), 2 * rem())
+                iconSize: L.point(1.35 * rem(), 1.35 * rem())
             });
             return L.marker(latlng, {icon: icon, interactive: false, keyboard: false, zIndexOffset: 1000});
         }

@@ -1,7 +1,9 @@
-"""The map callback: shapes once per region, then only values (``hideout``) and changed marker layers.
+"""The map: shapes once per region (cached by the browser), then only values and changed markers.
 
-The shading figure is chosen in the browser (``map-shade``); each child's values for every figure
-travel in ``hideout`` so that the style function in assets/gridwall.js colours them.
+The shapes travel as a file (``/_wall/shapes/<region>.json?v=<digest>``) that the browser keeps in
+its HTTP cache: a region seen before, or the same region after a reload, costs no transfer. The
+callback sets only that URL; the values of the chosen figure (``map-shade``) travel in ``hideout``,
+which the style function in assets/gridwall.js reads, and the marker layers only when they change.
 """
 
 from __future__ import annotations
@@ -10,21 +12,28 @@ import html as html_text
 from typing import Any
 
 import numpy as np
-from dash import Input, Output, State, no_update
+from dash import Input, Output, State, get_relative_path, no_update
+from flask import abort, jsonify, request
+
+from data_access.scope import BadRegionCode, ScopeError
 
 from layouts import i18n
 from layouts.map import PALETTE, PALETTE_HIGH_GOOD, legend
 
 from . import data, panel_data
 from .data import DataUnavailable
-from .view import resolve_view
+from .view import read_scope, resolve_view
 
 SHADE_KEYS = [value for value, _, _ in i18n.SHADES]
+SHAPES_PATH = "/_wall/shapes/"
+SHAPES_MAX_AGE = 7 * 86400  # the URL changes with the shapes, so the browser may keep them long
 
 
 def register(app) -> None:
+    app.server.add_url_rule(SHAPES_PATH + "<code>.json", "wall_shapes", shapes_file)
     app.callback(
         Output("map-regions", "data"),
+        Output("map-regions", "url"),
         Output("map-regions", "hideout"),
         Output("map-legend", "children"),
         Output("map-cases", "data"),
@@ -102,19 +111,41 @@ def _rows_for_map(view, version, geo) -> list[dict[str, Any]]:
     return panel_data.children_rows(view, version)
 
 
+def shapes_file(code: str):
+    """The map shapes of a region in the user's scope, as a file the browser may cache (private)."""
+    try:
+        scope = read_scope().narrow(code)
+        body = panel_data.shapes(scope)
+    except BadRegionCode:
+        abort(400)
+    except ScopeError:
+        abort(403)
+    except DataUnavailable:
+        abort(503)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = f"private, max-age={SHAPES_MAX_AGE}"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def shapes_url(region: str, version: str) -> str:
+    return get_relative_path(f"{SHAPES_PATH}{region}.json") + f"?v={version}"
+
+
 def update_map(live, shade, search, state):
     shade = shade if shade in SHADE_KEYS else "open"
     state = state if isinstance(state, dict) else {}
     if isinstance(live, dict) and live.get("stale"):
-        return (no_update,) * 6
+        return (no_update,) * 7
     try:
         view = resolve_view(search)
         version = data.accepted_version(view, live)
         geo = panel_data.boundaries(view)
         rows = {r["code"]: r for r in _rows_for_map(view, version, geo)}
         layers = panel_data.markers(view, version)
+        shapes_version = panel_data.shapes_digest(view.scope)
     except DataUnavailable:
-        return (no_update,) * 6
+        return (no_update,) * 7
     values, labels, overdue = {}, {}, {}
     for feature in geo["features"]:
         code = feature["id"]
@@ -132,8 +163,10 @@ def update_map(live, shade, search, state):
         breaks = nice_breaks(known)
     palette = PALETTE_HIGH_GOOD if shade == "online_rate" else PALETTE
     hideout = {"values": values, "labels": labels, "breaks": breaks, "palette": palette, "overdue": overdue}
-    same_region = state.get("region") == view.scope.region
-    shapes = no_update if same_region else geo
+    url = shapes_url(view.scope.region, shapes_version)
+    same_region = state.get("region") == view.scope.region and state.get("url") == url
+    # The data prop wins over url in dash-leaflet: it is cleared so that the file is read.
+    shapes_data, shapes_link = (no_update, no_update) if same_region else (None, url)
     missing = [s.get("name") or s.get("code") for s in geo.get("skipped", [])]
     case_digest, alert_digest = data.digest(layers["cases"]), data.digest(layers["alerts"])
     cases = no_update if same_region and state.get("cases") == case_digest else layers["cases"]
@@ -143,5 +176,6 @@ def update_map(live, shade, search, state):
         hideout_out = legend_out = no_update
     else:
         hideout_out, legend_out = hideout, legend(shade, breaks, missing)
-    new_state = {"region": view.scope.region, "cases": case_digest, "alerts": alert_digest, "hideout": hideout_digest}
-    return shapes, hideout_out, legend_out, cases, alerts, new_state
+    new_state = {"region": view.scope.region, "url": url, "cases": case_digest, "alerts": alert_digest,
+                 "hideout": hideout_digest}
+    return shapes_data, shapes_link, hideout_out, legend_out, cases, alerts, new_state

@@ -27,7 +27,7 @@ from data_access.staffing_detail import grid_profile, offline_on_duty, staffing_
 from data_access.trend import baseline_days, band, past_day, today_so_far
 from data_access.users import write_audit
 
-from .data import bundle, read
+from .data import bundle, digest, read
 from .view import View
 
 UTC = timezone.utc
@@ -127,7 +127,11 @@ def yesterday(view: View) -> dict[str, int]:
 
 def boundaries(view: View) -> dict[str, Any]:
     """The shapes the map draws: the children of the region, or at a grid the grid itself."""
-    scope = view.scope
+    return shapes(view.scope)
+
+
+def shapes(scope: Scope) -> dict[str, Any]:
+    """``boundaries`` of a scope (also served to the browser as a cacheable file, callbacks.map_view)."""
     if len(scope.region) == 15:
         def outline(conn):
             return own_outline(conn, scope, region_name(conn, scope, scope.region))
@@ -135,6 +139,11 @@ def boundaries(view: View) -> dict[str, Any]:
         return shared_static(f"outline:{scope.region}", lambda: read(outline), timeout=STATIC_TIMEOUT)
     return shared_static(f"boundaries:{scope.region}", lambda: read(lambda conn: child_boundaries(conn, scope)),
                          timeout=STATIC_TIMEOUT)
+
+
+def shapes_digest(scope: Scope) -> str:
+    """A fingerprint of the shapes: part of their URL, so that the browser keeps them until they change."""
+    return shared_static(f"shapes-digest:{scope.region}", lambda: digest(shapes(scope)), timeout=STATIC_TIMEOUT)
 
 
 def markers(view: View, version: str) -> dict[str, Any]:

@@ -46,7 +46,8 @@ def _changed(kind: str, view: View, version: str, render, shown) -> tuple[list[A
     """The rendered outputs shared per version, with ``no_update`` where the browser already has them.
 
     What is rendered depends on the view (region, moment) and on the user's own region (which
-    rows may drill down), so both are part of the key.
+    rows may drill down), so both are part of the key. ``render`` must not read through another
+    shared result itself (its data is fetched before): the compute locks do not nest.
     """
     values, digests = data.shared_outputs(f"{kind}:{view.key}:{view.base.region}", view.scope, version, render)
     return data.only_changed(values, digests, shown), digests
@@ -65,10 +66,10 @@ def _view_version(search, live):
 def update_sla(live, search, shown):
     try:
         view, version = _view_version(search, live)
+        board, root_name = panel_data.sla(view, version), panel_data.root_name(view)
 
         def render():
-            board = panel_data.sla(view, version)
-            return [sla_board(board, board["at"], view.base.region, panel_data.root_name(view))]
+            return [sla_board(board, board["at"], view.base.region, root_name)]
 
         (board,), digests = _changed("sla-view", view, version, render, shown)
     except DataUnavailable:
@@ -81,10 +82,10 @@ def update_sla(live, search, shown):
 def update_staffing(live, search, shown):
     try:
         view, version = _view_version(search, live)
+        detail = panel_data.staffing_detail(view, version)
+        on_duty = data.figures_bundle(view.scope, view.moment(), version)["staffing"].get("on_duty")
 
         def render():
-            detail = panel_data.staffing_detail(view, version)
-            on_duty = data.figures_bundle(view.scope, view.moment(), version)["staffing"].get("on_duty")
             return [staffing_detail(detail["offline"], detail["vacant"], detail["at"], view.base.region, on_duty)]
 
         (children,), digests = _changed("staff-view", view, version, render, shown)
@@ -103,12 +104,14 @@ def update_region(live, search, shown):
     try:
         view, version = _view_version(search, live)
         level = view.scope.level
+        if level == "grid":
+            found = panel_data.profile(view, version)
+        else:
+            rows = panel_data.children_rows(view, version)
 
         def render():
             if level == "grid":
-                found = panel_data.profile(view, version)
                 return ["网格档案", grid_profile(found["profile"], found["at"], view.tz)]
-            rows = panel_data.children_rows(view, version)
             child = i18n.CHILD_LEVEL.get(level, "下级")
             return [f"{child}排行", children_table(_ranked(rows), view.base.region, child)]
 
@@ -140,9 +143,9 @@ def update_alerts(live, search, shown):
     try:
         view, version = _view_version(search, live)
         ack = can_acknowledge()
+        bundle = data.figures_bundle(view.scope, view.moment(), version)
 
         def render():
-            bundle = data.figures_bundle(view.scope, view.moment(), version)
             alerts = newest_first(bundle.get("alert_list") or [])[:ALERT_LIMIT]
             chime = sorted(str(a["id"]) for a in alerts
                            if a.get("severity") == "critical" and a.get("status") == "new")

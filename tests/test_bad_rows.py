@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import insert, update
 
 from callbacks import data as wall_data
-from callbacks import live, wall
+from callbacks import live, map_view, panels, wall
 from dashboard import cli
 from dashboard.app import create_app
 from dashboard.checkdb import run_check
@@ -90,7 +90,9 @@ def test_wall_callbacks_render_on_bad_rows(broken_county, monkeypatch):
         assert figures[0].isdigit() and isinstance(figures[-1], list)
         assert live.update_signal(1, "", None)[0]["stale"] is False  # fresh, not stale: nothing failed
         wall.update_stream(1, "", None)
-        wall.update_map(1, "", None)
+        map_view.update_map(None, "open", "", None)
+        for update in (panels.update_sla, panels.update_staffing, panels.update_region, panels.update_alerts):
+            update(None, "", None)
         wall.update_header("", 1)
         wall.update_figures(1, "?region=320585100", None)
 

@@ -209,9 +209,11 @@ def check_figures(ctx, resp, region, form):
 def check_map(ctx, resp, region, form):
     values = response_values(resp)
     hideout = values.get("map-regions", {}).get("hideout") or {}
-    assert all(code.startswith(OWN) for code in hideout.get("figures", {})), (region, list(hideout["figures"]))
+    assert all(code.startswith(OWN) for code in hideout.get("values", {})), (region, list(hideout["values"]))
     data = values.get("map-regions", {}).get("data") or {}
     assert all(str(f.get("id", OWN)).startswith(OWN) for f in data.get("features", [])), region
+    url = values.get("map-regions", {}).get("url")
+    assert url is None or url.startswith(f"/_wall/shapes/{OWN}"), (region, url)
 
 
 def check_codes_in_own_street(ctx, resp, region, form):
@@ -280,7 +282,7 @@ CALLBACKS: dict[str, Any] = {
     "..alerts.children...alert-chime.data...alerts-state.data..": (),
     "trend-data.data": (),
     "yesterday.data": (),
-    "..map-regions.data...map-regions.hideout...map-legend.children...map-cases.data...map-alerts.data...map-state.data..": (check_map,),
+    "..map-regions.data...map-regions.url...map-regions.hideout...map-legend.children...map-cases.data...map-alerts.data...map-state.data..": (check_map,),
     "rotate-regions.data": {"checks": (check_rotation,), "search": "&rotate=30"},
     "ack-result.children": forge_ack,
 }
@@ -475,6 +477,18 @@ def route_static_files(ctx):
     assert client.get("/_favicon.ico").status_code == 200
 
 
+def route_wall_shapes(ctx):
+    """The map's shapes file: the user's own region and below only."""
+    client = ctx["client"]
+    for region in FOREIGN + MALFORMED[:-1]:
+        resp = client.get(f"/_wall/shapes/{quote(region, safe='')}.json")
+        assert resp.status_code in (400, 403, 404), (region, resp.status_code)
+        assert_no_foreign_data(resp, ctx["markers"], "/_wall/shapes")
+    resp = client.get(f"/_wall/shapes/{OWN}.json")
+    assert resp.status_code == 200 and "private" in resp.headers["Cache-Control"]
+    assert all(f["id"].startswith(OWN) for f in resp.get_json()["features"])
+
+
 def route_dash_update(ctx):
     pass  # every callback: test_forged_callback_requests_never_leak
 
@@ -488,6 +502,7 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/_dash-layout": route_no_data("/_dash-layout?region={region}"),
     "/_dash-dependencies": route_no_data("/_dash-dependencies"),
     "/_dash-update-component": route_dash_update,
+    "/_wall/shapes/<code>.json": route_wall_shapes,
     "/": route_no_data("/?region={region}&at=" + AT),
     "/<path:path>": route_no_data("/anything/{region}"),
     "/login": route_login,

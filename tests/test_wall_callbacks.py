@@ -88,7 +88,7 @@ def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
     assert wall.update_figures(1, "?at=2026-01-01T00:00:07", None) == (no_update,) * (N_VALUES + 1)
     assert wall.update_stream(signal, "", None) == (no_update, no_update)
     assert wall.update_stream(3, "", None) == (no_update, no_update)
-    assert map_view.update_map(signal, "open", "", None) == (no_update,) * 6
+    assert map_view.update_map(signal, "open", "", None) == (no_update,) * 7
     # Still down: the store keeps the time the outage began.
     assert live.update_signal(3, "", signal)[0] is no_update
 

@@ -315,22 +315,30 @@ def test_map_shades_escapes_and_sends_shapes_once(wall_app):
     with engine.begin() as conn:
         conn.execute(update(Region).where(Region.code == "320585100").values(name="<b>城厢</b>"))
     cache.clear()
-    shapes, hideout, legend, cases, alerts, state = map_view.update_map(None, "open", "", None)
-    assert {f["id"] for f in shapes["features"]} == {"320585100", "320585101", "320585103"}
+    shapes, url, hideout, legend, cases, alerts, state = map_view.update_map(None, "open", "", None)
+    # The shapes travel as a file the browser keeps: data cleared, a URL that names their version.
+    assert shapes is None and url.startswith(f"/_wall/shapes/{COUNTY}.json?v=")
+    client = app.server.test_client()
+    got = client.get(url)
+    assert got.status_code == 200 and "private" in got.headers["Cache-Control"] and got.headers["ETag"]
+    assert {f["id"] for f in got.get_json()["features"]} == {"320585100", "320585101", "320585103"}
+    assert client.get(url, headers={"If-None-Match": got.headers["ETag"]}).status_code == 304
+    assert client.get("/_wall/shapes/320586.json").status_code == 403  # another county
+    assert client.get("/_wall/shapes/32058x.json").status_code == 400
     assert "&lt;b&gt;城厢&lt;/b&gt;" in hideout["labels"]["320585100"] and "<b>" not in hideout["labels"]["320585100"]
     assert set(hideout["values"]) == {"320585100", "320585101", "320585103"}
     assert cases["type"] == "FeatureCollection" and alerts["features"]  # the critical alert's community
     # Nothing new: nothing is sent; another figure changes only the values.
-    assert map_view.update_map(None, "open", "", state)[:5] == (no_update,) * 5
+    assert map_view.update_map(None, "open", "", state)[:6] == (no_update,) * 6
     again = map_view.update_map(None, "online_rate", "", state)
-    assert again[0] is no_update and again[1]["values"] != hideout["values"]
-    assert all(v is None or 0 <= v <= 100 for v in again[1]["values"].values())
-    per_1000 = map_view.update_map(None, "per_1000", "", state)[1]["values"]
+    assert again[:2] == (no_update, no_update) and again[2]["values"] != hideout["values"]
+    assert all(v is None or 0 <= v <= 100 for v in again[2]["values"].values())
+    per_1000 = map_view.update_map(None, "per_1000", "", state)[2]["values"]
     assert per_1000["320585100"] == pytest.approx(hideout["values"]["320585100"] * 1000 / 3600, abs=0.01)
     # A grid: its own outline.
     grid = grid_codes()[0]
-    shapes, hideout, *_ = map_view.update_map(None, "open", f"?region={grid}", state)
-    assert [f["id"] for f in shapes["features"]] == [grid]
+    _, url, *_ = map_view.update_map(None, "open", f"?region={grid}", state)
+    assert [f["id"] for f in client.get(url).get_json()["features"]] == [grid]
 
 
 def test_rotation_and_yesterday(wall_app):
@@ -347,5 +355,5 @@ def test_panels_keep_their_content_while_the_data_is_stale(wall_app):
     stale = {"stale": True}
     assert panels.update_sla(stale, "", None) == (no_update, no_update)
     assert panels.update_alerts(stale, "", None) == (no_update,) * 3
-    assert map_view.update_map(stale, "open", "", None) == (no_update,) * 6
+    assert map_view.update_map(stale, "open", "", None) == (no_update,) * 7
     live_signal.refresh_all()
