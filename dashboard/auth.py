@@ -34,7 +34,7 @@ from data_access.scope import Scope, ScopeError
 from data_access.users import User
 
 from . import sso, users
-from .security import client_ip
+from .security import client_ip, trusted_networks
 from .throttle import Policy, locked_until
 
 # Paths that hold no data (or start a session) and stay open without a login.
@@ -343,9 +343,7 @@ def init_auth(server: Flask, settings=None, enabled: bool = True) -> None:
                          SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
                          # Only kiosk sessions are permanent; others end with the browser or session_hours.
                          PERMANENT_SESSION_LIFETIME=timedelta(days=max(1, settings.kiosk_days)))
-    from .security import _networks
-
-    server.config["GRIDWALL_TRUSTED_PROXIES"] = _networks(settings.proxy_trusted_ips)
+    server.config["GRIDWALL_TRUSTED_PROXIES"] = trusted_networks(settings.proxy_trusted_ips)
     server.register_blueprint(bp)
     sso.init_sso(server, settings)
     server.before_request(_require_login)

@@ -64,7 +64,7 @@ def id18_valid(number: str) -> bool:
     """Whether an 18-character resident ID number has the right check character (GB 11643-1999)."""
     if len(number) != 18 or not number[:17].isascii() or not number[:17].isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == number[17].upper()
 
 

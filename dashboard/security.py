@@ -70,7 +70,7 @@ def content_security_policy(script_hashes: list[str] | tuple[str, ...] = ()) -> 
 
 # --- client address ----------------------------------------------------------------------------
 
-def _networks(values) -> list:
+def trusted_networks(values) -> list:
     nets = []
     for value in values or ():
         try:
@@ -203,7 +203,7 @@ def _unexpected_error(exc: Exception):
 def install_security(server: Flask, dash_app=None, settings=None) -> None:
     """Install the headers, the cross-site check and (with ``dash_app``) the callback guard."""
     if settings is not None:
-        server.config["GRIDWALL_TRUSTED_PROXIES"] = _networks(settings.proxy_trusted_ips)
+        server.config["GRIDWALL_TRUSTED_PROXIES"] = trusted_networks(settings.proxy_trusted_ips)
         server.config["SESSION_COOKIE_SECURE"] = bool(settings.secure_cookies)
     server.config.setdefault("GRIDWALL_TRUSTED_PROXIES", [])
     cached: dict[str, str] = {}
