@@ -1,0 +1,94 @@
+"""Concealment tests under other settings: the pure tests of ``dashboard.analytics.concealment`` run on
+the same weekly channel counts the engine builds, at the same Mondays, with parameter variants.
+
+The default variant reproduces what the replay raised (a check that this module reads the weeks as
+the engine does); the others say what a different threshold would catch and how many honest
+communities it would flag, without replaying the whole engine for each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from eval_history import Timeline
+
+
+def _matrices_at(facts: pd.DataFrame, communities: list[str], monday_dn: int, tl: Timeline):
+    """Weekly (patrol, uncontrolled) counts per community as the engine builds them at 00:10 of
+    ``monday_dn`` (None when it has too few weeks to judge)."""
+    from dashboard.analytics import concealment
+    from dashboard.warning import case_detectors
+    from data_access import feeds_cases
+
+    today = np.datetime64(tl.day(monday_dn), "D")
+    start = today - np.timedelta64(7 * case_detectors.CONCEALMENT_WEEKS, "D")
+    day = facts["day"].values.astype("datetime64[D]")
+    f = facts[(facts["dn"].values < monday_dn) & (day >= start)]
+    if not len(f):
+        return None
+    weeks = case_detectors._complete_weeks(max(start, f["day"].values.astype("datetime64[D]").min()), today)
+    if len(weeks) < case_detectors.CONCEALMENT_PARAMS.min_pre_weeks + 1:
+        return None
+    return concealment.weekly_matrix(feeds_cases.channel_week_counts(f, weeks), communities, weeks)
+
+
+def _flagged(mats, params) -> np.ndarray:
+    from dashboard.analytics import concealment
+
+    p, u = mats
+    return concealment.own_history(p, u, params).flagged | concealment.peer_deficit(p, u, params).flagged
+
+
+def sweep(histories: list[dict], tl: Timeline, variants: dict) -> dict:
+    """``histories``: dicts with ``facts`` (injected), ``honest_facts``, ``communities``, ``truths``.
+
+    Per variant: share of concealment runs caught within the horizon (by kept share) and honest
+    communities flagged per quarter on the honest histories (weekly, from ``honest_first_weekly``)."""
+    horizon_end = tl.window_start + 7 * tl.conceal_weeks
+    mondays_window = [d for d in range(tl.window_start + 1, horizon_end + 1) if tl.day(d).weekday() == 0]
+    mondays_honest = [d for d in range(tl.honest_first_weekly, tl.last_step + 1) if tl.day(d).weekday() == 0]
+    mats = []
+    for h in histories:
+        inj = [m for m in (_matrices_at(h["facts"], h["communities"], d, tl) for d in mondays_window) if m is not None]
+        hon = [m for m in (_matrices_at(h["honest_facts"], h["communities"], d, tl) for d in mondays_honest) if m is not None]
+        mats.append((inj, hon))
+    out = {}
+    for name, params in variants.items():
+        caught: dict[float, list[bool]] = {}
+        flagged = communities_total = 0
+        for h, (inj, hon) in zip(histories, mats):
+            comm = h["communities"]
+            index = {c: i for i, c in enumerate(comm)}
+            hit = np.zeros(len(comm), bool)
+            for m in inj:
+                hit |= _flagged(m, params)
+            for t in h["truths"]:
+                if t["kind"] == "concealment" and not t.get("flagged_before"):
+                    caught.setdefault(t["keep"], []).append(bool(hit[index[t["region"]]]))
+            seen = np.zeros(len(comm), bool)
+            for m in hon:
+                seen |= _flagged(m, params)
+            flagged += int(seen.sum())
+            communities_total += len(comm)
+        weeks = (tl.last_step - tl.honest_first_weekly) / 7.0   # as the replay's rate counts them
+        out[name] = {"caught": {f"{k:.0%}": float(np.mean(v)) for k, v in sorted(caught.items(), reverse=True)},
+                     "runs": {f"{k:.0%}": len(v) for k, v in sorted(caught.items(), reverse=True)},
+                     "honest_per_quarter": flagged / communities_total * 13.0 / weeks if weeks else None}
+    return out
+
+
+def default_variants() -> dict:
+    from dashboard.analytics.concealment import ConcealmentParams
+
+    d = ConcealmentParams()
+    return {
+        f"default (llr_threshold={d.llr_threshold:g}, peer_tail={d.peer_tail:g})": d,
+        "llr_threshold=4": replace(d, llr_threshold=4.0),
+        "llr_threshold=3": replace(d, llr_threshold=3.0),
+        "max_ratio=0.9": replace(d, max_ratio=0.9),
+        "llr_threshold=3, max_ratio=0.9": replace(d, llr_threshold=3.0, max_ratio=0.9),
+        "peer test off (peer_tail=0)": replace(d, peer_tail=0.0),
+    }
