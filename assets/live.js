@@ -13,7 +13,7 @@
 
     var LOST_MS = 3000;  // no heartbeat for this long: the server is unreachable
     var MIN_GAP_MS = 500;
-    var POKE_TIMEOUT_MS = 6000;
+    var POKE_TIMEOUT_MS = 3500;  // also how soon the wall asks again after a failed tick
 
     var state = {beat: null, beatAt: null, skew: 0, text: null, stale: null};
     // The page's first tick is the initial call of the server callback: count it as asked.

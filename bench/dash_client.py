@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 
 MIN_GAP = 0.5  # assets/live.js MIN_GAP_MS
-POKE_TIMEOUT = 6.0  # assets/live.js POKE_TIMEOUT_MS
+POKE_TIMEOUT = 3.5  # assets/live.js POKE_TIMEOUT_MS
 
 
 @dataclass

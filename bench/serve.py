@@ -73,13 +73,19 @@ class Server:
             return []
 
     def stop(self) -> None:
+        workers = self.processes()[1:]
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=45)  # gunicorn's graceful timeout is 30 s
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        for w in workers:  # never leave a worker behind its master
+            try:
+                w.kill()
+            except psutil.NoSuchProcess:
+                pass
         self.log.close()
 
 
