@@ -210,6 +210,23 @@
         }
     }
 
+    /* A figure too wide for its tile (a five-digit count, a long delta) is set smaller, never cut. */
+    function fitFigures() {
+        var figures = document.querySelectorAll(".tile-figure");
+        for (var i = 0; i < figures.length; i++) {
+            var box = figures[i];
+            var value = box.querySelector(".tile-value");
+            if (!value) { continue; }
+            if (value.style.fontSize) { value.style.fontSize = ""; }
+            if (box.scrollWidth <= box.clientWidth + 0.5) { continue; }
+            var size = parseFloat(window.getComputedStyle(value).fontSize);
+            for (var step = 0; step < 8 && box.scrollWidth > box.clientWidth + 0.5; step++) {
+                size *= 0.92;
+                value.style.fontSize = size + "px";
+            }
+        }
+    }
+
     function firstOver(kids, limit) {
         for (var i = 0; i < kids.length; i++) {
             if (kids[i].getBoundingClientRect().bottom > limit) { return i; }
@@ -252,7 +269,7 @@
     function scheduleFit() {
         if (fitPending) { return; }
         fitPending = true;
-        window.requestAnimationFrame(function () { fitPending = false; fitLists(); declutter(); });
+        window.requestAnimationFrame(function () { fitPending = false; fitFigures(); fitLists(); declutter(); });
     }
 
     /* --- navigation: drill down from tables and the breadcrumb without a page load ---------- */
@@ -344,7 +361,7 @@
         var hours = [];
         for (var h = 0; h < 24; h++) { hours.push(h); }
         var base = data.baseline || {};
-        var upTo = data.live ? data.hour + 1 : 24;
+        var upTo = data.hour + 1;  // today up to T (now, or the moment of a past view)
         var newToday = (data.today && data.today["new"] || []).slice(0, upTo);
         var closedToday = (data.today && data.today.closed || []).slice(0, upTo);
         var traces = [];

@@ -91,7 +91,7 @@ def layout() -> html.Div:
             panel("辖区排行", html.Div(id="region-table", className="region-table"), "region",
                   title_id="region-title"),
             panel("今日趋势", trend_panel(), "trend",
-                  extra=html.Div("柱：今日新增 · 线：今日结案 · 带：近四周同日", className="panel-note")),
+                  extra=html.Div("柱 新增 · 线 结案 · 虚线/带 近四周同日", className="panel-note")),
             panel("事件分布", street_map(), "map", extra=shade_control()),
             panel("超期临期督办", html.Div(id="sla-board", className="sla-board"), "sla"),
             panel("预警", html.Div(id="alerts", className="alert-list fit-list"), "alerts"),
