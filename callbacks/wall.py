@@ -102,9 +102,7 @@ def update_header(search, _n):
 N_FIGURE_VALUES = len(KPI_OUTPUTS) + 1 + len(RATE_OUTPUTS) + len(STAFF_OUTPUTS)
 
 
-def _figure_values(view: View, version: str) -> list:
-    m = view.moment()
-    data = figures_bundle(view.scope, m, version)
+def _figure_values(data: dict) -> list:
     cases, rates, staffing = data["cases"], data["rates"], dict(data["staffing"])
     staffing["vacant"] = max(0, staffing.get("grids", 0) - staffing.get("grids_staffed", 0))
     kpis = [i18n.count(cases.get(i18n.CASE_TILE_KEYS[tile_id])) for tile_id, _, _ in i18n.CASE_TILES]
@@ -129,7 +127,9 @@ def update_figures(live, search, shown):
     try:
         view = resolve_view(search)
         version = accepted_version(view, live)
-        values, digests = shared_outputs("figures-out", view.scope, version, lambda: _figure_values(view, version))
+        # Read before rendering: the shared compute locks must not nest (a thread would wait for itself).
+        data = figures_bundle(view.scope, view.moment(), version)
+        values, digests = shared_outputs("figures-out", view.scope, version, lambda: _figure_values(data))
     except DataUnavailable:
         return nothing
     return (*only_changed(values, digests, shown), digests)
