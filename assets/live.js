@@ -2,8 +2,9 @@
  *
  * The tick loop: when the server's answer to a tick is in (a new heartbeat), the next tick is
  * asked for by setting the live-poke store, at most every MIN_GAP_MS; the server holds a tick
- * open until something changes or a second has passed. A tick that gets no answer is asked
- * again after POKE_TIMEOUT_MS.
+ * open until something changes or a second has passed. A tick that fails (an error status, no
+ * connection: the server cannot check the session while the database is down) is asked again
+ * after RETRY_MS; one that gets no answer at all, after POKE_TIMEOUT_MS.
  *
  * #freshness is drawn from the live-version store and the heartbeat: the data age keeps counting
  * between data versions, and the wall says "数据中断 自 hh:mm:ss" when the server reports an
@@ -13,7 +14,8 @@
 
     var LOST_MS = 3000;  // no heartbeat for this long: the server is unreachable
     var MIN_GAP_MS = 500;
-    var POKE_TIMEOUT_MS = 3500;  // also how soon the wall asks again after a failed tick
+    var POKE_TIMEOUT_MS = 3500;
+    var RETRY_MS = 1000;
 
     var state = {beat: null, beatAt: null, skew: 0, text: null, stale: null};
     // The page's first tick is the initial call of the server callback: count it as asked.
@@ -31,6 +33,27 @@
         if (poke.timer !== null) { return; }
         poke.timer = setTimeout(sendPoke, Math.max(0, poke.at + MIN_GAP_MS - Date.now()));
     }
+
+    function tickFailed() {
+        poke.outstanding = false;
+        poke.at = Date.now() + RETRY_MS - MIN_GAP_MS;
+        schedulePoke();
+    }
+
+    // The renderer reports no failed request to the page: watch the tick's own requests.
+    var realFetch = window.fetch;
+    window.fetch = function (input, init) {
+        var answer = realFetch.apply(this, arguments);
+        var body = init && init.body;
+        if (typeof body !== "string" || body.indexOf('"live-poke"') === -1) { return answer; }
+        return answer.then(function (response) {
+            if (!response.ok) { tickFailed(); }
+            return response;
+        }, function (error) {
+            tickFailed();
+            throw error;
+        });
+    };
 
     function pad(n) { return (n < 10 ? "0" : "") + n; }
 
