@@ -136,7 +136,8 @@ class Viewer:
         self.stopped = False
         self.poke_seq, self.poke_at, self.poke_timer = 0, time.monotonic(), None
 
-    async def start(self) -> None:
+    async def login(self) -> None:
+        """The kiosk link: a session cookie for this viewer."""
         self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
                                              connector=aiohttp.TCPConnector(limit=6),
                                              timeout=aiohttp.ClientTimeout(total=60))
@@ -144,6 +145,11 @@ class Viewer:
             await r.read()
             if r.status != 200:
                 raise RuntimeError(f"kiosk login answered {r.status}")
+
+    async def start(self) -> None:
+        """The page loads: every callback's initial call, then the intervals and the tick loop."""
+        if self.session is None:
+            await self.login()
         for i, cb in enumerate(self.app.callbacks):
             if not cb.prevent_initial_call:
                 self._fire(i, set())

@@ -154,7 +154,14 @@ async def run_viewers(app_url: str, kiosk_path: str, prefix: str, n: int, stop: 
             await r.read()
         app = await App.load(s, app_url)
     viewers.extend(Viewer(app, app_url, kiosk_path, prefix) for _ in range(n))
-    for v in viewers:  # arrive over ten seconds, not all in one instant
+    logins = asyncio.Semaphore(8)
+
+    async def login(v: Viewer) -> None:
+        async with logins:
+            await v.login()
+
+    await asyncio.gather(*(login(v) for v in viewers))  # sessions first, before any traffic
+    for v in viewers:  # then the pages load over ten seconds, not all in one instant
         await v.start()
         await asyncio.sleep(10.0 / max(n, 1))
     started.set()
@@ -184,6 +191,7 @@ def run_mode(mode: str, args, token: str, env_base: dict, out_dir: Path) -> dict
             w.start()
         for w in walls:
             w.ready.wait(180)
+        print(f"[{mode}] walls: {['ok' if w.error is None else w.error[:80] for w in walls]}", flush=True)
         stop, started = asyncio.Event(), asyncio.Event()
         viewers: list[Viewer] = []
         viewers_task = loop.create_task(run_viewers(server.url, kiosk_path, prefix, args.viewers, stop, started,

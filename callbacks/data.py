@@ -4,9 +4,10 @@ How a wall stays live cheaply (issue 3):
 
 - ``callbacks.live`` asks once a tick for the data version of the view (``live_version``): the
   process's change poller (``dashboard.live``) already knows it, so a tick with nothing new runs
-  no query at all; the version travels to the browser in the ``live-version`` store.
-- Callbacks that draw data take ``Input("live-version", "data")`` and read through the bundle
-  helpers below, keyed by that version: the first viewer of a new version computes (one
+  no query at all; the version travels to the browser in the ``live-version`` store (and, at most
+  every few seconds, ``live-slow``).
+- What draws data (the tick's tiles and stream; callbacks that take ``Input("live-slow", "data")``)
+  reads through the bundle helpers below, keyed by that version: the first viewer of a new version computes (one
   connection, a short lock against a stampede), every other viewer and worker reads the result
   from the cache. ``shared_outputs`` also shares the rendered components, and ``only_changed``
   turns them into ``no_update`` where the browser already shows the same thing.

@@ -5,11 +5,12 @@ The browser asks for the version of its view (``update_signal``) in a loop (asse
 that finds nothing new waits up to ``LONG_POLL_SECONDS`` for news (long polling), so a committed
 case reaches the wall within a poll of the change signal; when nothing has changed the answer is a
 heartbeat only, and no data callback runs. When something has, the new version lands in
-``live-version``, and the callbacks that take it as their input (the tiles, the case stream)
-fetch the shared results of that version. The slower panels (SLA board, staffing detail, region
-table, alerts, map) follow ``live-slow`` instead: the same version, passed on at most every
-``SLOW_SECONDS``, so that a busy database does not make every panel of every wall redraw several
-times a second.
+``live-version`` and the same answer carries what changed in the tiles and the case stream
+(``callbacks.wall.update_figures`` / ``update_stream``, read from the shared results of that
+version): one request per version and viewer, not three. The slower panels (SLA board, staffing
+detail, region table, alerts, map) follow ``live-slow``: the same version, passed on at most
+every ``SLOW_SECONDS``, so that a busy database does not make every panel of every wall redraw
+several times a second.
 
 The loop is driven from the page rather than by the 1-second ``dcc.Interval``: the renderer drops
 an answer still on its way when the interval asks again, which under load would starve the wall.
@@ -28,12 +29,12 @@ from dash import ClientsideFunction, Input, Output, State, no_update
 
 from layouts import i18n
 
-from . import data
+from . import data, wall
 from .data import DataUnavailable
 from .view import resolve_view, wall_tz
 
 UTC = timezone.utc
-SLOW_SECONDS = 5.0
+SLOW_SECONDS = 10.0
 
 
 def register(app) -> None:
@@ -41,11 +42,15 @@ def register(app) -> None:
         Output("live-version", "data"),
         Output("live-slow", "data"),
         Output("live-beat", "data"),
+        *wall.FIGURE_OUTPUTS,
+        *wall.STREAM_OUTPUTS,
         Input("live-poke", "data"),
         Input("url", "search"),
         State("live-version", "data"),
         State("live-slow", "data"),
-    )(update_signal)
+        State("figures-state", "data"),
+        State("stream-state", "data"),
+    )(update_tick)
 
     app.clientside_callback(
         ClientsideFunction(namespace="gridwall_live", function_name="freshness"),
@@ -63,6 +68,18 @@ def _ms(value: datetime | None) -> int | None:
 
 def _beat() -> dict:
     return {"t": _ms(datetime.now(UTC))}
+
+
+def update_tick(poke, search, shown, shown_slow, figures_state, stream_state):
+    """The tick: the signal and, when the version moved, what changed in the tiles and the stream."""
+    version, slow, beat = update_signal(poke, search, shown, shown_slow)
+    if isinstance(version, dict) and not version.get("stale"):
+        figures = wall.update_figures(version, search, figures_state)
+        stream = wall.update_stream(version, search, stream_state)
+    else:
+        figures = (no_update,) * len(wall.FIGURE_OUTPUTS)
+        stream = (no_update,) * len(wall.STREAM_OUTPUTS)
+    return (version, slow, beat, *figures, *stream)
 
 
 def update_signal(_poke, search, shown, shown_slow=None):

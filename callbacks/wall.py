@@ -5,9 +5,9 @@ table or grid profile, alerts, trend, yesterday's figures), ``callbacks.map_view
 ``callbacks.nav`` (drill-down, kiosk, rotation, alert acknowledgement).
 
 Each one resolves the view from the URL and the server-side scope, reads through
-``callbacks.data`` and shapes the result. The figures and the stream run when the data version
-of the view changes (``live-version``, see ``callbacks.live``), not on every tick, and send only
-what changed. When the database cannot be read, they keep their last good values; ``#freshness``
+``callbacks.data`` and shapes the result. The figures and the stream are answered by the wall's
+tick itself (``callbacks.live``: one request instead of three) when the data version of the view
+changes, not on every tick, and send only what changed. When the database cannot be read, they keep their last good values; ``#freshness``
 (``callbacks.live``) says since when the data stopped.
 """
 
@@ -34,6 +34,10 @@ FULL_STREAM_EVERY = 60
 KPI_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.CASE_TILES]
 RATE_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.RATE_TILES]
 STAFF_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.STAFFING_TILES]
+# Answered by the tick (callbacks.live), with their states.
+FIGURE_OUTPUTS = [*KPI_OUTPUTS, Output("kpi-alerts-new", "children"), *RATE_OUTPUTS, *STAFF_OUTPUTS,
+                  Output("figures-state", "data")]
+STREAM_OUTPUTS = [Output("case-stream", "children"), Output("stream-state", "data")]
 
 
 def register(app) -> None:
@@ -46,25 +50,6 @@ def register(app) -> None:
         Input("url", "search"),
         Input("header-tick", "n_intervals"),
     )(update_header)
-
-    app.callback(
-        *KPI_OUTPUTS,
-        Output("kpi-alerts-new", "children"),
-        *RATE_OUTPUTS,
-        *STAFF_OUTPUTS,
-        Output("figures-state", "data"),
-        Input("live-version", "data"),
-        Input("url", "search"),
-        State("figures-state", "data"),
-    )(update_figures)
-
-    app.callback(
-        Output("case-stream", "children"),
-        Output("stream-state", "data"),
-        Input("live-version", "data"),
-        Input("url", "search"),
-        State("stream-state", "data"),
-    )(update_stream)
 
     app.clientside_callback(
         ClientsideFunction(namespace="gridwall", function_name="clock"),

@@ -33,7 +33,7 @@ UTC = timezone.utc
 POLL_SECONDS = 0.25
 DOWN_POLL_SECONDS = 1.0  # while the database is down: reconnect attempts, not a storm of them
 REFRESH_SECONDS = 10
-STALE_AFTER = 3.0  # no successful poll for this long counts as an outage (a hung connection)
+STALE_AFTER = 4.0  # no successful poll for this long counts as an outage (a hung connection)
 FIRST_POLL_WAIT = 5.0
 IDLE_SECONDS = 60.0
 

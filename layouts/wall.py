@@ -15,7 +15,7 @@ from .stream import case_stream
 from .tiles import case_tiles, staffing_tiles
 from .trend import trend_panel
 
-TICK_MS = 1000  # the change signal (callbacks.live); data callbacks follow ``live-version``
+TICK_MS = 1000  # the clock and #freshness; the data tick is a loop of its own (callbacks.live)
 SLOW_TICK_MS = 60000  # trend and the change against yesterday
 HEADER_TICK_MS = 30000  # names and breadcrumb; also retries after a database outage
 
@@ -55,9 +55,9 @@ def stores() -> list:
         dcc.Interval(id="header-tick", interval=HEADER_TICK_MS),
         dcc.Interval(id="rotate-tick", interval=60000, disabled=True),
         dcc.Store(id="wall-clock", data=None),  # {"tz": ..., "at": ISO or None} for the clock
-        # The data version of the view and the server's heartbeat (callbacks/live.py): the tiles and
-        # the stream take live-version as their input, the slower panels live-slow; #freshness is
-        # drawn from the version and the heartbeat; assets/live.js pokes live-poke for the next tick.
+        # The data version of the view and the server's heartbeat (callbacks/live.py): the tick
+        # answers the tiles and the stream itself, the slower panels follow live-slow; #freshness
+        # is drawn from the version and the heartbeat; assets/live.js pokes live-poke for a tick.
         dcc.Store(id="live-poke", data=None),
         dcc.Store(id="live-version", data=None),
         dcc.Store(id="live-slow", data=None),
