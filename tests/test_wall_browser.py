@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import insert, select, text
 
 from dashboard.config import Settings
@@ -162,6 +163,9 @@ def test_timers_tick_in_the_browser_and_alerts_chime(dash_duo, sqlite_county):
     first = _critical_alert(county, "chime-1")
     dash_duo.wait_for_element(f'#alerts [data-alert-id="{first}"]', timeout=15)
     dash_duo.wait_for_text_to_equal("#kpi-alerts-new", "2", timeout=10)
+    # The chime follows the alert list's answer (the slower panels' tick): wait for it, do not race it.
+    WebDriverWait(driver, 10, poll_frequency=0.1).until(
+        lambda d: d.execute_script("return window.gridwall.chimes || 0") >= 1)
     assert driver.execute_script("return window.gridwall.chimes || 0") == 1
     dash_duo.find_element(f'#alerts [data-alert-id="{first}"] .alert-ack').click()
     dash_duo.wait_for_element(f'#alerts [data-alert-id="{first}"][data-status="acknowledged"]', timeout=15)
