@@ -268,15 +268,6 @@ Check = Callable[[dict, Any, str, int], None]
 CALLBACKS: dict[str, Any] = {
     outputs("wall-title.children", "breadcrumb.children", "region-notice.children", "view-mode.children",
             "wall-clock.data"): (),
-    "..live-version.data...live-beat.data..": (),
-    "..live-version.data...live-slow.data...live-beat.data..": (),
-    outputs("kpi-open.children", "kpi-overdue.children", "kpi-warning.children", "kpi-new-today.children",
-            "kpi-closed-today.children", "kpi-alerts-new.children", "rate-on-time.children",
-            "rate-closed.children", "rate-satisfied.children", "rate-self-resolved.children",
-            "staff-grids.children", "staff-vacant.children", "staff-patrolled.children",
-            "staff-workers.children", "staff-on-duty.children", "staff-online.children",
-            "figures-state.data"): (check_figures,),
-    "..case-stream.children...stream-state.data..": (),
     # The wall tick answers the live signal, the tiles and the case stream in one request.
     outputs("live-version.data", "live-slow.data", "live-beat.data",
             "kpi-open.children", "kpi-overdue.children", "kpi-warning.children", "kpi-new-today.children",
