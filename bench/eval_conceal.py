@@ -68,15 +68,14 @@ def sweep(histories: list[dict], tl: Timeline, variants: dict) -> dict:
             for t in h["truths"]:
                 if t["kind"] == "concealment" and not t.get("flagged_before"):
                     caught.setdefault(t["keep"], []).append(bool(hit[index[t["region"]]]))
-            seen = np.zeros(len(comm), bool)
-            for m in hon:
-                seen |= _flagged(m, params)
-            flagged += int(seen.sum())
+            flags = np.array([_flagged(m, params) for m in hon])        # (Mondays, communities)
+            # distinct communities flagged in each 13-Monday window, as the replay's rate counts them
+            windows = [flags[i:i + 13].any(0).sum() for i in range(0, max(len(flags) - 12, 1))]
+            flagged += float(np.mean(windows)) if len(flags) >= 13 else flags.any(0).sum() * 13.0 / max(len(flags), 1)
             communities_total += len(comm)
-        weeks = (tl.last_step - tl.honest_first_weekly) / 7.0   # as the replay's rate counts them
         out[name] = {"caught": {f"{k:.0%}": float(np.mean(v)) for k, v in sorted(caught.items(), reverse=True)},
                      "runs": {f"{k:.0%}": len(v) for k, v in sorted(caught.items(), reverse=True)},
-                     "honest_per_quarter": flagged / communities_total * 13.0 / weeks if weeks else None}
+                     "honest_per_quarter": flagged / communities_total if communities_total else None}
     return out
 
 
@@ -89,6 +88,8 @@ def default_variants() -> dict:
         "llr_threshold=4": replace(d, llr_threshold=4.0),
         "llr_threshold=3": replace(d, llr_threshold=3.0),
         "max_ratio=0.9": replace(d, max_ratio=0.9),
-        "llr_threshold=3, max_ratio=0.9": replace(d, llr_threshold=3.0, max_ratio=0.9),
+        "peer_tail=1e-5": replace(d, peer_tail=1e-5),
+        "peer_tail=1e-6": replace(d, peer_tail=1e-6),
+        "llr_threshold=4, peer_tail=1e-6": replace(d, llr_threshold=4.0, peer_tail=1e-6),
         "peer test off (peer_tail=0)": replace(d, peer_tail=0.0),
     }

@@ -134,7 +134,9 @@ def case_frame(engine, tl: Timeline) -> pd.DataFrame:
 
     c = Case.__table__.c
     with engine.connect() as conn:
-        rows = conn.execute(select(c.id, c.reported_at, c.grid_code, c.category_code, c.source)).all()
+        # in the order the engine reads them (the scan's Monte Carlo permutes cases in this order)
+        rows = conn.execute(select(c.id, c.reported_at, c.grid_code, c.category_code, c.source)
+                            .order_by(c.reported_at, c.id)).all()
     df = pd.DataFrame(rows, columns=["id", "reported_at", "grid_code", "category_code", "source"])
     when = pd.to_datetime(df["reported_at"], utc=True).dt.tz_convert(TZ)
     local = when.dt.tz_localize(None)

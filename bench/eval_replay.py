@@ -64,8 +64,23 @@ def run_jobs(jobs: dict[str, tuple[Path, list[Replay]]], parallel: int, log=prin
         return {name: f.result() for name, f in futures.items()}
 
 
-def read_alerts(engine) -> list[dict]:
-    """Every alert the engine wrote, ``detail`` parsed."""
+def raised_details(name: str) -> dict[int, dict]:
+    """Alert id -> its evidence when it was raised, from the JSON lines ``warn --replay`` printed for
+    history ``name`` (the alerts table keeps only the latest evidence of an alert)."""
+    out = {}
+    for path in sorted(OUT_DIR.glob(f"{name}.*.jsonl")):
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+                out[int(row["id"])] = row.get("detail") or {}
+            except (ValueError, KeyError, TypeError):
+                continue
+    return out
+
+
+def read_alerts(engine, raised: dict[int, dict] | None = None) -> list[dict]:
+    """Every alert the engine wrote, ``detail`` parsed; ``raised_detail`` its evidence when raised
+    (from ``raised``; the stored evidence when unknown)."""
     from data_access.models import Alert
 
     a = Alert.__table__.c
@@ -79,5 +94,6 @@ def read_alerts(engine) -> list[dict]:
                 r["detail"] = json.loads(r["detail"]) if r["detail"] else {}
             except (TypeError, ValueError):
                 r["detail"] = {}
+            r["raised_detail"] = (raised or {}).get(r["id"], r["detail"])
             out.append(r)
     return out

@@ -39,10 +39,12 @@ def _nested(a: str, b: str) -> bool:
 
 
 def engine_alerts(rows: list[dict]) -> list[dict]:
-    """Alerts table rows (``detail`` parsed) -> the scorer's alert dicts."""
+    """Alerts table rows -> the scorer's alert dicts. The places an alert names are taken from its
+    evidence when it was raised (``raised_detail``): an alert whose later evidence grew to cover an
+    injected event did not detect it when it was raised."""
     out = []
     for r in rows:
-        d = r["detail"] or {}
+        d = r.get("raised_detail") or r["detail"] or {}
         fam = d.get("family") or {}
         series = [(r["region_code"] or "", r["category_code"] or "")]
         series += [(s.get("region_code") or "", s.get("category_code") or "") for s in d.get("also", [])]
@@ -231,6 +233,16 @@ def honest_flags(alerts: list[dict], communities: list[str], exclude: set[str], 
     honest = [c for c in communities if c not in exclude]
     weeks = (scored_to - scored_from).total_seconds() / 604800
     share = len(flagged) / len(honest) if honest else float("nan")
+    # per quarter: distinct communities flagged in each 13-week window (sliding by a week) of the span,
+    # averaged; a span shorter than a quarter is scaled up
+    quarter = timedelta(weeks=13)
+    windows = []
+    begin = scored_from
+    while begin + quarter <= scored_to + timedelta(hours=1):
+        inside = {a["region"] for a in mine if begin <= a["created"] < begin + quarter}
+        windows.append(len(inside) / len(honest) if honest else float("nan"))
+        begin += timedelta(weeks=1)
+    per_quarter = float(np.mean(windows)) if windows else (share * 13.0 / weeks if weeks else float("nan"))
     return {"communities": len(honest), "flagged": len(flagged), "flagged_codes": flagged, "weeks": round(weeks, 2),
-            "by_test": by_test, "alerts": len(mine),
-            "share_over_span": share, "share_per_quarter": share * 13.0 / weeks if weeks else float("nan")}
+            "by_test": by_test, "alerts": len(mine), "quarter_windows": len(windows),
+            "share_over_span": share, "share_per_quarter": per_quarter}

@@ -31,12 +31,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import eval_conceal  # noqa: E402
 import eval_forecast  # noqa: E402
+import eval_scan  # noqa: E402
 import eval_score as sc  # noqa: E402
 from common import git_head, machine_info  # noqa: E402
-from eval_history import (EVAL_DIR, REPO, Timeline, case_frame, copy_db, ensure_base, grid_frame,  # noqa: E402
+from eval_history import (COUNTY, EVAL_DIR, REPO, Timeline, case_frame, copy_db, ensure_base, grid_frame,  # noqa: E402
                           sqlite_url)
 from eval_inject import Truth, inject  # noqa: E402
-from eval_replay import Replay, read_alerts, run_jobs  # noqa: E402
+from eval_replay import Replay, raised_details, read_alerts, run_jobs  # noqa: E402
 
 from data_access.db import make_engine  # noqa: E402
 
@@ -115,7 +116,7 @@ def score_seed(p: dict, tl: Timeline) -> dict:
     engines = {k: make_engine(sqlite_url(p[k])) for k in ("injected", "honest")}
     try:
         facts = {k: case_frame(e, tl) for k, e in engines.items()}
-        rows = {k: read_alerts(e) for k, e in engines.items()}
+        rows = {k: read_alerts(e, raised_details(f"{k}_s{p['seed']}")) for k, e in engines.items()}
     finally:
         for e in engines.values():
             e.dispose()
@@ -246,18 +247,15 @@ def concealment_summary(seed_results: list[dict], tl: Timeline) -> dict:
             "patrol_per_week_missed": [run["patrol_per_week"] for run in mine if not run["caught"]]}
     for key in ("honest_history", "injected_history"):
         parts = [r["concealment"][key] for r in seed_results]
-        flagged = sum(p["flagged"] for p in parts)
         communities = sum(p["communities"] for p in parts)
         weeks = parts[0]["weeks"]
-
-        def per_quarter(n):
-            return n / communities * 13.0 / weeks if communities and weeks else None
-
-        own = sum(len(p["by_test"]["own"]) for p in parts)
-        peers = sum(len(p["by_test"]["peers"]) for p in parts)
-        out[key] = {"flagged": flagged, "communities": communities, "weeks": weeks, "alerts": sum(p["alerts"] for p in parts),
-                    "share_per_quarter": per_quarter(flagged), "own_per_quarter": per_quarter(own),
-                    "peers_per_quarter": per_quarter(peers),
+        # each history's per-quarter share, weighted by its communities; by test scaled like the total
+        share = sum(p["share_per_quarter"] * p["communities"] for p in parts) / communities if communities else None
+        scale = {t: sum(len(p["by_test"][t]) for p in parts) / max(sum(p["flagged"] for p in parts), 1) for t in ("own", "peers")}
+        out[key] = {"flagged": sum(p["flagged"] for p in parts), "communities": communities, "weeks": weeks,
+                    "alerts": sum(p["alerts"] for p in parts), "share_per_quarter": share,
+                    "own_per_quarter": share * scale["own"] if share is not None else None,
+                    "peers_per_quarter": share * scale["peers"] if share is not None else None,
                     "flagged_codes": [c for p in parts for c in p["flagged_codes"]]}
     return out
 
@@ -313,18 +311,25 @@ def markdown(summary: dict) -> str:
     c = summary["concealment"]
     lines.append(f"#### Concealment (疑似瞒报漏报): caught within {c['horizon_weeks']} weeks")
     lines.append("")
-    lines.append("| patrol kept | runs | caught | share | median weeks to first alert | patrol/week of missed runs |")
-    lines.append("|---|---|---|---|---|---|")
+    lines.append("| patrol kept | runs | caught | share | median weeks to first alert | patrol reports/week before: caught runs | "
+                 "missed runs |")
+    lines.append("|---|---|---|---|---|---|---|")
     for keep, v in c["by_keep"].items():
         lines.append(f"| {keep} | {v['runs']} | {v['caught']} | {_pct(v['share'])} | {_f(v['median_weeks'], '{:.1f}')} | "
+                     f"{', '.join(f'{x:.0f}' for x in sorted(v['patrol_per_week_caught'])) or '–'} | "
                      f"{', '.join(f'{x:.0f}' for x in sorted(v['patrol_per_week_missed'])) or '–'} |")
+    excluded = sum(v["flagged_before_excluded"] for v in c["by_keep"].values())
+    if excluded:
+        lines.append("")
+        lines.append(f"({excluded} run(s) left out: the community was already flagged when the thinning began.)")
     hh, ih = c["honest_history"], c["injected_history"]
     lines.append("")
     lines.append(f"Honest communities flagged: {hh['flagged']} of {hh['communities']} over {hh['weeks']:.0f} weeks on the "
-                 f"honest histories = {_pct(hh['share_per_quarter'])} per quarter (own-history test "
-                 f"{_pct(hh['own_per_quarter'])}, peer test {_pct(hh['peers_per_quarter'])}); on the injected histories "
-                 f"(communities without any injected or deleted case) {ih['flagged']} of {ih['communities']} over "
-                 f"{ih['weeks']:.0f} weeks = {_pct(ih['share_per_quarter'])} per quarter.")
+                 f"honest histories; in a quarter (13-week windows) {_f(hh['share_per_quarter'], '{:.1%}')} of them "
+                 f"(own-history test about {_f(hh['own_per_quarter'], '{:.1%}')}, peer test about "
+                 f"{_f(hh['peers_per_quarter'], '{:.1%}')}). On the injected histories (communities without any injected "
+                 f"or deleted case) {ih['flagged']} of {ih['communities']} over {ih['weeks']:.0f} weeks "
+                 f"(= {_f(ih['share_per_quarter'], '{:.1%}')} per quarter, scaled).")
     lines.append("")
     fc = summary.get("forecast")
     if fc:
@@ -359,7 +364,17 @@ def markdown(summary: dict) -> str:
                      + " | honest communities flagged per quarter |")
         lines.append("|---|" + "---|" * (len(keeps) + 1))
         for name, v in cs.items():
-            lines.append(f"| {name} | " + " | ".join(_pct(v["caught"][k]) for k in keeps) + f" | {_pct(v['honest_per_quarter'])} |")
+            lines.append(f"| {name} | " + " | ".join(_pct(v["caught"][k]) for k in keeps)
+                         + f" | {_f(v['honest_per_quarter'], '{:.1%}')} |")
+        lines.append("")
+    ss = summary.get("scan_sweep")
+    if ss:
+        lines.append("| scan: min_recurrence_days | clusters found | within 2.5 days | median delay (d) | "
+                     "false cluster alerts / street-week (honest) |")
+        lines.append("|---|---|---|---|---|")
+        for r, v in ss.items():
+            lines.append(f"| {r}{' (default)' if r == '100' else ''} | {v['found']}/{v['clusters']} | {v['within_2_5_days']} | "
+                         f"{_f(v['median_delay_days'])} | {_f(v['false_per_street_week'], '{:.3f}')} |")
         lines.append("")
     sw = summary.get("sweep")
     if sw:
@@ -376,7 +391,8 @@ def markdown(summary: dict) -> str:
     lines.append("| goal | measured | holds |")
     lines.append("|---|---|---|")
     for g in summary["goals"]:
-        lines.append(f"| {g['goal']} | {g['measured']} | {'yes' if g['holds'] else 'no'} |")
+        holds = g["holds"] if isinstance(g["holds"], str) else ("yes" if g["holds"] else "no")
+        lines.append(f"| {g['goal']} | {g['measured']} | {holds} |")
     return "\n".join(lines)
 
 
@@ -387,6 +403,7 @@ def goals(summary: dict, tl: Timeline) -> list[dict]:
     c = summary["concealment"]
     k74 = c["by_keep"].get("74%", {})
     honest_q = c["honest_history"]["share_per_quarter"]
+    within = sum(1 for d in cl["delays_days"] if d <= 2.5)
     out = [
         {"goal": "≥ 80 % of injected outbreaks detected at ≤ 1 false alarm per street-week",
          "measured": f"POD {_pct(ob['pod'])}; false rise alerts {_f(obh['false_alarms_per_street_week'] if obh else None)} "
@@ -397,13 +414,15 @@ def goals(summary: dict, tl: Timeline) -> list[dict]:
          "measured": f"{_f(ob['median_delay_days'])} days (daily steps at 00:10)",
          "holds": bool(ob["median_delay_days"] is not None and ob["median_delay_days"] <= 1.0)},
         {"goal": "clusters found within 2.5 days",
-         "measured": f"median {_f(cl['median_delay_days'])} days; {cl['detected']}/{cl['truths']} found",
-         "holds": bool(cl["median_delay_days"] is not None and cl["median_delay_days"] <= 2.5)},
+         "measured": f"{within}/{cl['truths']} injected clusters found within 2.5 days (median delay of those found "
+                     f"{_f(cl['median_delay_days'])} d, longest {_f(max(cl['delays_days'], default=None))} d); the others "
+                     f"not at all",
+         "holds": "yes" if within == cl["truths"] else ("for the clusters found" if within == cl["detected"] else "no")},
         {"goal": f"concealment to 74 % caught within {tl.conceal_weeks} weeks in ≥ 80 % of runs",
          "measured": f"{k74.get('caught', 0)}/{k74.get('runs', 0)} = {_pct(k74.get('share'))}",
          "holds": bool(k74.get("share") is not None and k74["share"] >= 0.8)},
         {"goal": "≤ 5 % of honest communities flagged per quarter",
-         "measured": f"{_pct(honest_q)} (honest histories)",
+         "measured": f"{_f(honest_q, '{:.1%}')} (honest histories)",
          "holds": bool(honest_q is not None and honest_q <= 0.05)},
     ]
     fc = summary.get("forecast")
@@ -436,6 +455,31 @@ def conceal_sweep(prepared: list[dict], seed_results: list[dict], tl: Timeline) 
         truths = [{**t, "flagged_before": t["id"] in before} for t in p["truths"]]
         histories.append({**frames, "truths": truths})
     return eval_conceal.sweep(histories, tl, eval_conceal.default_variants())
+
+
+def scan_sweep(prepared: list[dict], tl: Timeline) -> dict:
+    from data_access import feeds_cases
+    from data_access.scope import Scope
+
+    histories = []
+    for p in prepared:
+        engine = make_engine(sqlite_url(p["injected"]))
+        try:
+            facts = case_frame(engine, tl)
+            with engine.connect() as conn:
+                centroids = feeds_cases.grid_centroids(conn, Scope(COUNTY, COUNTY))
+        finally:
+            engine.dispose()
+        honest = None
+        if p["honest_daily"]:
+            engine = make_engine(sqlite_url(p["base"]))
+            try:
+                honest = case_frame(engine, tl)
+            finally:
+                engine.dispose()
+        histories.append({"facts": facts, "honest_facts": honest, "centroids": centroids, "truths": p["truths"],
+                          "streets": sorted(facts["street"].unique())})
+    return eval_scan.sweep(histories, tl)
 
 
 def run_sweep(prepared: list[dict], tl: Timeline) -> dict:
@@ -522,6 +566,8 @@ def main() -> None:
     if args.sweep:
         log("concealment tests under other settings")
         summary["concealment_sweep"] = conceal_sweep(prepared, seed_results, tl)
+        log("the space-time scan under other thresholds")
+        summary["scan_sweep"] = scan_sweep(prepared, tl)
 
     if not args.no_forecast:
         log("forecasts and hotspots")
