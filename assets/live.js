@@ -1,4 +1,10 @@
-/* gridwall wall: the tick loop and #freshness (callbacks/live.py).
+/* gridwall wall: the push channel, the tick loop and #freshness (callbacks/push.py, callbacks/live.py).
+ *
+ * The push channel: an EventSource on /live/events carries each new data version of the view
+ * (callbacks/push.py); a frame is applied with dash_clientside.set_props to the same stores and
+ * outputs the tick callback fills, and the version is passed on to live-slow at most every
+ * SLOW_MS. While the channel delivers, the page does not tick; when it falls silent (server
+ * gone, no free slot, push off) the tick loop below takes over until it is back.
  *
  * The tick loop: when the server's answer to a tick is in (a new heartbeat), the next tick is
  * asked for by setting the live-poke store, at most every MIN_GAP_MS; the server holds a tick
@@ -17,6 +23,13 @@
     var POKE_TIMEOUT_MS = 3500;
     var RETRY_MS = 1000;
 
+    var PUSH_SILENT_MS = 2500;  // no event for this long: the channel is not delivering
+    var PUSH_RETRY_MS = 1000;
+    var PUSH_RETRY_MAX_MS = 30000;
+    var SLOW_MS = 10000;
+    var FRESH_MS = 2600;  // an entry keeps its highlight (.case--fresh, a 2.4 s animation) this long
+    var PATH = "/live/events";
+
     var state = {beat: null, beatAt: null, skew: 0, text: null, stale: null};
     // The page's first tick is the initial call of the server callback: count it as asked.
     var poke = {seq: 0, at: Date.now(), outstanding: true, timer: null};
@@ -30,7 +43,7 @@
     }
 
     function schedulePoke() {
-        if (poke.timer !== null) { return; }
+        if (poke.timer !== null || pushDelivering()) { return; }
         poke.timer = setTimeout(sendPoke, Math.max(0, poke.at + MIN_GAP_MS - Date.now()));
     }
 
@@ -47,6 +60,7 @@
         var body = init && init.body;
         if (typeof body !== "string" || body.indexOf('"live-poke"') === -1) { return answer; }
         return answer.then(function (response) {
+            push.tickSince = true;  // the tick wrote tiles and stream: the next frame sets them all
             if (!response.ok) { tickFailed(); }
             return response;
         }, function (error) {
@@ -54,6 +68,161 @@
             throw error;
         });
     };
+
+
+    // --- the push channel ------------------------------------------------------------------------
+
+    var push = {es: null, search: null, off: !window.EventSource, lastAt: 0, failures: 0, retry: null,
+                tickSince: false, tiles: {}, keys: null, view: null, entries: {}, seen: {}, slow: null,
+                slowAt: 0, live: null};
+
+    function setProps(id, props) { window.dash_clientside.set_props(id, props); }
+
+    function pushDelivering() {
+        return !push.off && push.es !== null && Date.now() - push.lastAt < PUSH_SILENT_MS;
+    }
+
+    function resetPushView() {
+        push.tiles = {}; push.keys = null; push.view = null; push.entries = {}; push.seen = {};
+        push.slow = null; push.live = null;
+    }
+
+    function connectPush() {
+        push.retry = null;
+        if (push.off) { return; }
+        if (push.es !== null) { push.es.close(); }
+        push.search = window.location.search;
+        resetPushView();
+        var es = new EventSource(PATH + "?search=" + encodeURIComponent(push.search || ""));
+        push.es = es;
+        es.addEventListener("frame", function (e) { if (es === push.es) { onFrame(JSON.parse(e.data)); } });
+        es.addEventListener("beat", function (e) { if (es === push.es) { onBeat(JSON.parse(e.data)); } });
+        es.addEventListener("end", function () { es.close(); window.location.reload(); });
+        es.addEventListener("off", function () {
+            es.close();
+            push.off = true;
+            push.es = null;
+            schedulePoke();
+        });
+        es.onerror = function () {
+            if (es !== push.es) { return; }
+            // A dropped connection reconnects by itself (retry: 1 s); an HTTP error (no session,
+            // no free slot, a down database at login) closes it: try again later, tick meanwhile.
+            if (es.readyState === 2) {
+                push.es = null;
+                push.failures += 1;
+                var wait = Math.min(PUSH_RETRY_MAX_MS, PUSH_RETRY_MS * Math.pow(2, Math.min(push.failures - 1, 5)));
+                push.retry = setTimeout(connectPush, wait);
+            }
+            push.lastAt = 0;
+            schedulePoke();
+        };
+    }
+
+    function delivered(t) {
+        push.lastAt = Date.now();
+        push.failures = 0;
+        if (poke.timer !== null) { clearTimeout(poke.timer); poke.timer = null; }
+        setProps("live-beat", {data: {t: t}});
+    }
+
+    function passSlow(live) {
+        if (!live || live.stale) { return; }
+        var now = Date.now();
+        var slow = push.slow;
+        if (slow && slow.v === live.v && slow.view === live.view) { return; }
+        if (slow && slow.view === live.view && !slow.stale && now - push.slowAt < SLOW_MS) { return; }
+        push.slow = {v: live.v, view: live.view, at: now / 1000, stale: false};
+        push.slowAt = now;
+        setProps("live-slow", {data: push.slow});
+    }
+
+    function onBeat(beat) {
+        delivered(beat.t);
+        passSlow(push.live);
+    }
+
+    function withFresh(entry) {
+        var props = Object.assign({}, entry.props);
+        props.className = (props.className || "") + " case--fresh";
+        return Object.assign({}, entry, {props: props});
+    }
+
+    function applyStream(frame, force) {
+        var keys = frame.keys, now = Date.now(), i, k;
+        Object.keys(frame.entries || {}).forEach(function (key) { push.entries[key] = frame.entries[key]; });
+        var before = push.keys;
+        var known = {};
+        (before || []).forEach(function (key) { known[key] = true; });
+        var freshAny = false;
+        for (i = 0; i < keys.length; i += 1) {
+            k = keys[i];
+            if (before && before.length && !known[k] && push.seen[k] === undefined) { push.seen[k] = now; }
+            if (push.seen[k] !== undefined && now - push.seen[k] < FRESH_MS) { freshAny = true; }
+        }
+        var same = before && before.length === keys.length && before.every(function (key, j) { return key === keys[j]; });
+        if (same && !force && !freshAny && !push.hadFresh) { return; }
+        push.hadFresh = freshAny;
+        var children = [];
+        for (i = 0; i < keys.length; i += 1) {
+            k = keys[i];
+            var entry = push.entries[k];
+            if (!entry) { continue; }
+            children.push(push.seen[k] !== undefined && now - push.seen[k] < FRESH_MS ? withFresh(entry) : entry);
+        }
+        var keep = {}, seen = {};
+        keys.forEach(function (key) {
+            keep[key] = push.entries[key];
+            if (push.seen[key] !== undefined) { seen[key] = push.seen[key]; }
+        });
+        push.entries = keep;
+        push.seen = seen;
+        push.keys = keys.slice();
+        setProps("case-stream", {children: children});
+    }
+
+    function onFrame(frame) {
+        var live = frame.live;
+        var force = push.tickSince;
+        push.tickSince = false;
+        if (live && push.view !== null && live.view && live.view !== push.view) { resetPushView(); force = true; }
+        delivered(frame.t);
+        push.live = live;
+        setProps("live-version", {data: live});
+        if (live && live.stale) {
+            setProps("live-slow", {data: live});
+            push.slow = live;
+            push.keys = null;  // after the outage the whole stream is set again
+            return;
+        }
+        if (live && live.view) { push.view = live.view; }
+        if (frame.tiles) {
+            Object.keys(frame.tiles).forEach(function (id) {
+                var text = JSON.stringify(frame.tiles[id]);
+                if (force || push.tiles[id] !== text) {
+                    push.tiles[id] = text;
+                    setProps(id, {children: frame.tiles[id]});
+                }
+            });
+        }
+        if (frame.keys) { applyStream(frame, force); }
+        passSlow(live);
+    }
+
+    // Called every second (the freshness callback): follow the URL, and the channel's health.
+    function watchPush() {
+        if (push.off) { return; }
+        if (push.search !== window.location.search && push.retry === null) { connectPush(); }
+        var delivering = pushDelivering();
+        if (push.wasDelivering && !delivering) {
+            // The tick answers against digests and keys it last sent; the channel has moved the
+            // page on since: let the tick send everything once.
+            setProps("figures-state", {data: null});
+            setProps("stream-state", {data: null});
+        }
+        push.wasDelivering = delivering;
+        if (!delivering && !poke.outstanding) { schedulePoke(); }
+    }
 
     function pad(n) { return (n < 10 ? "0" : "") + n; }
 
@@ -87,6 +256,7 @@
 
     function freshness(_n, live, beat) {
         var now = Date.now();
+        watchPush();
         if (beat && beat !== state.beat) {
             state.beat = beat;
             state.beatAt = now;
@@ -126,6 +296,8 @@
     });
     // For benchmarks and tests: how the tick loop is doing.
     window.gridwallLive = function () {
-        return {pokes: poke.seq, outstanding: poke.outstanding, lastPokeAt: poke.at, lastBeatAt: state.beatAt};
+        return {pokes: poke.seq, outstanding: poke.outstanding, lastPokeAt: poke.at, lastBeatAt: state.beatAt,
+                push: push.off ? "off" : (pushDelivering() ? "delivering" : (push.es ? "connecting" : "closed")),
+                pushFailures: push.failures};
     };
 }());

@@ -11,3 +11,10 @@ def register_callbacks(app) -> None:
     panels.register(app)
     map_view.register(app)
     nav.register(app)
+
+
+def register_push(server) -> None:
+    """The wall's push channel (a Flask route: Server-Sent Events, not a Dash callback)."""
+    from .push import register_push as register
+
+    register(server)

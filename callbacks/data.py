@@ -123,18 +123,21 @@ def _watch(view) -> live.ChangeWatch:
     return live.watch(_url(), view.base.root, current_app.secret_key or "")
 
 
-def live_version(view, known: str | None = None, wait: float = 0.0) -> str:
+def live_version(view, known: str | None = None, wait: float = 0.0, *, own_thread: bool = False) -> str:
     """The data version ``view`` should show; DataUnavailable while the database cannot be read.
 
     With ``wait`` (seconds) and a ``known`` version, waits for a newer one if the server has a
     thread to spare (long polling: news reach the wall within a poll, not at the next tick).
+    ``own_thread``: the caller holds a thread of its own for waiting (the push channel).
     """
     if not view.live:
         return f"past-{int(view.at.timestamp())}-{int(time.time() // PAST_REFRESH_SECONDS)}"
     if not live_enabled():
         return f"second-{int(time.time())}"
     w = _watch(view)
-    if wait > 0 and known and _may_wait() and _wait_slots.acquire(blocking=False):
+    if wait > 0 and known and own_thread:
+        sig = w.wait(known, wait)
+    elif wait > 0 and known and _may_wait() and _wait_slots.acquire(blocking=False):
         try:
             sig = w.wait(known, wait)
         finally:

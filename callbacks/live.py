@@ -86,22 +86,31 @@ def update_signal(_poke, search, shown, shown_slow=None):
     """(``live-version``, ``live-slow``, heartbeat); ``no_update`` for what the browser has already."""
     shown = shown if isinstance(shown, dict) else {}
     shown_slow = shown_slow if isinstance(shown_slow, dict) else {}
-    tz = wall_tz()
     try:
         view = resolve_view(search)
-        known = shown.get("v") if shown.get("view") == view.key and not shown.get("stale") else None
+        known = known_version(view, shown)
         version = data.live_version(view, known=known, wait=data.LONG_POLL_SECONDS if known else 0.0)
         if version == known:
             return no_update, _slow(view.key, version, shown_slow), _beat()
-        m = view.moment()
-        as_of = data.data_age(view.scope, m, version)
+        current = version_data(view, version)
     except DataUnavailable as exc:
         if shown.get("stale"):
             return no_update, no_update, _beat()
-        since = exc.since or datetime.now(UTC)
-        stale = {"stale": True, "since": _ms(since), "since_text": i18n.hhmmss(since, tz),
-                 "view": shown.get("view"), "tz": tz.key}
+        stale = stale_data(exc, shown)
         return stale, stale, _beat()
+    return current, _slow(view.key, version, shown_slow), _beat()
+
+
+def known_version(view, shown: dict) -> str | None:
+    """The version the browser holds for ``view`` (None after a view change or an outage)."""
+    return shown.get("v") if shown.get("view") == view.key and not shown.get("stale") else None
+
+
+def version_data(view, version: str) -> dict:
+    """What ``live-version`` holds for a version: the version, the view and the data age."""
+    tz = wall_tz()
+    m = view.moment()
+    as_of = data.data_age(view.scope, m, version)
     return {
         "v": version,
         "view": view.key,
@@ -110,7 +119,15 @@ def update_signal(_poke, search, shown, shown_slow=None):
         "ref": None if view.live else _ms(m.at),  # a past view's age is measured from its moment
         "tz": tz.key,
         "stale": False,
-    }, _slow(view.key, version, shown_slow), _beat()
+    }
+
+
+def stale_data(exc: DataUnavailable, shown: dict) -> dict:
+    """What ``live-version`` holds while the database cannot be read."""
+    tz = wall_tz()
+    since = exc.since or datetime.now(UTC)
+    return {"stale": True, "since": _ms(since), "since_text": i18n.hhmmss(since, tz),
+            "view": shown.get("view"), "tz": tz.key}
 
 
 def _slow(view_key: str, version: str, shown: dict):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
@@ -41,10 +41,13 @@ class View:
         return f"{self.scope.region}|{self.at.isoformat() if self.at else 'live'}"
 
     def moment(self) -> Moment:
-        """T: the requested past moment, or now to the second (viewers share one-second buckets)."""
+        """T: the requested past moment, or now rounded up to the second (viewers share one-second
+        buckets; rounding down would leave out a case reported within the current second)."""
         if self.at is not None:
             return Moment(self.at, self.tz)
-        return Moment(datetime.now(UTC).replace(microsecond=0), self.tz)
+        now = datetime.now(UTC)
+        second = now.replace(microsecond=0)
+        return Moment(second + timedelta(seconds=1) if now > second else second, self.tz)
 
 
 def wall_tz() -> ZoneInfo:

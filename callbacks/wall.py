@@ -111,13 +111,17 @@ def update_figures(live, search, shown):
         return nothing
     try:
         view = resolve_view(search)
-        version = accepted_version(view, live)
-        # Read before rendering: the shared compute locks must not nest (a thread would wait for itself).
-        data = figures_bundle(view.scope, view.moment(), version)
-        values, digests = shared_outputs("figures-out", view.scope, version, lambda: _figure_values(data))
+        values, digests = figure_outputs(view, accepted_version(view, live))
     except DataUnavailable:
         return nothing
     return (*only_changed(values, digests, shown), digests)
+
+
+def figure_outputs(view: View, version: str) -> tuple[list, list[str]]:
+    """The tiles' values of a version and their digests, rendered once for every viewer."""
+    # Read before rendering: the shared compute locks must not nest (a thread would wait for itself).
+    data = figures_bundle(view.scope, view.moment(), version)
+    return shared_outputs("figures-out", view.scope, version, lambda: _figure_values(data))
 
 
 # --- case stream -------------------------------------------------------------------------------

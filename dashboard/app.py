@@ -61,11 +61,12 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
     init_auth(server, settings, enabled=auth)
     register_api(server)
 
-    from callbacks import register_callbacks
+    from callbacks import register_callbacks, register_push
     from layouts.wall import layout
 
     app.layout = layout
     register_callbacks(app)
+    register_push(server)
 
     from dashboard.security import install_security
 

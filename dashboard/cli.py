@@ -55,13 +55,15 @@ def check_db_cmd() -> None:
 @click.option("--county", default="320585", show_default=True, help="county code (太仓市 320585)")
 @click.option("--days", default=90, show_default=True, type=click.IntRange(1, 3650))
 @click.option("--seed", "seed_", default=20261126, show_default=True, type=int, help="random seed")
-def seed_cmd(county: str, days: int, seed_: int) -> None:
+@click.option("--realistic", is_flag=True, help="domain volume, seasons, holidays, storms, trends and hotspot episodes")
+def seed_cmd(county: str, days: int, seed_: int, realistic: bool) -> None:
     """Write a synthetic county and its history (replaces an earlier synthetic county)."""
+    from .synth.seasons import Realism
     from .synth.seed import seed_county
 
     engine = _engine()
     init_db(engine)
-    stats = seed_county(engine, county=county, days=days, seed=seed_)
+    stats = seed_county(engine, county=county, days=days, seed=seed_, realism=Realism() if realistic else None)
     click.echo(" ".join(f"{k}={v}" for k, v in stats.items()))
 
 
@@ -126,7 +128,9 @@ def demo_cmd(port: int) -> None:
 def _serve(server, host: str, port: int) -> None:
     from waitress import serve
 
-    serve(server, host=host, port=port, threads=16, ident=None, _quiet=True)
+    threads = 16
+    server.config.setdefault("GRIDWALL_PUSH_SLOTS", threads - 4)  # each open wall holds a thread
+    serve(server, host=host, port=port, threads=threads, ident=None, _quiet=True)
 
 
 @main.command("serve")

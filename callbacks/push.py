@@ -1,0 +1,246 @@
+"""The wall's push channel: each new data version of a view, sent as a Server-Sent Event.
+
+With long polling (``callbacks.live``) every wall asks again after each answer, and every answer
+goes through Dash's callback dispatch and a session check: at 100 walls and several versions a
+second that is most of two cores, and a case waits for the wall's next ask. Here each wall holds
+one ``GET /live/events?search=...`` open; the request is authenticated once (and the session is
+re-checked every ``RECHECK_SECONDS``), then the thread sleeps on the process's change signal
+(``dashboard.live``) and writes what changed when the version moves:
+
+- a *frame* per (view, version) is built once per process and shared by every connection: the
+  ``live-version`` data, the figure tiles (``callbacks.wall.update_figures``) and the case stream,
+  each entry serialised once;
+- per connection only what that wall does not have yet is written: the tiles (a few hundred
+  bytes), the stream as its list of keys plus the entries it has not seen.
+
+``assets/live.js`` applies an event with ``dash_clientside.set_props`` (the same stores and
+outputs the tick callback fills), highlights new entries, and passes the version on to
+``live-slow`` for the slower panels. When the channel is unavailable (push off, no free slot, a
+proxy that buffers) the page falls back to the tick loop.
+
+Events: ``frame`` (JSON as above), ``beat`` (server time, every second without a frame; the page
+uses it to tell a live server from a dead one), ``end`` (the session ended: reload to log in
+again) and ``off`` (no push here: use the tick loop).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections import OrderedDict
+from datetime import timezone
+
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
+from plotly.utils import PlotlyJSONEncoder
+
+from dashboard.auth import auth_enabled, current_user
+from layouts.stream import STREAM_LIMIT, case_entry, case_key
+
+from . import data, wall
+from .data import DataUnavailable
+from .live import known_version, stale_data, version_data
+from .view import resolve_view
+
+UTC = timezone.utc
+EVENTS_PATH = "/live/events"
+BEAT_SECONDS = 1.0
+RECHECK_SECONDS = 5.0  # a disabled user or a revoked kiosk token loses the channel within this
+MIN_GAP_SECONDS = 0.2  # versions that come faster are coalesced (the poller itself runs every 0.25 s)
+MAX_SEARCH = 400
+FRAMES_KEPT = 32
+RETRY_MS = 1000
+
+bp = Blueprint("gridwall_push", __name__)
+
+
+def _slots() -> int:
+    """Connections a process may hold open: all its threads but a few, kept for ordinary requests.
+
+    ``GRIDWALL_PUSH_SLOTS`` (app config or environment) sets it; by default it follows
+    ``GRIDWALL_THREADS`` (gunicorn's threads per worker, dashboard/gunicorn_conf.py).
+    """
+    configured = current_app.config.get("GRIDWALL_PUSH_SLOTS") or os.environ.get("GRIDWALL_PUSH_SLOTS")
+    if configured:
+        return int(configured)
+    threads = int(os.environ.get("GRIDWALL_THREADS") or 8)
+    return max(1, threads - max(4, threads // 4))
+
+
+_slot_lock = threading.Lock()
+_open = 0
+_frames: OrderedDict[tuple[str, str], dict] = OrderedDict()
+_frame_locks: dict[tuple[str, str], threading.Lock] = {}
+_frames_lock = threading.Lock()
+
+
+def _take_slot() -> bool:
+    global _open
+    with _slot_lock:
+        if _open >= _slots():
+            return False
+        _open += 1
+        return True
+
+
+def _give_slot() -> None:
+    global _open
+    with _slot_lock:
+        _open -= 1
+
+
+def open_connections() -> int:
+    return _open
+
+
+def _event(kind: str, payload: str) -> str:
+    return f"event: {kind}\ndata: {payload}\n\n"
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, cls=PlotlyJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- frames: built once per (view, version) in a process -----------------------------------------
+
+def _build_frame(view, version: str) -> dict:
+    version_data_ = version_data(view, version)
+    values, _digests = wall.figure_outputs(view, version)
+    tile_ids = [out.component_id for out in wall.FIGURE_OUTPUTS[:-1]]
+    m = view.moment()
+    cases = data.stream_bundle(view.scope, m, version, STREAM_LIMIT)
+    today = m.at.astimezone(view.tz).date()
+    keys = [case_key(c) for c in cases]
+    return {
+        "data": version_data_,
+        "live": _dumps(version_data_),
+        "tiles": _dumps(dict(zip(tile_ids, values))),
+        "keys": keys,
+        "entries": {k: _dumps(case_entry(c, view.tz, today, at=m.at)) for k, c in zip(keys, cases)},
+    }
+
+
+def frame_for(view, version: str) -> dict:
+    """The shared frame of ``version``; the first connection of a version builds it, the others wait."""
+    key = (view.key, version)
+    with _frames_lock:
+        frame = _frames.get(key)
+        if frame is not None:
+            return frame
+        lock = _frame_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _frames_lock:
+            frame = _frames.get(key)
+        if frame is None:
+            frame = _build_frame(view, version)
+            with _frames_lock:
+                _frames[key] = frame
+                while len(_frames) > FRAMES_KEPT:
+                    _frames.popitem(last=False)
+                _frame_locks.pop(key, None)
+    return frame
+
+
+class Connection:
+    """What one wall has been sent: a frame's message carries only the stream entries it lacks."""
+
+    def __init__(self):
+        self.entries: set[str] = set()
+
+    def message(self, frame: dict) -> str:
+        keys = frame["keys"]
+        new = [k for k in keys if k not in self.entries]
+        self.entries = set(keys)
+        return "".join(['{"t":', str(_now_ms()), ',"live":', frame["live"], ',"tiles":', frame["tiles"],
+                        ',"keys":', json.dumps(keys, ensure_ascii=False), ',"entries":{',
+                        ",".join(f"{json.dumps(k, ensure_ascii=False)}:{frame['entries'][k]}" for k in new), "}}"])
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# --- the stream ------------------------------------------------------------------------------------
+
+def _session_holds() -> bool:
+    """Re-check the session against the database (it may have been revoked since the last check)."""
+    if not auth_enabled():
+        return True
+    g.pop("gw_user", None)
+    try:
+        return current_user() is not None
+    except Exception:  # noqa: BLE001 - the database is down: the outage shows as stale, the session stands
+        return True
+
+
+def _beat_event() -> str:
+    return _event("beat", '{"t":' + str(_now_ms()) + "}")
+
+
+def _events(search: str):
+    sent = Connection()
+    shown: dict = {}
+    view = None
+    checked = time.monotonic()
+    last_frame = 0.0
+    yield f"retry: {RETRY_MS}\n\n"
+    while True:
+        began = time.monotonic()
+        if began - checked > RECHECK_SECONDS:
+            checked = began
+            view = None  # resolved again: the user's scope, and the region still known
+            if not _session_holds():
+                yield _event("end", "{}")
+                return
+        gap = MIN_GAP_SECONDS - (began - last_frame)
+        if gap > 0:
+            time.sleep(gap)
+        try:
+            view = view or resolve_view(search)
+            known = known_version(view, shown)
+            version = data.live_version(view, known=known, wait=BEAT_SECONDS if known else 0.0, own_thread=True)
+            if version != known:
+                frame = frame_for(view, version)
+                shown = frame["data"]
+                yield _event("frame", sent.message(frame))
+                last_frame = time.monotonic()
+                continue
+        except DataUnavailable as exc:
+            if not shown.get("stale"):
+                shown = stale_data(exc, shown)
+                sent = Connection()  # after the outage the wall gets everything again
+                yield _event("frame", '{"t":' + str(_now_ms()) + ',"live":' + _dumps(shown) + "}")
+                last_frame = time.monotonic()
+                continue
+        yield _beat_event()
+        rest = BEAT_SECONDS - (time.monotonic() - began)
+        if rest > 0.05:
+            time.sleep(rest)
+
+
+@bp.get(EVENTS_PATH)
+def events():
+    if not data.live_enabled() or current_app.config.get("GRIDWALL_PUSH", "on") == "off":
+        return Response(_event("off", "{}"), mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
+    search = request.args.get("search", "")
+    if not isinstance(search, str) or len(search) > MAX_SEARCH:
+        return Response("search too long", status=400, mimetype="text/plain")
+    if not _take_slot():
+        return Response("no free push slot; poll instead", status=503, mimetype="text/plain",
+                        headers={"Retry-After": "30"})
+
+    def stream():
+        try:
+            yield from _events(search)
+        except SystemExit:  # a test server stopping its threads
+            return
+
+    response = Response(stream_with_context(stream()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response.call_on_close(_give_slot)  # runs however the stream ends, even before its first byte
+    return response
+
+
+def register_push(server) -> None:
+    server.register_blueprint(bp)
