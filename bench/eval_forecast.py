@@ -22,6 +22,9 @@ Hit rate = expected share of the actual top 5 % that was predicted; PAI (predict
 from __future__ import annotations
 
 import math
+import os
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,6 +32,7 @@ import pandas as pd
 from eval_history import COUNTY, TZ, Timeline
 
 TOP_SHARE = 0.05
+NAIVE_FORECASTS = ("last_week", "seasonal_naive", "mean_4w", "weekday_mean_4w")
 
 
 def _cube(facts: pd.DataFrame, keys: list[str], first: int, last: int) -> tuple[list[tuple], np.ndarray]:
@@ -41,7 +45,35 @@ def _cube(facts: pd.DataFrame, keys: list[str], first: int, last: int) -> tuple[
     return series, y
 
 
-def forecast_mae(engine, facts: pd.DataFrame, tl: Timeline) -> dict:
+def truth_series(truth: dict | None, level: str, tl: Timeline, key: str = "expected") -> dict | None:
+    """The generator's true expected counts per series (street or root, major) x day number, or None.
+    ``key`` expected_no_shock: without the day factors and storms (what a week ahead could know)."""
+    if truth is None or key not in truth:
+        return None
+    exp = truth[key]                            # (G, K, D) over truth["days"]
+    offset = (date.fromisoformat(str(truth["days"][0])) - tl.first_day).days
+    full = np.zeros(exp.shape[:2] + (tl.history_days,))
+    lo, hi = max(0, offset), min(tl.history_days, offset + exp.shape[2])
+    full[:, :, lo:hi] = exp[:, :, lo - offset:hi - offset]
+    grids = [str(g) for g in truth["grids"]]
+    majors = [str(k) for k in truth["majors"]]
+    if level == "grid":
+        return {g: full[i].sum(0) for i, g in enumerate(grids)}
+    out: dict = {}
+    keys = [g[:9] for g in grids] if level == "street" else [COUNTY] * len(grids)
+    for i, key in enumerate(keys):
+        for j, m in enumerate(majors):
+            out[(key, m)] = out.get((key, m), 0.0) + full[i, j]
+    return out
+
+
+def poisson_median(mu: float) -> float:
+    from scipy.stats import poisson
+
+    return float(poisson.ppf(0.5, mu)) if mu > 0 else 0.0
+
+
+def forecast_mae(engine, facts: pd.DataFrame, tl: Timeline, truth: dict | None = None) -> dict:
     from dashboard.warning import case_detectors
     from data_access.moment import Moment
     from data_access.scope import Scope
@@ -53,6 +85,11 @@ def forecast_mae(engine, facts: pd.DataFrame, tl: Timeline) -> dict:
     root_pos = {s: i for i, s in enumerate(root_series)}
     origins = list(range(tl.window_start, tl.history_days - 6))
     names = ("engine", "last_week", "seasonal_naive", "mean_4w", "weekday_mean_4w", "reference_other_weeks")
+    if truth is not None:
+        names += ("engine_median", "oracle", "oracle_median", "oracle_no_shock")
+    true_of = {"street": truth_series(truth, "street", tl), "root": truth_series(truth, "root", tl)}
+    calm_of = {"street": truth_series(truth, "street", tl, "expected_no_shock"),
+               "root": truth_series(truth, "root", tl, "expected_no_shock")}
     err = {"street": {n: [] for n in names}, "root": {n: [] for n in names}}
     weekday_of = np.array([tl.day(d).weekday() for d in range(tl.history_days)])
     by_h = {n: [[] for _ in range(7)] for n in names}
@@ -73,6 +110,12 @@ def forecast_mae(engine, facts: pd.DataFrame, tl: Timeline) -> dict:
                          "mean_4w": yy[o - 28:o].mean(),
                          "weekday_mean_4w": np.mean([yy[o + h - 7 * j] for j in range(1, 5)]),
                          "reference_other_weeks": _other_weeks_mean(yy, weekday_of, o, o + h)}
+                if truth is not None:
+                    mu = true_of[level].get(key)
+                    mu = float(mu[o + h]) if mu is not None else 0.0
+                    calm = calm_of[level].get(key) if calm_of[level] is not None else None
+                    naive.update(engine_median=r.get("median", r["expected"]), oracle=mu, oracle_median=poisson_median(mu),
+                                 oracle_no_shock=float(calm[o + h]) if calm is not None else mu)
                 for n in names:
                     e = abs(naive[n] - actual)
                     err[level][n].append(e)
@@ -81,10 +124,15 @@ def forecast_mae(engine, facts: pd.DataFrame, tl: Timeline) -> dict:
     out = {}
     for level in ("street", "root"):
         mae = {n: float(np.mean(v)) if v else None for n, v in err[level].items()}
-        naive = {n: v for n, v in mae.items() if n not in ("engine", "reference_other_weeks") and v is not None}
+        naive = {n: v for n, v in mae.items() if n in NAIVE_FORECASTS and v is not None}
         best = min(naive, key=naive.get) if naive else None
         out[level] = {"mae": mae, "points": len(err[level]["engine"]), "best_naive": best,
                       "improvement_vs_best": (1 - mae["engine"] / naive[best]) if best else None}
+        if truth is not None and best:
+            out[level]["oracle_improvement_vs_best"] = 1 - mae["oracle"] / naive[best]
+            out[level]["median_improvement_vs_best"] = 1 - mae["engine_median"] / naive[best]
+            out[level]["oracle_median_improvement_vs_best"] = 1 - mae["oracle_median"] / naive[best]
+            out[level]["oracle_no_shock_improvement_vs_best"] = 1 - mae["oracle_no_shock"] / naive[best]
     out["street"]["mae_by_horizon"] = {n: [float(np.mean(v)) if v else None for v in by_h[n]] for n in names}
     out["origins"] = [tl.day(o).isoformat() for o in (origins[0], origins[-1])] if origins else []
     out["n_origins"] = len(origins)
@@ -111,7 +159,7 @@ def _top_probability(scores: np.ndarray, n: int) -> np.ndarray:
     return above.astype(float) + tied * (n - above.sum()) / max(tied.sum(), 1)
 
 
-def hotspot_eval(facts: pd.DataFrame, grids: pd.DataFrame, tl: Timeline) -> dict:
+def hotspot_eval(facts: pd.DataFrame, grids: pd.DataFrame, tl: Timeline, truth: dict | None = None) -> dict:
     from dashboard.analytics import hotspots
     from dashboard.warning import case_detectors
 
@@ -125,6 +173,13 @@ def hotspot_eval(facts: pd.DataFrame, grids: pd.DataFrame, tl: Timeline) -> dict
     first_monday = tl.window_start + (-tl.day(tl.window_start).weekday()) % 7
     origins = list(range(first_monday, tl.history_days - 6, 7))
     names = ("engine", "last_week", "last_4_weeks", "reference_other_weeks")
+    true_rate = None
+    if truth is not None:
+        names += ("oracle", "oracle_no_shock")
+        by_grid = truth_series(truth, "grid", tl)
+        true_rate = np.array([by_grid.get(c, np.zeros(tl.history_days)) for c in codes])
+        calm_grid = truth_series(truth, "grid", tl, "expected_no_shock") or by_grid
+        calm_rate = np.array([calm_grid.get(c, np.zeros(tl.history_days)) for c in codes])
     hit = {k: [] for k in names}
     pai = {k: [] for k in names}
     fact_days = case_detectors.FACT_DAYS
@@ -137,6 +192,9 @@ def hotspot_eval(facts: pd.DataFrame, grids: pd.DataFrame, tl: Timeline) -> dict
         scores[seen] = hotspots.grid_scores(window[seen], seen_codes, case_detectors.HOTSPOT_PARAMS)
         predicted = {"engine": scores, "last_week": daily[:, o - 7:o].sum(1), "last_4_weeks": daily[:, o - 28:o].sum(1),
                      "reference_other_weeks": daily.sum(1) - daily[:, o:o + 7].sum(1)}
+        if true_rate is not None:
+            predicted["oracle"] = true_rate[:, o:o + 7].sum(1)
+            predicted["oracle_no_shock"] = calm_rate[:, o:o + 7].sum(1)
         actual = daily[:, o:o + 7].sum(1)
         p_actual = _top_probability(actual, n)
         for k in names:
@@ -156,6 +214,10 @@ def hotspot_eval(facts: pd.DataFrame, grids: pd.DataFrame, tl: Timeline) -> dict
     naive_pai = {k: res["pai"][k] for k in ("last_week", "last_4_weeks")}
     best_pai = max(naive_pai, key=naive_pai.get)
     res["pai_ratio_vs_best"] = res["pai"]["engine"] / naive_pai[best_pai] if naive_pai[best_pai] else None
+    if true_rate is not None:
+        res["oracle_hit_ratio_vs_best"] = res["hit_rate"]["oracle"] / naive[best] if naive[best] else None
+        res["oracle_pai_ratio_vs_best"] = res["pai"]["oracle"] / naive_pai[best_pai] if naive_pai[best_pai] else None
+        res["oracle_no_shock_hit_ratio_vs_best"] = res["hit_rate"]["oracle_no_shock"] / naive[best] if naive[best] else None
     return res
 
 
@@ -163,22 +225,29 @@ def pooled(results: list[dict]) -> dict:
     """Forecast and hotspot results of several histories, averaged with equal weight."""
     if not results:
         return {}
-    names = ("engine", "last_week", "seasonal_naive", "mean_4w", "weekday_mean_4w", "reference_other_weeks")
     out = {}
     for level in ("street", "root"):
+        names = list(results[0]["forecast"][level]["mae"])
         mae = {n: float(np.mean([r["forecast"][level]["mae"][n] for r in results])) for n in names}
-        naive = {n: v for n, v in mae.items() if n not in ("engine", "reference_other_weeks")}
+        naive = {n: v for n, v in mae.items() if n in NAIVE_FORECASTS}
         best = min(naive, key=naive.get)
         out[f"forecast_{level}"] = {"mae": mae, "best_naive": best, "improvement_vs_best": 1 - mae["engine"] / naive[best]}
-    hn = ("engine", "last_week", "last_4_weeks", "reference_other_weeks")
+        for n in ("oracle", "engine_median", "oracle_median", "oracle_no_shock"):
+            if n in mae:
+                out[f"forecast_{level}"][f"{n}_improvement_vs_best"] = 1 - mae[n] / naive[best]
+    hn = list(results[0]["hotspots"]["hit_rate"])
     hit = {k: float(np.mean([r["hotspots"]["hit_rate"][k] for r in results])) for k in hn}
     pai = {k: float(np.mean([r["hotspots"]["pai"][k] for r in results])) for k in hn}
     best = max(("last_week", "last_4_weeks"), key=hit.get)
     best_pai = max(("last_week", "last_4_weeks"), key=pai.get)
     out["hotspots"] = {"hit_rate": hit, "pai": pai, "best_naive": best, "hit_ratio_vs_best": hit["engine"] / hit[best],
                        "pai_ratio_vs_best": pai["engine"] / pai[best_pai], "top_n": results[0]["hotspots"]["top_n"]}
+    if "oracle" in hit:
+        out["hotspots"]["oracle_hit_ratio_vs_best"] = hit["oracle"] / hit[best]
+        out["hotspots"]["oracle_pai_ratio_vs_best"] = pai["oracle"] / pai[best_pai]
+        out["hotspots"]["oracle_no_shock_hit_ratio_vs_best"] = hit["oracle_no_shock"] / hit[best]
+        out["hotspots"]["oracle_no_shock_pai_ratio_vs_best"] = pai["oracle_no_shock"] / pai[best_pai]
     return out
-
 
 
 # --- what other settings of the two models would give (pure functions, same counts, same moments) ----------
@@ -224,3 +293,166 @@ def sweep(facts: pd.DataFrame, grids: pd.DataFrame, tl: Timeline, forecast_varia
             hits.append(float((_top_probability(scores, n) * _top_probability(actual, n)).sum() / n))
         out["hotspot_hit_rate"][name] = float(np.mean(hits))
     return out
+
+
+# --- standalone: plain and realistic histories with the generator's truth -----------------------------------
+#
+#     nice -n 19 .venv/bin/python bench/eval_forecast.py                     # both styles, 2 seeds, 182 days
+#     nice -n 19 .venv/bin/python bench/eval_forecast.py --styles real --seeds 20261126
+#
+# Each history is seeded into var/eval/fc_<style>_s<seed>_d<days>.db with the generator's true expected
+# counts per grid x major x day beside it (.truth.npz): the oracle forecasts and ranks with those.
+
+STYLES = ("plain", "real")
+OUT = Path(__file__).resolve().parent / "out" / "eval_forecast.json"
+
+
+def ensure_fc_base(seed: int, tl: Timeline, style: str, *, reseed: bool = False, log=print) -> tuple[Path, dict]:
+    """A history of ``style`` (plain: the stationary county; real: seasons.Realism()) and its truth."""
+    import json
+    import time
+    from dataclasses import asdict
+
+    from dashboard.synth.seasons import Realism
+    from dashboard.synth.seed import seed_county
+    from data_access.db import init_db, make_engine
+    from eval_history import END, EVAL_DIR, sqlite_url
+
+    EVAL_DIR.mkdir(parents=True, exist_ok=True)
+    path = EVAL_DIR / f"fc_{style}_s{seed}_d{tl.history_days}.db"
+    marker, truth_file = path.with_suffix(".json"), path.with_suffix(".truth.npz")
+    realism = Realism() if style == "real" else None
+    want = {"seed": seed, "days": tl.history_days, "end": END.isoformat(), "county": COUNTY,
+            "realism": asdict(realism) if realism else None, "truth": 2}
+    if not (reseed or not path.exists() or not truth_file.exists() or not marker.exists()
+            or json.loads(marker.read_text()).get("params") != want):
+        z = np.load(truth_file)
+        return path, {k: z[k] for k in z.files}
+    for p in (path, marker, truth_file):
+        p.unlink(missing_ok=True)
+    started = time.perf_counter()
+    engine = make_engine(sqlite_url(path))
+    truth: dict = {}
+    try:
+        init_db(engine)
+        stats = seed_county(engine, county=COUNTY, days=tl.history_days, seed=seed, now=END, full_ping_days=1,
+                            sparse_ping_minutes=60, realism=realism, truth=truth)
+    finally:
+        engine.dispose()
+    truth = {"expected": truth["expected"], "expected_no_shock": truth["expected_no_shock"], "grids": np.array(truth["grids"]), "majors": np.array(truth["majors"]),
+             "days": np.array([d.isoformat() for d in truth["days"]])}
+    np.savez_compressed(truth_file, **truth)
+    marker.write_text(json.dumps({"params": want, "stats": stats}, ensure_ascii=False, indent=1))
+    log(f"seeded {path.name}: {stats.get('cases')} cases in {time.perf_counter() - started:.0f} s")
+    return path, truth
+
+
+def run_style(style: str, seeds: list[int], tl: Timeline, args, log=print) -> dict:
+    from data_access.db import make_engine
+    from eval_history import case_frame, grid_frame, sqlite_url
+
+    per_seed = []
+    for seed in seeds:
+        path, truth = ensure_fc_base(seed, tl, style, reseed=args.reseed, log=log)
+        engine = make_engine(sqlite_url(path))
+        try:
+            facts, grids = case_frame(engine, tl), grid_frame(engine)
+            log(f"{style} s{seed}: {len(facts)} cases ({len(facts) / tl.history_days:.0f} a day); forecasts")
+            fc = forecast_mae(engine, facts, tl, truth)
+            log(f"{style} s{seed}: hotspots")
+            hs = hotspot_eval(facts, grids, tl, truth)
+        finally:
+            engine.dispose()
+        per_seed.append({"seed": seed, "cases": len(facts), "forecast": fc, "hotspots": hs})
+    return {"pooled": pooled(per_seed), "per_seed": per_seed}
+
+
+def style_markdown(style: str, res: dict) -> list[str]:
+    p = res["pooled"]
+    lines = [f"#### {style} history ({', '.join(str(r['seed']) for r in res['per_seed'])}; "
+             f"{np.mean([r['cases'] for r in res['per_seed']]):,.0f} cases per history)", ""]
+    lines.append("| MAE per day | engine (mean) | engine (median) | last week | seasonal naive | 4-week mean | "
+                 "4-week weekday mean | oracle, no shocks | oracle (true mean) | oracle (true median) |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for level in ("street", "root"):
+        m = p[f"forecast_{level}"]["mae"]
+        lines.append(f"| {level} x major | " + " | ".join(
+            f"{m[n]:.3f}" if n in m else "–" for n in ("engine", "engine_median", "last_week", "seasonal_naive",
+                                                       "mean_4w", "weekday_mean_4w", "oracle_no_shock", "oracle",
+                                                       "oracle_median")) + " |")
+    lines.append("")
+    h = p["hotspots"]
+    lines.append(f"| hotspots, top {h['top_n']} grids (5 %) | engine | last week | last 4 weeks | oracle, no shocks | "
+                 "oracle (true rate) |")
+    lines.append("|---|---|---|---|---|---|")
+    for what in ("hit_rate", "pai"):
+        lines.append(f"| {what.replace('_', ' ')} | " + " | ".join(
+            f"{h[what][k]:.3f}" if k in h[what] else "–" for k in ("engine", "last_week", "last_4_weeks", "oracle_no_shock", "oracle"))
+                     + " |")
+    lines.append("")
+    f = p["forecast_street"]
+    lines.append("| goal | engine | oracle, no shocks | oracle (true rate) | holds |")
+    lines.append("|---|---|---|---|---|")
+    lines.append(f"| forecast MAE ≥ 10 % below the best naive ({f['best_naive']}) | {f['improvement_vs_best']:+.1%} "
+                 f"(median forecast {f.get('engine_median_improvement_vs_best', float('nan')):+.1%}) | "
+                 f"{f.get('oracle_no_shock_improvement_vs_best', float('nan')):+.1%} | "
+                 f"{f.get('oracle_improvement_vs_best', float('nan')):+.1%} (true median "
+                 f"{f.get('oracle_median_improvement_vs_best', float('nan')):+.1%}) | "
+                 f"{'yes' if f['improvement_vs_best'] >= 0.10 else 'no'} |")
+    lines.append(f"| hotspot hit rate ≥ 1.2x the best naive ({h['best_naive']}) | {h['hit_ratio_vs_best']:.2f}x | "
+                 f"{h.get('oracle_no_shock_hit_ratio_vs_best', float('nan')):.2f}x | "
+                 f"{h.get('oracle_hit_ratio_vs_best', float('nan')):.2f}x | {'yes' if h['hit_ratio_vs_best'] >= 1.2 else 'no'} |")
+    lines.append(f"| hotspot PAI vs the best naive | {h['pai_ratio_vs_best']:.2f}x | "
+                 f"{h.get('oracle_no_shock_pai_ratio_vs_best', float('nan')):.2f}x | "
+                 f"{h.get('oracle_pai_ratio_vs_best', float('nan')):.2f}x | – |")
+    return lines
+
+
+def main() -> None:
+    import argparse
+    import json
+    import sys
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from common import git_head, machine_info
+
+    ap = argparse.ArgumentParser(description="forecast and hotspot benchmark with the generator's truth")
+    ap.add_argument("--styles", nargs="*", default=list(STYLES), choices=STYLES)
+    ap.add_argument("--seeds", type=int, nargs="*", default=[20261126, 20261127])
+    ap.add_argument("--days", type=int, default=182)
+    ap.add_argument("--window", type=int, default=56)
+    ap.add_argument("--reseed", action="store_true")
+    ap.add_argument("--out", default=str(OUT))
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - t0:6.0f} s] {msg}", flush=True)
+
+    tl = Timeline(history_days=args.days, window_days=args.window)
+    load_before = os.getloadavg()
+    results = {style: run_style(style, args.seeds, tl, args, log) for style in args.styles}
+    load_after = os.getloadavg()
+    text = []
+    for style, res in results.items():
+        text += style_markdown(style, res) + [""]
+    print("\n".join(text))
+    out = {"harness": "bench/eval_forecast.py", "git": git_head(), "machine": machine_info(),
+           "loadavg_before": load_before, "loadavg_after": load_after, "timeline": tl.as_dict(),
+           "seconds": round(time.perf_counter() - t0, 1), "results": results, "markdown": "\n".join(text)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1, default=_plain))
+    log(f"wrote {args.out}")
+
+
+def _plain(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+if __name__ == "__main__":
+    main()

@@ -53,3 +53,81 @@ def test_hotspots_rank_the_hot_grid_first_and_shrink_quiet_ones():
     assert top.grids[0] == grids[4] and top.rank.tolist() == [1, 2, 3]
     assert 20 < top.expected_week[0] < 36
     assert hotspots.hit_rate(np.array([4, 1, 2]), y[:, -7:].sum(1), 1) == 1.0
+
+
+# --- holidays, trends, bursts, thin series, emerging hotspots -------------------------------------------
+
+def test_public_holidays_and_make_up_days():
+    from datetime import date
+
+    from dashboard.analytics import holidays
+
+    d = np.array(["2026-10-01", "2026-10-03", "2026-10-08", "2026-10-10", "2026-09-20"], dtype="datetime64[D]")
+    assert holidays.day_types(d).tolist() == [holidays.HOLIDAY, 5, 3, 4, 4]   # Thu holiday, Sat, Thu, 调休 Sat, 调休 Sun
+    assert holidays.is_rest_day(date(2026, 10, 5)) and not holidays.is_rest_day(date(2026, 10, 10))
+    assert holidays.days_to_spring_festival(date(2027, 1, 27)) == 10
+
+
+def _seasonal_world(rng, n_series=40, n_days=140):
+    """Street x category counts that fade like summer noise through the autumn, drop on holidays."""
+    days = np.arange(np.datetime64("2026-07-01"), np.datetime64("2026-07-01") + n_days)
+    from dashboard.analytics.holidays import day_types
+
+    types = day_types(days)
+    f = np.array([1.2, 1.15, 1.1, 1.05, 1.0, 0.75, 0.75, 0.7])[types]
+    fade = np.exp(-0.006 * np.arange(n_days))                         # -35 % over 10 weeks
+    share = rng.gamma(2.0, 1.0, n_series)
+    mu = 3.0 * share[:, None] * fade[None, :] * f[None, :]
+    return days, mu, rng.poisson(mu).astype(float)
+
+
+def test_forecast_follows_a_fading_season_and_the_holiday_week():
+    rng = np.random.default_rng(4)
+    days, mu, y = _seasonal_world(rng)
+    units = [f"s{i % 8}" for i in range(len(y))]
+    err = {"model": [], "weekday_mean_4w": [], "truth": []}
+    holiday_ratio = []
+    for origin in range(84, len(days) - 7):
+        fc = forecast.forecast_counts(y[:, :origin], days[:origin], ["06"] * len(y), units=units)
+        actual = y[:, origin:origin + 7]
+        err["model"].append(np.abs(fc.expected - actual).mean())
+        err["weekday_mean_4w"].append(np.abs(forecast.naive_forecasts(y[:, :origin])["weekday_mean_4w"] - actual).mean())
+        err["truth"].append(np.abs(mu[:, origin:origin + 7] - actual).mean())
+        holiday_ratio.append((fc.expected / mu[:, origin:origin + 7]).mean())
+    mae = {k: np.mean(v) for k, v in err.items()}
+    assert mae["model"] < 0.92 * mae["weekday_mean_4w"]
+    assert mae["model"] < 1.1 * mae["truth"]
+    assert 0.85 < np.mean(holiday_ratio) < 1.15      # no systematic lag behind the fading level
+
+
+def test_a_one_day_burst_does_not_lift_next_week():
+    rng = np.random.default_rng(5)
+    days = np.arange(np.datetime64("2026-06-01"), np.datetime64("2026-06-01") + 84)
+    y = rng.poisson(4.0, size=(10, 84)).astype(float)
+    calm = forecast.forecast_counts(y, days, ["11"] * 10)
+    y[:, -2] += 30                                                    # a storm floods every street for a day
+    stormy = forecast.forecast_counts(y, days, ["11"] * 10)
+    assert stormy.expected.mean() < 1.1 * calm.expected.mean()
+
+
+def test_thin_series_borrow_their_street_share_and_the_median_is_the_abs_error_forecast():
+    rng = np.random.default_rng(6)
+    days = np.arange(np.datetime64("2026-08-01"), np.datetime64("2026-08-01") + 91)
+    street_rate = np.array([0.05, 0.05, 0.4, 0.4])                   # two quiet streets, two busy ones
+    y = rng.poisson(street_rate[:, None], size=(4, 91)).astype(float)
+    y[0, -20] = 3                                                     # one odd day in a quiet street
+    fc = forecast.forecast_counts(y[:, :-7], days[:-7], ["08"] * 4, units=["a", "b", "c", "d"])
+    assert fc.expected[0].mean() < 0.2 and (fc.median[:2] == 0).all()
+    assert np.abs(fc.median - y[:, -7:]).mean() <= np.abs(fc.expected - y[:, -7:]).mean()
+
+
+def test_an_emerging_hotspot_moves_up_within_two_weeks():
+    rng = np.random.default_rng(7)
+    grids = [f"320585100001{i:03d}" for i in range(1, 31)]
+    rates = np.full((30, 84), 0.6)
+    rates[3] = 2.0                                                    # a steadily busy grid
+    rates[9, -14:] = 6.0                                              # a construction site opened two weeks ago
+    y = rng.poisson(rates).astype(float)
+    new = hotspots.grid_scores(y, grids)
+    old = hotspots.grid_scores(y, grids, hotspots.HotspotParams(recent_prior_days=float("inf"), winsor_z=float("inf")))
+    assert new[9] > new[3] and new[9] > 1.5 * old[9]

@@ -1,10 +1,18 @@
 """Next week's hotspot grids (热点网格预测): the grids expected to report the most cases.
 
-A grid's score is its expected cases for the next 7 days: an exponentially weighted daily rate
-over up to ``history_days`` (half-life ``half_life_days``; recent weeks count more, but one busy
-week is mostly noise) shrunk toward its community's rate per grid with ``prior_cases`` pseudo
-cases (empirical Bayes: a quiet grid with two reports is not a hotspot). Naive rankings (last
-week's counts, the last 4 weeks' counts) are what it has to beat; ``naive_rankings`` gives them.
+A grid's score is its expected cases for the next 7 days, in two layers:
+
+* the long-run rate: an exponentially weighted daily rate over up to ``history_days`` (half-life
+  ``half_life_days``) shrunk toward its community's rate per grid with ``prior_cases`` pseudo
+  cases (empirical Bayes: a quiet grid with two reports is not a hotspot);
+* the recent rate: the last weeks (half-life ``recent_half_life``) with the long-run rate as its
+  gamma prior worth ``recent_prior_days`` days. A construction site or a new night market that
+  has kept a grid busy for a week or two moves it up at once; one busy day barely does.
+
+Day counts far above the grid's long-run rate (a storm floods the same low spots for a day) are
+winsorized at ``winsor_z`` Poisson sd first: they are real but do not last into next week.
+Naive rankings (last week's counts, the last 4 weeks' counts) are what it has to beat;
+``naive_rankings`` gives them.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ class HotspotParams:
     half_life_days: float = 42.0
     prior_cases: float = 3.0
     top_n: int = 20
+    recent_half_life: float = 7.0
+    recent_prior_days: float = 14.0   # inf: the long-run rate alone
+    winsor_z: float = 4.0             # inf: no winsorizing
 
 
 @dataclass
@@ -35,6 +46,18 @@ def grid_scores(y: np.ndarray, grids: list[str], params: HotspotParams = Hotspot
     g, n = y.shape
     if n == 0:
         return np.zeros(g)
+    rate = _long_run_rate(y, grids, params)
+    if np.isfinite(params.winsor_z):
+        y = np.minimum(y, rate[:, None] + params.winsor_z * np.sqrt(rate[:, None]) + 1.0)
+        rate = _long_run_rate(y, grids, params)
+    if np.isfinite(params.recent_prior_days):
+        w = 0.5 ** ((n - 1 - np.arange(n)) / params.recent_half_life)
+        rate = ((y * w).sum(1) + params.recent_prior_days * rate) / (w.sum() + params.recent_prior_days)
+    return 7.0 * rate
+
+
+def _long_run_rate(y: np.ndarray, grids: list[str], params: HotspotParams) -> np.ndarray:
+    n = y.shape[1]
     weight = 0.5 ** ((n - 1 - np.arange(n)) / params.half_life_days)
     exposure = weight.sum()
     cases = (y * weight).sum(1)
@@ -45,8 +68,7 @@ def grid_scores(y: np.ndarray, grids: list[str], params: HotspotParams = Hotspot
         comm_rate[code] = cases[sel].sum() / (exposure * sel.sum())
     prior_rate = np.array([comm_rate[code] for code in community])
     prior_exposure = params.prior_cases / np.maximum(prior_rate, 1e-9)
-    rate = (cases + params.prior_cases) / (exposure + prior_exposure)
-    return 7.0 * rate
+    return (cases + params.prior_cases) / (exposure + prior_exposure)
 
 
 def top_hotspots(y: np.ndarray, grids: list[str], params: HotspotParams = HotspotParams(), first_day: int = 0) -> Hotspots:

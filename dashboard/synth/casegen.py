@@ -84,9 +84,9 @@ class CaseFactory:
                 self.cat_p[source, kind] = w / w.sum()
         self.tier = {c.code: c.limits()[0] for c in self.categories}
 
-    def make(self, reported: np.ndarray, source_idx: np.ndarray, rng: np.random.Generator) -> NewCases:
-        n = len(reported)
-        sources = [SOURCES[i] for i in source_idx]
+    def places(self, source_idx: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """(grid index, category index into ``self.categories``) of each new case, by its source."""
+        n = len(source_idx)
         patrol = np.asarray(source_idx) == SOURCES.index("patrol")
         grid_idx = np.empty(n, dtype=np.int64)
         for mask, w in ((patrol, self.patrol_weight), (~patrol, self.weight)):
@@ -95,12 +95,21 @@ class CaseFactory:
                 grid_idx[mask] = rng.choice(len(w), size=k, p=w / w.sum())
         kinds = self.grids.kinds[grid_idx]
         cat_idx = np.empty(n, dtype=np.int64)
-        src_arr = np.asarray(sources)
+        src_arr = np.asarray([SOURCES[i] for i in source_idx])
         for (source, kind), p in self.cat_p.items():
             mask = (src_arr == source) & (kinds == kind)
             k = int(mask.sum())
             if k:
                 cat_idx[mask] = rng.choice(len(p), size=k, p=p)
+        return grid_idx, cat_idx
+
+    def make(self, reported: np.ndarray, source_idx: np.ndarray, rng: np.random.Generator,
+             grid_idx: np.ndarray | None = None, cat_idx: np.ndarray | None = None) -> NewCases:
+        """The cases reported at ``reported`` by ``source_idx``; their places drawn here unless given."""
+        n = len(reported)
+        sources = [SOURCES[i] for i in source_idx]
+        if grid_idx is None or cat_idx is None:
+            grid_idx, cat_idx = self.places(source_idx, rng)
         lon, lat = self.grids.sample_points(grid_idx, rng)
         lon, lat = np.round(lon, 6), np.round(lat, 6)
         u = rng.random((n, 14)).tolist()

@@ -40,9 +40,9 @@ _HOURLY = {  # relative weight of each local hour 0..23
 HOURLY = np.array([np.asarray(_HOURLY[s]) / np.sum(_HOURLY[s]) for s in SOURCES])  # (source, hour), rows sum to 1
 
 
-def expected_per_hour(hour: int, weekday: int, scale: float = 1.0) -> np.ndarray:
-    """Expected cases in one local hour, per source."""
-    weekend = weekday >= 5
+def expected_per_hour(hour: int, weekday: int, scale: float = 1.0, rest: bool | None = None) -> np.ndarray:
+    """Expected cases in one local hour, per source (``rest``: a rest day, by default a weekend day)."""
+    weekend = weekday >= 5 if rest is None else rest
     return PER_WEEKDAY * (WEEKEND_FACTOR if weekend else 1.0) * HOURLY[:, hour] * scale
 
 
@@ -60,8 +60,9 @@ class DayNoise:
 
 
 def draw_arrivals(cal: LocalCalendar, start: int, end: int, rng: np.random.Generator, noise: DayNoise,
-                  scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Report times in [start, end) and their source index, sorted by time."""
+                  scale: float = 1.0, rest_day=None) -> tuple[np.ndarray, np.ndarray]:
+    """Report times in [start, end) and their source index, sorted by time. ``rest_day(date)`` says
+    which days run like a weekend (public holidays, make-up working days); default: Saturdays and Sundays."""
     if end <= start:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     first = start - start % HOUR
@@ -71,7 +72,8 @@ def draw_arrivals(cal: LocalCalendar, start: int, end: int, rng: np.random.Gener
     lam = np.empty((len(seg_a), len(SOURCES)))
     for i, a in enumerate(seg_a):
         day = cal.local_date(a)
-        lam[i] = expected_per_hour(int(cal.local_hour(a)), day.weekday(), scale) * noise(day) * (seg_b[i] - a) / HOUR
+        rest = rest_day(day) if rest_day is not None else None
+        lam[i] = expected_per_hour(int(cal.local_hour(a)), day.weekday(), scale, rest) * noise(day) * (seg_b[i] - a) / HOUR
     counts = rng.poisson(lam)
     seg_idx, src_idx = np.nonzero(counts)
     reps = counts[seg_idx, src_idx]

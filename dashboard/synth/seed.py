@@ -31,6 +31,7 @@ from .lifecycle import CaseFacts, deadlines, plan_case, state_after, steps_until
 from .org_chart import Directory, build_org_chart
 from .profiles import county_profile
 from .rhythm import REFERENCE_GRIDS, DayNoise, draw_arrivals
+from .seasons import Realism, Shaper
 from .roster import Pings, Shifts, Walkers, day_roster, shift_pings
 
 log = logging.getLogger("gridwall.seed")
@@ -51,8 +52,13 @@ def county_exists(engine: Engine) -> bool:
 
 
 def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed: int = 20261126,
-                now: datetime | None = None, full_ping_days: int = 3, sparse_ping_minutes: int = 60) -> dict:
-    """Write the synthetic county ``county`` with ``days`` local days of history up to ``now``."""
+                now: datetime | None = None, full_ping_days: int = 3, sparse_ping_minutes: int = 60,
+                realism: Realism | None = None, truth: dict | None = None) -> dict:
+    """Write the synthetic county ``county`` with ``days`` local days of history up to ``now``.
+
+    ``realism``: volume, seasons, holidays, storms, trends and hotspot episodes (seasons.py); None
+    keeps the plain, stationary county. ``truth``, when a dict, receives the true expected cases per
+    grid x major category x day (keys days, grids, majors, expected (G, K, D)) for benchmarks."""
     started = time.perf_counter()
     cal = LocalCalendar(_timezone())
     now = (now or datetime.now(UTC)).astimezone(UTC)
@@ -87,9 +93,30 @@ def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed:
         weight, patrol_weight = seed_grid_weights(geo.table, rng)
         factory = CaseFactory(profile.code, profile.name, geo.table, categories,
                               {g: w[0] for g, w in directory.workers.items()}, weight, patrol_weight)
-        times, sources = draw_arrivals(cal, cal.midnight(first_day), now_ts + 1, rng, DayNoise(rng),
-                                       scale=len(geo.table) / REFERENCE_GRIDS)
-        new = factory.make(times, sources, rng)
+        scale = len(geo.table) / REFERENCE_GRIDS
+        shaper = Shaper(realism, geo.table, factory, cal, first_day, today, seed, scale)
+        if realism is not None:
+            scale *= realism.volume
+        noise = DayNoise(rng)
+        if realism is None:
+            times, sources = draw_arrivals(cal, cal.midnight(first_day), now_ts + 1, rng, noise, scale=scale)
+            new = factory.make(times, sources, rng)
+        else:
+            times, sources = draw_arrivals(cal, cal.midnight(first_day), now_ts + 1, rng, noise,
+                                           scale=scale * shaper.m_max, rest_day=shaper.rest_day)
+            grid_idx, cat_idx = factory.places(sources, rng)
+            kept = shaper.keep(times, grid_idx, cat_idx, rng)
+            extra = shaper.extras(now_ts, rng)
+            times = np.concatenate([times[kept], extra.times])
+            order = np.argsort(times, kind="stable")
+            sources = np.concatenate([sources[kept], extra.source])[order]
+            grid_idx = np.concatenate([grid_idx[kept], extra.grid])[order]
+            cat_idx = np.concatenate([cat_idx[kept], extra.cat])[order]
+            new = factory.make(times[order], sources, rng, grid_idx, cat_idx)
+        if truth is not None:
+            truth.update(days=shaper.days, grids=list(geo.table.codes), majors=shaper.majors,
+                         expected=shaper.expected(noise.factors, scale * shaper.m_max),
+                         expected_no_shock=shaper.expected(None, scale * shaper.m_max, shocks=False))
         case_cols, action_cols = _lifecycles(new, ids["cases"], ids["case_actions"], profile.code, by_code,
                                              directory, cal, now_ts)
 

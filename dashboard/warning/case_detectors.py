@@ -438,12 +438,12 @@ def forecast_outputs(conn, root_scope: Scope, m: Moment) -> tuple[list[dict], li
             keys, y = spikes.count_cube(facts, [region_col, "major"], days)
         if not keys:
             continue
-        fc = forecast.forecast_counts(y, days, [k[1] for k in keys], FORECAST_PARAMS)
+        fc = forecast.forecast_counts(y, days, [k[1] for k in keys], FORECAST_PARAMS, units=[k[0] for k in keys])
         for i, (region, major) in enumerate(keys):
             for j, day in enumerate(fc.days):
                 rows.append({"region_code": region, "category_code": major, "day": pd.Timestamp(day).date(),
                              "expected": round(float(fc.expected[i, j]), 3), "lo80": float(fc.lo[i, j]),
-                             "hi80": float(fc.hi[i, j]), "made_at": m.at})
+                             "hi80": float(fc.hi[i, j]), "median": float(fc.median[i, j]), "made_at": m.at})
     keys, y = spikes.count_cube(facts, ["grid_code"], days)
     hot_rows = []
     if keys:
