@@ -49,6 +49,7 @@ class ForecastParams:
     prior_cases: float = 3.0         # pseudo cases pulling a share toward its unit's share
     winsor_z: float = 3.0            # counts above fitted + z sd (+1) are cut there
     holidays: bool = True            # False: plain weekdays (public holidays and 调休 ignored)
+    unit_profile_strength: float = 50.0   # pseudo cases per day type; inf: every unit keeps its groups' week
 
 
 @dataclass
@@ -152,6 +153,10 @@ def forecast_counts(y: np.ndarray, days: np.ndarray, groups: list[str], params: 
         # in-sample curve: the cleaned, type-adjusted totals smoothed over a fortnight
         curve[sel] = np.maximum(_rolling_mean(clean / prof[types], 14), 1e-3)
         g_fut[sel] = level_end * np.exp(b_day * damped_days)
+    if units is not None and params.unit_profile_strength < np.inf:
+        ratio = _unit_profile_ratio(y, types, f_hist, np.asarray(units), params.unit_profile_strength)
+        f_hist = f_hist * ratio[:, types]
+        f_fut = f_fut * ratio[:, ftypes]
     # shares: each series' weighted counts over its group's expected counts (share 1)
     unit_fitted = curve * f_hist
     y_clean = _winsorize(y, _series_scale(y, unit_fitted, w_share)[:, None] * unit_fitted, params.winsor_z)
@@ -172,6 +177,23 @@ def forecast_counts(y: np.ndarray, days: np.ndarray, groups: list[str], params: 
     hi = nb_quantile(1.0 - tail, expected, k[:, None])
     med = nb_quantile(0.5, expected, k[:, None])
     return Forecast(future, expected, np.nan_to_num(lo), np.nan_to_num(hi), np.nan_to_num(med))
+
+
+def _unit_profile_ratio(y: np.ndarray, types: np.ndarray, f_hist: np.ndarray, units: np.ndarray,
+                        strength: float) -> np.ndarray:
+    """Per series (S, 8): how its unit's (street's) week departs from what its groups' profiles
+    predict (a street whose grids are mostly patrolled is quieter at weekends), pooled over all
+    the unit's series and shrunk toward 1 with ``strength`` pseudo cases per day type."""
+    out = np.ones((y.shape[0], N_TYPES))
+    for u in np.unique(units):
+        sel = units == u
+        obs = np.bincount(types, weights=y[sel].sum(0), minlength=N_TYPES)
+        # expected under the group profiles, scaled to the unit's total
+        base = f_hist[sel] * (y[sel].sum(1, keepdims=True) / np.maximum(f_hist[sel].sum(1, keepdims=True), 1e-9))
+        exp = np.bincount(types, weights=base.sum(0), minlength=N_TYPES)
+        r = (obs + strength) / (exp + strength)
+        out[sel] = r / max(float((r * exp).sum() / max(exp.sum(), 1e-9)), 1e-9)
+    return out
 
 
 def _series_scale(y: np.ndarray, unit_fitted: np.ndarray, w: np.ndarray) -> np.ndarray:
