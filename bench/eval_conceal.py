@@ -93,3 +93,59 @@ def default_variants() -> dict:
         "llr_threshold=4, peer_tail=1e-6": replace(d, llr_threshold=4.0, peer_tail=1e-6),
         "peer test off (peer_tail=0)": replace(d, peer_tail=0.0),
     }
+
+
+# --- many runs on one history: thinned communities drawn again and again, next to the oracle bounds ------------
+
+def full_matrices(facts: pd.DataFrame, communities: list[str], tl: Timeline):
+    """(P, U) of every complete week of the history (week j = days 7j..7j+6), as the engine counts them."""
+    from dashboard.analytics import concealment
+    from data_access import feeds_cases
+
+    weeks = np.array([np.datetime64(tl.day(7 * j), "D") for j in range(tl.history_days // 7)])
+    return concealment.weekly_matrix(feeds_cases.channel_week_counts(facts, weeks), communities, weeks)
+
+
+def _flags_at(p, u, monday_week: int, params) -> np.ndarray:
+    """As of 00:10 on the Monday of week ``monday_week``: weeks 0 .. monday_week - 1 (the engine's view while
+    the history is shorter than its 26-week look-back)."""
+    return _flagged((p[:, :monday_week], u[:, :monday_week]), params)
+
+
+def many_runs(p: np.ndarray, u: np.ndarray, tl: Timeline, params, keeps=(0.90, 0.74, 0.50), reps: int = 12,
+              per_rep: int = 6, seed: int = 5, min_patrol_per_week: float = 7.0) -> dict:
+    """Thinning drawn ``reps`` times per kept share, each time in ``per_rep`` communities at once (eligible
+    as in ``eval_inject``: >= 7 patrol reports a week over the 8 weeks before): each community's patrol
+    reports from the window start on are kept with probability ``keep`` (binomial, like the injection's
+    random deletions). Caught: flagged on one of the Mondays within the horizon (runs flagged on the
+    Monday of the change are left out, as the replay's scorer does). Honest: the untouched matrices,
+    flagged communities per 13-Monday window. The oracle bounds are computed for the same runs."""
+    import eval_oracle
+
+    rng = np.random.default_rng(seed)
+    change = tl.window_start // 7
+    horizon = tl.conceal_weeks
+    pre = p[:, change - 8:change].mean(1)
+    eligible = np.nonzero(pre >= min_patrol_per_week)[0]
+    honest_flags = np.array([_flags_at(p, u, m, params) for m in range(tl.honest_first_weekly // 7, change + horizon + 1)])
+    windows = [honest_flags[i:i + 13].any(0).sum() for i in range(max(len(honest_flags) - 12, 1))]
+    out = {"communities": int(p.shape[0]), "eligible": int(len(eligible)),
+           "honest_per_quarter": float(np.mean(windows)) / p.shape[0], "by_keep": {}}
+    rates_e = p[:, :change].mean(1)
+    rates_u = u[:, :change].mean(1)
+    for keep in keeps:
+        caught, rates = [], []
+        for _ in range(reps):
+            chosen = rng.choice(eligible, size=min(per_rep, len(eligible)), replace=False)
+            p2 = p.copy()
+            p2[chosen, change:] = rng.binomial(p[chosen, change:].astype(np.int64), keep)
+            before = _flags_at(p2, u, change, params)[chosen]
+            hit = np.zeros(len(chosen), bool)
+            for m in range(change + 1, change + horizon + 1):
+                hit |= _flags_at(p2, u, m, params)[chosen]
+            caught += [bool(h) for h, b in zip(hit, before) if not b]
+            rates += [(float(rates_e[c]), float(rates_u[c])) for c, b in zip(chosen, before) if not b]
+        out["by_keep"][f"{keep:.0%}"] = {"runs": len(caught), "caught": float(np.mean(caught)) if caught else None,
+                                         "patrol_per_week": float(np.mean([e for e, _ in rates])) if rates else None,
+                                         "oracle": eval_oracle.bounds(rates, keep, horizon)}
+    return out

@@ -85,19 +85,31 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def base_path(seed: int, tl: Timeline) -> Path:
-    return EVAL_DIR / f"base_s{seed}_d{tl.history_days}.db"
+def base_path(seed: int, tl: Timeline, volume: float = 1.0) -> Path:
+    return EVAL_DIR / (f"base_s{seed}_d{tl.history_days}.db" if volume == 1.0 else f"base_s{seed}_d{tl.history_days}_v{volume:g}.db")
 
 
-def ensure_base(seed: int, tl: Timeline, *, reseed: bool = False, log=print) -> Path:
-    """The seeded baseline for ``seed`` (seeded now when missing, stale or ``reseed``)."""
+def volume_only(volume: float):
+    """``seasons.Realism`` with the plain county's volume scaled by ``volume`` and nothing else
+    (no seasons, trends, storms or hotspot episodes): the same stationary county, busier."""
+    from dashboard.synth.seasons import Realism
+
+    return Realism(volume=volume, county_trend=0.0, street_trend_sd=0.0, street_wander=0.0, hotspots_per_week=0.0,
+                   storm_cases=0.0, season_strength=0.0)
+
+
+def ensure_base(seed: int, tl: Timeline, *, reseed: bool = False, log=print, volume: float = 1.0) -> Path:
+    """The seeded baseline for ``seed`` (seeded now when missing, stale or ``reseed``); ``volume`` != 1:
+    the same county with that many times the cases (``volume_only``)."""
     from dashboard.synth.seed import seed_county
     from data_access.db import init_db, make_engine
 
     EVAL_DIR.mkdir(parents=True, exist_ok=True)
-    path = base_path(seed, tl)
+    path = base_path(seed, tl, volume)
     marker = path.with_suffix(".json")
     want = {"seed": seed, "days": tl.history_days, "end": END.isoformat(), "county": COUNTY}
+    if volume != 1.0:
+        want["volume"] = volume
     if not reseed and path.exists() and marker.exists() and json.loads(marker.read_text()).get("params") == want:
         return path
     for p in (path, marker):
@@ -109,7 +121,8 @@ def ensure_base(seed: int, tl: Timeline, *, reseed: bool = False, log=print) -> 
         # Hourly pings on all but the last day: the warning families that need minute pings skip older
         # days anyway, and the file stays small enough to copy per run.
         stats = seed_county(engine, county=COUNTY, days=tl.history_days, seed=seed, now=END,
-                            full_ping_days=1, sparse_ping_minutes=60)
+                            full_ping_days=1, sparse_ping_minutes=60,
+                            **({"realism": volume_only(volume)} if volume != 1.0 else {}))
     finally:
         engine.dispose()
     marker.write_text(json.dumps({"params": want, "stats": stats}, ensure_ascii=False, indent=1))

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import eval_conceal  # noqa: E402
+import eval_oracle  # noqa: E402
 import eval_forecast  # noqa: E402
 import eval_scan  # noqa: E402
 import eval_score as sc  # noqa: E402
@@ -156,6 +157,11 @@ def score_seed(p: dict, tl: Timeline) -> dict:
 
     # concealment
     runs = sc.concealment_runs(alerts["injected"], truths, horizon)
+    f = facts["honest"]
+    pre = f[(f["dn"] >= tl.window_start - 56) & (f["dn"] < tl.window_start)]
+    unc = pre[pre["source"].isin(("hotline", "resident", "video"))].groupby("community").size() / 8.0
+    for run in runs:   # for the oracle bounds
+        run["uncontrolled_per_week"] = float(unc.get(run["community"], 0.0))
     concealing = {t["region"] for t in truths if t["kind"] == "concealment"}
     touched = _touched_communities(facts["injected"], truths)
     out["concealment"] = {
@@ -244,7 +250,9 @@ def concealment_summary(seed_results: list[dict], tl: Timeline) -> dict:
             "median_weeks": statistics.median([run["weeks"] for run in caught]) if caught else None,
             "flagged_before_excluded": sum(1 for run in runs if run["keep"] == keep and run["flagged_before"]),
             "patrol_per_week_caught": [run["patrol_per_week"] for run in caught],
-            "patrol_per_week_missed": [run["patrol_per_week"] for run in mine if not run["caught"]]}
+            "patrol_per_week_missed": [run["patrol_per_week"] for run in mine if not run["caught"]],
+            "oracle": eval_oracle.bounds([(run["patrol_per_week"], run.get("uncontrolled_per_week", 0.0)) for run in mine],
+                                         keep, tl.conceal_weeks)}
     for key in ("honest_history", "injected_history"):
         parts = [r["concealment"][key] for r in seed_results]
         communities = sum(p["communities"] for p in parts)
@@ -311,13 +319,20 @@ def markdown(summary: dict) -> str:
     c = summary["concealment"]
     lines.append(f"#### Concealment (疑似瞒报漏报): caught within {c['horizon_weeks']} weeks")
     lines.append("")
-    lines.append("| patrol kept | runs | caught | share | median weeks to first alert | patrol reports/week before: caught runs | "
-                 "missed runs |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("| patrol kept | runs | caught | share | oracle: one look / weekly CUSUM | oracle on the share: one look / CUSUM | "
+                 "median weeks to first alert | patrol reports/week before: caught runs | missed runs |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     for keep, v in c["by_keep"].items():
-        lines.append(f"| {keep} | {v['runs']} | {v['caught']} | {_pct(v['share'])} | {_f(v['median_weeks'], '{:.1f}')} | "
+        o = v.get("oracle") or {}
+        lines.append(f"| {keep} | {v['runs']} | {v['caught']} | {_pct(v['share'])} | {_pct(o.get('one_look'))} / {_pct(o.get('cusum'))} | "
+                     f"{_pct(o.get('one_look_share'))} / {_pct(o.get('cusum_share'))} | {_f(v['median_weeks'], '{:.1f}')} | "
                      f"{', '.join(f'{x:.0f}' for x in sorted(v['patrol_per_week_caught'])) or '–'} | "
                      f"{', '.join(f'{x:.0f}' for x in sorted(v['patrol_per_week_missed'])) or '–'} |")
+    lines.append("")
+    lines.append("(Oracles, bench/eval_oracle.py: they know each run's patrol rate, the date and the kept share, and may flag "
+                 "an honest community with probability 5 % per quarter; *one look* tests the 8 weeks' count once, the "
+                 "*weekly CUSUM* decides every week; the share oracles know the true patrol share instead of the rate and "
+                 "test patrol against the uncontrolled channels' count.)")
     excluded = sum(v["flagged_before_excluded"] for v in c["by_keep"].values())
     if excluded:
         lines.append("")
@@ -331,6 +346,25 @@ def markdown(summary: dict) -> str:
                  f"or deleted case) {ih['flagged']} of {ih['communities']} over {ih['weeks']:.0f} weeks "
                  f"(= {_f(ih['share_per_quarter'], '{:.1%}')} per quarter, scaled).")
     lines.append("")
+    cv = summary.get("concealment_volume")
+    if cv:
+        keeps = list(next(iter(cv.values()))["pooled"]["by_keep"])
+        lines.append(f"Many runs (bench/eval_conceal.py ``many_runs``: the engine's concealment tests on the weekly counts of the "
+                     f"untouched histories, thinning drawn {cv[next(iter(cv))]['pooled']['runs_per_keep']} times per kept "
+                     f"share), at the synthetic volume and at a realistic one:")
+        lines.append("")
+        lines.append("| volume | patrol reports/week (thinned runs) | " + " | ".join(f"caught {k} (oracle one look / CUSUM)" for k in keeps)
+                     + " | honest flagged per quarter |")
+        lines.append("|---|---|" + "---|" * (len(keeps) + 1))
+        for vol, v in cv.items():
+            pv = v["pooled"]
+            cells = []
+            for k in keeps:
+                b = pv["by_keep"][k]
+                cells.append(f"{_pct(b['caught'])} ({_pct(b['oracle'].get('one_look'))} / {_pct(b['oracle'].get('cusum'))})")
+            lines.append(f"| x{vol} | {_f(pv['by_keep'][keeps[1 if len(keeps) > 1 else 0]]['patrol_per_week'], '{:.1f}')} | "
+                         + " | ".join(cells) + f" | {_f(pv['honest_per_quarter'], '{:.1%}')} |")
+        lines.append("")
     fc = summary.get("forecast")
     if fc:
         lines.append("#### Forecasts (MAE per street x major category x day, horizons 1-7) and hotspots (top 5 % of grids)")
@@ -457,6 +491,36 @@ def conceal_sweep(prepared: list[dict], seed_results: list[dict], tl: Timeline) 
     return eval_conceal.sweep(histories, tl, eval_conceal.default_variants())
 
 
+def concealment_volume(prepared: list[dict], tl: Timeline, args) -> dict:
+    """``eval_conceal.many_runs`` on every seed's untouched history at volume x1 and x``args.volume``
+    (the same county seeded with that many times the cases), pooled over seeds."""
+    from dashboard.warning import case_detectors
+
+    out = {}
+    for vol in (1.0, args.volume):
+        parts = []
+        for p in prepared:
+            base = p["base"] if vol == 1.0 else ensure_base(p["seed"], tl, volume=vol, log=log)
+            engine = make_engine(sqlite_url(base))
+            try:
+                facts, communities = case_frame(engine, tl), sorted(grid_frame(engine)["community"].unique())
+            finally:
+                engine.dispose()
+            pm, um = eval_conceal.full_matrices(facts, communities, tl)
+            parts.append(eval_conceal.many_runs(pm, um, tl, case_detectors.CONCEALMENT_PARAMS, seed=p["seed"]))
+        pooled = {"honest_per_quarter": float(np.mean([x["honest_per_quarter"] for x in parts])), "by_keep": {},
+                  "runs_per_keep": sum(next(iter(x["by_keep"].values()))["runs"] for x in parts)}
+        for k in parts[0]["by_keep"]:
+            bs = [x["by_keep"][k] for x in parts]
+            w = [b["runs"] for b in bs]
+            pooled["by_keep"][k] = {"runs": sum(w), "caught": float(np.average([b["caught"] for b in bs], weights=w)),
+                                    "patrol_per_week": float(np.average([b["patrol_per_week"] for b in bs], weights=w)),
+                                    "oracle": {o: float(np.average([b["oracle"][o] for b in bs], weights=w))
+                                               for o in bs[0]["oracle"] if o != "communities"}}
+        out[f"{vol:g}"] = {"pooled": pooled, "per_seed": parts}
+    return out
+
+
 def scan_sweep(prepared: list[dict], tl: Timeline) -> dict:
     from data_access import feeds_cases
     from data_access.scope import Scope
@@ -538,6 +602,9 @@ def main() -> None:
     ap.add_argument("--rescore", action="store_true", help="score the databases of the last run (no injection, no replay)")
     ap.add_argument("--no-forecast", action="store_true")
     ap.add_argument("--sweep", action="store_true", help="also score other settings of the forecast and hotspot models")
+    ap.add_argument("--volume", type=float, default=2.4,
+                    help="also run the concealment tests (many runs, no replay) on the same county at this many times "
+                         "the cases (2.4: domain.md's 吴中区 per resident; 0: not)")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
     tl = timeline(args.quick)
@@ -563,6 +630,9 @@ def main() -> None:
         summary["breakdown"][label] = breakdown(seed_results, label, "outbreak")
     summary["breakdown"]["engine_cluster"] = breakdown(seed_results, "engine", "cluster")
     summary["concealment"] = concealment_summary(seed_results, tl)
+    if args.volume:
+        log(f"concealment tests, many runs, at volume x1 and x{args.volume:g}")
+        summary["concealment_volume"] = concealment_volume(prepared, tl, args)
     if args.sweep:
         log("concealment tests under other settings")
         summary["concealment_sweep"] = conceal_sweep(prepared, seed_results, tl)
