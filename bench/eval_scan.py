@@ -87,3 +87,72 @@ def sweep(histories: list[dict], tl: Timeline, thresholds=(100.0, 50.0, 20.0, 10
                          "false_per_street_week": len(false_keys[r]) / street_weeks if street_weeks else None}
     return out
 
+
+
+# --- per injected cluster: its own cylinder against the scan's critical value ------------------------------
+
+def cylinder_llr(facts: pd.DataFrame, cent: pd.DataFrame, grids: list[str], first_day: np.datetime64,
+                 last: np.datetime64, params) -> tuple[float, int, float]:
+    """(LLR, observed, expected) of the cylinder made of exactly ``grids`` over [first_day, last] in the
+    28-day study period ending on ``last``, as the scan computes them (automated channels left out)."""
+    from dashboard.analytics import scan
+
+    d = facts["day"].values.astype("datetime64[D]")
+    f = facts[(d >= last - np.timedelta64(params.study_days - 1, "D")) & (d <= last)]
+    strata = scan.strata_of(f["source"].values, np.zeros(len(f), dtype=np.int64), params.automated_sources)
+    f = f[strata >= 0]
+    strata = strata[strata >= 0]
+    inside = f["grid_code"].isin(grids).values
+    inw = f["day"].values.astype("datetime64[D]") >= first_day
+    n_s = np.bincount(strata).astype(float)
+    exp = float(sum(np.sum(inside & (strata == s)) * np.sum(inw & (strata == s)) / n_s[s] for s in range(len(n_s)) if n_s[s]))
+    obs = int((inside & inw).sum())
+    llr = float(scan._llr(np.array([obs], float), np.array([exp]), float(len(f)), params.min_cases)[0])
+    return llr, obs, exp
+
+
+def truth_table(histories: list[dict], tl: Timeline, thresholds=(100.0, 20.0)) -> list[dict]:
+    """Per injected cluster, on each day it could be found within 2.5 days of its first case: the LLR of
+    its own cylinder (its grids, from its first day) and the scan's critical LLR at each threshold that
+    day (the replications' maxima), and the recurrence interval of the best scanned cluster touching
+    it. A cluster whose own cylinder stays below the critical value is out of reach of any cylinder
+    scan at that threshold: even knowing its shape and start, its excess is what chance gives
+    somewhere in the county every 100 (20) days."""
+    from dashboard.analytics import scan
+    from dashboard.warning import case_detectors
+
+    params = replace(case_detectors.SCAN_PARAMS, min_recurrence_days=1.0, max_clusters=30)
+    out = []
+    for h in histories:
+        cent = h["centroids"]
+        codes = cent["grid_code"].values
+        pos = {code: i for i, code in enumerate(codes)}
+        nbr, dist = scan.neighbours(cent["lon"].values, cent["lat"].values, params.max_neighbors, params.max_radius_km)
+        for t in h["truths"]:
+            if t["kind"] != "cluster":
+                continue
+            start = datetime.fromisoformat(t["start"])
+            first = np.datetime64(tl.day(t["start_day"]), "D")
+            days = []
+            for dn in range(t["start_day"], t["start_day"] + t["days"] + 2):
+                delay = (tl.step_at(dn + 1) - start).total_seconds() / 86400
+                if delay > 2.5:
+                    break
+                last = np.datetime64(tl.day(dn), "D")
+                llr, obs, exp = cylinder_llr(h["facts"], cent, t["grids"], first, last, params)
+                f = h["facts"]
+                d = f["day"].values.astype("datetime64[D]")
+                f = f[(d >= last - np.timedelta64(params.study_days - 1, "D")) & (d <= last) & f["grid_code"].isin(pos).values]
+                loc = f["grid_code"].map(pos).values.astype(np.int64)
+                day = (f["day"].values.astype("datetime64[D]") - (last - np.timedelta64(params.study_days - 1, "D"))).astype(np.int64)
+                maxima: list = []
+                found = scan.scan(loc, day, scan.strata_of(f["source"].values, loc, params.automated_sources), len(cent),
+                                  params.study_days - 1, nbr, dist, params, rng=np.random.default_rng(int(str(last).replace("-", ""))),
+                                  null_maxima=maxima)
+                ri = max([c.recurrence_days for c in found if set(codes[c.members]) & set(t["grids"])], default=0.0)
+                days.append({"dn": dn, "delay_days": round(delay, 2), "llr": round(llr, 2), "observed": obs, "expected": round(exp, 2),
+                             "critical": {f"{r:g}": round(float(np.quantile(maxima, 1 - 1 / r)), 2) for r in thresholds},
+                             "scan_ri": round(ri, 1)})
+            out.append({"id": t["id"], "seed": h.get("seed"), "k": t["k"], "sd": t["sd"], "per_day": t["per_day"], "days": t["days"],
+                        "grids": len(t["grids"]), "n_cases": t["n_cases"], "by_day": days})
+    return out

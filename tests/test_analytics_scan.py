@@ -71,3 +71,25 @@ def test_a_new_camera_is_not_a_cluster():
 def test_too_few_cases_scan_to_nothing():
     lon, lat = _lattice(3)
     assert _run(np.array([0, 1]), np.array([0, 20]), np.array(["patrol", "patrol"]), lon, lat) == []
+
+
+def test_automated_channels_are_left_out_not_diluting():
+    # video and sensor cases follow where devices are; they carry no information on clusters, so the
+    # scan with them is the scan without them (the same clusters, the same strength)
+    src = np.array(["patrol", "video", "hotline", "sensor", "resident"])
+    strata = scan.strata_of(src, np.arange(5), PARAMS.automated_sources)
+    assert strata[1] == -1 and strata[3] == -1 and len(set(strata[[0, 2, 4]].tolist())) == 3
+    rng = np.random.default_rng(5)
+    lon, lat = _lattice()
+    loc, day, s = _background(rng, len(lon), PARAMS.study_days)
+    last = PARAMS.study_days - 1
+    # a burst reported on the hotline and, just as much, by the cameras that watch the same street
+    loc = np.concatenate([loc, np.full(12, 44), np.full(12, 45)])
+    day = np.concatenate([day, np.full(24, last)])
+    s = np.concatenate([s, np.array(["hotline", "video"] * 12)])
+    with_video = _run(loc, day, s, lon, lat)
+    human = s != "video"
+    without = _run(loc[human], day[human], s[human], lon, lat)
+    assert with_video and without
+    assert with_video[0].llr == without[0].llr and with_video[0].observed == without[0].observed
+    assert {44, 45} & set(with_video[0].members.tolist()) and with_video[0].recurrence_days >= 100

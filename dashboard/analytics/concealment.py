@@ -12,14 +12,25 @@ Two tests on complete local weeks, per community:
   are quiet everywhere (holidays) explain themselves. For each possible change week tau in the
   last ``max_post_weeks`` weeks, the likelihood ratio of "the rate fell from tau on" against "no
   change" is computed conditionally on the community's total (a binomial split, so the rate
-  itself needs no estimate); the largest over tau is the statistic (a GLR change-point test).
-  It flags when that exceeds ``llr_threshold``, the patrol count is at most ``max_ratio`` of its
-  expected, and the uncontrolled channels did not fall as much (otherwise there were simply
-  fewer problems).
+  itself needs no estimate). The alternative is a fixed drop: from tau on only ``design_keep``
+  (a quarter hidden, as in Greenstone et al.) of the patrol reports are made; the largest ratio
+  over tau is the statistic, a CUSUM tuned to that drop on a rate estimated from the community's
+  own weeks before tau. (``design_keep=None``: the best-fitting drop instead, a GLR; it pays for
+  fitting the drop with more false flags at the same power.) It flags when the statistic exceeds
+  ``llr_threshold``, the patrol count is at most ``max_ratio`` of its expected, and the
+  uncontrolled channels did not fall as much (otherwise there were simply fewer problems).
 * **Peers (persistent deficit / 长期偏低)**: the patrol share P / (P + U) over the last
   ``peer_weeks`` weeks against the distribution of shares among all communities, a beta-binomial
   fitted by moments (empirical Bayes: honest communities differ, and small ones are noisy). It
   flags when the community's patrol count is below the ``peer_tail`` quantile of its beta-binomial.
+
+Calibration (bench/eval_conceal.py ``many_runs`` on the seeded 182-day county, 152 communities, at
+its own volume and at 2.4 times it): ``llr_threshold`` 3.5 and ``peer_tail`` 1e-6 flag 2-5 % of
+honest communities per quarter (13 weekly looks); the busier county flags more, because more of
+its communities have enough reports to be judged at all. How much the tests can catch is bounded
+by volume: a community with 10 patrol reports a week that hides a quarter of them is 20 reports
+short after 8 weeks, against a Poisson sd of 9; even an oracle that knows its rate and the date
+catches that within 8 weeks only about 6 times in 10 when it must decide weekly (``eval_oracle``).
 """
 
 from __future__ import annotations
@@ -35,14 +46,15 @@ UNCONTROLLED = ("hotline", "resident", "video")
 
 @dataclass(frozen=True)
 class ConcealmentParams:
-    min_pre_weeks: int = 4
+    min_pre_weeks: int = 8          # a baseline of two months before any change week
     max_post_weeks: int = 8
-    llr_threshold: float = 5.0
+    llr_threshold: float = 3.5
     max_ratio: float = 0.85
     u_margin: float = 0.05           # uncontrolled channels' ratio must exceed the patrol ratio by this
     min_expected_post: float = 8.0   # too few expected patrol reports to judge
+    design_keep: float | None = 0.75  # the drop the own-history test is tuned to (None: the best-fitting drop)
     peer_weeks: int = 8
-    peer_tail: float = 0.0002
+    peer_tail: float = 1e-6
     min_peer_cases: int = 30
 
 
@@ -69,6 +81,16 @@ def _binomial_llr_low(x: np.ndarray, n: np.ndarray, q0: np.ndarray) -> np.ndarra
     return np.where((phat < q0) & (n > 0) & (q0 > 0) & (q0 < 1), np.nan_to_num(out, nan=0.0), 0.0)
 
 
+def _binomial_llr_fixed(x: np.ndarray, n: np.ndarray, q0: np.ndarray, keep: float) -> np.ndarray:
+    """Log likelihood ratio of "from the split point on, only ``keep`` of the patrol reports were made"
+    against "no change": x of n in the later part, expected share q0 (0 when negative). Maximised over
+    the split point this is a CUSUM tuned to that drop."""
+    q0 = np.clip(q0, 1e-9, 1 - 1e-9)
+    q1 = keep * q0 / (keep * q0 + 1 - q0)
+    out = x * np.log(q1 / q0) + (n - x) * np.log((1 - q1) / (1 - q0))
+    return np.where(n > 0, np.maximum(out, 0.0), 0.0)
+
+
 def own_history(p: np.ndarray, u: np.ndarray, params: ConcealmentParams = ConcealmentParams()) -> OwnHistory:
     """The own-history test as of the last week of p (C, W) patrol and u (C, W) uncontrolled counts."""
     p, u = np.asarray(p, dtype=float), np.asarray(u, dtype=float)
@@ -85,7 +107,7 @@ def own_history(p: np.ndarray, u: np.ndarray, params: ConcealmentParams = Concea
     for t in range(first, n_w):
         x = p[:, t:].sum(1)
         q0 = peers_p[:, t:].sum(1) / peers_p.sum(1)
-        llr = _binomial_llr_low(x, total, q0)
+        llr = _binomial_llr_low(x, total, q0) if params.design_keep is None else _binomial_llr_fixed(x, total, q0, params.design_keep)
         rate_pre = p[:, :t].sum(1) / peers_p[:, :t].sum(1)
         e = rate_pre * peers_p[:, t:].sum(1)
         u_pre = u[:, :t].sum(1) / peers_u[:, :t].sum(1)

@@ -10,9 +10,12 @@ last day). The expected count of a cylinder comes from the space and time margin
 so places that always report a lot and days that are busy everywhere explain themselves; only an
 excess *interaction* of place and time is a cluster. Strata are reporting channels (sources): a
 channel whose volume changes over time does not make clusters where it happens to be used more.
-Automated channels (video AI, IoT sensors) go one step further: each (channel, grid) is its own
-stratum, because their counts follow where devices are installed; a newly installed camera then
-explains its own cases and is never a cluster.
+Automated channels (video AI, IoT sensors) are left out: their counts follow where and when
+devices are installed, so a newly installed camera must never be a cluster. (Giving each
+(channel, grid) its own stratum achieves that too, but such a stratum's expected count in any
+cylinder equals its observed count: its cases carry no information on clusters and only dilute
+the observed-to-expected ratio of the cylinders they fall in. A cluster whose video share is a
+third loses half its log likelihood ratio that way.)
 
 Significance: Monte Carlo, permuting the days of the cases within each stratum (which keeps both
 marginals), ``replications`` times; p = rank / (R + 1). The recurrence interval of a cluster seen
@@ -76,15 +79,14 @@ def neighbours(lon: np.ndarray, lat: np.ndarray, k: int, max_radius_km: float) -
 
 
 def strata_of(sources: np.ndarray, loc: np.ndarray, automated: tuple[str, ...]) -> np.ndarray:
-    """Stratum per case: its channel, or (channel, location) for automated channels."""
-    sources = np.asarray(sources).astype(str)
-    _, chan = np.unique(sources, return_inverse=True)
+    """Stratum per case: its channel (0, 1, ...), or -1 for automated channels (``scan`` leaves those out)."""
+    sources = np.asarray(sources).astype(str).ravel()
     auto = np.isin(sources, automated)
-    out = chan.astype(np.int64).ravel()
-    n_chan = int(out.max()) + 1 if len(out) else 0
-    out[auto] = n_chan + chan.ravel()[auto] * (int(np.max(loc)) + 1 if len(loc) else 1) + np.asarray(loc)[auto]
-    _, out = np.unique(out, return_inverse=True)
-    return out.ravel()
+    out = np.full(len(sources), -1, dtype=np.int64)
+    if (~auto).any():
+        _, chan = np.unique(sources[~auto], return_inverse=True)
+        out[~auto] = chan.ravel()
+    return out
 
 
 def _llr(c: np.ndarray, e: np.ndarray, total: float, min_cases: int) -> np.ndarray:
@@ -111,14 +113,18 @@ def _window_counts(loc: np.ndarray, day: np.ndarray, n_locs: int, last: int, max
 
 def scan(loc: np.ndarray, day: np.ndarray, stratum: np.ndarray, n_locs: int, last: int, nbr: np.ndarray,
          dist: np.ndarray, params: ScanParams = ScanParams(), runs_per_day: float = 1.0,
-         rng: np.random.Generator | None = None) -> list[Cluster]:
-    """Scan cases (location index, day index, stratum) of a study period ending on day ``last``.
+         rng: np.random.Generator | None = None, null_maxima: list | None = None) -> list[Cluster]:
+    """Scan cases (location index, day index, stratum; stratum -1: left out) of a study period ending
+    on day ``last``.
 
     Returns the most likely cluster and secondary clusters that do not overlap it, each with its
     Monte Carlo p-value, strongest first; only clusters rarer than ``min_recurrence_days``.
+    ``null_maxima``, a list, receives the replications' largest log likelihood ratios (diagnostics).
     """
     rng = rng or np.random.default_rng(20051)
     loc, day, stratum = (np.asarray(a, dtype=np.int64).ravel() for a in (loc, day, stratum))
+    keep = stratum >= 0
+    loc, day, stratum = loc[keep], day[keep], stratum[keep]
     total = float(len(loc))
     if total < params.min_cases or n_locs == 0:
         return []
@@ -136,7 +142,7 @@ def scan(loc: np.ndarray, day: np.ndarray, stratum: np.ndarray, n_locs: int, las
     expected = _zone_sums(exp_loc, nbr)
     observed = _zone_sums(_window_counts(loc, day, n_locs, last, w_max), nbr)
     llr = np.where(valid[:, :, None], _llr(observed, expected, total, params.min_cases), 0.0)
-    if not (llr > 0).any():
+    if not (llr > 0).any() and null_maxima is None:
         return []
     # Monte Carlo: permute days within strata
     order = np.argsort(stratum, kind="stable")
@@ -150,6 +156,8 @@ def scan(loc: np.ndarray, day: np.ndarray, stratum: np.ndarray, n_locs: int, las
         # logs only where a cylinder can score at all (few): the rest are 0
         can = (obs_r > expected) & (obs_r >= params.min_cases) & valid[:, :, None]
         maxima[r] = _llr(obs_r[can], expected[can], total, params.min_cases).max(initial=0.0)
+    if null_maxima is not None:
+        null_maxima.extend(maxima.tolist())
     # the most likely cluster, then the best ones that share no location with those already taken
     flat = np.argsort(llr, axis=None)[::-1]
     taken: set[int] = set()
