@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +93,7 @@ def forecast_mae(engine, facts: pd.DataFrame, tl: Timeline, truth: dict | None =
     err = {"street": {n: [] for n in names}, "root": {n: [] for n in names}}
     weekday_of = np.array([tl.day(d).weekday() for d in range(tl.history_days)])
     by_h = {n: [[] for _ in range(7)] for n in names}
+    by_o = {n: {o: [] for o in origins} for n in names}
     with engine.connect() as conn:
         for o in origins:
             rows, _ = case_detectors.forecast_outputs(conn, root, Moment(tl.step_at(o), TZ))
@@ -121,6 +122,7 @@ def forecast_mae(engine, facts: pd.DataFrame, tl: Timeline, truth: dict | None =
                     err[level][n].append(e)
                     if level == "street":
                         by_h[n][h].append(e)
+                        by_o[n][o].append(e)
     out = {}
     for level in ("street", "root"):
         mae = {n: float(np.mean(v)) if v else None for n, v in err[level].items()}
@@ -134,6 +136,9 @@ def forecast_mae(engine, facts: pd.DataFrame, tl: Timeline, truth: dict | None =
             out[level]["oracle_median_improvement_vs_best"] = 1 - mae["oracle_median"] / naive[best]
             out[level]["oracle_no_shock_improvement_vs_best"] = 1 - mae["oracle_no_shock"] / naive[best]
     out["street"]["mae_by_horizon"] = {n: [float(np.mean(v)) if v else None for v in by_h[n]] for n in names}
+    out["street"]["mae_by_origin"] = {n: [float(np.mean(by_o[n][o])) if by_o[n][o] else None for o in origins]
+                                      for n in names}
+    out["street"]["origin_days"] = [tl.day(o).isoformat() for o in origins]
     out["origins"] = [tl.day(o).isoformat() for o in (origins[0], origins[-1])] if origins else []
     out["n_origins"] = len(origins)
     return out
@@ -367,6 +372,37 @@ def run_style(style: str, seeds: list[int], tl: Timeline, args, log=print) -> di
     return {"pooled": pooled(per_seed), "per_seed": per_seed}
 
 
+def calm_lines(res: dict) -> list[str]:
+    """Street x major MAE over origins whose horizon (and look-back) hold no public holiday or 调休 day."""
+    from dashboard.analytics.holidays import HOLIDAYS, MAKEUP_DAYS
+
+    special = HOLIDAYS | MAKEUP_DAYS
+    out = []
+    for label, back in (("horizon without holidays", 0), ("horizon and 4-week look-back without holidays", 28)):
+        sums: dict = {}
+        n_orig = 0
+        for r in res["per_seed"]:
+            st = r["forecast"]["street"]
+            for i, day in enumerate(st["origin_days"]):
+                d0 = date.fromisoformat(day)
+                if any((d0 + timedelta(days=k)) in special for k in range(-back, 7)):
+                    continue
+                n_orig += 1
+                for n, v in st["mae_by_origin"].items():
+                    if v[i] is not None:
+                        sums.setdefault(n, []).append(v[i])
+        if not n_orig:
+            continue
+        m = {n: float(np.mean(v)) for n, v in sums.items()}
+        best = min((n for n in NAIVE_FORECASTS if n in m), key=m.get)
+        cols = [f"{n} {m[n]:.3f} ({1 - m[n] / m[best]:+.1%})" for n in ("engine", "engine_median", "oracle_no_shock", "oracle")
+                if n in m]
+        out.append(f"| street x major, {label} ({n_orig} origins) | best naive {best} {m[best]:.3f}; " + "; ".join(cols) + " |")
+    if out:
+        out = ["", "| subset | MAE (improvement vs the subset's best naive) |", "|---|---|"] + out
+    return out
+
+
 def style_markdown(style: str, res: dict) -> list[str]:
     p = res["pooled"]
     lines = [f"#### {style} history ({', '.join(str(r['seed']) for r in res['per_seed'])}; "
@@ -380,6 +416,7 @@ def style_markdown(style: str, res: dict) -> list[str]:
             f"{m[n]:.3f}" if n in m else "–" for n in ("engine", "engine_median", "last_week", "seasonal_naive",
                                                        "mean_4w", "weekday_mean_4w", "oracle_no_shock", "oracle",
                                                        "oracle_median")) + " |")
+    lines += calm_lines(res)
     lines.append("")
     h = p["hotspots"]
     lines.append(f"| hotspots, top {h['top_n']} grids (5 %) | engine | last week | last 4 weeks | oracle, no shocks | "
