@@ -16,7 +16,9 @@ the model stays small and pools wherever one series is too thin:
 * ``share``: the series' part of its group, an exponentially weighted ratio of its counts to the
   group curve (half-life ``half_life_days``), shrunk toward its unit's (street's) share of all
   cases with ``prior_cases`` pseudo cases: a thin series borrows from its street, a busy one
-  speaks for itself.
+  speaks for itself. The last weeks (half-life ``recent_half_life``) then update that share with
+  it as their prior worth ``recent_prior_days`` days: a new construction site or market shows
+  within a week or two, one odd day does not.
 
 Intervals are negative-binomial quantiles with the series' k estimated by moments, plus the
 uncertainty of the share; ``median`` is the NB median (the point forecast that minimises the
@@ -49,6 +51,8 @@ class ForecastParams:
     prior_cases: float = 3.0         # pseudo cases pulling a share toward its unit's share
     winsor_z: float = 3.0            # counts above fitted + z sd (+1) are cut there
     holidays: bool = True            # False: plain weekdays (public holidays and 调休 ignored)
+    recent_half_life: float = 7.0
+    recent_prior_days: float = 14.0   # the recent share's prior worth in days; inf: long-run share only
     unit_profile_strength: float = 50.0   # pseudo cases per day type; inf: every unit keeps its groups' week
 
 
@@ -130,6 +134,7 @@ def forecast_counts(y: np.ndarray, days: np.ndarray, groups: list[str], params: 
     f_fut = np.ones((s, h_n))
     curve = np.ones((s, n))                                   # group level G per day (in-sample)
     g_fut = np.ones((s, h_n))
+    cut = np.ones((s, n))                                     # share of each day's count kept after winsorizing
     for gname in np.unique(groups):
         sel = groups == gname
         total = y[sel].sum(0)
@@ -141,6 +146,7 @@ def forecast_counts(y: np.ndarray, days: np.ndarray, groups: list[str], params: 
         fit0 = level0 * prof0[types]
         clean = _winsorize(total, fit0, params.winsor_z, _extra_spread(total, fit0))
         prof = type_profile(clean, types, params.dow_strength)
+        cut[sel] = np.where(total > 0, clean / np.maximum(total, 1e-9), 1.0)   # a group-wide burst leaves every series
         off = np.log(np.maximum(prof[types], 1e-9))
         a, b, se_b = _fit_level_trend(clean[None], off[None], x[None], w_group[None], n >= 21)
         b_day = float(np.clip(b[0] / 7.0, -params.max_trend, params.max_trend))
@@ -159,11 +165,18 @@ def forecast_counts(y: np.ndarray, days: np.ndarray, groups: list[str], params: 
         f_fut = f_fut * ratio[:, ftypes]
     # shares: each series' weighted counts over its group's expected counts (share 1)
     unit_fitted = curve * f_hist
-    y_clean = _winsorize(y, _series_scale(y, unit_fitted, w_share)[:, None] * unit_fitted, params.winsor_z)
+    y_cut = y * cut
+    y_clean = _winsorize(y_cut, _series_scale(y_cut, unit_fitted, w_share)[:, None] * unit_fitted, params.winsor_z)
     cases = (w_share * y_clean).sum(1)
     exposure = np.maximum((w_share * unit_fitted).sum(1), 1e-9)
     prior = _unit_prior(y_clean, unit_fitted, w_share, groups, units)
     share = (cases + params.prior_cases * prior) / (exposure + params.prior_cases)
+    if np.isfinite(params.recent_prior_days):
+        # the last weeks with the long-run share as their gamma prior: a step (a new site) shows sooner
+        w_recent = 0.5 ** ((n - 1 - t) / params.recent_half_life)
+        e_recent = (w_recent * unit_fitted).sum(1)
+        prior_e = params.recent_prior_days * e_recent / max(w_recent.sum(), 1e-9)
+        share = ((w_recent * y_clean).sum(1) + share * prior_e) / np.maximum(e_recent + prior_e, 1e-9)
     expected = share[:, None] * g_fut * f_fut
     # dispersion by moments over the history (weighted), share uncertainty from the effective count
     fitted = share[:, None] * unit_fitted
