@@ -232,7 +232,7 @@ def pooled(results: list[dict]) -> dict:
         return {}
     out = {}
     for level in ("street", "root"):
-        names = list(results[0]["forecast"][level]["mae"])
+        names = [n for n in results[0]["forecast"][level]["mae"] if all(n in r["forecast"][level]["mae"] for r in results)]
         mae = {n: float(np.mean([r["forecast"][level]["mae"][n] for r in results])) for n in names}
         naive = {n: v for n, v in mae.items() if n in NAIVE_FORECASTS}
         best = min(naive, key=naive.get)
@@ -240,7 +240,7 @@ def pooled(results: list[dict]) -> dict:
         for n in ("oracle", "engine_median", "oracle_median", "oracle_no_shock"):
             if n in mae:
                 out[f"forecast_{level}"][f"{n}_improvement_vs_best"] = 1 - mae[n] / naive[best]
-    hn = list(results[0]["hotspots"]["hit_rate"])
+    hn = [k for k in results[0]["hotspots"]["hit_rate"] if all(k in r["hotspots"]["hit_rate"] for r in results)]
     hit = {k: float(np.mean([r["hotspots"]["hit_rate"][k] for r in results])) for k in hn}
     pai = {k: float(np.mean([r["hotspots"]["pai"][k] for r in results])) for k in hn}
     best = max(("last_week", "last_4_weeks"), key=hit.get)
@@ -350,6 +350,27 @@ def ensure_fc_base(seed: int, tl: Timeline, style: str, *, reseed: bool = False,
     marker.write_text(json.dumps({"params": want, "stats": stats}, ensure_ascii=False, indent=1))
     log(f"seeded {path.name}: {stats.get('cases')} cases in {time.perf_counter() - started:.0f} s")
     return path, truth
+
+
+def plain_truth(seed: int, tl: Timeline, cases: int, log=print) -> dict | None:
+    """The truth of the plain history of ``seed`` (eval_warning's baseline is the same seed_county call),
+    or None when its case count differs from ``cases`` (then it is not the same history)."""
+    import json
+
+    path, truth = ensure_fc_base(seed, tl, "plain", log=log)
+    seeded = json.loads(path.with_suffix(".json").read_text())["stats"]["cases"]
+    if seeded != cases:
+        log(f"no oracle: the plain history of seed {seed} has {seeded} cases, the baseline {cases}")
+        return None
+    return truth
+
+
+def oracle_note(res: dict, key: str, fmt: str) -> str:
+    """'; oracle bound ...' for a goal's measured text, from the pooled results' oracle entries."""
+    calm, full = res.get(f"oracle_no_shock_{key}"), res.get(f"oracle_{key}")
+    if calm is None or full is None:
+        return ""
+    return f"; oracle bound {fmt.format(calm)} without day shocks and storms, {fmt.format(full)} knowing them"
 
 
 def run_style(style: str, seeds: list[int], tl: Timeline, args, log=print) -> dict:
