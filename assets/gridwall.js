@@ -13,6 +13,9 @@
     var gw = window.gridwall = Object.assign({}, window.gridwall);
     gw.frozenAt = null;  // ms: a past view (?at=) stops every clock at its moment
     gw.skew = 0;  // server clock minus browser clock, ms
+    gw.clockTz = "Asia/Shanghai";
+    // The server's clock as the page last heard it (assets/live.js calls this with each heartbeat).
+    gw.setServerTime = function (t) { if (t) { gw.skew = t - Date.now(); } };
 
     function now() { return gw.frozenAt !== null ? gw.frozenAt : Date.now() + gw.skew; }
 
@@ -156,8 +159,20 @@
 
     /* --- ticking: timers and "minutes ago", once a second, in the browser only -------------- */
 
+    /* The clock is written straight into the page every second: through Dash it would be a store
+     * update that every mounted component's selector re-checks (thousands on a wall). */
+    function tickClock(t) {
+        var clock = document.getElementById("clock");
+        if (!clock || !clock.firstChild) { return; }
+        var f = formatIn(new Date(t), gw.clockTz);
+        var date = clock.querySelector(".clock-date"), time = clock.querySelector(".clock-time");
+        if (date && date.textContent !== f.date) { date.textContent = f.date; }
+        if (time && time.textContent !== f.time) { time.textContent = f.time; }
+    }
+
     function tick() {
         var t = now();
+        tickClock(t);
         var timers = document.querySelectorAll("[data-due]");
         for (var i = 0; i < timers.length; i++) {
             var el = timers[i];
@@ -406,9 +421,9 @@
 
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         gridwall: {
-            clock: function (_n, cfg) {
+            clock: function (cfg) {
                 cfg = cfg || {};
-                var tz = cfg.tz || "Asia/Shanghai";
+                var tz = gw.clockTz = cfg.tz || "Asia/Shanghai";
                 gw.frozenAt = cfg.at ? Date.parse(cfg.at) : null;
                 var f = formatIn(new Date(now()), tz);
                 return [
@@ -499,12 +514,20 @@
 
     /* --- start ------------------------------------------------------------------------------ */
 
+    var TICKING = "[data-due], [data-since], #clock, #freshness";
+
     function start() {
         document.addEventListener("click", onClick, true);
         document.addEventListener("keydown", onKey);
         window.setInterval(tick, 1000);
-        new MutationObserver(function () { tick(); scheduleFit(); })
-            .observe(document.body, {childList: true, subtree: true});
+        new MutationObserver(function (records) {
+            // The timers' own text changes (every second) move nothing: no refit for them.
+            for (var i = 0; i < records.length; i++) {
+                var target = records[i].target;
+                var el = target.nodeType === 1 ? target : target.parentElement;
+                if (!el || !el.closest(TICKING)) { tick(); scheduleFit(); return; }
+            }
+        }).observe(document.body, {childList: true, subtree: true});
         window.addEventListener("resize", scheduleFit);
     }
 

@@ -30,7 +30,7 @@
     var FRESH_MS = 2600;  // an entry keeps its highlight (.case--fresh, a 2.4 s animation) this long
     var PATH = "/live/events";
 
-    var state = {beat: null, beatAt: null, skew: 0, text: null, stale: null};
+    var state = {beat: null, beatAt: null, skew: 0, live: null, tickBeat: null, tickLive: null};
     // The page's first tick is the initial call of the server callback: count it as asked.
     var poke = {seq: 0, at: Date.now(), outstanding: true, timer: null};
 
@@ -123,7 +123,7 @@
         push.lastAt = Date.now();
         push.failures = 0;
         if (poke.timer !== null) { clearTimeout(poke.timer); poke.timer = null; }
-        setProps("live-beat", {data: {t: t}});
+        heard({t: t});
     }
 
     function passSlow(live) {
@@ -187,8 +187,15 @@
         push.tickSince = false;
         if (live && push.view !== null && live.view && live.view !== push.view) { resetPushView(); force = true; }
         delivered(frame.t);
+        var was = push.live;
         push.live = live;
-        setProps("live-version", {data: live});
+        state.live = live;
+        // live-version matters to the tick path only (its known version): set it when that changes
+        // in kind, not with every frame (each store update costs a pass over every component).
+        if (!was || !live || !!was.stale !== !!live.stale || was.view !== live.view) {
+            setProps("live-version", {data: live});
+        }
+        drawFreshness();
         if (live && live.stale) {
             setProps("live-slow", {data: live});
             push.slow = live;
@@ -219,6 +226,7 @@
             // page on since: let the tick send everything once.
             setProps("figures-state", {data: null});
             setProps("stream-state", {data: null});
+            if (push.live) { setProps("live-version", {data: push.live}); }
         }
         push.wasDelivering = delivering;
         if (!delivering && !poke.outstanding) { schedulePoke(); }
@@ -254,19 +262,19 @@
         return hours ? days + "天" + hours + "小时" : days + "天";
     }
 
-    function freshness(_n, live, beat) {
+    /* A heartbeat from either path: the tick's answer (live-beat) or the push channel. */
+    function heard(beat) {
         var now = Date.now();
-        watchPush();
-        if (beat && beat !== state.beat) {
-            state.beat = beat;
-            state.beatAt = now;
-            state.skew = (beat.t || now) - now;
-            poke.outstanding = false;
-            schedulePoke();
-        } else if (poke.outstanding && now - poke.at > POKE_TIMEOUT_MS) {
-            poke.outstanding = false;  // lost, or the server is down: ask again
-            schedulePoke();
-        }
+        state.beat = beat;
+        state.beatAt = now;
+        state.skew = (beat.t || now) - now;
+        if (window.gridwall && window.gridwall.setServerTime) { window.gridwall.setServerTime(beat.t); }
+    }
+
+    /* #freshness, written straight into the page (like the clock: no store update every second). */
+    function drawFreshness() {
+        var now = Date.now();
+        var live = state.live;
         var text, stale = "false";
         if (live && live.stale) {
             text = "数据中断 自 " + live.since_text;
@@ -282,19 +290,45 @@
             var ref = (live.ref !== null && live.ref !== undefined) ? live.ref : now + state.skew;
             text = "数据 " + live.as_of_text + " · " + duration((ref - live.as_of) / 1000) + "前";
         }
-        var noUpdate = window.dash_clientside.no_update;
-        if (text === state.text && stale === state.stale) {
-            return [noUpdate, noUpdate];
+        var el = document.getElementById("freshness");
+        if (!el) { return; }
+        if (el.textContent !== text) { el.textContent = text; }
+        if (el.getAttribute("data-stale") !== stale) { el.setAttribute("data-stale", stale); }
+    }
+
+    /* Every second: the channel's health, a lost tick, the data age. */
+    function everySecond() {
+        var now = Date.now();
+        if (window.dash_clientside && window.dash_clientside.set_props) { watchPush(); }
+        if (poke.outstanding && now - poke.at > POKE_TIMEOUT_MS) {
+            poke.outstanding = false;  // lost, or the server is down: ask again
+            schedulePoke();
         }
-        state.text = text;
-        state.stale = stale;
-        return [text, stale];
+        drawFreshness();
+    }
+
+    /* The clientside callback on the tick path's stores (live-version, live-beat). */
+    function freshness(live, beat) {
+        if (beat && beat !== state.tickBeat) {
+            state.tickBeat = beat;
+            heard(beat);
+            poke.outstanding = false;
+            schedulePoke();
+        }
+        if (live !== state.tickLive) {
+            state.tickLive = live;
+            state.live = live;
+        }
+        drawFreshness();
+        var noUpdate = window.dash_clientside.no_update;
+        return [noUpdate, noUpdate];
     }
 
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         gridwall_live: {freshness: freshness}
     });
     // For benchmarks and tests: how the tick loop is doing.
+    window.setInterval(everySecond, 1000);
     window.gridwallLive = function () {
         return {pokes: poke.seq, outstanding: poke.outstanding, lastPokeAt: poke.at, lastBeatAt: state.beatAt,
                 push: push.off ? "off" : (pushDelivering() ? "delivering" : (push.es ? "connecting" : "closed")),

@@ -11,6 +11,11 @@ next tick (sets ``live-poke``) when the heartbeat of the previous one is in, at 
 callback is never in flight twice; a trigger that arrives meanwhile fires it again when the
 answer is in.
 
+With ``push=True`` the viewer plays the push channel of assets/live.js instead of the tick loop:
+one ``GET /live/events`` held open, each frame applied to the stores (``live-version``,
+``live-beat``, and ``live-slow`` at most every ``SLOW_MS``), which fires the slower panels'
+callbacks as in the browser.
+
 Each response is also searched for case codes (``data-case-code``) with a given prefix, and the
 first time each is seen is recorded: the server-to-viewer part of commit-to-screen latency.
 """
@@ -29,6 +34,7 @@ import aiohttp
 
 MIN_GAP = 0.5  # assets/live.js MIN_GAP_MS
 POKE_TIMEOUT = 3.5  # assets/live.js POKE_TIMEOUT_MS
+SLOW_SECONDS = 10.0  # assets/live.js SLOW_MS
 
 
 @dataclass
@@ -123,8 +129,13 @@ class Stats:
 class Viewer:
     """One simulated wall on its own session (its own kiosk login and cookies)."""
 
-    def __init__(self, app: App, base: str, kiosk_path: str, code_prefix: str, search: str = ""):
+    def __init__(self, app: App, base: str, kiosk_path: str, code_prefix: str, search: str = "",
+                 push: bool = False):
         self.app, self.base, self.kiosk_path, self.search = app, base, kiosk_path, search
+        self.push = push
+        self.slow: dict | None = None
+        self.slow_at = 0.0
+        self.push_live: dict | None = None
         self.code_re = re.compile(re.escape(code_prefix) + r"[0-9A-Za-z\-]+")
         self.values = dict(app.initial)
         self.values[("url", "search")] = search
@@ -156,8 +167,67 @@ class Viewer:
         for cid, spec in self.app.intervals.items():
             if not spec["disabled"]:
                 self.tasks.append(asyncio.create_task(self._tick(cid, spec["interval"] / 1000.0)))
-        if ("live-poke", "data") in self.app.by_input:
+        if self.push:
+            self.tasks.append(asyncio.create_task(self._push_loop()))
+        elif ("live-poke", "data") in self.app.by_input:
             self.tasks.append(asyncio.create_task(self._poke_watchdog()))
+
+    # --- the push channel of assets/live.js --------------------------------------------------------
+
+    async def _push_loop(self) -> None:
+        url = f"{self.base}/live/events"
+        while not self.stopped:
+            try:
+                async with self.session.get(url, params={"search": self.search},
+                                            timeout=aiohttp.ClientTimeout(total=None, sock_read=10)) as r:
+                    if r.status != 200:
+                        self.stats.errors[f"push {r.status}"] += 1
+                        await asyncio.sleep(1.0)
+                        continue
+                    self.stats.requests["push-connect"] += 1
+                    kind = None
+                    async for raw in r.content:
+                        line = raw.decode("utf-8", "replace").rstrip("\n")
+                        if line.startswith("event: "):
+                            kind = line[7:]
+                        elif line.startswith("data: "):
+                            self._push_event(kind, line[6:])
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                self.stats.errors[f"push {type(exc).__name__}"] += 1
+                await asyncio.sleep(1.0)
+            except asyncio.CancelledError:
+                return
+
+    def _push_event(self, kind: str | None, text: str) -> None:
+        done = time.time()
+        self.stats.bytes_in += len(text)
+        self.stats.requests[f"push-{kind}"] += 1
+        if kind == "frame":
+            for code in self.code_re.findall(text):
+                self.stats.seen.setdefault(code, done)
+        if kind not in ("frame", "beat"):
+            return
+        payload = json.loads(text)
+        changed = {("live-beat", "data")}
+        self.values[("live-beat", "data")] = {"t": payload.get("t")}
+        if kind == "frame":
+            self.push_live = payload.get("live")
+            self.values[("live-version", "data")] = self.push_live
+            changed.add(("live-version", "data"))
+            if self.push_live and self.push_live.get("stale"):
+                self.values[("live-slow", "data")] = self.slow = self.push_live
+                changed.add(("live-slow", "data"))
+        live = self.push_live
+        now = time.monotonic()
+        if live and not live.get("stale"):
+            slow = self.slow or {}
+            due = slow.get("view") != live.get("view") or slow.get("stale") or now - self.slow_at >= SLOW_SECONDS
+            if slow.get("v") != live.get("v") and due:
+                self.slow = {"v": live["v"], "view": live["view"], "at": time.time(), "stale": False}
+                self.slow_at = now
+                self.values[("live-slow", "data")] = self.slow
+                changed.add(("live-slow", "data"))
+        self._changed(changed)
 
     # --- the tick loop of assets/live.js -----------------------------------------------------------
 
@@ -257,7 +327,7 @@ class Viewer:
                     updated.add((cid, prop))
         elif status not in (200, 204):
             self.stats.errors[str(status)] += 1
-        if ("live-beat", "data") in updated:
+        if ("live-beat", "data") in updated and not self.push:
             self._schedule_poke()
         if updated:
             self._changed(updated)

@@ -1,6 +1,6 @@
 """100 walls on one 2-core machine: commit-to-screen latency and server CPU, change signal against none.
 
-    .venv/bin/python bench/walls.py [--viewers 100] [--walls 3] [--modes signal,naive] [--measure 120]
+    .venv/bin/python bench/walls.py [--viewers 100] [--walls 3] [--modes push,signal,naive] [--measure 120]
 
 For each mode, in the same run and on the same data:
 
@@ -13,8 +13,10 @@ For each mode, in the same run and on the same data:
 - ``--walls`` real headless-Chromium walls, where a MutationObserver stamps the moment an entry
   with the new ``data-case-code`` enters ``#case-stream`` (the next animation frame: on screen).
 
-Modes: ``signal`` is gridwall as shipped (change signal, shared results, long-polled tick);
-``naive`` sets ``GRIDWALL_LIVE_SIGNAL=off``: every viewer recomputes everything every second.
+Modes: ``push`` is gridwall as shipped (change signal, shared results): each wall holds the push channel (``/live/events``, Server-Sent Events)
+and the server writes each new version to it. ``signal`` turns push off (``GRIDWALL_PUSH=off``):
+the tick loop with long polling on the change signal. ``naive`` sets ``GRIDWALL_LIVE_SIGNAL=off``:
+every viewer recomputes everything every second.
 
 Latency = the moment a wall shows the case minus the moment its INSERT committed, over the cases
 committed in the measuring window; a case a wall never showed counts as infinitely late. CPU is
@@ -148,12 +150,12 @@ def read_commits(path: Path, start: float, end: float) -> dict[str, float]:
 
 
 async def run_viewers(app_url: str, kiosk_path: str, prefix: str, n: int, stop: asyncio.Event,
-                      started: asyncio.Event, viewers: list[Viewer]) -> None:
+                      started: asyncio.Event, viewers: list[Viewer], push: bool = False) -> None:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
         async with s.get(app_url + kiosk_path) as r:
             await r.read()
         app = await App.load(s, app_url)
-    viewers.extend(Viewer(app, app_url, kiosk_path, prefix) for _ in range(n))
+    viewers.extend(Viewer(app, app_url, kiosk_path, prefix, push=push) for _ in range(n))
     logins = asyncio.Semaphore(8)
 
     async def login(v: Viewer) -> None:
@@ -173,9 +175,13 @@ def total_requests(viewers: list[Viewer]) -> int:
     return sum(sum(v.stats.requests.values()) for v in viewers)
 
 
+MODES = ("signal", "naive", "push")
+
+
 def run_mode(mode: str, args, token: str, env_base: dict, out_dir: Path) -> dict:
-    port = args.port + (0 if mode == "signal" else 1)
-    env = {**env_base, "GRIDWALL_LIVE_SIGNAL": "on" if mode == "signal" else "off"}
+    port = args.port + MODES.index(mode)
+    env = {**env_base, "GRIDWALL_LIVE_SIGNAL": "off" if mode == "naive" else "on",
+           "GRIDWALL_PUSH": "on" if mode == "push" else "off"}
     tag = f"{mode.upper()}{int(time.time())}"
     prefix = f"BENCH-{tag}-"
     commits_path = out_dir / f"walls_{mode}_commits.jsonl"
@@ -195,7 +201,7 @@ def run_mode(mode: str, args, token: str, env_base: dict, out_dir: Path) -> dict
         stop, started = asyncio.Event(), asyncio.Event()
         viewers: list[Viewer] = []
         viewers_task = loop.create_task(run_viewers(server.url, kiosk_path, prefix, args.viewers, stop, started,
-                                                    viewers))
+                                                    viewers, push=mode == "push"))
         loop.run_until_complete(started.wait())
         print(f"[{mode}] {args.viewers} viewers and {args.walls} walls up; writer starts", flush=True)
         writer = subprocess.Popen([str(PY), str(Path(__file__).with_name("writer.py")), "--url", PG_URL,
@@ -272,7 +278,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--viewers", type=int, default=100)
     ap.add_argument("--walls", type=int, default=3)
-    ap.add_argument("--modes", default="signal,naive")
+    ap.add_argument("--modes", default="push,signal,naive")
     ap.add_argument("--warmup", type=float, default=20)
     ap.add_argument("--measure", type=float, default=120)
     ap.add_argument("--grace", type=float, default=10)

@@ -56,7 +56,6 @@ def register(app) -> None:
         ClientsideFunction(namespace="gridwall_live", function_name="freshness"),
         Output("freshness", "children"),
         Output("freshness", "data-stale"),
-        Input("tick", "n_intervals"),
         Input("live-version", "data"),
         Input("live-beat", "data"),
     )

@@ -26,6 +26,7 @@ again) and ``off`` (no push here: use the tick loop).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -43,6 +44,7 @@ from .data import DataUnavailable
 from .live import known_version, stale_data, version_data
 from .view import resolve_view
 
+log = logging.getLogger(__name__)
 UTC = timezone.utc
 EVENTS_PATH = "/live/events"
 BEAT_SECONDS = 1.0
@@ -133,7 +135,9 @@ def frame_for(view, version: str) -> dict:
         with _frames_lock:
             frame = _frames.get(key)
         if frame is None:
+            t0 = time.monotonic()
             frame = _build_frame(view, version)
+            log.debug("frame %s built in %.3f s", version[:12], time.monotonic() - t0)
             with _frames_lock:
                 _frames[key] = frame
                 while len(_frames) > FRAMES_KEPT:
@@ -243,4 +247,5 @@ def events():
 
 
 def register_push(server) -> None:
+    server.config.setdefault("GRIDWALL_PUSH", os.environ.get("GRIDWALL_PUSH", "on"))
     server.register_blueprint(bp)

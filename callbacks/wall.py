@@ -54,7 +54,6 @@ def register(app) -> None:
     app.clientside_callback(
         ClientsideFunction(namespace="gridwall", function_name="clock"),
         Output("clock", "children"),
-        Input("tick", "n_intervals"),
         Input("wall-clock", "data"),
     )
 

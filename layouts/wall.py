@@ -15,7 +15,7 @@ from .stream import case_stream
 from .tiles import case_tiles, staffing_tiles
 from .trend import trend_panel
 
-TICK_MS = 1000  # the clock and #freshness; the data tick is a loop of its own (callbacks.live)
+
 SLOW_TICK_MS = 60000  # trend and the change against yesterday
 HEADER_TICK_MS = 30000  # names and breadcrumb; also retries after a database outage
 
@@ -50,7 +50,6 @@ def header() -> html.Header:
 def stores() -> list:
     return [
         dcc.Location(id="url", refresh=False),
-        dcc.Interval(id="tick", interval=TICK_MS),
         dcc.Interval(id="slow-tick", interval=SLOW_TICK_MS),
         dcc.Interval(id="header-tick", interval=HEADER_TICK_MS),
         dcc.Interval(id="rotate-tick", interval=60000, disabled=True),

@@ -490,6 +490,24 @@ def route_wall_shapes(ctx):
     assert all(f["id"].startswith(OWN) for f in resp.get_json()["features"])
 
 
+def route_push(ctx):
+    """The push channel: the street user's own street, whatever region the page asks for."""
+    for region in FOREIGN:
+        resp = ctx["client"].get("/live/events", query_string={"search": f"?region={region}&at={AT}"},
+                                 buffered=False)
+        assert resp.status_code == 200
+        text = ""
+        for chunk in resp.response:
+            text += chunk.decode() if isinstance(chunk, bytes) else chunk
+            if "event: frame" in text and text.endswith("\n\n"):
+                break
+        resp.close()
+        assert f'"view":"{OWN}|' in text, text[:300]
+        leaked = [m for m in ctx["markers"] if m in text]
+        assert not leaked, f"/live/events: another street's data in the stream: {leaked}"
+    assert ctx["app"].server.test_client().get("/live/events").status_code == 401
+
+
 def route_dash_update(ctx):
     pass  # every callback: test_forged_callback_requests_never_leak
 
@@ -504,6 +522,7 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/_dash-dependencies": route_no_data("/_dash-dependencies"),
     "/_dash-update-component": route_dash_update,
     "/_wall/shapes/<code>.json": route_wall_shapes,
+    "/live/events": route_push,
     "/": route_no_data("/?region={region}&at=" + AT),
     "/<path:path>": route_no_data("/anything/{region}"),
     "/login": route_login,
