@@ -403,11 +403,14 @@ def markdown(summary: dict) -> str:
         lines.append("")
     ss = summary.get("scan_sweep")
     if ss:
+        from dashboard.analytics.scan import ScanParams
+
+        default_ri = ScanParams().min_recurrence_days
         lines.append("| scan: min_recurrence_days | clusters found | within 2.5 days | median delay (d) | "
                      "false cluster alerts / street-week (honest) |")
         lines.append("|---|---|---|---|---|")
         for r, v in ss.items():
-            lines.append(f"| {r}{' (default)' if r == '100' else ''} | {v['found']}/{v['clusters']} | {v['within_2_5_days']} | "
+            lines.append(f"| {r}{' (default)' if float(r) == default_ri else ''} | {v['found']}/{v['clusters']} | {v['within_2_5_days']} | "
                          f"{_f(v['median_delay_days'])} | {_f(v['false_per_street_week'], '{:.3f}')} |")
         lines.append("")
     sw = summary.get("sweep")
