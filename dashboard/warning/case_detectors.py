@@ -236,6 +236,7 @@ def cluster_findings(conn, scope: Scope, m: Moment, facts: pd.DataFrame, names: 
             "center": {"lon": float(cent["lon"].values[cl.center]), "lat": float(cent["lat"].values[cl.center])},
             "top_categories": {str(k): int(v) for k, v in cats.items()},
             "replications": SCAN_PARAMS.replications, "adjusted_for": "source channel",
+            "left_out": list(SCAN_PARAMS.automated_sources),
             "case_ids": [int(i) for i in inside["id"].tolist()[-MAX_CASE_IDS:]],
         }
         key = f"cluster:{community}:{_day_text(first)}"
