@@ -2,8 +2,8 @@
  *
  * The push channel: an EventSource on /live/events carries each new data version of the view
  * (callbacks/push.py); a frame is applied with dash_clientside.set_props to the same stores and
- * outputs the tick callback fills, and the version is passed on to live-slow at most every
- * SLOW_MS. While the channel delivers, the page does not tick; when it falls silent (server
+ * outputs the tick callback fills, and live-slow follows the slower panels' version (one per
+ * 10-second epoch, shared by every wall). While the channel delivers, the page does not tick; when it falls silent (server
  * gone, no free slot, push off) the tick loop below takes over until it is back.
  *
  * The tick loop: when the server's answer to a tick is in (a new heartbeat), the next tick is
@@ -26,7 +26,7 @@
     var PUSH_SILENT_MS = 2500;  // no event for this long: the channel is not delivering
     var PUSH_RETRY_MS = 1000;
     var PUSH_RETRY_MAX_MS = 30000;
-    var SLOW_MS = 10000;
+    var SLOW_JITTER_MS = 4000;
     var FRESH_MS = 2600;  // an entry keeps its highlight (.case--fresh, a 2.4 s animation) this long
     var PATH = "/live/events";
 
@@ -74,7 +74,7 @@
 
     var push = {es: null, search: null, off: !window.EventSource, lastAt: 0, failures: 0, retry: null,
                 tickSince: false, tiles: {}, keys: null, view: null, entries: {}, seen: {}, slow: null,
-                slowAt: 0, live: null};
+                slowNext: null, slowTimer: null, live: null};
 
     function setProps(id, props) { window.dash_clientside.set_props(id, props); }
 
@@ -84,7 +84,8 @@
 
     function resetPushView() {
         push.tiles = {}; push.keys = null; push.view = null; push.entries = {}; push.seen = {};
-        push.slow = null; push.live = null;
+        push.slow = null; push.live = null; push.slowNext = null;
+        if (push.slowTimer !== null) { clearTimeout(push.slowTimer); push.slowTimer = null; }
     }
 
     function connectPush() {
@@ -126,20 +127,27 @@
         heard({t: t});
     }
 
-    function passSlow(live) {
-        if (!live || live.stale) { return; }
-        var now = Date.now();
-        var slow = push.slow;
-        if (slow && slow.v === live.v && slow.view === live.view) { return; }
-        if (slow && slow.view === live.view && !slow.stale && now - push.slowAt < SLOW_MS) { return; }
-        push.slow = {v: live.v, view: live.view, at: now / 1000, stale: false};
-        push.slowAt = now;
-        setProps("live-slow", {data: push.slow});
+    /* live-slow: the slower panels' version, the same for every wall in a 10-second epoch
+     * (callbacks/live.py slow_version). Walls pass it on within SLOW_JITTER_MS of each other, so
+     * that a room of walls does not ask for every panel in the same instant. */
+    function passSlow(slow, at_once) {
+        if (!slow) { return; }
+        var shown = push.slow;
+        if (shown && shown.v === slow.v && shown.view === slow.view && !shown.stale) { return; }
+        if (push.slowNext && push.slowNext.v === slow.v && push.slowNext.view === slow.view) { return; }
+        push.slowNext = slow;
+        if (push.slowTimer !== null) { clearTimeout(push.slowTimer); }
+        var wait = (at_once || !shown || shown.stale || shown.view !== slow.view) ? 0 : Math.random() * SLOW_JITTER_MS;
+        push.slowTimer = setTimeout(function () {
+            push.slowTimer = null;
+            push.slow = push.slowNext;
+            push.slowNext = null;
+            setProps("live-slow", {data: push.slow});
+        }, wait);
     }
 
     function onBeat(beat) {
         delivered(beat.t);
-        passSlow(push.live);
     }
 
     function withFresh(entry) {
@@ -197,6 +205,8 @@
         }
         drawFreshness();
         if (live && live.stale) {
+            if (push.slowTimer !== null) { clearTimeout(push.slowTimer); push.slowTimer = null; }
+            push.slowNext = null;
             setProps("live-slow", {data: live});
             push.slow = live;
             push.keys = null;  // after the outage the whole stream is set again
@@ -213,7 +223,7 @@
             });
         }
         if (frame.keys) { applyStream(frame, force); }
-        passSlow(live);
+        passSlow(frame.slow, force);
     }
 
     // Called every second (the freshness callback): follow the URL, and the channel's health.

@@ -13,7 +13,7 @@ answer is in.
 
 With ``push=True`` the viewer plays the push channel of assets/live.js instead of the tick loop:
 one ``GET /live/events`` held open, each frame applied to the stores (``live-version``,
-``live-beat``, and ``live-slow`` at most every ``SLOW_MS``), which fires the slower panels'
+``live-beat``, and ``live-slow`` when the frame's slow version moves, after a jitter), which fires the slower panels'
 callbacks as in the browser.
 
 Each response is also searched for case codes (``data-case-code``) with a given prefix, and the
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import time
 from collections import Counter, defaultdict
@@ -34,7 +35,7 @@ import aiohttp
 
 MIN_GAP = 0.5  # assets/live.js MIN_GAP_MS
 POKE_TIMEOUT = 3.5  # assets/live.js POKE_TIMEOUT_MS
-SLOW_SECONDS = 10.0  # assets/live.js SLOW_MS
+SLOW_JITTER = 4.0  # assets/live.js SLOW_JITTER_MS
 
 
 @dataclass
@@ -134,7 +135,8 @@ class Viewer:
         self.app, self.base, self.kiosk_path, self.search = app, base, kiosk_path, search
         self.push = push
         self.slow: dict | None = None
-        self.slow_at = 0.0
+        self.slow_pending: dict | None = None
+        self.slow_timer = None
         self.push_live: dict | None = None
         self.code_re = re.compile(re.escape(code_prefix) + r"[0-9A-Za-z\-]+")
         self.values = dict(app.initial)
@@ -198,6 +200,20 @@ class Viewer:
             except asyncio.CancelledError:
                 return
 
+    def _set_slow(self, slow: dict) -> None:
+        self.slow = slow
+        self.values[("live-slow", "data")] = slow
+        self.slow_pending = None
+        if self.slow_timer is not None:
+            self.slow_timer.cancel()
+            self.slow_timer = None
+
+    def _slow_due(self) -> None:
+        self.slow_timer = None
+        if self.slow_pending is not None and not self.stopped:
+            self._set_slow(self.slow_pending)
+            self._changed({("live-slow", "data")})
+
     def _push_event(self, kind: str | None, text: str) -> None:
         done = time.time()
         self.stats.bytes_in += len(text)
@@ -217,16 +233,18 @@ class Viewer:
             if self.push_live and self.push_live.get("stale"):
                 self.values[("live-slow", "data")] = self.slow = self.push_live
                 changed.add(("live-slow", "data"))
-        live = self.push_live
-        now = time.monotonic()
-        if live and not live.get("stale"):
-            slow = self.slow or {}
-            due = slow.get("view") != live.get("view") or slow.get("stale") or now - self.slow_at >= SLOW_SECONDS
-            if slow.get("v") != live.get("v") and due:
-                self.slow = {"v": live["v"], "view": live["view"], "at": time.time(), "stale": False}
-                self.slow_at = now
-                self.values[("live-slow", "data")] = self.slow
+        slow = payload.get("slow") if kind == "frame" else None
+        shown = self.slow or {}
+        if slow and (slow.get("v") != shown.get("v") or slow.get("view") != shown.get("view") or shown.get("stale")):
+            if self.slow is None or shown.get("stale") or slow.get("view") != shown.get("view"):
+                self._set_slow(slow)
                 changed.add(("live-slow", "data"))
+            elif self.slow_pending is None or self.slow_pending.get("v") != slow.get("v"):
+                if self.slow_timer is not None:
+                    self.slow_timer.cancel()
+                self.slow_pending = slow
+                self.slow_timer = asyncio.get_running_loop().call_later(random.random() * SLOW_JITTER,
+                                                                         self._slow_due)
         self._changed(changed)
 
     # --- the tick loop of assets/live.js -----------------------------------------------------------

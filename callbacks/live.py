@@ -8,9 +8,9 @@ heartbeat only, and no data callback runs. When something has, the new version l
 ``live-version`` and the same answer carries what changed in the tiles and the case stream
 (``callbacks.wall.update_figures`` / ``update_stream``, read from the shared results of that
 version): one request per version and viewer, not three. The slower panels (SLA board, staffing
-detail, region table, alerts, map) follow ``live-slow``: the same version, passed on at most
-every ``SLOW_SECONDS``, so that a busy database does not make every panel of every wall redraw
-several times a second.
+detail, region table, alerts, map) follow ``live-slow``: the first version of each ``SLOW_SECONDS``
+epoch, the same for every viewer (``slow_version``), so that a busy database does not make every
+panel of every wall redraw, and the server recompute them, several times a second.
 
 The loop is driven from the page rather than by the 1-second ``dcc.Interval``: the renderer drops
 an answer still on its way when the interval asks again, which under load would starve the wall.
@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 
 from dash import ClientsideFunction, Input, Output, State, no_update
 
+from dashboard.cache import shared_versioned
 from layouts import i18n
 
 from . import data, wall
@@ -90,14 +91,14 @@ def update_signal(_poke, search, shown, shown_slow=None):
         known = known_version(view, shown)
         version = data.live_version(view, known=known, wait=data.LONG_POLL_SECONDS if known else 0.0)
         if version == known:
-            return no_update, _slow(view.key, version, shown_slow), _beat()
+            return no_update, _slow(view, version, shown_slow), _beat()
         current = version_data(view, version)
     except DataUnavailable as exc:
         if shown.get("stale"):
             return no_update, no_update, _beat()
         stale = stale_data(exc, shown)
         return stale, stale, _beat()
-    return current, _slow(view.key, version, shown_slow), _beat()
+    return current, _slow(view, version, shown_slow), _beat()
 
 
 def known_version(view, shown: dict) -> str | None:
@@ -129,11 +130,22 @@ def stale_data(exc: DataUnavailable, shown: dict) -> dict:
             "view": shown.get("view"), "tz": tz.key}
 
 
-def _slow(view_key: str, version: str, shown: dict):
-    """The version for the slower panels: passed on when it is new and the last one is old enough."""
-    if shown.get("v") == version and shown.get("view") == view_key:
+def _epoch() -> int:
+    return int(time.time() // SLOW_SECONDS)
+
+
+def slow_version(view, version: str) -> str:
+    """The version the slower panels show: the first one seen in each ``SLOW_SECONDS`` epoch, the
+    same for every viewer and worker. (Each viewer passing on whatever version it held at its own
+    10-second mark made the server compute the heavy panels for nearly every version.)"""
+    if not view.live or not data.live_enabled():
+        return version
+    return shared_versioned(f"slow:{view.key}:{_epoch()}", lambda: version, timeout=int(SLOW_SECONDS * 3))
+
+
+def _slow(view, version: str, shown: dict):
+    """``live-slow`` for ``version``: ``no_update`` while the slower panels' version stands."""
+    current = slow_version(view, version)
+    if shown.get("v") == current and shown.get("view") == view.key and not shown.get("stale"):
         return no_update
-    now = time.time()
-    if shown.get("view") == view_key and not shown.get("stale") and now - (shown.get("at") or 0) < SLOW_SECONDS:
-        return no_update
-    return {"v": version, "view": view_key, "at": now, "stale": False}
+    return {"v": current, "view": view.key, "stale": False}

@@ -14,8 +14,8 @@ re-checked every ``RECHECK_SECONDS``), then the thread sleeps on the process's c
   bytes), the stream as its list of keys plus the entries it has not seen.
 
 ``assets/live.js`` applies an event with ``dash_clientside.set_props`` (the same stores and
-outputs the tick callback fills), highlights new entries, and passes the version on to
-``live-slow`` for the slower panels. When the channel is unavailable (push off, no free slot, a
+outputs the tick callback fills), highlights new entries, and sets ``live-slow`` when the
+slower panels' version (``callbacks.live.slow_version``, one per 10-second epoch) moves. When the channel is unavailable (push off, no free slot, a
 proxy that buffers) the page falls back to the tick loop.
 
 Events: ``frame`` (JSON as above), ``beat`` (server time, every second without a frame; the page
@@ -41,7 +41,7 @@ from layouts.stream import STREAM_LIMIT, case_entry, case_key
 
 from . import data, wall
 from .data import DataUnavailable
-from .live import known_version, stale_data, version_data
+from .live import known_version, slow_version, stale_data, version_data
 from .view import resolve_view
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,7 @@ def _build_frame(view, version: str) -> dict:
     return {
         "data": version_data_,
         "live": _dumps(version_data_),
+        "slow": _dumps({"v": slow_version(view, version), "view": view.key, "stale": False}),
         "tiles": _dumps(dict(zip(tile_ids, values))),
         "keys": keys,
         "entries": {k: _dumps(case_entry(c, view.tz, today, at=m.at)) for k, c in zip(keys, cases)},
@@ -156,7 +157,8 @@ class Connection:
         keys = frame["keys"]
         new = [k for k in keys if k not in self.entries]
         self.entries = set(keys)
-        return "".join(['{"t":', str(_now_ms()), ',"live":', frame["live"], ',"tiles":', frame["tiles"],
+        return "".join(['{"t":', str(_now_ms()), ',"live":', frame["live"], ',"slow":', frame["slow"],
+                        ',"tiles":', frame["tiles"],
                         ',"keys":', json.dumps(keys, ensure_ascii=False), ',"entries":{',
                         ",".join(f"{json.dumps(k, ensure_ascii=False)}:{frame['entries'][k]}" for k in new), "}}"])
 

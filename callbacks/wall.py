@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from datetime import timezone
 
-from dash import ClientsideFunction, Input, Output, Patch, State, html, no_update
+from dash import ClientsideFunction, Input, Output, Patch, html, no_update
 
 from layouts import i18n
 from layouts.stream import STREAM_LIMIT, case_entry, case_key

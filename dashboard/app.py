@@ -71,4 +71,8 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
     from dashboard.security import install_security
 
     install_security(server, app, settings)
+
+    from dashboard.response_cache import install_response_cache
+
+    install_response_cache(server, app)  # after the guards: it answers only requests they let through
     return app

@@ -35,7 +35,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
-    kwargs.setdefault("max_overflow", 10)
+    # Up to 20 per process: a worker's threads (32-64 with open walls) check a session per request.
+    kwargs.setdefault("max_overflow", 15)
     connect_args = {"connect_timeout": 3}
     if make_url(url).get_driver_name() == "psycopg":
         # psycopg prepares a statement on its 5th run and PostgreSQL then may switch to a generic

@@ -169,16 +169,21 @@ def test_forged_or_foreign_versions_are_not_computed(wall_app, backend_url):
         counter.close()
 
 
-def test_slower_panels_follow_at_most_every_few_seconds(wall_app, engine):
+def test_slower_panels_follow_one_version_per_epoch_shared_by_every_viewer(wall_app, engine, monkeypatch):
+    epoch = [1000]
+    monkeypatch.setattr(live, "_epoch", lambda: epoch[0])
     live_signal.refresh_all()
     signal, slow, _ = live.update_signal(1, "", None, None)
     assert slow["v"] == signal["v"]
     insert_case(engine, "320585-SLOW-1", datetime.now(UTC))
     live_signal.refresh_all()
     newer, slow_again, _ = live.update_signal(2, "", signal, slow)
-    assert newer["v"] != signal["v"] and slow_again is no_update  # too soon for the slow panels
-    later, slow_later, _ = live.update_signal(3, "", newer, {**slow, "at": slow["at"] - live.SLOW_SECONDS})
-    assert later is no_update and slow_later["v"] == newer["v"]  # their turn, without a new version
+    assert newer["v"] != signal["v"] and slow_again is no_update  # same epoch: the panels keep theirs
+    _, arriving, _ = live.update_signal(1, "", None, None)
+    assert arriving["v"] == signal["v"]  # a wall opened now asks for the same panels as the others
+    epoch[0] += 1
+    later, slow_later, _ = live.update_signal(3, "", newer, slow)
+    assert later is no_update and slow_later["v"] == newer["v"]  # the next epoch, without a new version
 
 
 def test_the_tick_answers_the_tiles_and_the_stream_when_the_version_moves(wall_app, engine):
