@@ -156,3 +156,43 @@ def truth_table(histories: list[dict], tl: Timeline, thresholds=(100.0, 20.0)) -
             out.append({"id": t["id"], "seed": h.get("seed"), "k": t["k"], "sd": t["sd"], "per_day": t["per_day"], "days": t["days"],
                         "grids": len(t["grids"]), "n_cases": t["n_cases"], "by_day": days})
     return out
+
+
+def main() -> None:
+    """Sweep and per-cluster table on the histories the last ``eval_warning.py`` run prepared (its
+    ``var/eval/injected_s<seed>.db`` and truth files, and the untouched baselines); JSON to stdout."""
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from eval_history import COUNTY, EVAL_DIR, base_path, case_frame, sqlite_url
+
+    from data_access import feeds_cases
+    from data_access.db import make_engine
+    from data_access.scope import Scope
+
+    ap = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[20261126, 20261127])
+    args = ap.parse_args()
+    tl = Timeline()
+    histories = []
+    for seed in args.seeds:
+        truths = json.loads((EVAL_DIR / f"injected_s{seed}.truth.json").read_text())["truths"]
+        frames = {}
+        for key, db in (("facts", EVAL_DIR / f"injected_s{seed}.db"), ("honest_facts", base_path(seed, tl))):
+            engine = make_engine(sqlite_url(db))
+            try:
+                frames[key] = case_frame(engine, tl)
+                if key == "facts":
+                    with engine.connect() as conn:
+                        frames["centroids"] = feeds_cases.grid_centroids(conn, Scope(COUNTY, COUNTY))
+            finally:
+                engine.dispose()
+        histories.append({**frames, "seed": seed, "truths": truths, "streets": sorted(frames["facts"]["street"].unique())})
+    print(json.dumps({"sweep": sweep(histories, tl), "clusters": truth_table(histories, tl)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
