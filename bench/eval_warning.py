@@ -456,7 +456,9 @@ def goals(summary: dict, tl: Timeline) -> list[dict]:
                      f"not at all",
          "holds": "yes" if within == cl["truths"] else ("for the clusters found" if within == cl["detected"] else "no")},
         {"goal": f"concealment to 74 % caught within {tl.conceal_weeks} weeks in ≥ 80 % of runs",
-         "measured": f"{k74.get('caught', 0)}/{k74.get('runs', 0)} = {_pct(k74.get('share'))}",
+         "measured": f"{k74.get('caught', 0)}/{k74.get('runs', 0)} = {_pct(k74.get('share'))} (oracle for the same runs: "
+                     f"one look {_pct((k74.get('oracle') or {}).get('one_look'))}, weekly CUSUM "
+                     f"{_pct((k74.get('oracle') or {}).get('cusum'))})",
          "holds": bool(k74.get("share") is not None and k74["share"] >= 0.8)},
         {"goal": "≤ 5 % of honest communities flagged per quarter",
          "measured": f"{_f(honest_q, '{:.1%}')} (honest histories)",
