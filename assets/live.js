@@ -27,6 +27,7 @@
     var PUSH_RETRY_MS = 1000;
     var PUSH_RETRY_MAX_MS = 30000;
     var SLOW_JITTER_MS = 4000;
+    var APPLY_GAP_MS = 250;
     var FRESH_MS = 2600;  // an entry keeps its highlight (.case--fresh, a 2.4 s animation) this long
     var PATH = "/live/events";
 
@@ -74,7 +75,7 @@
 
     var push = {es: null, search: null, off: !window.EventSource, lastAt: 0, failures: 0, retry: null,
                 tickSince: false, tiles: {}, keys: null, view: null, entries: {}, seen: {}, slow: null,
-                slowNext: null, slowTimer: null, live: null};
+                slowNext: null, slowTimer: null, live: null, pending: null, applyTimer: null, appliedAt: 0};
 
     function setProps(id, props) { window.dash_clientside.set_props(id, props); }
 
@@ -84,7 +85,7 @@
 
     function resetPushView() {
         push.tiles = {}; push.keys = null; push.view = null; push.entries = {}; push.seen = {};
-        push.slow = null; push.live = null; push.slowNext = null;
+        push.slow = null; push.live = null; push.slowNext = null; push.pending = null;
         if (push.slowTimer !== null) { clearTimeout(push.slowTimer); push.slowTimer = null; }
     }
 
@@ -96,7 +97,7 @@
         resetPushView();
         var es = new EventSource(PATH + "?search=" + encodeURIComponent(push.search || ""));
         push.es = es;
-        es.addEventListener("frame", function (e) { if (es === push.es) { onFrame(JSON.parse(e.data)); } });
+        es.addEventListener("frame", function (e) { if (es === push.es) { queueFrame(JSON.parse(e.data)); } });
         es.addEventListener("beat", function (e) { if (es === push.es) { onBeat(JSON.parse(e.data)); } });
         es.addEventListener("end", function () { es.close(); window.location.reload(); });
         es.addEventListener("off", function () {
@@ -187,6 +188,31 @@
         push.seen = seen;
         push.keys = keys.slice();
         setProps("case-stream", {children: children});
+    }
+
+    /* Frames are applied at most every APPLY_GAP_MS: one that arrives meanwhile is merged into the
+     * waiting one (the newest figures and keys, the entries of both). A wall that falls behind
+     * (a slow display PC, a busy machine) catches up at once instead of working through a queue. */
+    function queueFrame(frame) {
+        delivered(frame.t);
+        var waiting = push.pending;
+        if (waiting && waiting.entries && frame.entries) {
+            frame.entries = Object.assign(waiting.entries, frame.entries);
+        } else if (waiting && waiting.entries && !(frame.live && frame.live.stale)) {
+            frame.entries = waiting.entries;
+        }
+        push.pending = frame;
+        if (push.applyTimer === null) {
+            push.applyTimer = setTimeout(applyPending, Math.max(0, push.appliedAt + APPLY_GAP_MS - Date.now()));
+        }
+    }
+
+    function applyPending() {
+        push.applyTimer = null;
+        var frame = push.pending;
+        push.pending = null;
+        push.appliedAt = Date.now();
+        if (frame) { onFrame(frame); }
     }
 
     function onFrame(frame) {
