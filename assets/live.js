@@ -28,7 +28,6 @@
     var PUSH_RETRY_MAX_MS = 30000;
     var SLOW_JITTER_MS = 4000;
     var APPLY_GAP_MS = 250;
-    var FRESH_MS = 2600;  // an entry keeps its highlight (.case--fresh, a 2.4 s animation) this long
     var PATH = "/live/events";
 
     var state = {beat: null, beatAt: null, skew: 0, live: null, tickBeat: null, tickLive: null};
@@ -74,7 +73,7 @@
     // --- the push channel ------------------------------------------------------------------------
 
     var push = {es: null, search: null, off: !window.EventSource, lastAt: 0, failures: 0, retry: null,
-                tickSince: false, tiles: {}, keys: null, view: null, entries: {}, seen: {}, slow: null,
+                tickSince: false, tiles: {}, keys: null, view: null, entries: {}, slow: null,
                 slowNext: null, slowTimer: null, live: null, pending: null, applyTimer: null, appliedAt: 0};
 
     function setProps(id, props) { window.dash_clientside.set_props(id, props); }
@@ -84,7 +83,7 @@
     }
 
     function resetPushView() {
-        push.tiles = {}; push.keys = null; push.view = null; push.entries = {}; push.seen = {};
+        push.tiles = {}; push.keys = null; push.view = null; push.entries = {};
         push.slow = null; push.live = null; push.slowNext = null; push.pending = null;
         if (push.slowTimer !== null) { clearTimeout(push.slowTimer); push.slowTimer = null; }
     }
@@ -158,35 +157,42 @@
     }
 
     function applyStream(frame, force) {
-        var keys = frame.keys, now = Date.now(), i, k;
+        var keys = frame.keys, i, k;
         Object.keys(frame.entries || {}).forEach(function (key) { push.entries[key] = frame.entries[key]; });
-        var before = push.keys;
+        var before = push.keys || [];
         var known = {};
-        (before || []).forEach(function (key) { known[key] = true; });
-        var freshAny = false;
-        for (i = 0; i < keys.length; i += 1) {
-            k = keys[i];
-            if (before && before.length && !known[k] && push.seen[k] === undefined) { push.seen[k] = now; }
-            if (push.seen[k] !== undefined && now - push.seen[k] < FRESH_MS) { freshAny = true; }
+        before.forEach(function (key) { known[key] = true; });
+        var fresh = [];
+        for (i = 0; i < keys.length && !known[keys[i]]; i += 1) { fresh.push(keys[i]); }
+        var slid = before.length > 0 && fresh.length < keys.length && !force &&
+            keys.slice(fresh.length).every(function (key, j) { return key === before[j]; }) &&
+            fresh.every(function (key) { return push.entries[key]; });
+        var same = slid && fresh.length === 0 && keys.length === before.length;
+        var keep = {};
+        keys.forEach(function (key) { keep[key] = push.entries[key]; });
+        push.entries = keep;
+        push.keys = keys.slice();
+        if (same) { return; }
+        if (slid) {
+            // New cases on top, the rest slid down: a Patch (prepend, drop the tail) as the tick
+            // sends it, so that the page renders the new entries only.
+            var ops = [];
+            for (i = fresh.length - 1; i >= 0; i -= 1) {
+                ops.push({operation: "Prepend", location: [], params: {value: withFresh(push.entries[fresh[i]])}});
+            }
+            for (i = before.length + fresh.length - 1; i >= keys.length; i -= 1) {
+                ops.push({operation: "Delete", location: [i], params: {}});
+            }
+            setProps("case-stream", {children: {__dash_patch_update: "__dash_patch_update", operations: ops}});
+            return;
         }
-        var same = before && before.length === keys.length && before.every(function (key, j) { return key === keys[j]; });
-        if (same && !force && !freshAny && !push.hadFresh) { return; }
-        push.hadFresh = freshAny;
         var children = [];
         for (i = 0; i < keys.length; i += 1) {
             k = keys[i];
-            var entry = push.entries[k];
-            if (!entry) { continue; }
-            children.push(push.seen[k] !== undefined && now - push.seen[k] < FRESH_MS ? withFresh(entry) : entry);
+            if (push.entries[k]) {
+                children.push(before.length && !known[k] ? withFresh(push.entries[k]) : push.entries[k]);
+            }
         }
-        var keep = {}, seen = {};
-        keys.forEach(function (key) {
-            keep[key] = push.entries[key];
-            if (push.seen[key] !== undefined) { seen[key] = push.seen[key]; }
-        });
-        push.entries = keep;
-        push.seen = seen;
-        push.keys = keys.slice();
         setProps("case-stream", {children: children});
     }
 
