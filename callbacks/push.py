@@ -66,7 +66,7 @@ def _slots() -> int:
     configured = current_app.config.get("GRIDWALL_PUSH_SLOTS") or os.environ.get("GRIDWALL_PUSH_SLOTS")
     if configured:
         return int(configured)
-    threads = int(os.environ.get("GRIDWALL_THREADS") or 8)
+    threads = int(os.environ.get("GRIDWALL_THREADS") or 32)
     return max(1, threads - max(4, threads // 4))
 
 

@@ -14,7 +14,8 @@ from gunicorn.http import wsgi as _gunicorn_wsgi
 bind = os.environ.get("GRIDWALL_BIND", "127.0.0.1:8050")
 workers = int(os.environ.get("GRIDWALL_WORKERS", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GRIDWALL_THREADS", "8"))
+# Each wall on the push channel (callbacks/push.py) holds a thread; idle threads cost little.
+threads = int(os.environ.get("GRIDWALL_THREADS", "32"))
 # Long-lived kiosk walls poll every second; keep their connections open between polls.
 keepalive = 30
 
