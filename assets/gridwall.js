@@ -431,10 +431,6 @@
                     {type: "Span", namespace: "dash_html_components", props: {children: f.time, className: "clock-time"}}
                 ];
             },
-            skew: function (beat) {
-                if (beat && beat.t) { gw.skew = beat.t - Date.now(); }
-                return noUpdate();
-            },
             kiosk: function (search) {
                 var kiosk = params(search).get("kiosk") === "1";
                 document.documentElement.classList.toggle("kiosk", kiosk);

@@ -226,7 +226,6 @@
         var force = push.tickSince;
         push.tickSince = false;
         if (live && push.view !== null && live.view && live.view !== push.view) { resetPushView(); force = true; }
-        delivered(frame.t);
         var was = push.live;
         push.live = live;
         state.live = live;

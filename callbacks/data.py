@@ -55,9 +55,10 @@ T = TypeVar("T")
 RETRY_SECONDS = 3.0
 LONG_POLL_SECONDS = 1.0  # a tick waits this long for news (assets/live.js: lost after 3 s without answer)
 PAST_REFRESH_SECONDS = 60
+# Threads per process (dashboard/gunicorn_conf.py reads the same variable with the same default).
+THREADS = int(os.environ.get("GRIDWALL_THREADS") or 32)
 # Threads of a process that may hold a tick open at once; the rest answer at once (plain polling).
-# Default: half the worker threads of dashboard/gunicorn_conf.py (GRIDWALL_THREADS, 32).
-WAIT_SLOTS = int(os.environ.get("GRIDWALL_LIVE_WAITERS") or int(os.environ.get("GRIDWALL_THREADS") or 32) // 2)
+WAIT_SLOTS = int(os.environ.get("GRIDWALL_LIVE_WAITERS") or THREADS // 2)
 
 _down: dict[str, tuple[float, float]] = {}  # url -> (down until, marked at), time.monotonic()
 _lock = threading.Lock()

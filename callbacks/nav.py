@@ -34,7 +34,6 @@ def register(app) -> None:
     client("mute", Output("mute-toggle", "children"), Output("mute-toggle", "className"),
            Input("mute-toggle", "n_clicks"))
     client("chime", Output("mute-toggle", "title"), Input("alert-chime", "data"))
-    client("skew", Output("clock-skew", "data"), Input("live-beat", "data"))
     client("trend", Output("trend-graph", "figure"), Input("trend-data", "data"))
     client("deltas", *[Output(f"{t}-delta", p) for t in DELTA_TILES for p in ("children", "className")],
            Input("yesterday", "data"), *[Input(t, "children") for t in DELTA_TILES])

@@ -8,15 +8,16 @@ re-checked every ``RECHECK_SECONDS``), then the thread sleeps on the process's c
 (``dashboard.live``) and writes what changed when the version moves:
 
 - a *frame* per (view, version) is built once per process and shared by every connection: the
-  ``live-version`` data, the figure tiles (``callbacks.wall.update_figures``) and the case stream,
+  ``live-version`` data, the figure tiles (``callbacks.wall.figure_outputs``) and the case stream,
   each entry serialised once;
 - per connection only what that wall does not have yet is written: the tiles (a few hundred
   bytes), the stream as its list of keys plus the entries it has not seen.
 
 ``assets/live.js`` applies an event with ``dash_clientside.set_props`` (the same stores and
 outputs the tick callback fills), highlights new entries, and sets ``live-slow`` when the
-slower panels' version (``callbacks.live.slow_version``, one per 10-second epoch) moves. When the channel is unavailable (push off, no free slot, a
-proxy that buffers) the page falls back to the tick loop.
+slower panels' version (``callbacks.live.slow_version``, one per 10-second epoch) moves. When
+the channel is unavailable (push off, no free slot, a proxy that buffers) the page falls back to
+the tick loop.
 
 Events: ``frame`` (JSON as above), ``beat`` (server time, every second without a frame; the page
 uses it to tell a live server from a dead one), ``end`` (the session ended: reload to log in
@@ -66,8 +67,7 @@ def _slots() -> int:
     configured = current_app.config.get("GRIDWALL_PUSH_SLOTS") or os.environ.get("GRIDWALL_PUSH_SLOTS")
     if configured:
         return int(configured)
-    threads = int(os.environ.get("GRIDWALL_THREADS") or 32)
-    return max(1, threads - max(4, threads // 4))
+    return max(1, data.THREADS - max(4, data.THREADS // 4))
 
 
 _slot_lock = threading.Lock()
@@ -120,6 +120,7 @@ def _build_frame(view, version: str) -> dict:
         "slow": _dumps({"v": slow_version(view, version), "view": view.key, "stale": False}),
         "tiles": _dumps(dict(zip(tile_ids, values))),
         "keys": keys,
+        "keys_json": json.dumps(keys, ensure_ascii=False),
         "entries": {k: _dumps(case_entry(c, view.tz, today, at=m.at)) for k, c in zip(keys, cases)},
     }
 
@@ -137,13 +138,16 @@ def frame_for(view, version: str) -> dict:
             frame = _frames.get(key)
         if frame is None:
             t0 = time.monotonic()
-            frame = _build_frame(view, version)
+            try:
+                frame = _build_frame(view, version)
+            finally:  # a failed build (the database went down) leaves no lock behind
+                with _frames_lock:
+                    _frame_locks.pop(key, None)
             log.debug("frame %s built in %.3f s", version[:12], time.monotonic() - t0)
             with _frames_lock:
                 _frames[key] = frame
                 while len(_frames) > FRAMES_KEPT:
                     _frames.popitem(last=False)
-                _frame_locks.pop(key, None)
     return frame
 
 
@@ -159,7 +163,7 @@ class Connection:
         self.entries = set(keys)
         return "".join(['{"t":', str(_now_ms()), ',"live":', frame["live"], ',"slow":', frame["slow"],
                         ',"tiles":', frame["tiles"],
-                        ',"keys":', json.dumps(keys, ensure_ascii=False), ',"entries":{',
+                        ',"keys":', frame["keys_json"], ',"entries":{',
                         ",".join(f"{json.dumps(k, ensure_ascii=False)}:{frame['entries'][k]}" for k in new), "}}"])
 
 

@@ -34,7 +34,7 @@ _lock = threading.Lock()
 _answers: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
 
-def _key(body: bytes) -> str | None:
+def _key(body: bytes) -> str:
     user = current_user() if auth_enabled() else None
     who = f"{user.role}|{user.region_code}" if user is not None else "-|-"
     return hashlib.sha256(who.encode() + b"\0" + body).hexdigest()

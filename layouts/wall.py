@@ -15,7 +15,6 @@ from .stream import case_stream
 from .tiles import case_tiles, staffing_tiles
 from .trend import trend_panel
 
-
 SLOW_TICK_MS = 60000  # trend and the change against yesterday
 HEADER_TICK_MS = 30000  # names and breadcrumb; also retries after a database outage
 
@@ -70,7 +69,6 @@ def stores() -> list:
         dcc.Store(id="region-state", data=None),
         dcc.Store(id="alerts-state", data=None),
         dcc.Store(id="yesterday", data=None),  # the case figures 24 h earlier, for the tiles' ▲/▼
-        dcc.Store(id="clock-skew", data=None),  # server clock minus browser clock (assets/gridwall.js)
         dcc.Store(id="alert-chime", data=None),  # new critical alert ids, for the chime
         dcc.Store(id="rotate-regions", data=None),  # the root's streets, for ?rotate=
         dcc.Store(id="kiosk-flag", data=None),

@@ -18,11 +18,10 @@ from callbacks import push
 from dashboard import live as live_signal
 from dashboard.app import create_app
 from dashboard.config import Settings
-from data_access.changes import data_version
 from data_access.db import dispose_all
 
 from .api_seed import FAST_HASHER, add_users
-from .test_live_signal import T0, StatementCounter
+from .test_live_signal import StatementCounter, pin_live_signal
 from .wall_browser_support import start_wall
 from .wall_fixtures import insert_case, seed_small_county
 
@@ -58,10 +57,7 @@ class EventStream:
 @pytest.fixture
 def push_app(engine, backend_url, monkeypatch):
     seed_small_county(engine)
-    monkeypatch.setattr(wall_data, "RETRY_SECONDS", 0.0)
-    monkeypatch.setattr(live_signal, "REFRESH_SECONDS", 10**7)
-    monkeypatch.setattr(live_signal, "STALE_AFTER", 600.0)
-    monkeypatch.setattr(live_signal, "data_version", lambda conn, scope, now: data_version(conn, scope, T0))
+    pin_live_signal(monkeypatch)
     monkeypatch.setattr(push, "MIN_GAP_SECONDS", 0.0)
     app = create_app(Settings(database_url=backend_url, secret_key="push-test"), auth=False)
     yield app

@@ -80,15 +80,20 @@ def test_the_window_starts_on_a_fixed_quarter_hour():
     assert window_start(t + timedelta(minutes=7)) == window_start(t)
 
 
-@pytest.fixture
-def wall_app(engine, backend_url, monkeypatch):
-    seed_small_county(engine)
+def pin_live_signal(monkeypatch) -> None:
+    """Only rows change the version during a test, and a failed read is retried at once."""
     monkeypatch.setattr(wall_data, "RETRY_SECONDS", 0.0)
-    # No time-driven refresh and no window move during a test: only rows change the version.
+    # No time-driven refresh and no window move during a test.
     monkeypatch.setattr(live_signal, "REFRESH_SECONDS", 10**7)
     # A poller starved by a busy machine must not turn these tests into outage tests.
     monkeypatch.setattr(live_signal, "STALE_AFTER", 600.0)
     monkeypatch.setattr(live_signal, "data_version", lambda conn, scope, now: data_version(conn, scope, T0))
+
+
+@pytest.fixture
+def wall_app(engine, backend_url, monkeypatch):
+    seed_small_county(engine)
+    pin_live_signal(monkeypatch)
     app = create_app(Settings(database_url=backend_url, secret_key="signal-test"), auth=False)
     with app.server.test_request_context("/"):
         yield app
