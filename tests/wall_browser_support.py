@@ -37,7 +37,7 @@ def set_screen(dash_duo, width: int, height: int) -> None:
 
 
 def synthetic_county(tmp_path: Path) -> str:
-    """A copy of a synthetic county (a day of history; seeded once per test run) as a SQLite URL.
+    """A copy of a synthetic county (yesterday and today; seeded once per test run) as a SQLite URL.
 
     The hand-made county stands in when the synthetic generator is not in this tree.
     """
@@ -49,7 +49,8 @@ def synthetic_county(tmp_path: Path) -> str:
         if importlib.util.find_spec("dashboard.synth") and importlib.util.find_spec("dashboard.synth.seed"):
             from dashboard.synth.seed import seed_county
 
-            seed_county(engine, county=COUNTY, days=1, seed=20261126)
+            # Yesterday and today: just after local midnight "today" alone holds almost nothing.
+            seed_county(engine, county=COUNTY, days=2, seed=20261126)
         else:
             seed_small_county(engine)
         engine.dispose()
