@@ -1,8 +1,9 @@
 /* gridwall wall: the push channel, the tick loop and #freshness (callbacks/push.py, callbacks/live.py).
  *
  * The push channel: an EventSource on /live/events carries each new data version of the view
- * (callbacks/push.py); a frame is applied with dash_clientside.set_props to the same stores and
- * outputs the tick callback fills, and live-slow follows the slower panels' version (one per
+ * (callbacks/push.py); a frame's tiles are applied with dash_clientside.set_props to the outputs
+ * the tick callback fills, its cases are drawn into #case-stream here (showStream, as the tick's
+ * stream-feed is), and live-slow follows the slower panels' version (one per
  * 10-second epoch, shared by every wall). While the channel delivers, the page does not tick; when it falls silent (server
  * gone, no free slot, push off) the tick loop below takes over until it is back.
  *
@@ -60,7 +61,7 @@
         var body = init && init.body;
         if (typeof body !== "string" || body.indexOf('"live-poke"') === -1) { return answer; }
         return answer.then(function (response) {
-            push.tickSince = true;  // the tick wrote tiles and stream: the next frame sets them all
+            push.tickSince = true;  // the tick wrote tiles: the next frame sets them all
             if (!response.ok) { tickFailed(); }
             return response;
         }, function (error) {
@@ -73,7 +74,7 @@
     // --- the push channel ------------------------------------------------------------------------
 
     var push = {es: null, search: null, off: !window.EventSource, lastAt: 0, failures: 0, retry: null,
-                tickSince: false, tiles: {}, keys: null, view: null, entries: {}, slow: null,
+                tickSince: false, tiles: {}, view: null, slow: null,
                 slowNext: null, slowTimer: null, live: null, pending: null, applyTimer: null, appliedAt: 0};
 
     function setProps(id, props) { window.dash_clientside.set_props(id, props); }
@@ -83,7 +84,7 @@
     }
 
     function resetPushView() {
-        push.tiles = {}; push.keys = null; push.view = null; push.entries = {};
+        push.tiles = {}; push.view = null;
         push.slow = null; push.live = null; push.slowNext = null; push.pending = null;
         if (push.slowTimer !== null) { clearTimeout(push.slowTimer); push.slowTimer = null; }
     }
@@ -150,50 +151,95 @@
         delivered(beat.t);
     }
 
-    function withFresh(entry) {
-        var props = Object.assign({}, entry.props);
-        props.className = (props.className || "") + " case--fresh";
-        return Object.assign({}, entry, {props: props});
+    // --- the case stream (#case-stream) -----------------------------------------------------------
+
+    /* #case-stream is drawn here, not by the renderer, on both paths (a push frame, the tick's
+     * stream-feed store). Through Dash, every update of the list re-created its few hundred
+     * components, and each of them dispatched to the store, which re-ran every mounted component's
+     * selector: a busy wall spent about a second of script per second there (docs/benchmarks.md
+     * 2.1). Entries arrive as the JSON of html components (layouts/stream.py case_entry) and
+     * become DOM nodes: only the tags below, text as text nodes, attributes from an allow-list;
+     * nothing is parsed as HTML. The layout keeps the list's children empty, so React never
+     * touches these nodes. */
+    var TAGS = {Div: "div", Span: "span", P: "p", B: "b", Strong: "strong", Em: "em", I: "i", Small: "small",
+                Li: "li", Ul: "ul", Ol: "ol", Time: "time", Abbr: "abbr", Br: "br", Mark: "mark"};
+    var ATTRIBUTE = /^(title|data-[a-z0-9-]+|aria-[a-z]+)$/;
+
+    function toNode(c) {
+        if (c === null || c === undefined || c === false) { return null; }
+        if (typeof c === "string" || typeof c === "number") { return document.createTextNode(String(c)); }
+        if (Array.isArray(c)) {
+            var fragment = document.createDocumentFragment();
+            c.forEach(function (x) { var n = toNode(x); if (n) { fragment.appendChild(n); } });
+            return fragment;
+        }
+        var tag = c.namespace === "dash_html_components" && TAGS[c.type];
+        if (!tag) { return null; }
+        var el = document.createElement(tag), props = c.props || {};
+        Object.keys(props).forEach(function (k) {
+            var v = props[k];
+            if (v === null || v === undefined || typeof v === "object" && k !== "style") { return; }
+            if (k === "className") {
+                el.className = String(v);
+            } else if (k === "style") {
+                Object.keys(v).forEach(function (name) { el.style[name] = String(v[name]); });
+            } else if (ATTRIBUTE.test(k)) {
+                el.setAttribute(k, String(v));
+            }
+        });
+        var children = toNode(props.children);
+        if (children) { el.appendChild(children); }
+        return el;
     }
 
-    function applyStream(frame, force) {
-        var keys = frame.keys, i, k;
-        Object.keys(frame.entries || {}).forEach(function (key) { push.entries[key] = frame.entries[key]; });
-        var before = push.keys || [];
-        var known = {};
+    function entryNode(entry, fresh) {
+        var node = toNode(entry);
+        if (node && fresh) { node.classList.add("case--fresh"); }
+        return node;
+    }
+
+    var stream = {view: null, keys: null, entries: {}};
+
+    /* Show ``keys`` (newest first). ``entries`` holds the entries the page may not have yet; new
+     * cases on top with the rest slid down are inserted and the tail dropped, anything else (or
+     * ``redraw``) draws the list again. A new key is highlighted unless the list was empty. */
+    function showStream(view, keys, entries, redraw) {
+        var box = document.getElementById("case-stream");
+        if (!box || !Array.isArray(keys)) { return; }
+        if (view !== stream.view) { stream.view = view; stream.keys = null; stream.entries = {}; }
+        Object.keys(entries || {}).forEach(function (key) { stream.entries[key] = entries[key]; });
+        var before = stream.keys || [];
+        var known = {}, i;
         before.forEach(function (key) { known[key] = true; });
         var fresh = [];
         for (i = 0; i < keys.length && !known[keys[i]]; i += 1) { fresh.push(keys[i]); }
-        var slid = before.length > 0 && fresh.length < keys.length && !force &&
+        var slid = !redraw && before.length > 0 && fresh.length < keys.length &&
+            box.childElementCount === before.length &&
             keys.slice(fresh.length).every(function (key, j) { return key === before[j]; }) &&
-            fresh.every(function (key) { return push.entries[key]; });
-        var same = slid && fresh.length === 0 && keys.length === before.length;
+            fresh.every(function (key) { return stream.entries[key]; });
         var keep = {};
-        keys.forEach(function (key) { keep[key] = push.entries[key]; });
-        push.entries = keep;
-        push.keys = keys.slice();
-        if (same) { return; }
+        keys.forEach(function (key) { if (stream.entries[key]) { keep[key] = stream.entries[key]; } });
+        stream.entries = keep;
+        stream.keys = keys.slice();
         if (slid) {
-            // New cases on top, the rest slid down: a Patch (prepend, drop the tail) as the tick
-            // sends it, so that the page renders the new entries only.
-            var ops = [];
+            if (fresh.length === 0 && keys.length === before.length) { return; }
             for (i = fresh.length - 1; i >= 0; i -= 1) {
-                ops.push({operation: "Prepend", location: [], params: {value: withFresh(push.entries[fresh[i]])}});
+                box.insertBefore(entryNode(stream.entries[fresh[i]], true), box.firstChild);
             }
-            for (i = before.length + fresh.length - 1; i >= keys.length; i -= 1) {
-                ops.push({operation: "Delete", location: [i], params: {}});
-            }
-            setProps("case-stream", {children: {__dash_patch_update: "__dash_patch_update", operations: ops}});
+            while (box.childElementCount > keys.length) { box.removeChild(box.lastElementChild); }
             return;
         }
-        var children = [];
-        for (i = 0; i < keys.length; i += 1) {
-            k = keys[i];
-            if (push.entries[k]) {
-                children.push(before.length && !known[k] ? withFresh(push.entries[k]) : push.entries[k]);
-            }
-        }
-        setProps("case-stream", {children: children});
+        var list = document.createDocumentFragment();
+        keys.forEach(function (key) {
+            if (keep[key]) { list.appendChild(entryNode(keep[key], before.length > 0 && !known[key])); }
+        });
+        box.replaceChildren(list);
+    }
+
+    /* The tick's stream-feed store (callbacks/wall.py update_stream): a clientside callback. */
+    function streamFeed(feed) {
+        if (feed && typeof feed === "object") { showStream(feed.view, feed.keys, feed.entries, !!feed.full); }
+        return window.dash_clientside.no_update;
     }
 
     /* Frames are applied at most every APPLY_GAP_MS: one that arrives meanwhile is merged into the
@@ -240,7 +286,7 @@
             push.slowNext = null;
             setProps("live-slow", {data: live});
             push.slow = live;
-            push.keys = null;  // after the outage the whole stream is set again
+            stream.keys = null;  // after the outage the whole list is drawn again
             return;
         }
         if (live && live.view) { push.view = live.view; }
@@ -253,7 +299,7 @@
                 }
             });
         }
-        if (frame.keys) { applyStream(frame, force); }
+        if (frame.keys) { showStream(push.view, frame.keys, frame.entries, false); }
         passSlow(frame.slow, force);
     }
 
@@ -366,7 +412,7 @@
     }
 
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
-        gridwall_live: {freshness: freshness}
+        gridwall_live: {freshness: freshness, stream: streamFeed}
     });
     // For benchmarks and tests: how the tick loop is doing.
     window.setInterval(everySecond, 1000);

@@ -60,6 +60,11 @@ def register(app) -> None:
         Input("live-version", "data"),
         Input("live-beat", "data"),
     )
+    app.clientside_callback(  # draws #case-stream from the tick's feed (assets/live.js showStream)
+        ClientsideFunction(namespace="gridwall_live", function_name="stream"),
+        Output("case-stream", "data-drawn"),
+        Input("stream-feed", "data"),
+    )
 
 
 def _ms(value: datetime | None) -> int | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from datetime import timezone
 
-from dash import ClientsideFunction, Input, Output, Patch, html, no_update
+from dash import ClientsideFunction, Input, Output, html, no_update
 
 from layouts import i18n
 from layouts.stream import STREAM_LIMIT, case_entry, case_key
@@ -37,7 +37,8 @@ STAFF_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.STAFFING_
 # Answered by the tick (callbacks.live), with their states.
 FIGURE_OUTPUTS = [*KPI_OUTPUTS, Output("kpi-alerts-new", "children"), *RATE_OUTPUTS, *STAFF_OUTPUTS,
                   Output("figures-state", "data")]
-STREAM_OUTPUTS = [Output("case-stream", "children"), Output("stream-state", "data")]
+# The stream travels as data (keys and the entries the page lacks); assets/live.js draws it.
+STREAM_OUTPUTS = [Output("stream-feed", "data"), Output("stream-state", "data")]
 
 
 def register(app) -> None:
@@ -143,23 +144,12 @@ def update_stream(live, search, state):
     now = time.time()
     new_state = {"view": view.key, "keys": keys, "full": state.get("full") if shown else now}
 
-    def entries(rows):
-        return [case_entry(c, view.tz, today, fresh=bool(known) and case_key(c) not in known, at=m.at)
-                for c in rows]
+    def feed(rows, full: bool) -> dict:
+        return {"view": view.key, "keys": keys, "full": full,
+                "entries": {case_key(c): case_entry(c, view.tz, today, at=m.at) for c in rows}}
 
     if not shown or now - (state.get("full") or 0) > FULL_STREAM_EVERY:
-        return entries(cases), {**new_state, "full": now}
+        return feed(cases, True), {**new_state, "full": now}
     if keys == shown:
         return no_update, no_update
-
-    fresh = [c for c in cases if case_key(c) not in known]
-    k = len(fresh)
-    # Prepend only when the fresh cases sit on top and the rest of the list just slid down.
-    if fresh and keys[:k] == [case_key(c) for c in fresh] and keys[k:] == shown[:len(keys) - k]:
-        patch = Patch()
-        for entry in reversed(entries(fresh)):
-            patch.prepend(entry)
-        for index in range(len(shown) + k - 1, len(keys) - 1, -1):
-            del patch[index]
-        return patch, new_state
-    return entries(cases), new_state
+    return feed([c for c in cases if case_key(c) not in known], False), new_state

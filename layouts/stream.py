@@ -52,9 +52,9 @@ def _when(case: dict[str, Any], tz: ZoneInfo, today: date | None, at: datetime |
     return when
 
 
-def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None, fresh: bool = False,
+def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None,
                at: datetime | None = None) -> html.Div:
-    """One case; ``fresh`` (just arrived) entries slide in, a re-rendered list stays still."""
+    """One case (assets/live.js draws it, and highlights it when it is new to the list)."""
     urgency = case.get("urgency") or "normal"
     title = mask_text(case.get("title")) or "（无标题）"
     key = case_key(case)
@@ -65,7 +65,7 @@ def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None, fr
         badges.append(html.Span(i18n.label(i18n.SOURCE, case["source"]), className="case-source"))
     return html.Div(
         key=key,
-        className=f"case case--{urgency if urgency in i18n.URGENCY else 'normal'}" + (" case--fresh" if fresh else ""),
+        className=f"case case--{urgency if urgency in i18n.URGENCY else 'normal'}",
         children=[
             html.Div(_when(case, tz, today, at), className="case-time"),
             html.Div(className="case-body", children=[

@@ -61,6 +61,7 @@ def stores() -> list:
         dcc.Store(id="live-slow", data=None),
         dcc.Store(id="live-beat", data=None),
         dcc.Store(id="figures-state", data=None),  # digests of what the figure outputs show
+        dcc.Store(id="stream-feed", data=None),  # the tick's case list; assets/live.js draws it
         dcc.Store(id="stream-state", data=None),
         dcc.Store(id="map-state", data=None),
         # Digests of what each panel shows, so that an unchanged panel is not sent again.

@@ -275,7 +275,7 @@ CALLBACKS: dict[str, Any] = {
             "rate-closed.children", "rate-satisfied.children", "rate-self-resolved.children",
             "staff-grids.children", "staff-vacant.children", "staff-patrolled.children",
             "staff-workers.children", "staff-on-duty.children", "staff-online.children",
-            "figures-state.data", "case-stream.children", "stream-state.data"): (check_figures,),
+            "figures-state.data", "stream-feed.data", "stream-state.data"): (check_figures,),
     "..sla-board.children...sla-state.data..": (),
     "..staffing-detail.children...staff-state.data..": (),
     "..region-title.children...region-table.children...region-state.data..": (),

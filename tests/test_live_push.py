@@ -197,3 +197,24 @@ def test_the_wall_takes_new_cases_from_the_channel_without_ticking(dash_duo, eng
     assert "case--fresh" in first.get_attribute("class")
     assert dash_duo.driver.execute_script("return window.gridwallLive().pokes") == pokes
     assert dash_duo.get_logs() == []
+
+
+def test_with_push_off_the_tick_draws_the_stream_and_inserts_only_the_new_entry(dash_duo, engine, backend_url):
+    seed_small_county(engine)
+    app = start_wall(dash_duo, backend_url, push=False)
+    assert app.server.config["GRIDWALL_PUSH"] == "off"
+    dash_duo.wait_for_element("#case-stream [data-case-code]", timeout=30)
+    # Mark the entries on screen: an insert keeps them, a redraw would replace them.
+    marked = dash_duo.driver.execute_script(
+        "var e = document.querySelectorAll('#case-stream [data-case-code]');"
+        "e.forEach(function (n) { n.__gwOld = true; }); return e.length;")
+
+    insert_case(engine, "320585-TICK-B", datetime.now(UTC))
+    dash_duo.wait_for_element('#case-stream [data-case-code="320585-TICK-B"]', timeout=15)
+    state = dash_duo.driver.execute_script(
+        "var e = Array.prototype.slice.call(document.querySelectorAll('#case-stream [data-case-code]'));"
+        "return {push: window.gridwallLive().push, first: e[0].getAttribute('data-case-code'),"
+        " fresh: e[0].classList.contains('case--fresh'), kept: e.slice(1).filter(function (n) { return n.__gwOld; }).length};")
+    assert state["push"] == "off" and state["first"] == "320585-TICK-B" and state["fresh"]
+    assert state["kept"] == min(marked, 29)
+    assert dash_duo.get_logs() == []

@@ -113,8 +113,8 @@ def test_cross_site_posts_are_refused(site):
 GARBAGE = [
     b"not json", b"[]", b"null", b'"x"', b"{}", b'{"output": 5}', b'{"output": "nope.children"}',
     b'{"output": "clock.children", "outputs": {"id": "clock", "property": "children"}, "inputs": []}',
-    b'{"output": "..case-stream.children...stream-state.data..", "outputs": [], "inputs": "x"}',
-    b'{"output": "..case-stream.children...stream-state.data..", "outputs": [], "inputs": [], "state": []}',
+    b'{"output": "..stream-feed.data...stream-state.data..", "outputs": [], "inputs": "x"}',
+    b'{"output": "..stream-feed.data...stream-state.data..", "outputs": [], "inputs": [], "state": []}',
 ]
 
 
@@ -127,7 +127,7 @@ def test_forged_callback_bodies_answer_400_never_500(site):
         assert resp.get_json()["error"]
     # well-formed, but values of the wrong type for every input
     # the callback that answers the case stream (the wall tick), whatever else it outputs
-    key = next(k for k in app.callback_map if "case-stream.children" in k)
+    key = next(k for k in app.callback_map if "stream-feed.data" in k)
     stream = app.callback_map[key]
     outputs = [dict(zip(("id", "property"), part.rsplit(".", 1))) for part in key.strip(".").split("...")]
     for value in ("abc", {"x": 1}, [1, 2], 10 ** 30, -1):

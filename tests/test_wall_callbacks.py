@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from dash import Patch, no_update
+from dash import no_update
 from sqlalchemy.exc import OperationalError
 
 from callbacks import data as wall_data
@@ -103,38 +103,35 @@ def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
     assert out[0].isdigit()
 
 
-def test_stream_prepends_only_new_cases(wall_app, engine):
-    children, state = wall.update_stream(1, "", None)
-    assert isinstance(children, list) and len(children) == 30
-    assert state["keys"][0] == children[0].to_plotly_json()["props"]["data-case-code"]
-    assert not any("case--fresh" in c.className for c in children)  # the first list does not animate
+def test_stream_feed_sends_only_the_entries_the_page_lacks(wall_app, engine):
+    feed, state = wall.update_stream(1, "", None)
+    assert feed["full"] is True and len(feed["keys"]) == 30 and set(feed["entries"]) == set(feed["keys"])
+    assert state["keys"] == feed["keys"] and feed["view"] == state["view"]
+    first = feed["entries"][feed["keys"][0]].to_plotly_json()["props"]
+    assert first["data-case-code"] == feed["keys"][0] and "case--fresh" not in first["className"]
     assert wall.update_stream(2, "", state) == (no_update, no_update)
 
     code = "320585-20991231-00001"
     insert_case(engine, code, datetime.now(UTC) - timedelta(seconds=1))
     refreshed()
-    patch, new_state = wall.update_stream(3, "", state)
-    assert isinstance(patch, Patch)
-    ops = patch.to_plotly_json()["operations"]
-    assert [op["operation"] for op in ops] == ["Prepend", "Delete"]
-    assert ops[0]["params"]["value"].to_plotly_json()["props"]["data-case-code"] == code
-    assert "case--fresh" in ops[0]["params"]["value"].className
-    assert ops[1]["location"] == [30]
-    assert new_state["keys"][0] == code and new_state["keys"][1:] == state["keys"][:29]
+    feed, new_state = wall.update_stream(3, "", state)
+    assert feed["full"] is False and list(feed["entries"]) == [code]
+    assert feed["keys"][0] == code and feed["keys"][1:] == state["keys"][:29]
+    assert new_state["keys"] == feed["keys"]
 
-    # Another view (a street) renders the list whole.
-    children, street_state = wall.update_stream(4, "?region=320585100", new_state)
-    assert isinstance(children, list) and street_state["view"].startswith("320585100|")
+    # Another view (a street) sends its list whole.
+    feed, street_state = wall.update_stream(4, "?region=320585100", new_state)
+    assert feed["full"] is True and street_state["view"].startswith("320585100|")
+    assert set(feed["entries"]) == set(feed["keys"])
 
 
-def test_stream_renders_whole_when_the_order_changes(wall_app, engine):
+def test_stream_feed_carries_a_late_report_in_the_middle(wall_app, engine):
     _, state = wall.update_stream(1, "", None)
     # A late report: older than the newest case shown, so it lands in the middle of the list.
     insert_case(engine, "320585-LATE-1", datetime.now(UTC) - timedelta(minutes=4))
     refreshed()
-    children, new_state = wall.update_stream(2, "", state)
-    assert isinstance(children, list)
-    assert "320585-LATE-1" in new_state["keys"][:5]
+    feed, new_state = wall.update_stream(2, "", state)
+    assert "320585-LATE-1" in new_state["keys"][:5] and list(feed["entries"]) == ["320585-LATE-1"]
 
 
 def test_header_breadcrumb_and_notices(wall_app):

@@ -23,8 +23,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_wall(dash_duo, url: str, path: str = "/"):
+def start_wall(dash_duo, url: str, path: str = "/", push: bool = True):
     app = create_app(Settings(database_url=url, secret_key="browser-test"), auth=False)
+    if not push:
+        app.server.config["GRIDWALL_PUSH"] = "off"
     dash_duo.start_server(app, port=free_port())
     if path != "/":
         dash_duo.wait_for_page(dash_duo.server_url + path)
