@@ -27,7 +27,7 @@
     var PUSH_SILENT_MS = 2500;  // no event for this long: the channel is not delivering
     var PUSH_RETRY_MS = 1000;
     var PUSH_RETRY_MAX_MS = 30000;
-    var SLOW_JITTER_MS = 4000;
+    var SLOW_JITTER_MS = 8000;
     var APPLY_GAP_MS = 250;
     var PATH = "/live/events";
 
@@ -130,7 +130,9 @@
 
     /* live-slow: the slower panels' version, the same for every wall in a 10-second epoch
      * (callbacks/live.py slow_version). Walls pass it on within SLOW_JITTER_MS of each other, so
-     * that a room of walls does not ask for every panel in the same instant. */
+     * that a room of walls does not ask for every panel in the same instant: spread over 8 of the
+     * 10 seconds, 100 walls' panel requests no longer hold up the frames (p95 commit-to-screen
+     * 2.5 s with 4 s of spread, 1.1 s with 8 s; docs/benchmarks.md 2.1). */
     function passSlow(slow, at_once) {
         if (!slow) { return; }
         var shown = push.slow;

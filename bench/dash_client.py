@@ -35,7 +35,7 @@ import aiohttp
 
 MIN_GAP = 0.5  # assets/live.js MIN_GAP_MS
 POKE_TIMEOUT = 3.5  # assets/live.js POKE_TIMEOUT_MS
-SLOW_JITTER = 4.0  # assets/live.js SLOW_JITTER_MS
+SLOW_JITTER = 8.0  # assets/live.js SLOW_JITTER_MS
 
 
 @dataclass

@@ -128,6 +128,8 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=60, help="seconds between samples")
     ap.add_argument("--speed", type=float, default=5)
     ap.add_argument("--rate", type=float, default=1.0, help="bench/writer.py cases per second (0: none)")
+    ap.add_argument("--close-after", type=float, default=600,
+                    help="the writer closes its cases this many seconds after reporting them")
     ap.add_argument("--db", default="gridwall_soak")
     ap.add_argument("--seed-days", type=int, default=14)
     ap.add_argument("--port", type=int, default=18471)
@@ -157,13 +159,15 @@ def main() -> None:
     if args.rate > 0:
         writer = subprocess.Popen([str(PY), str(Path(__file__).with_name("writer.py")), "--url",
                                    env["GRIDWALL_DATABASE_URL"], "--rate", str(args.rate), "--updates",
-                                   str(args.rate / 2), "--tag", f"SOAK{int(time.time())}"],
+                                   str(args.rate / 2), "--tag", f"SOAK{int(time.time())}",
+                                   "--close-after", str(args.close_after)],
                                   cwd=args.code_dir, env=env, stdout=sim_log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
     server = driver = None
     result = {
         "started": datetime.now(UTC).isoformat(), "minutes": args.minutes, "warmup_min": args.warmup,
-        "speed": args.speed, "writer_rate": args.rate, "database": args.db, "code_dir": str(args.code_dir),
+        "speed": args.speed, "writer_rate": args.rate, "writer_close_after_s": args.close_after,
+        "database": args.db, "code_dir": str(args.code_dir),
         "commit": subprocess.run(["git", "-C", str(args.code_dir), "rev-parse", "--short", "HEAD"],
                                  capture_output=True, text=True).stdout.strip(),
         "load_at_start": load(), "cores": os.cpu_count(), "samples": [],

@@ -34,6 +34,9 @@ def main() -> None:
     ap.add_argument("--tag", default=time.strftime("%H%M%S"))
     ap.add_argument("--commits", default=None, help="JSON lines file of (code, commit time)")
     ap.add_argument("--seconds", type=float, default=None)
+    ap.add_argument("--close-after", type=float, default=None,
+                    help="close each bench case this many seconds after it was reported (the soak: as many "
+                         "cases closed as opened, so that the open count stays level)")
     args = ap.parse_args()
 
     running = True
@@ -52,6 +55,7 @@ def main() -> None:
     rnd = random.Random(args.tag)
     out = open(args.commits, "a", buffering=1) if args.commits else None
     written: list[str] = []
+    to_close: list[tuple[float, str]] = []  # (when, code), oldest first
     t0 = time.time()
     n = 0
     next_insert, next_update = t0, t0 + 0.5
@@ -70,6 +74,8 @@ def main() -> None:
                     updated_at=now))
             committed = time.time()
             written.append(code)
+            if args.close_after is not None:
+                to_close.append((committed + args.close_after, code))
             if out:
                 out.write(json.dumps({"code": code, "commit": committed}) + "\n")
             next_insert += 1.0 / args.rate
@@ -79,6 +85,12 @@ def main() -> None:
                 conn.execute(update(Case).where(Case.code == code, Case.status == "reported")
                              .values(status="accepted", accepted_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
             next_update += 1.0 / args.updates
+        while to_close and to_close[0][0] <= time.time():
+            _, code = to_close.pop(0)
+            closed = datetime.now(UTC)
+            with engine.begin() as conn:
+                conn.execute(update(Case).where(Case.code == code)
+                             .values(status="closed", closed_at=closed, updated_at=closed))
         time.sleep(max(0.0, min(next_insert, next_update if args.updates > 0 else next_insert) - time.time()))
     if out:
         out.close()
