@@ -9,21 +9,25 @@ from dashboard import response_cache
 from dashboard.app import create_app
 from dashboard.config import Settings
 from data_access.db import dispose_all
+from callbacks.panels import PANEL_OUTPUTS as PANEL_OUTPUTS_
+from callbacks.panels import PANEL_STATES
 
 from .api_seed import FAST_HASHER, PASSWORD, add_users
+
 from .wall_fixtures import seed_small_county
 
-SLA_OUTPUT = "..sla-board.children...sla-state.data.."
+PANEL_OUTPUTS = [(o.component_id, o.component_property) for o in PANEL_OUTPUTS_]
+SLA_OUTPUT = ".." + "...".join(f"{i}.{p}" for i, p in PANEL_OUTPUTS) + ".."
 
 
 def panel_body(slow: dict, search: str = "", output: str = SLA_OUTPUT) -> dict:
     return {
         "output": output,
-        "outputs": [{"id": "sla-board", "property": "children"}, {"id": "sla-state", "property": "data"}],
+        "outputs": [{"id": i, "property": p} for i, p in PANEL_OUTPUTS],
         "inputs": [{"id": "live-slow", "property": "data", "value": slow},
                    {"id": "url", "property": "search", "value": search}],
         "changedPropIds": ["live-slow.data"],
-        "state": [{"id": "sla-state", "property": "data", "value": None}],
+        "state": [{"id": state_id, "property": "data", "value": None} for state_id in PANEL_STATES],
     }
 
 

@@ -279,6 +279,15 @@ def test_panels_render_once_per_version(wall_app):
     assert any("offline-row" in (props(c).get("className") or "") for c in walk(children))
 
 
+def test_the_four_slower_panels_answer_in_one_request_and_send_only_what_changed(wall_app):
+    first = panels.update_panels(None, "", None, None, None, None)
+    assert len(first) == len(panels.PANEL_OUTPUTS)
+    sla_state, staff_state, region_state, alerts_state = first[1], first[3], first[6], first[9]
+    assert first[4] == "镇街排行" and first[8]["critical"]
+    again = panels.update_panels(None, "", sla_state, staff_state, region_state, alerts_state)
+    assert [v for v in again if v is not no_update] == [sla_state, staff_state, region_state, alerts_state]
+
+
 def test_alerts_are_masked_newest_first_and_chime_on_critical(wall_app):
     entries, chime, _ = panels.update_alerts(None, "", None)
     ids = [props(e)["data-alert-id"] for e in entries]
