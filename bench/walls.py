@@ -200,10 +200,11 @@ def run_mode(mode: str, args, token: str, env_base: dict, out_dir: Path) -> dict
         print(f"[{mode}] walls: {['ok' if w.error is None else w.error[:80] for w in walls]}", flush=True)
         stop, started = asyncio.Event(), asyncio.Event()
         viewers: list[Viewer] = []
-        viewers_task = loop.create_task(run_viewers(server.url, kiosk_path, prefix, args.viewers, stop, started,
+        n_viewers = args.viewers_naive if mode == "naive" and args.viewers_naive is not None else args.viewers
+        viewers_task = loop.create_task(run_viewers(server.url, kiosk_path, prefix, n_viewers, stop, started,
                                                     viewers, push=mode == "push"))
         loop.run_until_complete(started.wait())
-        print(f"[{mode}] {args.viewers} viewers and {args.walls} walls up; writer starts", flush=True)
+        print(f"[{mode}] {n_viewers} viewers and {args.walls} walls up; writer starts", flush=True)
         writer = subprocess.Popen([str(PY), str(Path(__file__).with_name("writer.py")), "--url", PG_URL,
                                    "--rate", str(args.rate), "--updates", str(args.updates), "--tag", tag,
                                    "--commits", str(commits_path)], cwd=args.code_dir, env=env_base)
@@ -257,7 +258,7 @@ def run_mode(mode: str, args, token: str, env_base: dict, out_dir: Path) -> dict
     seconds = t1 - t0
     return {
         "mode": mode,
-        "viewers": args.viewers, "walls": args.walls, "walls_ok": [w.error is None for w in walls],
+        "viewers": n_viewers, "walls": args.walls, "walls_ok": [w.error is None for w in walls],
         "wall_errors": [w.error for w in walls if w.error],
         "window_s": round(seconds, 1), "cases_committed": len(commits),
         "commit_to_screen_chromium_s": percentiles(wall_lat),
@@ -278,6 +279,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--viewers", type=int, default=100)
     ap.add_argument("--walls", type=int, default=3)
+    ap.add_argument("--viewers-naive", type=int, default=None,
+                    help="simulated viewers in the naive mode (default: --viewers; at 100 the naive server "
+                         "cannot even let them all log in)")
     ap.add_argument("--modes", default="push,signal,naive")
     ap.add_argument("--warmup", type=float, default=20)
     ap.add_argument("--measure", type=float, default=120)
