@@ -140,7 +140,10 @@
         if (push.slowNext && push.slowNext.v === slow.v && push.slowNext.view === slow.view) { return; }
         push.slowNext = slow;
         if (push.slowTimer !== null) { clearTimeout(push.slowTimer); }
-        var wait = (at_once || !shown || shown.stale || shown.view !== slow.view) ? 0 : Math.random() * SLOW_JITTER_MS;
+        // At once after a view change or an outage, and when the alerts moved (a critical alert);
+        // else within the jitter.
+        var wait = (at_once || !shown || shown.stale || shown.view !== slow.view || shown.alerts !== slow.alerts)
+            ? 0 : Math.random() * SLOW_JITTER_MS;
         push.slowTimer = setTimeout(function () {
             push.slowTimer = null;
             push.slow = push.slowNext;

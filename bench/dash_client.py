@@ -236,7 +236,8 @@ class Viewer:
         slow = payload.get("slow") if kind == "frame" else None
         shown = self.slow or {}
         if slow and (slow.get("v") != shown.get("v") or slow.get("view") != shown.get("view") or shown.get("stale")):
-            if self.slow is None or shown.get("stale") or slow.get("view") != shown.get("view"):
+            if (self.slow is None or shown.get("stale") or slow.get("view") != shown.get("view")
+                    or slow.get("alerts") != shown.get("alerts")):
                 self._set_slow(slow)
                 changed.add(("live-slow", "data"))
             elif self.slow_pending is None or self.slow_pending.get("v") != slow.get("v"):

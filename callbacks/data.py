@@ -124,6 +124,14 @@ def _watch(view) -> live.ChangeWatch:
     return live.watch(_url(), view.base.root, current_app.secret_key or "")
 
 
+def alerts_token(view, version: str) -> str:
+    """A digest of the alerts as of ``version`` ('' when unknown): the slower panels move at once
+    when it changes (callbacks.live.slow_version)."""
+    if not view.live or not live_enabled():
+        return ""
+    return _watch(view).alerts_token(version) or ""
+
+
 def live_version(view, known: str | None = None, wait: float = 0.0, *, own_thread: bool = False) -> str:
     """The data version ``view`` should show; DataUnavailable while the database cannot be read.
 

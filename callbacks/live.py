@@ -142,15 +142,24 @@ def _epoch() -> int:
 def slow_version(view, version: str) -> str:
     """The version the slower panels show: the first one seen in each ``SLOW_SECONDS`` epoch, the
     same for every viewer and worker. (Each viewer passing on whatever version it held at its own
-    10-second mark made the server compute the heavy panels for nearly every version.)"""
+    10-second mark made the server compute the heavy panels for nearly every version.) A change in
+    the alerts starts a new one at once: a critical alert must not wait for the next epoch."""
     if not view.live or not data.live_enabled():
         return version
-    return shared_versioned(f"slow:{view.key}:{_epoch()}", lambda: version, timeout=int(SLOW_SECONDS * 3))
+    key = f"slow:{view.key}:{_epoch()}:{data.alerts_token(view, version)}"
+    return shared_versioned(key, lambda: version, timeout=int(SLOW_SECONDS * 3))
+
+
+def slow_data(view, version: str) -> dict:
+    """What ``live-slow`` holds: the panels' version, and the alerts token (assets/live.js passes a
+    new version on at once when the alerts moved, else within its jitter)."""
+    return {"v": slow_version(view, version), "view": view.key, "stale": False,
+            "alerts": data.alerts_token(view, version)}
 
 
 def _slow(view, version: str, shown: dict):
     """``live-slow`` for ``version``: ``no_update`` while the slower panels' version stands."""
-    current = slow_version(view, version)
-    if shown.get("v") == current and shown.get("view") == view.key and not shown.get("stale"):
+    current = slow_data(view, version)
+    if shown.get("v") == current["v"] and shown.get("view") == view.key and not shown.get("stale"):
         return no_update
-    return {"v": current, "view": view.key, "stale": False}
+    return current

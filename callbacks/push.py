@@ -42,7 +42,7 @@ from layouts.stream import STREAM_LIMIT, case_entry, case_key
 
 from . import data, wall
 from .data import DataUnavailable
-from .live import known_version, slow_version, stale_data, version_data
+from .live import known_version, slow_data, stale_data, version_data
 from .view import resolve_view
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def _build_frame(view, version: str) -> dict:
     return {
         "data": version_data_,
         "live": _dumps(version_data_),
-        "slow": _dumps({"v": slow_version(view, version), "view": view.key, "stale": False}),
+        "slow": _dumps(slow_data(view, version)),
         "tiles": _dumps(dict(zip(tile_ids, values))),
         "keys": keys,
         "keys_json": json.dumps(keys, ensure_ascii=False),

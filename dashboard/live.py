@@ -36,6 +36,7 @@ REFRESH_SECONDS = 10
 STALE_AFTER = 4.0  # no successful poll for this long counts as an outage (a hung connection)
 FIRST_POLL_WAIT = 5.0
 IDLE_SECONDS = 60.0
+ALERT_TOKENS_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ChangeWatch:
         self._down_since: datetime | None = None
         self._demand_at = time.monotonic()
         self._thread: threading.Thread | None = None
+        self._alerts: dict[str, str] = {}  # version -> its alerts token, the newest ALERT_TOKENS_KEPT
 
     # --- what viewers call --------------------------------------------------------------------
 
@@ -89,6 +91,12 @@ class ChangeWatch:
         self._poll_once()
         with self._cond:
             return self._current()
+
+    def alerts_token(self, version: str) -> str | None:
+        """What the alerts looked like in ``version`` (newest id, new and acknowledged counts), as a
+        short digest: equal tokens, same alerts. None for a version this process has not polled."""
+        with self._cond:
+            return self._alerts.get(version)
 
     @property
     def last_ok(self) -> float:
@@ -146,8 +154,12 @@ class ChangeWatch:
         digest = hashlib.sha1(repr(fingerprint).encode()).hexdigest()[:12]
         bucket = _bucket()
         version = f"{digest}.{bucket}.{self._mac(f'{digest}.{bucket}')}"
+        alerts = hashlib.sha1(repr(fingerprint[-3:]).encode()).hexdigest()[:8]
         with self._cond:
             self._ok_at = time.monotonic()
+            self._alerts[version] = alerts
+            while len(self._alerts) > ALERT_TOKENS_KEPT:
+                del self._alerts[next(iter(self._alerts))]
             changed = version != self._version or not self._polled
             self._version, self._polled, self._down_since = version, True, None
             if changed:

@@ -74,7 +74,9 @@ def test_a_new_case_arrives_as_one_frame_carrying_only_the_new_entry(push_app, e
     events = open_events(push_app.server.test_client())
     _, first = events.next("frame")
     assert first["live"]["view"] == "320585|live" and not first["live"]["stale"]
-    assert first["slow"] == {"v": first["live"]["v"], "view": "320585|live", "stale": False}
+    slow = {k: first["slow"][k] for k in ("v", "view", "stale")}
+    assert slow == {"v": first["live"]["v"], "view": "320585|live", "stale": False}
+    assert first["slow"]["alerts"]  # the alerts token: a new alert passes the panels on at once
     assert set(first["entries"]) == set(first["keys"]) and len(first["keys"]) == 30
     open_before = int(first["tiles"]["kpi-open"])
 

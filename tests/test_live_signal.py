@@ -191,6 +191,23 @@ def test_slower_panels_follow_one_version_per_epoch_shared_by_every_viewer(wall_
     assert later is no_update and slow_later["v"] == newer["v"]  # the next epoch, without a new version
 
 
+def test_a_new_alert_moves_the_slower_panels_within_the_epoch(wall_app, engine, monkeypatch):
+    monkeypatch.setattr(live, "_epoch", lambda: 2000)
+    live_signal.refresh_all()
+    signal, slow, _ = live.update_signal(1, "", None, None)
+    insert_case(engine, "320585-SLOW-2", datetime.now(UTC))
+    live_signal.refresh_all()
+    newer, slow_again, _ = live.update_signal(2, "", signal, slow)
+    assert newer["v"] != signal["v"] and slow_again is no_update  # a case waits for the next epoch
+    with engine.begin() as conn:
+        conn.execute(insert(Alert).values(
+            created_at=datetime.now(UTC), kind="sensitive", severity="critical", region_code="320585100",
+            title="疑似群体聚集", detail="{}", status="new", source="gridwall", dedup_key="slow-alert"))
+    live_signal.refresh_all()
+    latest, slow_alert, _ = live.update_signal(3, "", newer, slow)
+    assert slow_alert["v"] == latest["v"] and slow_alert["alerts"] != slow["alerts"]  # an alert does not
+
+
 def test_the_tick_answers_the_tiles_and_the_stream_when_the_version_moves(wall_app, engine):
     live_signal.refresh_all()
     first = live.update_tick(1, "", None, None, None, None)
