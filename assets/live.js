@@ -388,9 +388,24 @@
         if (el.getAttribute("data-stale") !== stale) { el.setAttribute("data-stale", stale); }
     }
 
-    /* Every second: the channel's health, a lost tick, the data age. */
+    /* Dash keeps an undo history of every input prop that changes other than by a server answer:
+     * each set_props here (tiles, live-slow, live-poke) adds an entry that is never dropped, and
+     * each holds the props it replaced. The wall never undoes; over an hour that history was the
+     * JS heap's steady growth (bench/soak.py, docs/benchmarks.md 4). Keep the newest few. */
+    var UNDO_KEPT = 20;
+
+    function trimUndoHistory() {
+        var store = window.store;
+        var history = store && store.getState && store.getState().history;
+        if (history && Array.isArray(history.past) && history.past.length > UNDO_KEPT) {
+            history.past.splice(0, history.past.length - UNDO_KEPT);
+        }
+    }
+
+    /* Every second: the channel's health, a lost tick, the data age, the undo history. */
     function everySecond() {
         var now = Date.now();
+        trimUndoHistory();
         if (window.dash_clientside && window.dash_clientside.set_props) { watchPush(); }
         if (poke.outstanding && now - poke.at > POKE_TIMEOUT_MS) {
             poke.outstanding = false;  // lost, or the server is down: ask again

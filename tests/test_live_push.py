@@ -220,3 +220,14 @@ def test_with_push_off_the_tick_draws_the_stream_and_inserts_only_the_new_entry(
     assert state["push"] == "off" and state["first"] == "320585-TICK-B" and state["fresh"]
     assert state["kept"] == min(marked, 29)
     assert dash_duo.get_logs() == []
+
+
+def test_the_renderers_undo_history_stays_short(dash_duo, engine, backend_url):
+    """Each set_props of an input adds to Dash's undo history; on a wall that never sleeps it must not grow."""
+    seed_small_county(engine)
+    start_wall(dash_duo, backend_url)
+    dash_duo.wait_for_element("#case-stream [data-case-code]", timeout=30)
+    dash_duo.driver.execute_script(
+        "for (var i = 0; i < 300; i += 1) { window.dash_clientside.set_props('kpi-open', {children: String(i)}); }")
+    time.sleep(1.5)
+    assert dash_duo.driver.execute_script("return window.store.getState().history.past.length") <= 20
