@@ -197,10 +197,22 @@
         return el;
     }
 
+    var FRESH_MS = 8000;  // how long a new entry stays tinted
+
     function entryNode(entry, fresh) {
         var node = toNode(entry);
-        if (node && fresh) { node.classList.add("case--fresh"); }
+        if (node && fresh) {
+            node.classList.add("case--fresh");
+            node.gwFreshUntil = Date.now() + FRESH_MS;
+        }
         return node;
+    }
+
+    function unmarkFresh(now) {
+        var marked = document.querySelectorAll("#case-stream .case--fresh");
+        for (var i = 0; i < marked.length; i += 1) {
+            if (!(marked[i].gwFreshUntil > now)) { marked[i].classList.remove("case--fresh"); }
+        }
     }
 
     var stream = {view: null, keys: null, entries: {}};
@@ -406,6 +418,7 @@
     function everySecond() {
         var now = Date.now();
         trimUndoHistory();
+        unmarkFresh(now);
         if (window.dash_clientside && window.dash_clientside.set_props) { watchPush(); }
         if (poke.outstanding && now - poke.at > POKE_TIMEOUT_MS) {
             poke.outstanding = false;  // lost, or the server is down: ask again
