@@ -28,7 +28,7 @@
     var PUSH_RETRY_MS = 1000;
     var PUSH_RETRY_MAX_MS = 30000;
     var SLOW_JITTER_MS = 8000;
-    var APPLY_GAP_MS = 250;
+    var APPLY_GAP_MS = 100;  // a frame costs ~1 ms to apply since the stream left the renderer
     var PATH = "/live/events";
 
     var state = {beat: null, beatAt: null, skew: 0, live: null, tickBeat: null, tickLive: null};
