@@ -139,22 +139,23 @@ def _epoch() -> int:
     return int(time.time() // SLOW_SECONDS)
 
 
-def slow_version(view, version: str) -> str:
+def slow_version(view, version: str, alerts: str) -> str:
     """The version the slower panels show: the first one seen in each ``SLOW_SECONDS`` epoch, the
     same for every viewer and worker. (Each viewer passing on whatever version it held at its own
     10-second mark made the server compute the heavy panels for nearly every version.) A change in
-    the alerts starts a new one at once: a critical alert must not wait for the next epoch."""
+    the alerts (``alerts``: the token of ``version``) starts a new one at once: a critical alert
+    must not wait for the next epoch."""
     if not view.live or not data.live_enabled():
         return version
-    key = f"slow:{view.key}:{_epoch()}:{data.alerts_token(view, version)}"
+    key = f"slow:{view.key}:{_epoch()}:{alerts}"
     return shared_versioned(key, lambda: version, timeout=int(SLOW_SECONDS * 3))
 
 
 def slow_data(view, version: str) -> dict:
     """What ``live-slow`` holds: the panels' version, and the alerts token (assets/live.js passes a
     new version on at once when the alerts moved, else within its jitter)."""
-    return {"v": slow_version(view, version), "view": view.key, "stale": False,
-            "alerts": data.alerts_token(view, version)}
+    alerts = data.alerts_token(view, version)
+    return {"v": slow_version(view, version, alerts), "view": view.key, "stale": False, "alerts": alerts}
 
 
 def _slow(view, version: str, shown: dict):

@@ -13,11 +13,11 @@ re-checked every ``RECHECK_SECONDS``), then the thread sleeps on the process's c
 - per connection only what that wall does not have yet is written: the tiles (a few hundred
   bytes), the stream as its list of keys plus the entries it has not seen.
 
-``assets/live.js`` applies an event with ``dash_clientside.set_props`` (the same stores and
-outputs the tick callback fills), highlights new entries, and sets ``live-slow`` when the
-slower panels' version (``callbacks.live.slow_version``, one per 10-second epoch) moves. When
-the channel is unavailable (push off, no free slot, a proxy that buffers) the page falls back to
-the tick loop.
+``assets/live.js`` applies an event's tiles with ``dash_clientside.set_props`` (the outputs the
+tick callback fills), draws the stream into ``#case-stream`` itself (as it draws the tick's
+``stream-feed``), highlights new entries, and sets ``live-slow`` when the slower panels' version
+(``callbacks.live.slow_version``, one per 10-second epoch) moves. When the channel is unavailable
+(push off, no free slot, a proxy that buffers) the page falls back to the tick loop.
 
 Events: ``frame`` (JSON as above), ``beat`` (server time, every second without a frame; the page
 uses it to tell a live server from a dead one), ``end`` (the session ended: reload to log in
