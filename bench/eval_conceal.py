@@ -106,14 +106,17 @@ def full_matrices(facts: pd.DataFrame, communities: list[str], tl: Timeline):
     return concealment.weekly_matrix(feeds_cases.channel_week_counts(facts, weeks), communities, weeks)
 
 
-def _flags_at(p, u, monday_week: int, params) -> np.ndarray:
-    """As of 00:10 on the Monday of week ``monday_week``: weeks 0 .. monday_week - 1 (the engine's view while
-    the history is shorter than its 26-week look-back)."""
-    return _flagged((p[:, :monday_week], u[:, :monday_week]), params)
+def _flags_at(p, u, monday_week: int, params, lookback: int | None = None) -> np.ndarray:
+    """As of 00:10 on the Monday of week ``monday_week``: the ``lookback`` complete weeks before it (the
+    engine's ``CONCEALMENT_WEEKS``), fewer while the history is shorter."""
+    if lookback is None:
+        from dashboard.warning.case_detectors import CONCEALMENT_WEEKS as lookback
+    first = max(0, monday_week - lookback)
+    return _flagged((p[:, first:monday_week], u[:, first:monday_week]), params)
 
 
 def many_runs(p: np.ndarray, u: np.ndarray, tl: Timeline, params, keeps=(0.90, 0.74, 0.50), reps: int = 12,
-              per_rep: int = 6, seed: int = 5, min_patrol_per_week: float = 7.0) -> dict:
+              per_rep: int = 6, seed: int = 5, min_patrol_per_week: float = 7.0, lookback: int | None = None) -> dict:
     """Thinning drawn ``reps`` times per kept share, each time in ``per_rep`` communities at once (eligible
     as in ``eval_inject``: >= 7 patrol reports a week over the 8 weeks before): each community's patrol
     reports from the window start on are kept with probability ``keep`` (binomial, like the injection's
@@ -127,7 +130,7 @@ def many_runs(p: np.ndarray, u: np.ndarray, tl: Timeline, params, keeps=(0.90, 0
     horizon = tl.conceal_weeks
     pre = p[:, change - 8:change].mean(1)
     eligible = np.nonzero(pre >= min_patrol_per_week)[0]
-    honest_flags = np.array([_flags_at(p, u, m, params) for m in range(tl.honest_first_weekly // 7, change + horizon + 1)])
+    honest_flags = np.array([_flags_at(p, u, m, params, lookback) for m in range(tl.honest_first_weekly // 7, change + horizon + 1)])
     windows = [honest_flags[i:i + 13].any(0).sum() for i in range(max(len(honest_flags) - 12, 1))]
     out = {"communities": int(p.shape[0]), "eligible": int(len(eligible)),
            "honest_per_quarter": float(np.mean(windows)) / p.shape[0], "by_keep": {}}
@@ -139,13 +142,92 @@ def many_runs(p: np.ndarray, u: np.ndarray, tl: Timeline, params, keeps=(0.90, 0
             chosen = rng.choice(eligible, size=min(per_rep, len(eligible)), replace=False)
             p2 = p.copy()
             p2[chosen, change:] = rng.binomial(p[chosen, change:].astype(np.int64), keep)
-            before = _flags_at(p2, u, change, params)[chosen]
+            before = _flags_at(p2, u, change, params, lookback)[chosen]
             hit = np.zeros(len(chosen), bool)
             for m in range(change + 1, change + horizon + 1):
-                hit |= _flags_at(p2, u, m, params)[chosen]
+                hit |= _flags_at(p2, u, m, params, lookback)[chosen]
             caught += [bool(h) for h, b in zip(hit, before) if not b]
             rates += [(float(rates_e[c]), float(rates_u[c])) for c, b in zip(chosen, before) if not b]
         out["by_keep"][f"{keep:.0%}"] = {"runs": len(caught), "caught": float(np.mean(caught)) if caught else None,
                                          "patrol_per_week": float(np.mean([e for e, _ in rates])) if rates else None,
                                          "oracle": eval_oracle.bounds(rates, keep, horizon)}
     return out
+
+
+# --- command line: many runs on year-long histories, the engine against its variants and the oracle ----------
+
+def _pool(parts: list[dict]) -> dict:
+    out = {"honest_per_quarter": float(np.mean([x["honest_per_quarter"] for x in parts])),
+           "honest_per_seed": [round(x["honest_per_quarter"], 4) for x in parts], "by_keep": {}}
+    for k in parts[0]["by_keep"]:
+        bs = [x["by_keep"][k] for x in parts]
+        w = [b["runs"] for b in bs]
+        out["by_keep"][k] = {"runs": sum(w), "caught": float(np.average([b["caught"] for b in bs], weights=w)),
+                             "caught_per_seed": [round(b["caught"], 3) for b in bs],
+                             "patrol_per_week": float(np.average([b["patrol_per_week"] for b in bs], weights=w)),
+                             "oracle": {o: float(np.average([b["oracle"][o] for b in bs], weights=w))
+                                        for o in bs[0]["oracle"] if o != "communities"}}
+    return out
+
+
+def main() -> None:
+    import argparse
+    import json
+    import sys
+    import time
+    from pathlib import Path
+
+    from eval_history import case_frame, ensure_base, grid_frame, sqlite_url
+
+    from dashboard.warning import case_detectors
+    from data_access.db import make_engine
+
+    ap = argparse.ArgumentParser(description="Concealment: the engine's tests on many thinned communities, "
+                                             "with honest flags per quarter and the oracle bounds")
+    ap.add_argument("--days", type=int, default=364, help="history length (the change is 8 weeks before its end)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[20261126, 20261127, 20261128, 20261129])
+    ap.add_argument("--volumes", type=float, nargs="+", default=[1.0, 2.4])
+    ap.add_argument("--reps", type=int, default=12)
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "out" / "eval_conceal.json"))
+    args = ap.parse_args()
+    tl = Timeline(history_days=args.days)
+    engine_params = case_detectors.CONCEALMENT_PARAMS
+    variants = {f"engine ({case_detectors.CONCEALMENT_WEEKS} weeks, threshold {engine_params.llr_threshold:g})":
+                (engine_params, case_detectors.CONCEALMENT_WEEKS),
+                "26 weeks, threshold 3.5 (before)": (replace(engine_params, llr_threshold=3.5), 26),
+                "26 weeks, threshold 4": (engine_params, 26),
+                f"{case_detectors.CONCEALMENT_WEEKS} weeks, threshold 3.5": (replace(engine_params, llr_threshold=3.5),
+                                                                            case_detectors.CONCEALMENT_WEEKS)}
+    started = time.perf_counter()
+    results = {}
+    for vol in args.volumes:
+        mats = []
+        for seed in args.seeds:
+            base = ensure_base(seed, tl, volume=vol)
+            engine = make_engine(sqlite_url(base))
+            try:
+                facts, communities = case_frame(engine, tl), sorted(grid_frame(engine)["community"].unique())
+            finally:
+                engine.dispose()
+            mats.append((seed, full_matrices(facts, communities, tl)))
+        for name, (params, lookback) in variants.items():
+            parts = [many_runs(pm, um, tl, params, seed=seed, reps=args.reps, lookback=lookback) for seed, (pm, um) in mats]
+            pooled = _pool(parts)
+            results.setdefault(f"{vol:g}", {})[name] = pooled
+            k74 = pooled["by_keep"]["74%"]
+            print(f"volume x{vol:g} | {name}: honest {pooled['honest_per_quarter']:.1%} per quarter "
+                  f"(seeds {', '.join(f'{h:.1%}' for h in pooled['honest_per_seed'])}); caught within "
+                  f"{tl.conceal_weeks} weeks: " + ", ".join(f"{k} {v['caught']:.0%}" for k, v in pooled["by_keep"].items())
+                  + f" (74 % per seed {', '.join(f'{c:.0%}' for c in k74['caught_per_seed'])}; {k74['runs']} runs, "
+                  f"{k74['patrol_per_week']:.1f} patrol reports a week); oracle at 74 %: one look {k74['oracle']['one_look']:.0%}, "
+                  f"weekly CUSUM {k74['oracle']['cusum']:.0%}", flush=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"command": " ".join(sys.argv), "timeline": tl.as_dict(), "seeds": args.seeds,
+                               "seconds": round(time.perf_counter() - started), "results": results},
+                              ensure_ascii=False, indent=1))
+    print(f"wrote {out} in {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -213,6 +213,45 @@ def channel_week_counts(facts: pd.DataFrame, week_starts: np.ndarray) -> pd.Data
     return frame.groupby(["community", "week", "source"], as_index=False).size().rename(columns={"size": "n"})
 
 
+def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """Cases per community, local week and source over the ``weeks`` complete local weeks before
+    the week of T, counted in the database.
+
+    Returns (Mondays of the complete weeks from the first week with a case on, oldest first; a frame
+    of community, week, source, n like ``channel_week_counts``). The concealment tests read a year of
+    weeks: as rows (``case_facts``) that is every case of the year in memory; grouped here it is at
+    most communities x weeks x sources rows. Week buckets are a CASE over the weeks' UTC starts, so
+    the grouping is the same SQL on every backend and follows ``m.tz`` exactly.
+    """
+    from sqlalchemy import case as sql_case, func
+
+    today = np.datetime64(m.at.astimezone(m.tz).date(), "D")
+    weekday = int((today.astype(np.int64) - 4) % 7)  # 1970-01-05 was a Monday
+    this_monday = today - np.timedelta64(weekday, "D")
+    mondays = this_monday - np.timedelta64(7, "D") * np.arange(weeks, -1, -1)   # weeks + 1 bounds
+    bounds = [pd.Timestamp(d).tz_localize(m.tz).tz_convert("UTC").to_pydatetime() for d in mondays]
+    first = conn.execute(select(func.min(c.reported_at)).where(
+        c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code))).scalar()
+    if first is None:
+        return np.array([], dtype="datetime64[D]"), pd.DataFrame(columns=["community", "week", "source", "n"])
+    first_day = np.datetime64(pd.Timestamp(first).tz_convert(m.tz).date() if pd.Timestamp(first).tzinfo
+                              else pd.Timestamp(first).tz_localize("UTC").tz_convert(m.tz).date(), "D")
+    # a week counts only from its Monday on: a first case mid-week means that week is incomplete
+    keep = mondays[:-1] >= first_day
+    week = sql_case(*[(c.reported_at < b, i) for i, b in enumerate(bounds[1:-1])], else_=len(bounds) - 2)
+    community = func.substr(c.grid_code, 1, 12)
+    source = func.coalesce(c.source, "other")
+    stmt = (select(community, source, week.label("w"), func.count())
+            .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code),
+                   func.length(c.grid_code) == 15)
+            .group_by(community, source, week))
+    rows = [(comm, src, int(w), int(n)) for comm, src, w, n in conn.execute(stmt)
+            if isinstance(comm, str) and comm.isdigit() and keep[int(w)]]
+    frame = pd.DataFrame(rows, columns=["community", "source", "w", "n"])
+    frame["week"] = mondays[:-1][frame["w"].to_numpy(dtype=np.int64)] if len(frame) else np.array([], dtype="datetime64[D]")
+    return mondays[:-1][keep], frame[["community", "week", "source", "n"]].reset_index(drop=True)
+
+
 def community_codes(conn: Connection, scope: Scope) -> list[str]:
     """Communities in scope that have at least one grid."""
     codes = {code[:12] for (code,) in conn.execute(select(g.code).where(scope.code_filter(g.code)))

@@ -24,13 +24,15 @@ Two tests on complete local weeks, per community:
   fitted by moments (empirical Bayes: honest communities differ, and small ones are noisy). It
   flags when the community's patrol count is below the ``peer_tail`` quantile of its beta-binomial.
 
-Calibration (bench/eval_conceal.py ``many_runs`` on the seeded 182-day county, 152 communities, at
-its own volume and at 2.4 times it): ``llr_threshold`` 3.5 and ``peer_tail`` 1e-6 flag 2-5 % of
-honest communities per quarter (13 weekly looks); the busier county flags more, because more of
-its communities have enough reports to be judged at all. How much the tests can catch is bounded
-by volume: a community with 10 patrol reports a week that hides a quarter of them is 20 reports
-short after 8 weeks, against a Poisson sd of 9; even an oracle that knows its rate and the date
-catches that within 8 weeks only about 6 times in 10 when it must decide weekly (``eval_oracle``).
+Calibration (``python bench/eval_conceal.py``: the engine's year of weeks on seeded 364-day
+counties, 152 communities, at the synthetic volume and at 2.4 times it, the domain's): ``llr_threshold``
+4.0 and ``peer_tail`` 1e-6 flag 2-5 % of honest communities per quarter (13 weekly looks); the busier
+county flags more, because more of its communities have enough reports to be judged at all. How much
+the tests can catch is bounded by volume: a community with 10 patrol reports a week that hides a
+quarter of them is 20 reports short after 8 weeks, against a Poisson sd of 9; even an oracle that
+knows its rate and the date catches that within 8 weeks only about 7 times in 10 when it must decide
+weekly (``eval_oracle``). A year of history matters: with the rate estimated from 26 weeks the same
+test caught 5-10 points fewer thinned communities at the same honest flag rate.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ UNCONTROLLED = ("hotline", "resident", "video")
 class ConcealmentParams:
     min_pre_weeks: int = 8          # a baseline of two months before any change week
     max_post_weeks: int = 8
-    llr_threshold: float = 3.5
+    llr_threshold: float = 4.0
     max_ratio: float = 0.85
     u_margin: float = 0.05           # uncontrolled channels' ratio must exceed the patrol ratio by this
     min_expected_post: float = 8.0   # too few expected patrol reports to judge

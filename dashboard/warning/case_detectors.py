@@ -51,7 +51,7 @@ from data_access.scope import Scope
 log = logging.getLogger("gridwall.warning.cases")
 
 FACT_DAYS = 84                # the rise baseline (8 weeks + guard + windows) + the run look-back; the forecast's 12 weeks
-CONCEALMENT_WEEKS = 26        # own history needs a long "before": a quarter of patrol reports is hard to see in weeks
+CONCEALMENT_WEEKS = 52        # own history needs a long "before": a year (bench/eval_conceal.py: 26 weeks caught 5-10 points fewer)
 RUN_LOOKBACK_DAYS = 14        # how far back a rise run's first day is looked for
 MAX_CASE_IDS = 50
 SENSITIVE_DAYS = 7
@@ -309,13 +309,10 @@ def concealment_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Fin
     communities = feeds.community_codes(conn, scope)
 
     def compute():
-        facts = feeds.case_facts(conn, scope, m, int((today - start).astype(np.int64)))
-        if not len(facts):
-            return np.array([], dtype="datetime64[D]"), {}, {}
-        weeks = _complete_weeks(max(start, facts["day"].values.astype("datetime64[D]").min()), today)
+        weeks, counts = feeds.community_channel_weeks(conn, scope, m, CONCEALMENT_WEEKS)
         if len(weeks) < p_par.min_pre_weeks + 1:
             return weeks, {}, {}
-        p, u = concealment.weekly_matrix(feeds.channel_week_counts(facts, weeks), communities, weeks)
+        p, u = concealment.weekly_matrix(counts, communities, weeks)
         own_flags, peer_flags = {}, {}
         for e in range(max(p_par.min_pre_weeks, len(weeks) - p_par.max_post_weeks), len(weeks)):
             own_flags[e] = concealment.own_history(p[:, : e + 1], u[:, : e + 1], p_par)
