@@ -57,8 +57,13 @@ def log(msg: str) -> None:
     print(f"[{time.perf_counter() - _t0:6.0f} s] {msg}", flush=True)
 
 
-def timeline(quick: bool) -> Timeline:
-    return Timeline(window_days=28, honest_first_weekly=98) if quick else Timeline()
+def timeline(quick: bool, history_days: int = 182) -> Timeline:
+    """The 56-day window (28 with ``quick``) at the end of ``history_days``; the honest history's weekly
+    steps start 147 days (98 with ``quick``) before its end whatever its length, so the number of
+    weekly looks does not grow with it."""
+    if quick:
+        return Timeline(history_days=history_days, window_days=28, honest_first_weekly=history_days - 84)
+    return Timeline(history_days=history_days, honest_first_weekly=history_days - 147)
 
 
 # --- preparing the histories ---------------------------------------------------------------------------
@@ -612,9 +617,11 @@ def main() -> None:
     ap.add_argument("--volume", type=float, default=2.4,
                     help="also run the concealment tests (many runs, no replay) on the same county at this many times "
                          "the cases (2.4: domain.md's 吴中区 per resident; 0: not)")
+    ap.add_argument("--history-days", type=int, default=182,
+                    help="length of the seeded histories (364: the year the concealment tests read)")
     ap.add_argument("--out", default=str(OUT))
     args = ap.parse_args()
-    tl = timeline(args.quick)
+    tl = timeline(args.quick, args.history_days)
     seeds = args.seeds or list(QUICK_SEEDS if args.quick else FULL_SEEDS)
     if args.conceal_per_level is None:
         args.conceal_per_level = 3 if args.quick else 5

@@ -243,7 +243,9 @@ def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: in
     source = func.coalesce(c.source, "other")
     stmt = (select(community, source, week.label("w"), func.count())
             .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code),
-                   func.length(c.grid_code) == 15)
+                   func.length(c.grid_code) == 15,
+                   # the grid's own three digits; the community's twelve are checked on the grouped rows
+                   *[func.substr(c.grid_code, i, 1).between("0", "9") for i in (13, 14, 15)])
             .group_by(community, source, week))
     rows = [(comm, src, int(w), int(n)) for comm, src, w, n in conn.execute(stmt)
             if isinstance(comm, str) and comm.isdigit() and keep[int(w)]]

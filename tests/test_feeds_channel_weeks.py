@@ -45,8 +45,8 @@ def test_weekly_channel_counts_grouped_in_the_database_equal_the_rows(engine):
         base = {"title": "测试", "category_code": "0101", "urgency": "normal", "status": "reported", "level": "grid",
                 "escalations": 0, "returns": 0, "reworks": 0, "urges": 0}
         at = NOW - timedelta(days=8)
-        planted = [  # a NULL source (counts as "other"), a malformed grid code, no grid, a case in the future
-            {"source": None, "grid_code": grid}, {"source": "patrol", "grid_code": "32058X"},
+        planted = [  # a NULL source (counts as "other"), malformed grid codes, no grid, a case in the future
+            {"source": None, "grid_code": grid}, {"source": "patrol", "grid_code": "32058X"}, {"source": "patrol", "grid_code": grid[:12] + "0x1"},
             {"source": "patrol", "grid_code": None}, {"source": "patrol", "grid_code": grid, "reported_at": NOW + timedelta(days=3)}]
         for i, row in enumerate(planted):
             when = row.pop("reported_at", at)
