@@ -24,9 +24,11 @@ Two tests on complete local weeks, per community:
   fitted by moments (empirical Bayes: honest communities differ, and small ones are noisy). It
   flags when the community's patrol count is below the ``peer_tail`` quantile of its beta-binomial.
 
-Calibration (``python bench/eval_conceal.py``: the engine's year of weeks on seeded 364-day
-counties, 152 communities, at the synthetic volume and at 2.4 times it, the domain's): ``llr_threshold``
-4.0 and ``peer_tail`` 1e-6 flag 2-5 % of honest communities per quarter (13 weekly looks); the busier
+Calibration (``python bench/eval_conceal.py``: the engine's year of weeks on four seeded 364-day
+counties, 152 communities, at the synthetic volume and at 2.4 times it, the domain's; honest flags in
+the quarters of the history's second half, when the tests have at least 31 weeks to read):
+``llr_threshold`` 4.5 and ``peer_tail`` 1e-6 flag about 2-4 % of honest communities per quarter
+(13 weekly looks; 4.0 flagged 5.3 % at 2.4 times the volume); the busier
 county flags more, because more of its communities have enough reports to be judged at all. How much
 the tests can catch is bounded by volume: a community with 10 patrol reports a week that hides a
 quarter of them is 20 reports short after 8 weeks, against a Poisson sd of 9; even an oracle that
@@ -50,7 +52,7 @@ UNCONTROLLED = ("hotline", "resident", "video")
 class ConcealmentParams:
     min_pre_weeks: int = 8          # a baseline of two months before any change week
     max_post_weeks: int = 8
-    llr_threshold: float = 4.0
+    llr_threshold: float = 4.5
     max_ratio: float = 0.85
     u_margin: float = 0.05           # uncontrolled channels' ratio must exceed the patrol ratio by this
     min_expected_post: float = 8.0   # too few expected patrol reports to judge
