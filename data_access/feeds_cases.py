@@ -197,6 +197,12 @@ def recent_case_texts(conn: Connection, scope: Scope, m: Moment, days: int, fres
     return out
 
 
+def _mondays(days: np.ndarray) -> np.ndarray:
+    """The Monday of each local day's week (datetime64[D])."""
+    days = np.asarray(days, dtype="datetime64[D]")
+    return days - ((days.astype(np.int64) - 4) % 7).astype("timedelta64[D]")  # 1970-01-05 was a Monday
+
+
 def channel_week_counts(facts: pd.DataFrame, week_starts: np.ndarray) -> pd.DataFrame:
     """Cases per community, local week (Monday) and source from ``case_facts`` rows.
 
@@ -205,9 +211,7 @@ def channel_week_counts(facts: pd.DataFrame, week_starts: np.ndarray) -> pd.Data
     located = facts.dropna(subset=["community"])
     if not len(located):
         return pd.DataFrame(columns=["community", "week", "source", "n"])
-    day = located["day"].values.astype("datetime64[D]")
-    weekday = (day.astype(np.int64) - 4) % 7  # 1970-01-05 was a Monday
-    week = day - weekday.astype("timedelta64[D]")
+    week = _mondays(located["day"].values)
     frame = pd.DataFrame({"community": located["community"].values, "week": week, "source": located["source"].values})
     frame = frame[np.isin(frame["week"].values, week_starts)]
     return frame.groupby(["community", "week", "source"], as_index=False).size().rename(columns={"size": "n"})
@@ -225,17 +229,16 @@ def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: in
     """
     from sqlalchemy import case as sql_case, func
 
-    today = np.datetime64(m.at.astimezone(m.tz).date(), "D")
-    weekday = int((today.astype(np.int64) - 4) % 7)  # 1970-01-05 was a Monday
-    this_monday = today - np.timedelta64(weekday, "D")
+    this_monday = _mondays([m.at.astimezone(m.tz).date()])[0]
     mondays = this_monday - np.timedelta64(7, "D") * np.arange(weeks, -1, -1)   # weeks + 1 bounds
     bounds = [pd.Timestamp(d).tz_localize(m.tz).tz_convert("UTC").to_pydatetime() for d in mondays]
     first = conn.execute(select(func.min(c.reported_at)).where(
         c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code))).scalar()
     if first is None:
         return np.array([], dtype="datetime64[D]"), pd.DataFrame(columns=["community", "week", "source", "n"])
-    first_day = np.datetime64(pd.Timestamp(first).tz_convert(m.tz).date() if pd.Timestamp(first).tzinfo
-                              else pd.Timestamp(first).tz_localize("UTC").tz_convert(m.tz).date(), "D")
+    first = pd.Timestamp(first)
+    first = first.tz_localize("UTC") if first.tzinfo is None else first
+    first_day = np.datetime64(first.tz_convert(m.tz).date(), "D")
     # a week counts only from its Monday on: a first case mid-week means that week is incomplete
     keep = mondays[:-1] >= first_day
     week = sql_case(*[(c.reported_at < b, i) for i, b in enumerate(bounds[1:-1])], else_=len(bounds) - 2)
