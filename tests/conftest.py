@@ -8,10 +8,12 @@ GRIDWALL_TEST_PG_URL / GRIDWALL_TEST_REDIS_URL.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from data_access.db import init_db, make_engine
 
@@ -21,20 +23,45 @@ REDIS_URL = os.environ.get("GRIDWALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+def pg_schema_url(schema: str, base: str = PG_URL) -> str:
+    """A URL whose connections live in ``schema`` and carry its name, so teardown can find them."""
+    return f"{base}?options=-csearch_path%3D{schema}&application_name={schema}"
+
+
 def _pg_schema_engine(schema: str):
     """An engine whose connections live in their own schema, so parallel runs never collide."""
     admin = make_engine(PG_URL, pool_size=1, max_overflow=0)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     admin.dispose()
-    return make_engine(PG_URL, connect_args={"connect_timeout": 5, "options": f"-csearch_path={schema}"})
+    return make_engine(pg_schema_url(schema), connect_args={"connect_timeout": 5})
 
 
-def _drop_pg_schema(schema: str) -> None:
+def _drop_pg_schema(schema: str, attempts: int = 5) -> None:
+    """Drop ``schema`` once nothing uses it any more.
+
+    A browser test's server can outlive the database fixtures (pytest tears fixtures down in reverse
+    order, and ``dash_duo`` is usually set up first), so one of its threads may still be inside a
+    query on the schema: DROP would deadlock with it. Its connections are ended first (found by
+    their application_name), and a drop that still loses a deadlock is tried again.
+    """
     admin = make_engine(PG_URL, pool_size=1, max_overflow=0)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        for attempt in range(attempts):
+            try:
+                with admin.begin() as conn:
+                    conn.execute(text("SET LOCAL lock_timeout = '10s'"))  # fail, never hang, if one survives
+                    conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE application_name = :name AND pid <> pg_backend_pid()"),
+                                 {"name": schema})
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                return
+            except OperationalError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture
@@ -45,9 +72,8 @@ def backend_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'gridwall.db'}"
         return
     schema = f"gwtest_{uuid.uuid4().hex[:12]}"
-    engine = _pg_schema_engine(schema)
-    engine.dispose()
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    _pg_schema_engine(schema).dispose()
+    yield pg_schema_url(schema)
     _drop_pg_schema(schema)
 
 

@@ -26,7 +26,7 @@ from data_access.figures import case_figures
 from data_access.moment import Moment
 from data_access.scope import Scope
 
-from .conftest import PG_URL, REDIS_URL, _drop_pg_schema, _pg_schema_engine
+from .conftest import PG_URL, REDIS_URL, _drop_pg_schema, _pg_schema_engine, pg_schema_url
 from .tcp_proxy import TcpProxy
 from .wall_fixtures import COUNTY, insert_case, seed_small_county
 
@@ -57,7 +57,7 @@ def pg_county():
 
 def schema_url(schema: str, port: int = PG_PORT) -> str:
     base = PG_URL.replace(f"{PG_HOST}:{PG_PORT}", f"{PG_HOST}:{port}")
-    return f"{base}?options=-csearch_path%3D{schema}"
+    return pg_schema_url(schema, base)
 
 
 def open_cases(engine) -> int:

@@ -15,7 +15,7 @@ from dashboard.warning import lock as wl
 from data_access import alerts_write
 from data_access.db import init_db, make_engine
 
-from .conftest import PG_URL, REDIS_URL, _drop_pg_schema, _pg_schema_engine
+from .conftest import PG_URL, REDIS_URL, _drop_pg_schema, _pg_schema_engine, pg_schema_url
 from .ops_county import SHANGHAI, build_map
 
 WAIT = 60  # seconds a test waits for something that happens at once; never a timing assertion
@@ -26,7 +26,7 @@ def pg_url():
     """A URL whose connections live in a fresh schema of the test database."""
     schema = f"gwlock_{uuid.uuid4().hex[:12]}"
     _pg_schema_engine(schema).dispose()
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    yield pg_schema_url(schema)
     _drop_pg_schema(schema)
 
 
