@@ -70,14 +70,33 @@ def dispose_all() -> None:
 def init_db(engine: Engine, *, contract: bool = True) -> list[str]:
     """Create the contract tables (when ``contract``) and the ``gw_*`` tables; idempotent.
 
-    Returns the names of tables that were created.
+    A ``gw_*`` table made by an older gridwall gains the nullable columns added since
+    (``_add_missing_columns``). Returns the names of tables that were created.
     """
     before = set(inspect(engine).get_table_names())
     models = (CONTRACT_TABLES if contract else ()) + GW_TABLES
     tables = [m.__table__ for m in models]
     Base.metadata.create_all(engine, tables=tables, checkfirst=True)
+    _add_missing_columns(engine, [m.__table__ for m in GW_TABLES if m.__tablename__ in before])
     after = set(inspect(engine).get_table_names())
     return sorted(after - before)
+
+
+def _add_missing_columns(engine: Engine, tables) -> list[str]:
+    """Add the model's nullable columns a table lacks (gridwall's own tables only ever gain columns:
+    nothing is renamed or dropped, so this is the whole migration story for now)."""
+    added = []
+    existing = inspect(engine)
+    for table in tables:
+        have = {col["name"] for col in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+            added.append(f"{table.name}.{column.name}")
+    return added
 
 
 @contextmanager

@@ -32,6 +32,8 @@ g = Grid.__table__.c
 
 GRID_CODE = re.compile(r"[0-9]{15}")
 MINOR_CODE = re.compile(r"[0-9]{4}")
+STREET_CODE = re.compile(r"[0-9]{9}")
+MAJOR_CODE = re.compile(r"[0-9]{2}")
 
 FACT_COLUMNS = ("id", "reported_at", "grid_code", "category_code", "source")
 _CACHE_SIZE = 16
@@ -255,6 +257,59 @@ def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: in
     frame = pd.DataFrame(rows, columns=["community", "source", "w", "n"])
     frame["week"] = mondays[:-1][frame["w"].to_numpy(dtype=np.int64)] if len(frame) else np.array([], dtype="datetime64[D]")
     return mondays[:-1][keep], frame[["community", "week", "source", "n"]].reset_index(drop=True)
+
+
+def _bucket(column, bounds: list, lo: int, hi: int):
+    """The index i of the bucket [bounds[i], bounds[i + 1]) holding ``column``, for lo <= i < hi, as a
+    balanced tree of CASEs: about log2(buckets) comparisons a row instead of one per bucket."""
+    from sqlalchemy import case as sql_case, literal_column
+
+    if hi - lo == 1:
+        return literal_column(str(int(lo)))   # inline: a year of bound parameters twice would pass SQLite's old 999
+    mid = (lo + hi) // 2
+    return sql_case((column < bounds[mid], _bucket(column, bounds, lo, mid)), else_=_bucket(column, bounds, mid, hi))
+
+
+def category_day_counts(conn: Connection, scope: Scope, m: Moment, days: int) -> tuple[np.ndarray, pd.DataFrame]:
+    """Cases per street, major category and local day over the ``days`` complete local days before
+    T's date, counted in the database (the forecast reads a year of them once a day).
+
+    Returns (the local days from the first day with a case on, oldest first; a frame of street,
+    major, day, n). ``street`` is None for a case without a well-formed grid code (it still counts
+    for the whole scope); cases without a well-formed category are left out, as ``add_calendar``
+    and ``count_cube`` leave them out of the row path. Day buckets are a tree of CASEs over the
+    days' UTC starts, so the SQL is the same on every backend and follows ``m.tz`` exactly.
+    """
+    from sqlalchemy import and_, case as sql_case, func
+
+    today = np.datetime64(m.at.astimezone(m.tz).date(), "D")
+    local_days = today - np.arange(days, -1, -1).astype("timedelta64[D]")     # days + 1 bounds, today last
+    bounds = [pd.Timestamp(d).tz_localize(m.tz).tz_convert("UTC").to_pydatetime() for d in local_days]
+    day = _bucket(c.reported_at, bounds, 0, days)
+
+    def digits(column, positions):
+        return [func.substr(column, i, 1).between("0", "9") for i in positions]
+
+    grid_ok = sql_case((and_(func.length(c.grid_code) == 15, *digits(c.grid_code, range(10, 16))), 1), else_=0)
+    cat_ok = sql_case((and_(func.length(c.category_code) == 4, *digits(c.category_code, (3, 4))), 1), else_=0)
+    street, major = func.substr(c.grid_code, 1, 9), func.substr(c.category_code, 1, 2)
+    stmt = (select(street, grid_ok, major, cat_ok, day, func.count())
+            .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code))
+            .group_by(street, grid_ok, major, cat_ok, day))
+    rows = []
+    for st, g_ok, mj, c_ok, d, n in conn.execute(stmt):
+        if not (c_ok and isinstance(mj, str) and MAJOR_CODE.fullmatch(mj)):
+            continue
+        located = g_ok and isinstance(st, str) and STREET_CODE.fullmatch(st)
+        rows.append((st if located else None, mj, int(d), int(n)))
+    frame = pd.DataFrame(rows, columns=["street", "major", "d", "n"])
+    if not len(frame):
+        return np.array([], dtype="datetime64[D]"), pd.DataFrame(columns=["street", "major", "day", "n"])
+    # equal keys can arrive in two groups (a malformed grid and no grid are both "no street")
+    frame = frame.groupby(["street", "major", "d"], dropna=False, as_index=False)["n"].sum()
+    first = int(frame["d"].min())
+    frame["day"] = local_days[:-1][frame["d"].to_numpy(dtype=np.int64)]
+    return local_days[first:-1], frame[["street", "major", "day", "n"]]
 
 
 def community_codes(conn: Connection, scope: Scope) -> list[str]:

@@ -20,7 +20,7 @@ from .scope import Scope
 fc = GwForecast.__table__.c
 hs = GwHotspot.__table__.c
 
-FORECAST_KEYS = ("region_code", "category_code", "day", "expected", "lo80", "hi80", "made_at")
+FORECAST_KEYS = ("region_code", "category_code", "day", "expected", "median", "lo80", "hi80", "made_at")
 HOTSPOT_KEYS = ("grid_code", "week_start", "rank", "expected", "made_at")
 READ_DAYS = 14
 
@@ -33,7 +33,7 @@ def write_forecast(conn: Connection, rows, hotspot_rows: Iterable[dict] | None =
     """
     if isinstance(rows, tuple) and len(rows) == 2 and hotspot_rows is None:
         rows, hotspot_rows = rows
-    rows = [{k: r[k] for k in FORECAST_KEYS} for r in (rows or [])]
+    rows = [{k: r.get(k) for k in FORECAST_KEYS} for r in (rows or [])]
     hotspots = [{k: r[k] for k in HOTSPOT_KEYS} for r in (hotspot_rows or [])]
     if rows:
         first = min(r["day"] for r in rows)
@@ -54,7 +54,7 @@ def _local_today(m: Moment) -> date:
 def read_forecast(conn: Connection, scope: Scope, m: Moment, days: int = READ_DAYS) -> list[dict[str, Any]]:
     """Forecast rows of the regions in scope for today onward, as last forecast at or before T.
 
-    Rows: region_code, category_code, day (date), expected, lo80, hi80, made_at; ordered by region,
+    Rows: region_code, category_code, day (date), expected (mean), median, lo80, hi80, made_at; ordered by region,
     category, day. Forecasts exist per street and for the root; a community scope has none.
     """
     today = _local_today(m)

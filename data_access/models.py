@@ -237,6 +237,8 @@ class GwForecast(Base):
     lo80: Mapped[float | None] = mapped_column(Float)
     hi80: Mapped[float | None] = mapped_column(Float)
     made_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the point forecast for absolute error (NB median); ``expected`` is the mean, which sums up
+    median: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (Index("ix_gw_forecasts_region_day", "region_code", "day"),)
 
 

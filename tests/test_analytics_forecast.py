@@ -131,3 +131,46 @@ def test_an_emerging_hotspot_moves_up_within_two_weeks():
     new = hotspots.grid_scores(y, grids)
     old = hotspots.grid_scores(y, grids, hotspots.HotspotParams(recent_prior_days=float("inf"), winsor_z=float("inf")))
     assert new[9] > new[3] and new[9] > 1.5 * old[9]
+
+
+def _county(rng, days, shift_from: int | None = None, factor: float = 1.0):
+    """8 streets x 5 major categories of Poisson counts with a weekly profile; from day ``shift_from``
+    on every series runs at ``factor`` times its level."""
+    rates = rng.uniform(0.8, 4.0, size=(40, 1))
+    mu = rates * DOW[weekday(days)][None, :]
+    if shift_from is not None:
+        mu[:, shift_from:] *= factor
+    groups = [f"0{g}" for _ in range(8) for g in range(1, 6)]
+    units = [f"s{u}" for u in range(8) for _ in range(5)]
+    return rng.poisson(mu).astype(float), groups, units, rates[:, 0]
+
+
+# 2023-24: before the holiday calendar's years, so these counts and the model both see plain weeks
+YEAR = np.arange(np.datetime64("2023-06-05"), np.datetime64("2023-06-05") + 364)
+
+
+def test_a_county_where_nothing_moves_is_forecast_with_a_long_memory():
+    y, groups, units, rates = _county(np.random.default_rng(11), YEAR)
+    fc, chosen = forecast.forecast_selected(y, YEAR, groups, units=units)
+    assert chosen.chosen in ("half-year", "year") and chosen.folds == forecast.SELECTION_FOLDS
+    assert chosen.mae[chosen.chosen] < chosen.mae["weeks"]
+    # the long memory's level is close to the truth
+    truth = rates[:, None] * DOW[weekday(fc.days)][None, :]
+    assert np.abs(fc.expected / truth - 1).mean() < 0.08
+
+
+def test_a_county_that_moves_is_forecast_with_the_short_memory():
+    y, groups, units, rates = _county(np.random.default_rng(12), YEAR, shift_from=364 - 70, factor=1.8)
+    fc, chosen = forecast.forecast_selected(y, YEAR, groups, units=units)
+    assert chosen.chosen == "weeks"
+    truth = 1.8 * rates[:, None] * DOW[weekday(fc.days)][None, :]
+    assert abs(fc.expected.sum() / truth.sum() - 1) < 0.1
+
+
+def test_a_short_history_keeps_the_first_memory_until_a_week_can_be_judged():
+    y, groups, units, _ = _county(np.random.default_rng(13), YEAR[:30])
+    fc, chosen = forecast.forecast_selected(y, YEAR[:30], groups, units=units)
+    assert chosen.chosen == "weeks" and chosen.folds == 0 and chosen.mae == {}
+    assert fc.expected.shape == (40, 7)
+    y, groups, units, _ = _county(np.random.default_rng(13), YEAR[:42])
+    assert forecast.forecast_selected(y, YEAR[:42], groups, units=units)[1].folds == 2   # origins at days 35 and 28

@@ -108,6 +108,7 @@ def test_forecast_is_written_and_read_for_a_street(engine, county):
     days = sorted({r["day"] for r in mine})
     assert days[0] == NOW.date() and len(days) == 7
     assert all(r["lo80"] <= r["expected"] <= r["hi80"] for r in mine)
+    assert all(r["lo80"] <= r["median"] <= r["hi80"] for r in mine)   # the point forecast for absolute error
     assert {r["region_code"] for r in everything} >= {"320585", street.region}
     assert [r["rank"] for r in spots] == list(range(1, len(hot) + 1))
 

@@ -25,3 +25,41 @@ def test_timestamps_leave_data_access_aware_in_utc(engine):
         read = conn.execute(select(Case.reported_at)).scalar_one()
     assert read.tzinfo is not None and read.utcoffset() == timedelta(0)
     assert read == datetime(2026, 11, 26, 2, 0, tzinfo=timezone.utc)
+
+
+def test_init_db_adds_the_columns_an_older_gridwall_table_lacks(backend_url):
+    """gw_forecasts from before the median column: init_db adds it in place and keeps the rows."""
+    from datetime import date
+
+    from sqlalchemy import Column, MetaData, Table
+
+    from data_access.db import make_engine
+    from data_access.forecasts import read_forecast, write_forecast
+    from data_access.models import GwForecast
+    from data_access.moment import Moment
+    from data_access.scope import Scope
+
+    engine = make_engine(backend_url)
+    try:
+        old = Table("gw_forecasts", MetaData(), *[Column(col.name, col.type, primary_key=col.primary_key)
+                                                   for col in GwForecast.__table__.columns if col.name != "median"])
+        old.create(engine)
+        made = datetime(2026, 11, 25, 0, 10, tzinfo=timezone.utc)
+        with engine.begin() as conn:
+            conn.execute(insert(old), [{"region_code": "320585", "category_code": "01", "day": date(2026, 11, 25),
+                                        "expected": 2.0, "lo80": 0.0, "hi80": 4.0, "made_at": made}])
+        init_db(engine)
+        assert "median" in {c["name"] for c in inspect(engine).get_columns("gw_forecasts")}
+        init_db(engine)   # and again: nothing to add
+        at = Moment(made + timedelta(hours=1), timezone.utc)
+        with engine.connect() as conn:
+            (kept,) = read_forecast(conn, Scope("320585", "320585"), at)
+        assert kept["expected"] == 2.0 and kept["median"] is None
+        with engine.begin() as conn:
+            write_forecast(conn, [{"region_code": "320585", "category_code": "01", "day": date(2026, 11, 25),
+                                   "expected": 2.4, "median": 2.0, "lo80": 0.0, "hi80": 5.0, "made_at": made}])
+        with engine.connect() as conn:
+            (row,) = read_forecast(conn, Scope("320585", "320585"), at)
+        assert (row["expected"], row["median"]) == (2.4, 2.0)
+    finally:
+        engine.dispose()

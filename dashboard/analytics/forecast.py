@@ -20,6 +20,13 @@ the model stays small and pools wherever one series is too thin:
   it as their prior worth ``recent_prior_days`` days: a new construction site or market shows
   within a week or two, one odd day does not.
 
+How far back the model looks is not fixed: ``MEMORIES`` holds a short memory (12 weeks, the
+half-lives above), half a year and a year (long half-lives, no recent-share update), and
+``forecast_selected`` uses the one whose forecasts of each of the last ``SELECTION_FOLDS`` weeks,
+made from the days before that week, had the smallest absolute error. A county that moves
+(seasons, new sites, holiday weeks) keeps the short memory; where nothing moves, the long ones
+stop the short memory's recent terms from chasing noise (docs/benchmarks.md 5.5).
+
 Intervals are negative-binomial quantiles with the series' k estimated by moments, plus the
 uncertainty of the share; ``median`` is the NB median (the point forecast that minimises the
 absolute error; ``expected`` stays the mean the wall shows).
@@ -27,7 +34,7 @@ absolute error; ``expected`` stays the mean the wall shows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -190,6 +197,72 @@ def forecast_counts(y: np.ndarray, days: np.ndarray, groups: list[str], params: 
     hi = nb_quantile(1.0 - tail, expected, k[:, None])
     med = nb_quantile(0.5, expected, k[:, None])
     return Forecast(future, expected, np.nan_to_num(lo), np.nan_to_num(hi), np.nan_to_num(med))
+
+
+# How long the model remembers. The short memory follows a county that moves (seasons, a new site,
+# holiday weeks); the long ones do not chase noise when nothing moves. Which one a county needs is
+# not known in advance, so ``forecast_selected`` lets the last weeks decide.
+MEMORIES: dict[str, ForecastParams] = {
+    "weeks": ForecastParams(),
+    "half-year": replace(ForecastParams(), history_days=182, half_life_days=90.0, group_half_life=56.0,
+                         recent_prior_days=np.inf),
+    "year": replace(ForecastParams(), history_days=364, half_life_days=180.0, group_half_life=120.0,
+                    recent_prior_days=np.inf),
+}
+SELECTION_FOLDS = 10
+
+
+@dataclass
+class Selection:
+    """Which memory ``forecast_selected`` used and why: each candidate's backtest MAE (of its median)."""
+    chosen: str
+    mae: dict[str, float] = field(default_factory=dict)
+    folds: int = 0
+
+
+def backtest_mae(y: np.ndarray, days: np.ndarray, groups: list[str], candidates: dict[str, ForecastParams],
+                 folds: int = SELECTION_FOLDS, units: list[str] | None = None, first_day: int = 0,
+                 min_days: int = 28) -> tuple[dict[str, float], int]:
+    """Each candidate's MAE per series and day over the last ``folds`` weeks, each week forecast
+    from the days before it (rolling origin), scored on the median (the point that minimises MAE).
+
+    Returns ({name: MAE}, folds used); folds stop where fewer than ``min_days`` days would remain."""
+    y = np.asarray(y, dtype=float)
+    days = np.asarray(days, dtype="datetime64[D]")
+    groups_a = np.asarray(groups)
+    units_a = None if units is None else np.asarray(units)
+    s, n = y.shape
+    err = {name: 0.0 for name in candidates}
+    points, used = 0, 0
+    for k in range(1, folds + 1):
+        origin = n - 7 * k
+        if origin - first_day < min_days:
+            break
+        seen = y[:, first_day:origin].sum(1) > 0
+        actual = y[:, origin:origin + 7]
+        for name, params in candidates.items():
+            p = replace(params, horizon=7)
+            e = actual.sum(1)                       # a series with no case yet is forecast 0
+            if seen.any():
+                fc = forecast_counts(y[seen, :origin], days[:origin], list(groups_a[seen]), p, first_day=first_day,
+                                     units=None if units_a is None else list(units_a[seen]))
+                e[seen] = np.abs(fc.median - actual[seen]).sum(1)
+            err[name] += float(e.sum())
+        points += actual.size
+        used += 1
+    return {name: v / points for name, v in err.items()} if points else {}, used
+
+
+def forecast_selected(y: np.ndarray, days: np.ndarray, groups: list[str],
+                      candidates: dict[str, ForecastParams] | None = None, folds: int = SELECTION_FOLDS,
+                      first_day: int = 0, units: list[str] | None = None) -> tuple[Forecast, Selection]:
+    """The forecast of the candidate memory with the smallest backtest MAE over the last ``folds``
+    weeks (``MEMORIES`` by default; the first candidate while the history is too short to judge)."""
+    candidates = candidates or MEMORIES
+    mae, used = backtest_mae(y, days, groups, candidates, folds, units, first_day)
+    chosen = min(mae, key=mae.get) if mae else next(iter(candidates))
+    fc = forecast_counts(y, days, groups, candidates[chosen], first_day=first_day, units=units)
+    return fc, Selection(chosen, mae, used)
 
 
 def _unit_profile_ratio(y: np.ndarray, types: np.ndarray, f_hist: np.ndarray, units: np.ndarray,

@@ -308,8 +308,10 @@ class Rise:
         return self.street, self.major
 
 
-def count_cube(frame, keys: list[str], days: np.ndarray) -> tuple[list[tuple], np.ndarray]:
-    """Counts per series (the distinct values of ``keys``) and day: (series keys, (S, T) array)."""
+def count_cube(frame, keys: list[str], days: np.ndarray, weight: str | None = None) -> tuple[list[tuple], np.ndarray]:
+    """Counts per series (the distinct values of ``keys``) and day: (series keys, (S, T) array).
+
+    One row is one case, or ``frame[weight]`` cases when the frame is already grouped."""
     days = np.asarray(days, dtype="datetime64[D]")
     if not len(frame):
         return [], np.zeros((0, len(days)))
@@ -333,7 +335,7 @@ def count_cube(frame, keys: list[str], days: np.ndarray) -> tuple[list[tuple], n
     series = list(zip(*reversed(parts)))
     t = (d - days[0]).astype(np.int64)
     y = np.zeros((len(uniq), len(days)))
-    np.add.at(y, (inv.ravel(), t), 1.0)
+    np.add.at(y, (inv.ravel(), t), 1.0 if weight is None else sub[weight].to_numpy(dtype=float))
     return series, y
 
 

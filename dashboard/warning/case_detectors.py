@@ -51,6 +51,7 @@ from data_access.scope import Scope
 log = logging.getLogger("gridwall.warning.cases")
 
 FACT_DAYS = 84                # the rise baseline (8 weeks + guard + windows) + the run look-back; the forecast's 12 weeks
+FORECAST_DAYS = 364           # the longest forecast memory's history; read grouped, once a day
 CONCEALMENT_WEEKS = 52        # own history needs a long "before": a year (bench/eval_conceal.py: 26 weeks caught 5-10 points fewer)
 RUN_LOOKBACK_DAYS = 14        # how far back a rise run's first day is looked for
 MAX_CASE_IDS = 50
@@ -61,7 +62,7 @@ SPIKE_PARAMS = spikes.SpikeParams()
 SCAN_PARAMS = scan.ScanParams()
 REPEAT_PARAMS = repeats.RepeatParams()
 CONCEALMENT_PARAMS = concealment.ConcealmentParams()
-FORECAST_PARAMS = forecast.ForecastParams()
+FORECAST_MEMORIES = forecast.MEMORIES
 HOTSPOT_PARAMS = hotspots.HotspotParams()
 
 _lock = threading.Lock()
@@ -416,32 +417,38 @@ def case_findings(conn, root_scope: Scope, m: Moment) -> list[Finding]:
 def forecast_outputs(conn, root_scope: Scope, m: Moment) -> tuple[list[dict], list[dict]]:
     """(forecast rows, hotspot rows) made at ``m`` from the complete days before today.
 
-    Forecast rows: per street and for the root, per major category, for today and the 6 days after.
-    Hotspot rows: the top grids for the 7 days from today.
+    Forecast rows: per street and for the root, per major category, for today and the 6 days after,
+    with the mean (``expected``), the median and the 80 % interval. The memory (weeks, half a year,
+    a year) is chosen per level by the last weeks' backtest (``forecast.forecast_selected``) on a
+    year of daily counts grouped in the database. Hotspot rows: the top grids for the 7 days from today.
     """
-    facts = feeds.case_facts(conn, root_scope, m, FACT_DAYS)
     today = _local_today(m)
-    if not len(facts):
-        return [], []
-    d = facts["day"].values.astype("datetime64[D]")
-    first = d.min()
-    days = np.arange(first, today, dtype="datetime64[D]")
-    if not len(days):
-        return [], []
+    count_days, counts = feeds.category_day_counts(conn, root_scope, m, FORECAST_DAYS)
     rows: list[dict] = []
     for region_col in ("street", None):
+        if not len(count_days):
+            break
         if region_col is None:
-            keys, y = spikes.count_cube(facts.assign(root=root_scope.region), ["root", "major"], days)
+            keys, y = spikes.count_cube(counts.assign(root=root_scope.region), ["root", "major"], count_days, "n")
         else:
-            keys, y = spikes.count_cube(facts, [region_col, "major"], days)
+            keys, y = spikes.count_cube(counts, [region_col, "major"], count_days, "n")
         if not keys:
             continue
-        fc = forecast.forecast_counts(y, days, [k[1] for k in keys], FORECAST_PARAMS, units=[k[0] for k in keys])
+        fc, chosen = forecast.forecast_selected(y, count_days, [k[1] for k in keys], FORECAST_MEMORIES,
+                                                units=[k[0] for k in keys])
+        log.debug("forecast %s: memory %s (backtest MAE %s)", region_col or "root", chosen.chosen, chosen.mae)
         for i, (region, major) in enumerate(keys):
             for j, day in enumerate(fc.days):
                 rows.append({"region_code": region, "category_code": major, "day": pd.Timestamp(day).date(),
                              "expected": round(float(fc.expected[i, j]), 3), "lo80": float(fc.lo[i, j]),
                              "hi80": float(fc.hi[i, j]), "median": float(fc.median[i, j]), "made_at": m.at})
+    facts = feeds.case_facts(conn, root_scope, m, FACT_DAYS)
+    if not len(facts):
+        return rows, []
+    first = facts["day"].values.astype("datetime64[D]").min()
+    days = np.arange(first, today, dtype="datetime64[D]")
+    if not len(days):
+        return rows, []
     keys, y = spikes.count_cube(facts, ["grid_code"], days)
     hot_rows = []
     if keys:
