@@ -6,14 +6,18 @@ that the demo's simulator can write while the wall reads.
 
 from __future__ import annotations
 
+import logging
 import threading
 from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from .models import CONTRACT_TABLES, GW_TABLES, Base
+
+log = logging.getLogger("gridwall.db")
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -84,7 +88,10 @@ def init_db(engine: Engine, *, contract: bool = True) -> list[str]:
 
 def _add_missing_columns(engine: Engine, tables) -> list[str]:
     """Add the model's nullable columns a table lacks (gridwall's own tables only ever gain columns:
-    nothing is renamed or dropped, so this is the whole migration story for now)."""
+    nothing is renamed or dropped, so this is the whole migration story for now).
+
+    A role that may not alter the table (the least-privilege role of ``grant-db``) leaves it as it
+    is, with a warning: the code that writes these tables skips columns they do not have."""
     added = []
     existing = inspect(engine)
     for table in tables:
@@ -93,8 +100,13 @@ def _add_missing_columns(engine: Engine, tables) -> list[str]:
             if column.name in have or not column.nullable:
                 continue
             kind = column.type.compile(dialect=engine.dialect)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+            try:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+            except SQLAlchemyError as exc:
+                log.warning("%s has no column %s and this role cannot add it (%s); run `gridwall init-db` "
+                            "as the table's owner", table.name, column.name, str(exc.orig or exc).splitlines()[0])
+                continue
             added.append(f"{table.name}.{column.name}")
     return added
 

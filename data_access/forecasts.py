@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from .models import GwForecast, GwHotspot
@@ -33,7 +33,8 @@ def write_forecast(conn: Connection, rows, hotspot_rows: Iterable[dict] | None =
     """
     if isinstance(rows, tuple) and len(rows) == 2 and hotspot_rows is None:
         rows, hotspot_rows = rows
-    rows = [{k: r.get(k) for k in FORECAST_KEYS} for r in (rows or [])]
+    keys = _present(conn, FORECAST_KEYS)
+    rows = [{k: r.get(k) for k in keys} for r in (rows or [])]
     hotspots = [{k: r[k] for k in HOTSPOT_KEYS} for r in (hotspot_rows or [])]
     if rows:
         first = min(r["day"] for r in rows)
@@ -47,6 +48,13 @@ def write_forecast(conn: Connection, rows, hotspot_rows: Iterable[dict] | None =
     return {"gw_forecasts": len(rows), "gw_hotspots": len(hotspots)}
 
 
+def _present(conn: Connection, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys that are columns of gw_forecasts here: a table made by an older gridwall, under a
+    role that may not add columns, lacks the newer ones (``median``) until its owner runs init-db."""
+    have = {col["name"] for col in inspect(conn).get_columns(GwForecast.__tablename__)}
+    return tuple(k for k in keys if k in have)
+
+
 def _local_today(m: Moment) -> date:
     return m.at.astimezone(m.tz).date()
 
@@ -58,13 +66,14 @@ def read_forecast(conn: Connection, scope: Scope, m: Moment, days: int = READ_DA
     category, day. Forecasts exist per street and for the root; a community scope has none.
     """
     today = _local_today(m)
-    stmt = (select(*(fc[k] for k in FORECAST_KEYS))
+    keys = _present(conn, FORECAST_KEYS)
+    stmt = (select(*(fc[k] for k in keys))
             .where(scope.code_filter(fc.region_code), fc.day >= today, fc.day < today + timedelta(days=days),
                    fc.made_at <= m.at)
             .order_by(fc.made_at, fc.id))
     latest: dict[tuple, dict] = {}
     for row in conn.execute(stmt):
-        r = dict(row._mapping)
+        r = {k: None for k in FORECAST_KEYS} | dict(row._mapping)
         latest[(r["region_code"], r["category_code"], r["day"])] = r
     return [latest[k] for k in sorted(latest)]
 

@@ -194,3 +194,33 @@ def test_commands_run_under_the_role(pg, monkeypatch):
     finally:
         get_settings.cache_clear()
         dispose_all()
+
+
+def test_an_older_forecast_table_keeps_working_under_the_role(pg, monkeypatch, caplog):
+    """gw_forecasts without the median column (an older gridwall): the role may not add it, so init-db
+    warns and leaves it; the engine still writes and reads forecasts; the owner's init-db adds it."""
+    from data_access.forecasts import read_forecast
+
+    with pg["owner"].begin() as conn:
+        conn.execute(text("ALTER TABLE gw_forecasts DROP COLUMN median"))
+    runner = CliRunner()
+    monkeypatch.setenv("GRIDWALL_DATABASE_URL", pg["url"])
+    get_settings.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="gridwall.db"):
+            for args in (["init-db"], ["warn", "--once", "--at", T_LOCAL]):
+                result = runner.invoke(main, args)
+                assert result.exit_code == 0, (args, result.output[-2000:], result.exception)
+                assert "forecast failed" not in result.output
+        assert "gw_forecasts has no column median" in caplog.text
+        with pg["restricted"].connect() as conn:
+            rows = read_forecast(conn, Scope(ROOT, ROOT), Moment(T, T.tzinfo))
+        assert rows and all(r["median"] is None and r["expected"] is not None for r in rows)
+        init_db(pg["owner"], contract=False)
+        with pg["restricted"].connect() as conn:
+            assert "median" in {r[0] for r in conn.execute(text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'gw_forecasts' "
+                "AND table_schema = current_schema()"))}
+    finally:
+        get_settings.cache_clear()
+        dispose_all()
