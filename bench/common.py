@@ -150,6 +150,37 @@ def git_head() -> str:
         return "unknown"
 
 
+def cold_read_args(description: str):
+    """The read benchmarks' common start: their ``--backend`` and ``--reps`` arguments, the backends
+    chosen, the moment the 1M-case data ends at (Asia/Shanghai) and the whole county's scope."""
+    import argparse
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from data_access.moment import Moment
+    from data_access.scope import Scope
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--backend", choices=("both", *BACKENDS), default="both")
+    ap.add_argument("--reps", type=int, default=5)
+    args = ap.parse_args()
+    meta = read_meta()
+    tz = ZoneInfo("Asia/Shanghai")
+    m = Moment(datetime.fromisoformat(meta["now"]).astimezone(tz), tz)
+    backends = BACKENDS if args.backend == "both" else (args.backend,)
+    return args, backends, m, Scope(meta["county"], meta["county"])
+
+
+def cold(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` run with the per-process feed caches cleared first: a cold read, as once a day or week."""
+    def run():
+        from data_access import feeds_cases
+
+        feeds_cases.clear_caches()
+        return fn()
+    return run
+
+
 def read_meta() -> dict:
     return json.loads(META_FILE.read_text()) if META_FILE.exists() else {}
 

@@ -14,10 +14,8 @@ Also reported: the frame the row reads hold in memory (``memory_usage(deep=True)
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +23,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import BACKENDS, OUT, PG_URL, backend_url, machine_info, measure_side_by_side, read_meta  # noqa: E402
+from common import OUT, PG_URL, backend_url, cold, cold_read_args, machine_info, measure_side_by_side  # noqa: E402
 
 from dashboard.warning import case_detectors as cd  # noqa: E402
 from data_access import feeds_cases as feeds  # noqa: E402
 from data_access.db import make_engine  # noqa: E402
-from data_access.moment import Moment  # noqa: E402
-from data_access.scope import Scope  # noqa: E402
 
 
 def _from_rows(conn, scope, m, weeks):
@@ -44,26 +40,11 @@ def _from_rows(conn, scope, m, weeks):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backend", choices=("both", *BACKENDS), default="both")
-    ap.add_argument("--reps", type=int, default=5)
-    args = ap.parse_args()
-    meta = read_meta()
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo("Asia/Shanghai")
-    m = Moment(datetime.fromisoformat(meta["now"]).astimezone(tz), tz)
-    scope = Scope(meta["county"], meta["county"])
+    args, backends, m, scope = cold_read_args(__doc__.splitlines()[0])
     results = {"machine": machine_info(PG_URL), "moment": m.at.isoformat(), "backends": {}}
-    for backend in (BACKENDS if args.backend == "both" else (args.backend,)):
+    for backend in backends:
         engine = make_engine(backend_url(backend))
         with engine.connect() as conn:
-            def cold(fn):
-                def run():
-                    feeds.clear_caches()
-                    return fn()
-                return run
-
             fns = {"rows, 26 weeks": cold(lambda: _from_rows(conn, scope, m, 26)),
                    "rows, 52 weeks": cold(lambda: _from_rows(conn, scope, m, 52)),
                    "grouped in SQL, 52 weeks": cold(lambda: feeds.community_channel_weeks(conn, scope, m, 52))}

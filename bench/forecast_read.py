@@ -14,10 +14,8 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +23,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import BACKENDS, OUT, PG_URL, backend_url, machine_info, measure_side_by_side, read_meta  # noqa: E402
+from common import OUT, PG_URL, backend_url, cold, cold_read_args, machine_info, measure_side_by_side  # noqa: E402
 
 from dashboard.analytics import forecast, hotspots, spikes  # noqa: E402
 from dashboard.warning import case_detectors as cd  # noqa: E402
 from data_access import feeds_cases as feeds  # noqa: E402
 from data_access.db import make_engine  # noqa: E402
-from data_access.moment import Moment  # noqa: E402
-from data_access.scope import Scope  # noqa: E402
 
 
 def _rows_cubes(conn, scope, m, days):
@@ -60,26 +56,11 @@ def _step_before(conn, scope, m):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backend", choices=("both", *BACKENDS), default="both")
-    ap.add_argument("--reps", type=int, default=5)
-    args = ap.parse_args()
-    meta = read_meta()
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo("Asia/Shanghai")
-    m = Moment(datetime.fromisoformat(meta["now"]).astimezone(tz), tz)
-    scope = Scope(meta["county"], meta["county"])
+    args, backends, m, scope = cold_read_args(__doc__.splitlines()[0])
     results = {"machine": machine_info(PG_URL), "moment": m.at.isoformat(), "backends": {}}
-    for backend in (BACKENDS if args.backend == "both" else (args.backend,)):
+    for backend in backends:
         engine = make_engine(backend_url(backend))
         with engine.connect() as conn:
-            def cold(fn):
-                def run():
-                    feeds.clear_caches()
-                    return fn()
-                return run
-
             reads = {"rows, 84 days": cold(lambda: _rows_cubes(conn, scope, m, 84)),
                      "rows, 364 days": cold(lambda: _rows_cubes(conn, scope, m, 364)),
                      "grouped in SQL, 364 days": cold(lambda: _grouped_cubes(conn, scope, m, 364))}

@@ -219,6 +219,29 @@ def channel_week_counts(facts: pd.DataFrame, week_starts: np.ndarray) -> pd.Data
     return frame.groupby(["community", "week", "source"], as_index=False).size().rename(columns={"size": "n"})
 
 
+def _utc_starts(local_days: np.ndarray, m: Moment) -> list[datetime]:
+    """The UTC instant each local day (datetime64[D]) begins at in ``m.tz``."""
+    return [pd.Timestamp(d).tz_localize(m.tz).tz_convert("UTC").to_pydatetime() for d in local_days]
+
+
+def _bucket(column, bounds: list, lo: int, hi: int):
+    """The index i of the bucket [bounds[i], bounds[i + 1]) holding ``column``, for lo <= i < hi, as a
+    balanced tree of CASEs: about log2(buckets) comparisons a row instead of one per bucket."""
+    from sqlalchemy import case as sql_case, literal_column
+
+    if hi - lo <= 1:
+        return literal_column(str(int(lo)))   # inline: a year of bound parameters twice would pass SQLite's old 999
+    mid = (lo + hi) // 2
+    return sql_case((column < bounds[mid], _bucket(column, bounds, lo, mid)), else_=_bucket(column, bounds, mid, hi))
+
+
+def _digits(column, positions) -> list:
+    """Conditions: the characters of ``column`` at these (1-based) positions are ASCII digits."""
+    from sqlalchemy import func
+
+    return [func.substr(column, i, 1).between("0", "9") for i in positions]
+
+
 def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: int) -> tuple[np.ndarray, pd.DataFrame]:
     """Cases per community, local week and source over the ``weeks`` complete local weeks before
     the week of T, counted in the database.
@@ -226,14 +249,14 @@ def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: in
     Returns (Mondays of the complete weeks from the first week with a case on, oldest first; a frame
     of community, week, source, n like ``channel_week_counts``). The concealment tests read a year of
     weeks: as rows (``case_facts``) that is every case of the year in memory; grouped here it is at
-    most communities x weeks x sources rows. Week buckets are a CASE over the weeks' UTC starts, so
-    the grouping is the same SQL on every backend and follows ``m.tz`` exactly.
+    most communities x weeks x sources rows. Week buckets are a tree of CASEs over the weeks' UTC
+    starts (``_bucket``), so the grouping is the same SQL on every backend and follows ``m.tz`` exactly.
     """
-    from sqlalchemy import case as sql_case, func
+    from sqlalchemy import func
 
     this_monday = _mondays([m.at.astimezone(m.tz).date()])[0]
     mondays = this_monday - np.timedelta64(7, "D") * np.arange(weeks, -1, -1)   # weeks + 1 bounds
-    bounds = [pd.Timestamp(d).tz_localize(m.tz).tz_convert("UTC").to_pydatetime() for d in mondays]
+    bounds = _utc_starts(mondays, m)
     first = conn.execute(select(func.min(c.reported_at)).where(
         c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code))).scalar()
     if first is None:
@@ -243,31 +266,20 @@ def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: in
     first_day = np.datetime64(first.tz_convert(m.tz).date(), "D")
     # a week counts only from its Monday on: a first case mid-week means that week is incomplete
     keep = mondays[:-1] >= first_day
-    week = sql_case(*[(c.reported_at < b, i) for i, b in enumerate(bounds[1:-1])], else_=len(bounds) - 2)
+    week = _bucket(c.reported_at, bounds, 0, weeks)
     community = func.substr(c.grid_code, 1, 12)
     source = func.coalesce(c.source, "other")
     stmt = (select(community, source, week.label("w"), func.count())
             .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code),
                    func.length(c.grid_code) == 15,
                    # the grid's own three digits; the community's twelve are checked on the grouped rows
-                   *[func.substr(c.grid_code, i, 1).between("0", "9") for i in (13, 14, 15)])
+                   *_digits(c.grid_code, (13, 14, 15)))
             .group_by(community, source, week))
     rows = [(comm, src, int(w), int(n)) for comm, src, w, n in conn.execute(stmt)
             if isinstance(comm, str) and comm.isdigit() and keep[int(w)]]
     frame = pd.DataFrame(rows, columns=["community", "source", "w", "n"])
     frame["week"] = mondays[:-1][frame["w"].to_numpy(dtype=np.int64)] if len(frame) else np.array([], dtype="datetime64[D]")
     return mondays[:-1][keep], frame[["community", "week", "source", "n"]].reset_index(drop=True)
-
-
-def _bucket(column, bounds: list, lo: int, hi: int):
-    """The index i of the bucket [bounds[i], bounds[i + 1]) holding ``column``, for lo <= i < hi, as a
-    balanced tree of CASEs: about log2(buckets) comparisons a row instead of one per bucket."""
-    from sqlalchemy import case as sql_case, literal_column
-
-    if hi - lo == 1:
-        return literal_column(str(int(lo)))   # inline: a year of bound parameters twice would pass SQLite's old 999
-    mid = (lo + hi) // 2
-    return sql_case((column < bounds[mid], _bucket(column, bounds, lo, mid)), else_=_bucket(column, bounds, mid, hi))
 
 
 def category_day_counts(conn: Connection, scope: Scope, m: Moment, days: int) -> tuple[np.ndarray, pd.DataFrame]:
@@ -284,14 +296,10 @@ def category_day_counts(conn: Connection, scope: Scope, m: Moment, days: int) ->
 
     today = np.datetime64(m.at.astimezone(m.tz).date(), "D")
     local_days = today - np.arange(days, -1, -1).astype("timedelta64[D]")     # days + 1 bounds, today last
-    bounds = [pd.Timestamp(d).tz_localize(m.tz).tz_convert("UTC").to_pydatetime() for d in local_days]
+    bounds = _utc_starts(local_days, m)
     day = _bucket(c.reported_at, bounds, 0, days)
-
-    def digits(column, positions):
-        return [func.substr(column, i, 1).between("0", "9") for i in positions]
-
-    grid_ok = sql_case((and_(func.length(c.grid_code) == 15, *digits(c.grid_code, range(10, 16))), 1), else_=0)
-    cat_ok = sql_case((and_(func.length(c.category_code) == 4, *digits(c.category_code, (3, 4))), 1), else_=0)
+    grid_ok = sql_case((and_(func.length(c.grid_code) == 15, *_digits(c.grid_code, range(10, 16))), 1), else_=0)
+    cat_ok = sql_case((and_(func.length(c.category_code) == 4, *_digits(c.category_code, (3, 4))), 1), else_=0)
     street, major = func.substr(c.grid_code, 1, 9), func.substr(c.category_code, 1, 2)
     stmt = (select(street, grid_ok, major, cat_ok, day, func.count())
             .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code))

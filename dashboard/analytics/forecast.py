@@ -231,7 +231,7 @@ def backtest_mae(y: np.ndarray, days: np.ndarray, groups: list[str], candidates:
     days = np.asarray(days, dtype="datetime64[D]")
     groups_a = np.asarray(groups)
     units_a = None if units is None else np.asarray(units)
-    s, n = y.shape
+    n = y.shape[1]
     err = {name: 0.0 for name in candidates}
     points, used = 0, 0
     for k in range(1, folds + 1):
