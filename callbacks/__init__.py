@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def register_callbacks(app) -> None:
-    from . import live, map_view, nav, panels, wall
+    from callbacks import map_view, nav, panels, wall
+    from callbacks.live import tick as live
 
     wall.register(app)
     live.register(app)
@@ -15,6 +16,6 @@ def register_callbacks(app) -> None:
 
 def register_push(server) -> None:
     """The wall's push channel (a Flask route: Server-Sent Events, not a Dash callback)."""
-    from .push import register_push as register
+    from callbacks.live.push import register_push as register
 
     register(server)

@@ -15,14 +15,13 @@ import numpy as np
 from dash import Input, Output, State, get_relative_path, no_update
 from flask import abort, jsonify, request
 
+from callbacks import reads
+from callbacks.live import shared, versions
+from callbacks.live.outage import DataUnavailable
+from callbacks.view import read_scope, resolve_view
 from data_access.scope import BadRegionCode, ScopeError
-
 from layouts import i18n
 from layouts.map import PALETTE, PALETTE_HIGH_GOOD, legend
-
-from . import data, panel_data
-from .data import DataUnavailable
-from .view import read_scope, resolve_view
 
 SHADE_KEYS = [value for value, _, _ in i18n.SHADES]
 SHAPES_PATH = "/_wall/shapes/"
@@ -100,7 +99,7 @@ def _label(name: str, shade: str, value: float | None, overdue: int) -> str:
 
 def _rows_for_map(view, version, geo) -> list[dict[str, Any]]:
     if view.scope.level == "grid":
-        found = panel_data.profile(view, version)["profile"] or {}
+        found = reads.profile(view, version)["profile"] or {}
         cases = found.get("cases") or {}
         workers = [w for w in found.get("workers") or [] if w.get("role") == "grid_worker" and w.get("active")]
         return [{"code": view.scope.region, "name": found.get("name") or view.scope.region,
@@ -108,14 +107,14 @@ def _rows_for_map(view, version, geo) -> list[dict[str, Any]]:
                  "population": found.get("population") or 0,
                  "on_duty": sum(1 for w in workers if w["on_duty"]),
                  "online": sum(1 for w in workers if w["online"])}]
-    return panel_data.children_rows(view, version)
+    return reads.children_rows(view, version)
 
 
 def shapes_file(code: str):
     """The map shapes of a region in the user's scope, as a file the browser may cache (private)."""
     try:
         scope = read_scope().narrow(code)
-        body = panel_data.shapes(scope)
+        body = reads.shapes(scope)
     except BadRegionCode:
         abort(400)
     except ScopeError:
@@ -139,11 +138,11 @@ def update_map(live, shade, search, state):
         return (no_update,) * 7
     try:
         view = resolve_view(search)
-        version = data.accepted_version(view, live)
-        geo = panel_data.boundaries(view)
+        version = versions.accepted_version(view, live)
+        geo = reads.boundaries(view)
         rows = {r["code"]: r for r in _rows_for_map(view, version, geo)}
-        layers = panel_data.markers(view, version)
-        shapes_version = panel_data.shapes_digest(view.scope)
+        layers = reads.markers(view, version)
+        shapes_version = reads.shapes_digest(view.scope)
     except DataUnavailable:
         return (no_update,) * 7
     values, labels, overdue = {}, {}, {}
@@ -168,10 +167,10 @@ def update_map(live, shade, search, state):
     # The data prop wins over url in dash-leaflet: it is cleared so that the file is read.
     shapes_data, shapes_link = (no_update, no_update) if same_region else (None, url)
     missing = [s.get("name") or s.get("code") for s in geo.get("skipped", [])]
-    case_digest, alert_digest = data.digest(layers["cases"]), data.digest(layers["alerts"])
+    case_digest, alert_digest = shared.digest(layers["cases"]), shared.digest(layers["alerts"])
     cases = no_update if same_region and state.get("cases") == case_digest else layers["cases"]
     alerts = no_update if same_region and state.get("alerts") == alert_digest else layers["alerts"]
-    hideout_digest = data.digest([shade, hideout, missing])
+    hideout_digest = shared.digest([shade, hideout, missing])
     if same_region and state.get("hideout") == hideout_digest:
         hideout_out = legend_out = no_update
     else:

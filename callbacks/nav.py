@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
 
-from dashboard.auth import auth_enabled, current_user
+from callbacks import reads
+from callbacks.live.outage import DataUnavailable
+from callbacks.view import read_scope, resolve_view
+from dashboard.identity.auth import auth_enabled, current_user
 from data_access.scope import Scope
-
-from . import panel_data
-from .data import DataUnavailable
-from .view import read_scope, resolve_view
 
 
 def register(app) -> None:
@@ -55,7 +54,7 @@ def rotation(search):
         view = resolve_view(search)
         base = view.base
         root = Scope(base.root, base.root)
-        streets = [kid["code"] for kid in panel_data.child_names(root) if base.contains(kid["code"])]
+        streets = [kid["code"] for kid in reads.child_names(root) if base.contains(kid["code"])]
     except DataUnavailable:
         return no_update
     return {"base": base.region, "regions": streets}
@@ -75,7 +74,7 @@ def acknowledge(clicks, search):
         return html.Span("仅值班人员可确认预警", className="ack-msg ack-msg--bad")
     try:
         scope = read_scope()
-        outcome = panel_data.acknowledge(scope, alert_id, user.username if user is not None else "demo")
+        outcome = reads.acknowledge(scope, alert_id, user.username if user is not None else "demo")
     except DataUnavailable:
         return html.Span("数据库暂不可用，确认未保存", className="ack-msg ack-msg--bad")
     text = {"ok": f"预警 {alert_id} 已确认", "missing": "预警不存在或不在权限范围内",

@@ -2,7 +2,7 @@
 table or grid profile, alerts (and the chime), the trend and the change against yesterday.
 
 The data-driven panels run, in one request, when the slower panels' version changes (``live-slow``:
-one version per 10-second epoch, passed on by each wall within 8 s; see ``callbacks.live`` and
+one version per 10-second epoch, passed on by each wall within 8 s; see ``callbacks.live.tick`` and
 assets/live.js) and send only what differs from what the browser shows. The trend and yesterday's figures run once a
 minute. Timers and "minutes ago" tick in the browser.
 """
@@ -13,16 +13,16 @@ from typing import Any
 
 from dash import Input, Output, State, no_update
 
-from dashboard.auth import current_user
+from callbacks import reads
+from callbacks.live import shared, versions
+from callbacks.live.outage import DataUnavailable
+from callbacks.view import View, resolve_view
+from dashboard.identity.auth import current_user
 from layouts import i18n
 from layouts.alerts import alert_entries
 from layouts.regions import children_table, grid_profile
 from layouts.sla import sla_board
 from layouts.staffing import staffing_detail
-
-from . import data, panel_data
-from .data import DataUnavailable
-from .view import View, resolve_view
 
 ALERT_LIMIT = 12
 
@@ -53,8 +53,8 @@ def _changed(kind: str, view: View, version: str, render, shown) -> tuple[list[A
     rows may drill down), so both are part of the key. ``render`` must not read through another
     shared result itself (its data is fetched before): the compute locks do not nest.
     """
-    values, digests = data.shared_outputs(f"{kind}:{view.key}:{view.base.region}", view.scope, version, render)
-    return data.only_changed(values, digests, shown), digests
+    values, digests = shared.shared_outputs(f"{kind}:{view.key}:{view.base.region}", view.scope, version, render)
+    return shared.only_changed(values, digests, shown), digests
 
 
 def _view_version(search, live):
@@ -62,7 +62,7 @@ def _view_version(search, live):
     if isinstance(live, dict) and live.get("stale"):
         raise DataUnavailable("the data is stale")
     view = resolve_view(search)
-    return view, data.accepted_version(view, live)
+    return view, versions.accepted_version(view, live)
 
 
 def update_panels(live, search, sla_shown, staff_shown, region_shown, alerts_shown):
@@ -76,7 +76,7 @@ def update_panels(live, search, sla_shown, staff_shown, region_shown, alerts_sho
 def update_sla(live, search, shown):
     try:
         view, version = _view_version(search, live)
-        board, root_name = panel_data.sla(view, version), panel_data.root_name(view)
+        board, root_name = reads.sla(view, version), reads.root_name(view)
 
         def render():
             return [sla_board(board, board["at"], view.base.region, root_name)]
@@ -92,8 +92,8 @@ def update_sla(live, search, shown):
 def update_staffing(live, search, shown):
     try:
         view, version = _view_version(search, live)
-        detail = panel_data.staffing_detail(view, version)
-        on_duty = data.figures_bundle(view.scope, view.moment(), version)["staffing"].get("on_duty")
+        detail = reads.staffing_detail(view, version)
+        on_duty = reads.figures_bundle(view.scope, view.moment(), version)["staffing"].get("on_duty")
 
         def render():
             return [staffing_detail(detail["offline"], detail["vacant"], detail["at"], view.base.region, on_duty)]
@@ -115,9 +115,9 @@ def update_region(live, search, shown):
         view, version = _view_version(search, live)
         level = view.scope.level
         if level == "grid":
-            found = panel_data.profile(view, version)
+            found = reads.profile(view, version)
         else:
-            rows = panel_data.children_rows(view, version)
+            rows = reads.children_rows(view, version)
 
         def render():
             if level == "grid":
@@ -135,7 +135,7 @@ def update_region(live, search, shown):
 
 def can_acknowledge() -> bool:
     """Duty officers (``center``) acknowledge; with auth off (demo) anyone at the wall may."""
-    from dashboard.auth import auth_enabled
+    from dashboard.identity.auth import auth_enabled
 
     if not auth_enabled():
         return True
@@ -153,7 +153,7 @@ def update_alerts(live, search, shown):
     try:
         view, version = _view_version(search, live)
         ack = can_acknowledge()
-        bundle = data.figures_bundle(view.scope, view.moment(), version)
+        bundle = reads.figures_bundle(view.scope, view.moment(), version)
 
         def render():
             alerts = newest_first(bundle.get("alert_list") or [])[:ALERT_LIMIT]
@@ -172,7 +172,7 @@ def update_alerts(live, search, shown):
 def update_trend(_n, search):
     try:
         view = resolve_view(search)
-        return panel_data.trend(view)
+        return reads.trend(view)
     except DataUnavailable:
         return no_update
 
@@ -181,7 +181,7 @@ def update_yesterday(_n, search):
     """The case figures 24 hours before, by tile id; the browser shows each tile's ▲/▼ against it."""
     try:
         view = resolve_view(search)
-        before = panel_data.yesterday(view)
+        before = reads.yesterday(view)
     except DataUnavailable:
         return no_update
     return {"view": view.key, "tones": i18n.DELTA_TONE,

@@ -1,6 +1,6 @@
 """What the browser asked to see (``?region=``, ``?at=``), checked against the user's scope.
 
-The user's scope comes from the server session (``dashboard.auth.current_scope``); the URL can
+The user's scope comes from the server session (``dashboard.identity.auth.current_scope``); the URL can
 only narrow it. A bad or foreign region code keeps the user's own region and says so.
 """
 
@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from dashboard.auth import current_scope
+from callbacks.live.outage import read
+from callbacks.live.shared import cached_static
+from dashboard.identity.auth import current_scope
 from data_access.moment import Moment, parse_moment
 from data_access.regions import region_name
 from data_access.scope import BadRegionCode, Scope, ScopeError
-
-from .data import cached_static, read
 
 UTC = timezone.utc
 

@@ -5,10 +5,10 @@ table or grid profile, alerts, trend, yesterday's figures), ``callbacks.map_view
 ``callbacks.nav`` (drill-down, kiosk, rotation, alert acknowledgement).
 
 Each one resolves the view from the URL and the server-side scope, reads through
-``callbacks.data`` and shapes the result. The figures and the stream are answered by the wall's
-tick itself (``callbacks.live``: one request instead of three) when the data version of the view
+``callbacks.live.data`` and shapes the result. The figures and the stream are answered by the wall's
+tick itself (``callbacks.live.tick``: one request instead of three) when the data version of the view
 changes, not on every tick, and send only what changed. When the database cannot be read, they keep their last good values; ``#freshness``
-(``callbacks.live``) says since when the data stopped.
+(``callbacks.live.tick``) says since when the data stopped.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from datetime import timezone
 
 from dash import ClientsideFunction, Input, Output, html, no_update
 
+from callbacks.live.outage import DataUnavailable
+from callbacks.live.shared import only_changed, shared_outputs
+from callbacks.live.versions import accepted_version
+from callbacks.reads import figures_bundle, header_names, stream_bundle
+from callbacks.view import View, resolve_view, with_params
 from layouts import i18n
 from layouts.stream import STREAM_LIMIT, case_entry, case_key
-
-from .data import (DataUnavailable, accepted_version, figures_bundle, header_names, only_changed, shared_outputs,
-                   stream_bundle)
-from .view import View, resolve_view, with_params
 
 UTC = timezone.utc
 
@@ -34,7 +35,7 @@ FULL_STREAM_EVERY = 60
 KPI_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.CASE_TILES]
 RATE_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.RATE_TILES]
 STAFF_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.STAFFING_TILES]
-# Answered by the tick (callbacks.live), with their states.
+# Answered by the tick (callbacks.live.tick), with their states.
 FIGURE_OUTPUTS = [*KPI_OUTPUTS, Output("kpi-alerts-new", "children"), *RATE_OUTPUTS, *STAFF_OUTPUTS,
                   Output("figures-state", "data")]
 # The stream travels as data (keys and the entries the page lacks); assets/live.js draws it.

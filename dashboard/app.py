@@ -10,8 +10,8 @@ from pathlib import Path
 
 from dash import Dash
 
-from dashboard.cache import init_cache
-from dashboard.config import Settings, get_settings
+from callbacks.live.cache import init_cache
+from dashboard.core.config import Settings, get_settings
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 
@@ -55,8 +55,8 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
     server.secret_key = settings.effective_secret_key()
     init_cache(server)
 
-    from dashboard.api import register_api
-    from dashboard.auth import init_auth
+    from dashboard.identity.auth import init_auth
+    from dashboard.web.api import register_api
 
     init_auth(server, settings, enabled=auth)
     register_api(server)
@@ -68,11 +68,11 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
     register_callbacks(app)
     register_push(server)
 
-    from dashboard.security import install_security
+    from dashboard.web.security import install_security
 
     install_security(server, app, settings)
 
-    from dashboard.response_cache import install_response_cache
+    from callbacks.live.response_cache import install_response_cache
 
     install_response_cache(server, app)  # after the guards: it answers only requests they let through
     return app

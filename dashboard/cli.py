@@ -8,9 +8,8 @@ import threading
 
 import click
 
+from dashboard.core.config import get_settings
 from data_access.db import get_engine, init_db
-
-from .config import get_settings
 
 ROLES = ("center", "leader", "street", "wall")
 
@@ -44,7 +43,7 @@ def init_db_cmd() -> None:
 @main.command("check-db")
 def check_db_cmd() -> None:
     """Check a platform database against the contract; exit 1 when gridwall cannot run on it."""
-    from .checkdb import run_check
+    from dashboard.core.checkdb import run_check
 
     report = run_check(_engine())
     click.echo(report.render())
@@ -58,8 +57,8 @@ def check_db_cmd() -> None:
 @click.option("--realistic", is_flag=True, help="domain volume, seasons, holidays, storms, trends and hotspot episodes")
 def seed_cmd(county: str, days: int, seed_: int, realistic: bool) -> None:
     """Write a synthetic county and its history (replaces an earlier synthetic county)."""
-    from .synth.seasons import Realism
-    from .synth.seed import seed_county
+    from dashboard.synth.seasons import Realism
+    from dashboard.synth.seed import seed_county
 
     engine = _engine()
     init_db(engine)
@@ -73,7 +72,7 @@ def seed_cmd(county: str, days: int, seed_: int, realistic: bool) -> None:
 @click.option("--seed", "seed_", default=None, type=int)
 def simulate_cmd(speed: float, seed_: int | None) -> None:
     """Keep writing new cases, lifecycle steps, shifts and pings in real time."""
-    from .synth.simulate import run_simulator
+    from dashboard.synth.simulate import run_simulator
 
     run_simulator(_engine(), speed=speed, seed=seed_)
 
@@ -92,7 +91,7 @@ def simulate_cmd(speed: float, seed_: int | None) -> None:
               type=click.Choice(("auto", "postgres", "lease", "redis")), help="--loop: single-instance lock")
 def warn_cmd(mode, at, from_, to, step, interval, lock_kind) -> None:
     """The early-warning engine (智能预警)."""
-    from .warning.commands import warn_command
+    from dashboard.warning.commands import warn_command
 
     warn_command(mode, at, from_, to, step, interval, lock_kind)
 
@@ -101,10 +100,10 @@ def warn_cmd(mode, at, from_, to, step, interval, lock_kind) -> None:
 @click.option("--port", default=8050, show_default=True, type=int)
 def demo_cmd(port: int) -> None:
     """Embedded database + synthetic county + live simulator + the wall on 127.0.0.1, auth off."""
-    from .app import create_app
-    from .synth.seed import county_exists, seed_county
-    from .synth.simulate import run_simulator
-    from .warning.lock import run_loop
+    from dashboard.app import create_app
+    from dashboard.synth.seed import county_exists, seed_county
+    from dashboard.synth.simulate import run_simulator
+    from dashboard.warning.lock import run_loop
 
     settings = get_settings()
     engine = _engine()
@@ -138,7 +137,7 @@ def _serve(server, host: str, port: int) -> None:
 @click.option("--port", default=8050, show_default=True, type=int)
 def serve_cmd(host: str, port: int) -> None:
     """The production server (also: gunicorn dashboard.wsgi:server)."""
-    from .app import create_app
+    from dashboard.app import create_app
 
     settings = get_settings()
     if settings.auth == "off" and not _is_loopback(host):
@@ -159,7 +158,7 @@ def user_group() -> None:
 @click.option("--region", default=None, help="region code (required for street and wall users)")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def user_add_cmd(name: str, role: str, region: str | None, password_stdin: bool) -> None:
-    from .users import UserError, add_user
+    from dashboard.identity.users import UserError, add_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     engine = _engine()
@@ -180,7 +179,7 @@ def token_group() -> None:
 @click.argument("name")
 def token_create_cmd(name: str) -> None:
     """Print a new API token for that user (only its hash is stored)."""
-    from .users import UserError, create_token
+    from dashboard.identity.users import UserError, create_token
 
     engine = _engine()
     init_db(engine, contract=False)
@@ -193,7 +192,7 @@ def token_create_cmd(name: str) -> None:
 @user_group.command("list")
 def user_list_cmd() -> None:
     """Users, their roles, regions and live tokens."""
-    from .users import list_users
+    from dashboard.identity.users import list_users
 
     engine = _engine()
     init_db(engine, contract=False)
@@ -217,7 +216,7 @@ def user_enable_cmd(name: str) -> None:
 
 
 def _set_active(name: str, active: bool) -> None:
-    from .users import UserError, set_user_active
+    from dashboard.identity.users import UserError, set_user_active
 
     try:
         set_user_active(_engine(), name, active)
@@ -230,7 +229,7 @@ def _set_active(name: str, active: bool) -> None:
 @click.argument("name")
 def token_list_cmd(name: str) -> None:
     """The tokens of a user (id, issued, revoked); the tokens themselves are not stored."""
-    from .users import UserError, list_tokens
+    from dashboard.identity.users import UserError, list_tokens
 
     try:
         rows = list_tokens(_engine(), name)
@@ -249,7 +248,7 @@ def token_list_cmd(name: str) -> None:
 @click.option("--all", "all_", is_flag=True, help="every token of the user")
 def token_revoke_cmd(name: str, token_id: int | None, token_stdin: bool, all_: bool) -> None:
     """Revoke a token: API calls and kiosk sessions started from it stop at once."""
-    from .users import UserError, revoke_tokens
+    from dashboard.identity.users import UserError, revoke_tokens
 
     if sum((token_id is not None, token_stdin, all_)) != 1:
         raise click.UsageError("pick exactly one of --id, --token-stdin, --all")

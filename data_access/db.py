@@ -54,7 +54,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for ``url`` (default: the configured database)."""
     if url is None:
-        from dashboard.config import get_settings
+        from dashboard.core.config import get_settings
 
         url = get_settings().effective_database_url
     with _lock:

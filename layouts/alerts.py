@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dash import html
 
-from dashboard.masking import mask_text
+from dashboard.core.masking import mask_text
 
 from . import i18n
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from dash import html
 
-from dashboard.masking import mask_text
+from dashboard.core.masking import mask_text
 
 from . import i18n
 from .stream import case_key, category_name, place

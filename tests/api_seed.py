@@ -12,7 +12,7 @@ import flask
 from argon2 import PasswordHasher
 from sqlalchemy import insert
 
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.models import Alert, Case, Category, Grid, Region
 
 UTC = timezone.utc
@@ -79,7 +79,7 @@ def seed(engine) -> None:
 
 def add_users(engine) -> dict[str, str]:
     """Users of every role; returns an API token per user name."""
-    from dashboard.users import add_user, create_token
+    from dashboard.identity.users import add_user, create_token
 
     add_user(engine, "center1", role="center", password=PASSWORD)
     add_user(engine, "leader1", role="leader", password=PASSWORD)
@@ -93,9 +93,9 @@ def make_app(url: str, *, auth: bool = True, redis_url: str | None = None, **ove
 
     ``overrides`` are further Settings (single sign-on, throttle limits ...).
     """
-    from dashboard.api import register_api
-    from dashboard.auth import init_auth
-    from dashboard.security import install_security
+    from dashboard.web.api import register_api
+    from dashboard.identity.auth import init_auth
+    from dashboard.web.security import install_security
 
     settings = Settings(**{"database_url": url, "secret_key": "test-secret", "redis_url": redis_url, **overrides})
     server = flask.Flask(__name__)

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from dashboard.config import get_settings
+from dashboard.core.config import get_settings
 from data_access.db import dispose_all
 from data_access.models import Alert, GwAudit
 
@@ -18,7 +18,7 @@ from .conftest import REDIS_URL
 
 @pytest.fixture(autouse=True)
 def _fast_hashes(monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     yield
     dispose_all()
 

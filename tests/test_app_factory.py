@@ -12,8 +12,8 @@ import pytest
 from dash import Dash
 
 from dashboard.app import ASSETS_DIR, create_app
-from dashboard.cache import shared, shared_static
-from dashboard.config import Settings, get_settings
+from callbacks.live.cache import shared, shared_static
+from dashboard.core.config import Settings, get_settings
 from data_access.moment import Moment
 from data_access.scope import Scope
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from dashboard.auth import current_scope
+from dashboard.identity.auth import current_scope
 from data_access.db import dispose_all
 from data_access.models import GwAudit
 
@@ -16,7 +16,7 @@ HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 @pytest.fixture(autouse=True)
 def _fast_hashes(monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     yield
     dispose_all()
 
@@ -145,7 +145,7 @@ def test_auth_off_is_open_at_the_root(engine, backend_url):
 
 def test_through_the_real_dash_app(engine, backend_url):
     from dashboard.app import create_app
-    from dashboard.config import Settings
+    from dashboard.core.config import Settings
 
     seed(engine)
     tokens = add_users(engine)
@@ -177,7 +177,7 @@ def session_cookie(client) -> str:
 
 
 def test_kiosk_session_survives_a_server_restart(engine, backend_url, tmp_path, monkeypatch):
-    from dashboard import config
+    from dashboard.core import config
 
     seed(engine)
     tokens = add_users(engine)
@@ -198,7 +198,7 @@ def test_kiosk_session_survives_a_server_restart(engine, backend_url, tmp_path, 
 
 
 def test_revoking_the_kiosk_token_ends_its_session(site, engine):
-    from dashboard.users import create_token, revoke_tokens, token_for
+    from dashboard.identity.users import create_token, revoke_tokens, token_for
 
     app, tokens = site
     spare = create_token(engine, "wall_a")
@@ -218,7 +218,7 @@ def test_revoking_the_kiosk_token_ends_its_session(site, engine):
 
 
 def test_a_new_password_ends_older_sessions(site, engine):
-    from dashboard.users import add_user
+    from dashboard.identity.users import add_user
 
     app, _ = site
     client = app.test_client()
@@ -244,7 +244,7 @@ def test_a_session_ends_after_session_hours(site):
 
 
 def test_forged_session_contents_are_refused(site, engine):
-    from dashboard.users import token_for
+    from dashboard.identity.users import token_for
 
     app, tokens = site
     client = app.test_client()
@@ -289,7 +289,7 @@ def test_logout_is_audited(site, engine):
 
 
 def test_require_role_guards_writing_callbacks(site):
-    from dashboard.auth import require_role
+    from dashboard.identity.auth import require_role
 
     app, _ = site
     app.add_url_rule("/center-only", "center_only", lambda: {"user": require_role("center").username})
@@ -336,7 +336,7 @@ def cli(site, backend_url, monkeypatch):
     from click.testing import CliRunner
 
     from dashboard.cli import main
-    from dashboard.config import get_settings
+    from dashboard.core.config import get_settings
 
     monkeypatch.setenv("GRIDWALL_DATABASE_URL", backend_url)
     get_settings.cache_clear()

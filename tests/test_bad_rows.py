@@ -12,12 +12,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import insert, update
 
-from callbacks import data as wall_data
-from callbacks import live, map_view, panels, wall
+from callbacks import map_view, panels, wall
+from callbacks.live import outage
+from callbacks.live import tick as live
 from dashboard import cli
 from dashboard.app import create_app
-from dashboard.checkdb import run_check
-from dashboard.config import Settings, get_settings
+from dashboard.core.checkdb import run_check
+from dashboard.core.config import Settings, get_settings
 from dashboard.synth import simulate
 from dashboard.synth.seed import seed_county
 from data_access.db import dispose_all
@@ -83,7 +84,7 @@ def test_api_routes_answer_on_bad_rows(broken_county):
 
 def test_wall_callbacks_render_on_bad_rows(broken_county, monkeypatch):
     _, url = broken_county
-    monkeypatch.setattr(wall_data, "RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(outage, "RETRY_SECONDS", 0.0)
     app = create_app(Settings(database_url=url, secret_key="bad-rows"), auth=False)
     with app.server.test_request_context("/"):
         figures = wall.update_figures(1, "", None)

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Column, MetaData, Table, insert, text
 
-from dashboard.checkdb import FATAL, INFO, WARNING, Report, run_check
+from dashboard.core.checkdb import FATAL, INFO, WARNING, Report, run_check
 from data_access.checks import geojson_problem
 from data_access.models import (Alert, Case, CaseAction, Category, Grid, Org, Region, Staff, StaffPing,
                                 StaffShift)
@@ -321,7 +321,7 @@ def test_geojson_valid_polygons_pass():
 
 def test_cli_exit_codes(engine, backend_url, monkeypatch):
     from dashboard.cli import main
-    from dashboard.config import get_settings
+    from dashboard.core.config import get_settings
     from data_access.db import dispose_all
 
     monkeypatch.setenv("GRIDWALL_DATABASE_URL", backend_url)

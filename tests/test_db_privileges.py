@@ -16,7 +16,7 @@ from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from dashboard.cli import main
-from dashboard.config import get_settings
+from dashboard.core.config import get_settings
 from data_access import figures
 from data_access.cases import latest_cases, sla_cases
 from data_access.db import dispose_all, init_db, make_engine
@@ -40,7 +40,7 @@ def _url(schema: str, role: str | None = None) -> str:
 
 @pytest.fixture
 def pg(monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     suffix = uuid.uuid4().hex[:10]
     schema, role = f"gwpriv_{suffix}", f"gwro_{suffix}"
     admin = make_engine(PG_URL, pool_size=1, max_overflow=0)
@@ -139,7 +139,7 @@ def test_gridwall_runs_under_the_role(pg):
     assert kiosk.status_code == 302
 
     # gridwall's own writes: new alerts, users and tokens
-    from dashboard.users import add_user, create_token
+    from dashboard.identity.users import add_user, create_token
 
     with ro.begin() as conn:
         conn.execute(Alert.__table__.insert().values(

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from dashboard.app import create_app
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.db import dispose_all
 from data_access.figures import case_figures
 from data_access.models import Alert, Case, GwAudit
@@ -44,7 +44,7 @@ PASSWORD = "pw-城厢"
 
 @pytest.fixture
 def county(engine, backend_url, monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     seed_small_county(engine, now=T0)
     markers = []
     with engine.begin() as conn:
@@ -69,7 +69,7 @@ def county(engine, backend_url, monkeypatch):
             updated_at=T0 - timedelta(hours=2)))
         markers += ["SECRET-UNLOCATED", "未定位机密"]
 
-    from dashboard.users import add_user, create_token
+    from dashboard.identity.users import add_user, create_token
 
     add_user(engine, "street_cx", role="street", region=OWN, password=PASSWORD)
     add_user(engine, "center1", role="center", password=PASSWORD)
@@ -86,7 +86,7 @@ def county(engine, backend_url, monkeypatch):
 def reset_outage_marks(monkeypatch=None) -> None:
     """A failed read marks the database down for a few seconds and later callbacks answer "no data":
     that would make every later forgery pass vacuously. Clear the mark before each request."""
-    from callbacks import data as wall_data
+    from callbacks.live import outage as wall_data
 
     for name in ("_down", "_down_until"):
         marks = getattr(wall_data, name, None)

@@ -13,11 +13,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from callbacks import data as wall_data
-from callbacks import push
-from dashboard import live as live_signal
+from callbacks.live import outage, push, versions
+from callbacks.live import signal as live_signal
 from dashboard.app import create_app
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.db import dispose_all
 
 from .api_seed import FAST_HASHER, add_users
@@ -116,16 +115,16 @@ def test_a_quiet_channel_beats_without_a_query_and_frames_are_built_once(push_ap
 def test_the_channel_says_stale_while_the_database_is_down_then_sends_everything_again(push_app, monkeypatch):
     events = open_events(push_app.server.test_client())
     events.next("frame")
-    real = wall_data.live_version
+    real = versions.live_version
 
     def down(*args, **kwargs):
-        raise wall_data.DataUnavailable("cut", since=datetime(2026, 11, 26, 2, 0, 1, tzinfo=UTC))
+        raise outage.DataUnavailable("cut", since=datetime(2026, 11, 26, 2, 0, 1, tzinfo=UTC))
 
-    monkeypatch.setattr(wall_data, "live_version", down)
+    monkeypatch.setattr(versions, "live_version", down)
     _, stale = events.next("frame")
     assert stale["live"]["stale"] is True and stale["live"]["since_text"] == "10:00:01"
     assert "keys" not in stale
-    monkeypatch.setattr(wall_data, "live_version", real)
+    monkeypatch.setattr(versions, "live_version", real)
     _, back = events.next("frame")
     assert back["live"]["stale"] is False and len(back["entries"]) == 30  # the whole stream again
     events.close()
@@ -160,7 +159,7 @@ def test_without_the_change_signal_the_channel_tells_the_page_to_tick(engine, ba
 
 
 def test_the_channel_needs_a_session_and_ends_when_the_kiosk_token_is_revoked(engine, backend_url, monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     monkeypatch.setattr(push, "RECHECK_SECONDS", 0.0)
     seed_small_county(engine)
     tokens = add_users(engine)
@@ -170,7 +169,7 @@ def test_the_channel_needs_a_session_and_ends_when_the_kiosk_token_is_revoked(en
     assert client.get(f"/kiosk/{tokens['wall_a']}").status_code == 302
     events = open_events(client)
     events.next("beat")  # the session holds: the channel runs
-    from dashboard.users import revoke_tokens
+    from dashboard.identity.users import revoke_tokens
 
     assert revoke_tokens(engine, "wall_a") >= 1
     kind, _ = events.next("end")

@@ -13,12 +13,13 @@ import pytest
 from dash import no_update
 from sqlalchemy import event, insert, update
 
-from callbacks import data as wall_data
-from callbacks import live, wall
-from dashboard import live as live_signal
+from callbacks import wall
+from callbacks.live import outage
+from callbacks.live import signal as live_signal
+from callbacks.live import tick as live
+from callbacks.live.cache import shared_versioned
 from dashboard.app import create_app
-from dashboard.cache import shared_versioned
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.changes import data_version, window_start
 from data_access.db import get_engine
 from data_access.models import Alert, Case
@@ -82,7 +83,7 @@ def test_the_window_starts_on_a_fixed_quarter_hour():
 
 def pin_live_signal(monkeypatch) -> None:
     """Only rows change the version during a test, and a failed read is retried at once."""
-    monkeypatch.setattr(wall_data, "RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(outage, "RETRY_SECONDS", 0.0)
     # No time-driven refresh and no window move during a test.
     monkeypatch.setattr(live_signal, "REFRESH_SECONDS", 10**7)
     # A poller starved by a busy machine must not turn these tests into outage tests.
@@ -252,7 +253,7 @@ def test_one_computation_for_many_viewers_at_once(tmp_path):
     assert len(calls) == 1
 
     # Another worker holds the lock of a version: this one waits for its result instead of computing.
-    from dashboard import cache as shared_cache
+    from callbacks.live import cache as shared_cache
 
     key = f"stampede:{time.time_ns()}"
 

@@ -35,7 +35,7 @@ class CountingHasher(PasswordHasher):
 @pytest.fixture
 def hasher(monkeypatch):
     h = CountingHasher()
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     yield h
     dispose_all()
 
@@ -44,7 +44,7 @@ def hasher(monkeypatch):
 def site(engine, backend_url, hasher, monkeypatch):
     seed(engine)
     add_users(engine)
-    monkeypatch.setattr("dashboard.users._hasher", hasher)
+    monkeypatch.setattr("dashboard.identity.users._hasher", hasher)
     return make_app(backend_url)
 
 

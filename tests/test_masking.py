@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.masking import mask_strings, mask_text
+from dashboard.core.masking import mask_strings, mask_text
 
 
 @pytest.mark.parametrize("raw,masked", [
@@ -87,7 +87,7 @@ def test_mask_strings_walks_json_values():
     ("３２０５８５１９９００１０１１２３４", False),  # full-width digits
 ])
 def test_id_check_character(number, valid):
-    from dashboard.masking import id18_valid
+    from dashboard.core.masking import id18_valid
 
     assert id18_valid(number) is valid
 

@@ -18,9 +18,9 @@ import pytest
 import redis
 from selenium.webdriver.support.wait import WebDriverWait
 
-from dashboard import live as live_signal
+from callbacks.live import signal as live_signal
 from dashboard.app import create_app
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.db import get_engine, init_db
 from data_access.figures import case_figures
 from data_access.moment import Moment

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard import live as live_signal
-from dashboard import response_cache
+from callbacks.live import signal as live_signal
+from callbacks.live import response_cache
 from dashboard.app import create_app
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.db import dispose_all
 from callbacks.panels import PANEL_OUTPUTS as PANEL_OUTPUTS_
 from callbacks.panels import PANEL_STATES
@@ -33,7 +33,7 @@ def panel_body(slow: dict, search: str = "", output: str = SLA_OUTPUT) -> dict:
 
 @pytest.fixture
 def site(engine, backend_url, monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     seed_small_county(engine)
     add_users(engine)
     response_cache.clear()

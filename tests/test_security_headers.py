@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.app import create_app
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.db import dispose_all, init_db, make_engine
 
 from .api_seed import FAST_HASHER, PASSWORD, add_users, seed
@@ -29,7 +29,7 @@ HTML = {"Accept": "text/html"}
 
 @pytest.fixture(autouse=True)
 def _fast_hashes(monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     yield
     dispose_all()
 

@@ -16,8 +16,8 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from dashboard.auth import current_scope, current_user
-from dashboard.sso import Grant, NotMapped, external_name, grant_for, parse_role_map, split_groups
+from dashboard.identity.auth import current_scope, current_user
+from dashboard.identity.sso import Grant, NotMapped, external_name, grant_for, parse_role_map, split_groups
 from data_access.db import dispose_all
 from data_access.models import GwAudit, GwUser
 
@@ -31,7 +31,7 @@ PROXY = {"proxy_user_header": "X-Remote-User", "proxy_groups_header": "X-Remote-
 
 @pytest.fixture(autouse=True)
 def _fast_hashes(monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     yield
     dispose_all()
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from dashboard.cli import main
-from dashboard.config import get_settings
-from dashboard.users import authenticate, user_for_token
+from dashboard.core.config import get_settings
+from dashboard.identity.users import authenticate, user_for_token
 from data_access.db import dispose_all
 from data_access.models import GwToken, GwUser
 
@@ -20,7 +20,7 @@ from .api_seed import FAST_HASHER, TOWN_A, seed
 
 @pytest.fixture
 def cli(engine, backend_url, monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     monkeypatch.setenv("GRIDWALL_DATABASE_URL", backend_url)
     get_settings.cache_clear()
     dispose_all()

@@ -15,7 +15,7 @@ import pytest
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import insert, select, text
 
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.db import get_engine, init_db, make_engine
 from data_access.figures import case_figures
 from data_access.models import Alert

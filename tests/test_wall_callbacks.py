@@ -11,11 +11,12 @@ import pytest
 from dash import no_update
 from sqlalchemy.exc import OperationalError
 
-from callbacks import data as wall_data
-from callbacks import live, map_view, wall
-from dashboard import live as live_signal
+from callbacks import map_view, wall
+from callbacks.live import outage
+from callbacks.live import signal as live_signal
+from callbacks.live import tick as live
 from dashboard.app import create_app
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.figures import case_figures, rate_figures, staffing_figures
 from data_access.moment import Moment
 from data_access.scope import Scope
@@ -36,7 +37,7 @@ def refreshed() -> None:
 @pytest.fixture
 def wall_app(engine, backend_url, monkeypatch):
     seed_small_county(engine)
-    monkeypatch.setattr(wall_data, "RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(outage, "RETRY_SECONDS", 0.0)
     # A poller starved by a busy machine must not turn these tests into outage tests.
     monkeypatch.setattr(live_signal, "STALE_AFTER", 600.0)
     app = create_app(Settings(database_url=backend_url, secret_key="cb-test"), auth=False)
@@ -75,12 +76,12 @@ def test_figures_are_the_data_access_figures(wall_app, engine):
 
 def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
     good, _, _ = live.update_signal(1, "", None)
-    real = wall_data.get_engine
+    real = outage.get_engine
 
     def down(url):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    monkeypatch.setattr(wall_data, "get_engine", down)
+    monkeypatch.setattr(outage, "get_engine", down)
     monkeypatch.setattr(live_signal, "get_engine", down)
     refreshed()
     signal, slow, _ = live.update_signal(2, "", good)
@@ -94,7 +95,7 @@ def test_outage_keeps_the_last_values_and_recovers(wall_app, monkeypatch):
     # Still down: the store keeps the time the outage began.
     assert live.update_signal(3, "", signal)[0] is no_update
 
-    monkeypatch.setattr(wall_data, "get_engine", real)
+    monkeypatch.setattr(outage, "get_engine", real)
     monkeypatch.setattr(live_signal, "get_engine", real)
     refreshed()
     back, _, _ = live.update_signal(4, "", signal)

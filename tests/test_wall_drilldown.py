@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from data_access.figures import case_figures
 from data_access.moment import Moment
 from data_access.scope import Scope
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 
 from .wall_browser_support import start_wall
 from .wall_fixtures import COUNTY, grid_codes, seed_small_county

@@ -14,19 +14,24 @@ import pytest
 from dash import no_update
 from sqlalchemy import insert, select, update
 
-from callbacks import data as wall_data
 from callbacks import map_view, nav, panels
-from dashboard import live as live_signal
+from callbacks.live import outage
+from callbacks.live import signal as live_signal
+from callbacks.live.cache import cache
 from dashboard.app import create_app
-from dashboard.cache import cache
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.figures import case_figures, staffing_figures
 from data_access.map_layers import alert_points, anchor_points, case_points, own_outline
 from data_access.models import Alert, Case, GwAudit, Org, Region, StaffPing
 from data_access.moment import Moment
 from data_access.scope import Scope
 from data_access.sla import sla_board, stage_state
-from data_access.staffing_detail import grid_profile, offline_on_duty, staffing_by_child, vacant_grids
+from data_access.staffing_detail import (
+    grid_profile,
+    offline_on_duty,
+    staffing_by_child,
+    vacant_grids,
+)
 from data_access.trend import band, hourly_trend
 from layouts.alerts import evidence
 
@@ -235,7 +240,7 @@ def wall_app(tmp_path, monkeypatch):
             region_code="320585100001", title="居民张三丰反映电话13812345678 骤增",
             detail=json.dumps({"observed": 9, "expected": 2.5, "score": 4.1, "case_ids": [1, 2]}),
             status="new", source="gridwall", dedup_key="t-critical"))
-    monkeypatch.setattr(wall_data, "RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(outage, "RETRY_SECONDS", 0.0)
     app = create_app(Settings(database_url=url, secret_key="panels-test"), auth=False)
     with app.server.test_request_context("/"):
         yield app, engine

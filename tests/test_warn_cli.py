@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from dashboard.cli import main
-from dashboard.config import get_settings
+from dashboard.core.config import get_settings
 from dashboard.warning.replay import parse_step
 from data_access.db import dispose_all
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import insert, update
 
 from dashboard.app import create_app
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.db import dispose_all, get_engine, init_db, make_engine
 from data_access.models import Alert, Case, Category, Grid, Org, Region
 
@@ -140,7 +140,7 @@ def test_hostile_text_renders_as_text_on_the_wall(dash_duo, hostile_county):
 
 @pytest.fixture
 def api(engine, backend_url, monkeypatch):
-    monkeypatch.setattr("dashboard.users._hasher", FAST_HASHER)
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
     now = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     seed_small_county(engine, now=now)
     hostile(engine, now)
@@ -156,7 +156,7 @@ def api(engine, backend_url, monkeypatch):
 
 
 def add_users_for(engine) -> str:
-    from dashboard.users import add_user, create_token
+    from dashboard.identity.users import add_user, create_token
 
     add_user(engine, "center1", role="center", password=PASSWORD)
     return create_token(engine, "center1")

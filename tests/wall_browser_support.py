@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from dashboard.app import create_app
-from dashboard.config import Settings
+from dashboard.core.config import Settings
 from data_access.db import get_engine, init_db, make_engine
 
 from .wall_fixtures import COUNTY, seed_small_county

@@ -40,7 +40,7 @@ DUPLICATE_WINDOW = 48 * 3600  # a report repeats an earlier one in the same grid
 
 
 def _timezone():
-    from dashboard.config import get_settings
+    from dashboard.core.config import get_settings
 
     return get_settings().tz
 

@@ -77,7 +77,7 @@ class Simulator:
         self.noise = DayNoise(self.rng)
         self.county = county
         if tz is None:
-            from dashboard.config import get_settings
+            from dashboard.core.config import get_settings
 
             tz = get_settings().tz
         self.cal = LocalCalendar(tz)

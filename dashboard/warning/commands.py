@@ -16,7 +16,7 @@ from data_access.moment import Moment, parse_moment
 from data_access.regions import NoRoot, find_root
 from data_access.scope import Scope
 
-from ..config import get_settings
+from dashboard.core.config import get_settings
 from .engine import RunReport, run_engine
 from .lock import make_lock, run_loop
 from .replay import parse_step, replay

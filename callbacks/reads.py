@@ -1,8 +1,7 @@
-"""Reads for the wall's panels beyond the tiles and the stream (SLA board, staffing detail, region
-table, grid profile, map layers, trend, the change against yesterday).
+"""What the wall reads: every panel's data for a view, through the outage guard and the shared cache.
 
-Every read goes through ``callbacks.data.read`` (outage handling) and a shared cache entry. Reads
-that follow the data are keyed by the view's data version (``callbacks.data.bundle``: computed
+Every read goes through ``callbacks.live.outage.read`` (outage handling) and a shared cache entry. Reads
+that follow the data are keyed by the view's data version (``callbacks.live.shared.bundle``: computed
 once per version for every viewer and worker); the trend and yesterday's figures move slowly and
 are keyed by a one-minute bucket instead; names, shapes and a past day's counts are static.
 """
@@ -14,21 +13,39 @@ from typing import Any
 
 from flask import current_app
 
-from dashboard.cache import shared, shared_static
-from data_access.alerts import AlertClosed, AlertNotFound, ack_alert
-from data_access.figures import case_figures, case_figures_by_child
+from callbacks.live.cache import shared, shared_static
+from callbacks.live.outage import read
+from callbacks.live.shared import bundle, cached_static, digest
+from callbacks.view import View
+from data_access.alerts import AlertClosed, AlertNotFound, ack_alert, list_alerts
+from data_access.cases import data_as_of, latest_cases, sla_cases
+from data_access.figures import (
+    alert_figures,
+    case_figures,
+    case_figures_by_child,
+    rate_figures,
+    staffing_figures,
+)
 from data_access.geo import child_boundaries
-from data_access.map_layers import alert_points, alert_rows, anchor_points, case_points, own_outline
+from data_access.map_layers import (
+    alert_points,
+    alert_rows,
+    anchor_points,
+    case_points,
+    own_outline,
+)
 from data_access.moment import Moment
-from data_access.regions import children, region_name
+from data_access.regions import children, region_name, region_path
 from data_access.scope import Scope
 from data_access.sla import sla_board
-from data_access.staffing_detail import grid_profile, offline_on_duty, staffing_by_child, vacant_grids
-from data_access.trend import baseline_days, band, past_day, today_so_far
+from data_access.staffing_detail import (
+    grid_profile,
+    offline_on_duty,
+    staffing_by_child,
+    vacant_grids,
+)
+from data_access.trend import band, baseline_days, past_day, today_so_far
 from data_access.users import write_audit
-
-from .data import bundle, digest, read
-from .view import View
 
 UTC = timezone.utc
 
@@ -49,6 +66,56 @@ def _bundle(kind: str, view: View, version: str, compute):
     """``compute(conn)`` once per (kind, region, moment, version): a past view's moment is part of the key."""
     return bundle(f"{kind}@{view.at.isoformat() if view.at else 'live'}", view.scope, version, compute)
 
+
+# --- the tiles, the stream and the header -------------------------------------------------------
+
+SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+
+def open_alerts(conn, scope: Scope, m: Moment, limit: int) -> list[dict[str, Any]]:
+    """New and acknowledged alerts: the most severe first, then the newest."""
+    rows = list_alerts(conn, scope, m, status="new", limit=limit)
+    rows += list_alerts(conn, scope, m, status="acknowledged", limit=limit)
+    rows.sort(key=lambda a: (a["created_at"] is None, -(a["created_at"].timestamp() if a["created_at"] else 0)))
+    rows.sort(key=lambda a: SEVERITY_RANK.get(a.get("severity"), len(SEVERITY_RANK)))
+    return rows[:limit]
+
+
+def figures_bundle(scope: Scope, m: Moment, version: str) -> dict[str, Any]:
+    """Everything the tiles, the SLA board and the alert list show, from one connection."""
+    def compute(conn) -> dict[str, Any]:
+        return {
+            "cases": case_figures(conn, scope, m),
+            "rates": rate_figures(conn, scope, m),
+            "staffing": staffing_figures(conn, scope, m),
+            "alerts": alert_figures(conn, scope, m),
+            "alert_list": open_alerts(conn, scope, m, limit=8),
+            "sla": sla_cases(conn, scope, m, limit=12),
+            "as_of": data_as_of(conn, scope, m),
+            "at": m.at,
+        }
+
+    return bundle("figures", scope, version, compute)
+
+
+def stream_bundle(scope: Scope, m: Moment, version: str, limit: int) -> list[dict[str, Any]]:
+    return bundle(f"stream{limit}", scope, version, lambda conn: latest_cases(conn, scope, m, limit))
+
+
+def data_age(scope: Scope, m: Moment, version: str) -> datetime | None:
+    """The latest case change in the scope (``#freshness``): one small query per version."""
+    return bundle("as_of", scope, version, lambda conn: data_as_of(conn, scope, m))
+
+
+def header_names(base: Scope, scope: Scope) -> dict[str, Any]:
+    def compute(conn) -> dict[str, Any]:
+        return {"base_name": region_name(conn, base, base.region),
+                "path": region_path(conn, base, scope.region)}
+
+    return cached_static(f"names:{base.region}:{scope.region}", lambda: read(compute), timeout=60)
+
+
+# --- the slower panels -----------------------------------------------------------------------------
 
 def sla(view: View, version: str) -> dict[str, Any]:
     m = view.moment()

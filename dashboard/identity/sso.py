@@ -22,15 +22,23 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.web.security import client_ip, is_trusted_proxy
 from data_access import users as user_db
 from data_access.db import get_engine
 from data_access.scope import REGION_CODE
 from data_access.users import User
-
-from .security import client_ip, is_trusted_proxy
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +195,7 @@ def oidc_enabled() -> bool:
 def oidc_login():
     if not oidc_enabled():
         return redirect("/login")
-    from .auth import safe_next
+    from dashboard.identity.auth import safe_next
 
     session["oidc_next"] = safe_next(request.args.get("next"))
     client = current_app.extensions["authlib.integrations.flask_client"].create_client(OIDC_CLIENT)
@@ -198,7 +206,7 @@ def oidc_login():
 def oidc_callback():
     from authlib.integrations.base_client import OAuthError
 
-    from .auth import start_session
+    from dashboard.identity.auth import start_session
 
     if not oidc_enabled():
         return redirect("/login")

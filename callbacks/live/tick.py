@@ -27,12 +27,12 @@ from datetime import datetime, timezone
 
 from dash import ClientsideFunction, Input, Output, State, no_update
 
-from dashboard.cache import shared_versioned
+from callbacks import reads, wall
+from callbacks.live import versions
+from callbacks.live.cache import shared_versioned
+from callbacks.live.outage import DataUnavailable
+from callbacks.view import resolve_view, wall_tz
 from layouts import i18n
-
-from . import data, wall
-from .data import DataUnavailable
-from .view import resolve_view, wall_tz
 
 UTC = timezone.utc
 SLOW_SECONDS = 10.0
@@ -94,7 +94,7 @@ def update_signal(_poke, search, shown, shown_slow=None):
     try:
         view = resolve_view(search)
         known = known_version(view, shown)
-        version = data.live_version(view, known=known, wait=data.LONG_POLL_SECONDS if known else 0.0)
+        version = versions.live_version(view, known=known, wait=versions.LONG_POLL_SECONDS if known else 0.0)
         if version == known:
             return no_update, _slow(view, version, shown_slow), _beat()
         current = version_data(view, version)
@@ -115,7 +115,7 @@ def version_data(view, version: str) -> dict:
     """What ``live-version`` holds for a version: the version, the view and the data age."""
     tz = wall_tz()
     m = view.moment()
-    as_of = data.data_age(view.scope, m, version)
+    as_of = reads.data_age(view.scope, m, version)
     return {
         "v": version,
         "view": view.key,
@@ -145,7 +145,7 @@ def slow_version(view, version: str, alerts: str) -> str:
     10-second mark made the server compute the heavy panels for nearly every version.) A change in
     the alerts (``alerts``: the token of ``version``) starts a new one at once: a critical alert
     must not wait for the next epoch."""
-    if not view.live or not data.live_enabled():
+    if not view.live or not versions.live_enabled():
         return version
     key = f"slow:{view.key}:{_epoch()}:{alerts}"
     return shared_versioned(key, lambda: version, timeout=int(SLOW_SECONDS * 3))
@@ -154,7 +154,7 @@ def slow_version(view, version: str, alerts: str) -> str:
 def slow_data(view, version: str) -> dict:
     """What ``live-slow`` holds: the panels' version, and the alerts token (assets/live.js passes a
     new version on at once when the alerts moved, else within its jitter)."""
-    alerts = data.alerts_token(view, version)
+    alerts = versions.alerts_token(view, version)
     return {"v": slow_version(view, version, alerts), "view": view.key, "stale": False, "alerts": alerts}
 
 

@@ -2,7 +2,7 @@
 
 Public surface used by the app factory, callbacks and API:
 - ``init_auth(server, settings, enabled)``: signed sessions, the login requirement, /login,
-  /logout, /kiosk/TOKEN, single sign-on (``dashboard.sso``) and the /audit page.
+  /logout, /kiosk/TOKEN, single sign-on (``dashboard.identity.sso``) and the /audit page.
 - ``current_user()``: the user of the current request (None with auth off).
 - ``current_scope()``: the Scope of that user, resolved on the server side only.
 - ``require_role(*roles)``: the current user when it has one of the roles, else 403 (a
@@ -23,19 +23,29 @@ import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode, urlsplit
 
-from flask import (Blueprint, Flask, abort, current_app, g, jsonify, make_response, redirect, render_template,
-                   request, session)
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.identity import sso, users
+from dashboard.identity.throttle import Policy, locked_until
+from dashboard.web.security import client_ip, trusted_networks
 from data_access import users as user_db
 from data_access.db import get_engine
 from data_access.regions import find_root
 from data_access.scope import Scope, ScopeError
 from data_access.users import User
-
-from . import sso, users
-from .security import client_ip, trusted_networks
-from .throttle import Policy, locked_until
 
 # Paths that hold no data (or start a session) and stay open without a login.
 OPEN_PATHS = frozenset(("/healthz", "/login", "/logout", "/_favicon.ico", "/api/v1/openapi.json"))
@@ -331,7 +341,7 @@ AUDIT_ACTIONS = {
 def init_auth(server: Flask, settings=None, enabled: bool = True) -> None:
     """Install sessions, the login requirement, the login routes and single sign-on on ``server``."""
     if settings is None:
-        from .config import get_settings
+        from dashboard.core.config import get_settings
 
         settings = get_settings()
     server.config["GRIDWALL_AUTH_ENABLED"] = bool(enabled)

@@ -1,6 +1,6 @@
 """The HTTP API: ``/healthz`` and ``/api/v1/*`` (interfaces.md, "HTTP").
 
-Authentication happens in ``dashboard.auth`` before a view runs; here every view narrows the
+Authentication happens in ``dashboard.identity.auth`` before a view runs; here every view narrows the
 caller's server-side scope to the asked region. Bad input answers 400, a region outside the
 scope 403, an unknown region 400 (interfaces.md), an unreachable database 503 — never a traceback.
 """
@@ -16,6 +16,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.core.masking import mask_strings, mask_text
+from dashboard.identity.auth import audit, auth_enabled, current_scope, current_user
+from dashboard.web.openapi import openapi_document
 from data_access import figures
 from data_access.alerts import STATUSES as ALERT_STATUSES
 from data_access.alerts import AlertClosed, AlertNotFound, ack_alert, list_alerts
@@ -27,10 +30,6 @@ from data_access.moment import Moment, parse_moment
 from data_access.regions import NoRoot, children, region_name
 from data_access.scope import REGION_CODE, BadRegionCode, Scope, ScopeError, code_level
 from data_access.users import audit_rows, write_audit
-
-from .auth import audit, auth_enabled, current_scope, current_user
-from .masking import mask_strings, mask_text
-from .openapi import openapi_document
 
 MAX_LIMIT = 1000
 # Moments outside these years are typing errors (and would overflow date arithmetic).

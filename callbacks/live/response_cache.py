@@ -1,9 +1,9 @@
 """Answers to identical panel requests, kept per (role, region, request body) for a short while.
 
 The slower panels (SLA board, staffing detail, region table, alerts, map) follow ``live-slow``:
-one version per 10-second epoch, the same for every wall (``callbacks.live.slow_version``). A room
+one version per 10-second epoch, the same for every wall (``callbacks.live.tick.slow_version``). A room
 of walls therefore sends the same request bodies, and the answer is a function of the body and
-the user's scope: the results behind it are shared per version already (``callbacks.data``), but
+the user's scope: the results behind it are shared per version already (``callbacks.live.data``), but
 Dash still dispatches and serialises each answer per request, which at 100 walls was most of the
 server's time. Here the serialised answer is kept in the process for ``TTL_SECONDS`` and given to
 the next request with the same body from a user of the same role and region.
@@ -23,7 +23,7 @@ from collections import OrderedDict
 
 from flask import Response, g, request
 
-from .auth import auth_enabled, current_user
+from dashboard.identity.auth import auth_enabled, current_user
 
 PATH = "/_dash-update-component"
 TTL_SECONDS = 30.0

@@ -212,7 +212,7 @@ def run_check(engine: Engine, *, configured_root=_FROM_SETTINGS, now: datetime |
               tz: ZoneInfo | None = None) -> Report:
     """Check ``engine``'s database; never raises for what it finds, only reports it."""
     if configured_root is _FROM_SETTINGS or tz is None:
-        from .config import get_settings
+        from dashboard.core.config import get_settings
 
         settings = get_settings()
         if configured_root is _FROM_SETTINGS:

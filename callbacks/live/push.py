@@ -1,11 +1,11 @@
 """The wall's push channel: each new data version of a view, sent as a Server-Sent Event.
 
-With long polling (``callbacks.live``) every wall asks again after each answer, and every answer
+With long polling (``callbacks.live.tick``) every wall asks again after each answer, and every answer
 goes through Dash's callback dispatch and a session check: at 100 walls and several versions a
 second that is most of two cores, and a case waits for the wall's next ask. Here each wall holds
 one ``GET /live/events?search=...`` open; the request is authenticated once (and the session is
 re-checked every ``RECHECK_SECONDS``), then the thread sleeps on the process's change signal
-(``dashboard.live``) and writes what changed when the version moves:
+(``callbacks.live.signal``) and writes what changed when the version moves:
 
 - a *frame* per (view, version) is built once per process and shared by every connection: the
   ``live-version`` data, the figure tiles (``callbacks.wall.figure_outputs``) and the case stream,
@@ -16,7 +16,7 @@ re-checked every ``RECHECK_SECONDS``), then the thread sleeps on the process's c
 ``assets/live.js`` applies an event's tiles with ``dash_clientside.set_props`` (the outputs the
 tick callback fills), draws the stream into ``#case-stream`` itself (as it draws the tick's
 ``stream-feed``), highlights new entries, and sets ``live-slow`` when the slower panels' version
-(``callbacks.live.slow_version``, one per 10-second epoch) moves. When the channel is unavailable
+(``callbacks.live.tick.slow_version``, one per 10-second epoch) moves. When the channel is unavailable
 (push off, no free slot, a proxy that buffers) the page falls back to the tick loop.
 
 Events: ``frame`` (JSON as above), ``beat`` (server time, every second without a frame; the page
@@ -37,13 +37,13 @@ from datetime import timezone
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from plotly.utils import PlotlyJSONEncoder
 
-from dashboard.auth import auth_enabled, current_user
+from callbacks import reads, wall
+from callbacks.live import versions
+from callbacks.live.outage import DataUnavailable
+from callbacks.live.tick import known_version, slow_data, stale_data, version_data
+from callbacks.view import resolve_view
+from dashboard.identity.auth import auth_enabled, current_user
 from layouts.stream import STREAM_LIMIT, case_entry, case_key
-
-from . import data, wall
-from .data import DataUnavailable
-from .live import known_version, slow_data, stale_data, version_data
-from .view import resolve_view
 
 log = logging.getLogger(__name__)
 UTC = timezone.utc
@@ -67,7 +67,7 @@ def _slots() -> int:
     configured = current_app.config.get("GRIDWALL_PUSH_SLOTS") or os.environ.get("GRIDWALL_PUSH_SLOTS")
     if configured:
         return int(configured)
-    return max(1, data.THREADS - max(4, data.THREADS // 4))
+    return max(1, versions.THREADS - max(4, versions.THREADS // 4))
 
 
 _slot_lock = threading.Lock()
@@ -111,7 +111,7 @@ def _build_frame(view, version: str) -> dict:
     values, _digests = wall.figure_outputs(view, version)
     tile_ids = [out.component_id for out in wall.FIGURE_OUTPUTS[:-1]]
     m = view.moment()
-    cases = data.stream_bundle(view.scope, m, version, STREAM_LIMIT)
+    cases = reads.stream_bundle(view.scope, m, version, STREAM_LIMIT)
     today = m.at.astimezone(view.tz).date()
     keys = [case_key(c) for c in cases]
     return {
@@ -209,7 +209,7 @@ def _events(search: str):
         try:
             view = view or resolve_view(search)
             known = known_version(view, shown)
-            version = data.live_version(view, known=known, wait=BEAT_SECONDS if known else 0.0, own_thread=True)
+            version = versions.live_version(view, known=known, wait=BEAT_SECONDS if known else 0.0, own_thread=True)
             if version != known:
                 frame = frame_for(view, version)
                 shown = frame["data"]
@@ -231,7 +231,7 @@ def _events(search: str):
 
 @bp.get(EVENTS_PATH)
 def events():
-    if not data.live_enabled() or current_app.config.get("GRIDWALL_PUSH", "on") == "off":
+    if not versions.live_enabled() or current_app.config.get("GRIDWALL_PUSH", "on") == "off":
         return Response(_event("off", "{}"), mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
     search = request.args.get("search", "")
     if not isinstance(search, str) or len(search) > MAX_SEARCH:
