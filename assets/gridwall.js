@@ -198,6 +198,8 @@
 
     /* --- lists cut to what fits ------------------------------------------------------------- */
 
+    var MORE_NOTE_REM = 1.25;  // the height of the "另有 N 项" note (assets/wall.css, .fit-list[data-more])
+
     /* Hide the entries of each .fit-list that do not fit whole; the list says how many it hides. */
     function fitLists() {
         var lists = document.querySelectorAll(".fit-list");
@@ -211,7 +213,7 @@
             var bottom = list.getBoundingClientRect().bottom + 0.5;
             var cut = firstOver(kids, bottom);
             if (cut < kids.length) {  // leave room for the "另有 N 项" note below the last whole entry
-                cut = firstOver(kids, bottom - 1.25 * rem());
+                cut = firstOver(kids, bottom - MORE_NOTE_REM * rem());
             }
             var hidden = 0;
             for (var n = cut; n < kids.length; n++) {
@@ -225,12 +227,12 @@
         }
     }
 
-    /* A figure too wide for its tile (a five-digit count, a long delta) is set smaller, never cut. */
+    /* A figure too wide for its tile (a five-digit count, a long delta, a rate) is set smaller, never cut. */
     function fitFigures() {
-        var figures = document.querySelectorAll(".tile-figure");
+        var figures = document.querySelectorAll(".tile-figure, .rate");
         for (var i = 0; i < figures.length; i++) {
             var box = figures[i];
-            var value = box.querySelector(".tile-value");
+            var value = box.querySelector(".tile-value, .rate-value");
             if (!value) { continue; }
             if (value.style.fontSize) { value.style.fontSize = ""; }
             if (box.scrollWidth <= box.clientWidth + 0.5) { continue; }
@@ -480,19 +482,23 @@
                 if (fresh) { chime(); }
                 return noUpdate();
             },
-            deltas: function (yesterday) {
-                var values = Array.prototype.slice.call(arguments, 1);
+            /* Each tile's ▲/▼ against yesterday. The tiles and what a rise means come from the
+             * tile catalogue (the tile-catalogue store, layouts/tile_catalogue.py), in the order of
+             * this callback's outputs and value inputs (callbacks/nav.py). */
+            deltas: function (catalogue, yesterday) {
+                var values = Array.prototype.slice.call(arguments, 2);
+                var rules = (catalogue && catalogue.deltas) || [];
                 var out = [];
-                var ids = ["kpi-open", "kpi-overdue", "kpi-warning", "kpi-new-today", "kpi-closed-today"];
-                for (var i = 0; i < ids.length; i++) {
-                    var before = yesterday && yesterday.figures ? yesterday.figures[ids[i]] : undefined;
+                for (var i = 0; i < rules.length; i++) {
+                    var id = rules[i].id;
+                    var before = yesterday && yesterday.figures ? yesterday.figures[id] : undefined;
                     var value = parseInt(values[i], 10);
                     if (before === undefined || isNaN(value)) {
                         out.push("", "tile-delta");
                         continue;
                     }
                     var diff = value - before;
-                    var tone = (yesterday.tones || {})[ids[i]] || "neutral";
+                    var tone = rules[i].tone || "neutral";
                     var cls = "tile-delta";
                     if (diff === 0) { cls += " tile-delta--flat"; }
                     else if (tone === "neutral") { cls += " tile-delta--neutral"; }

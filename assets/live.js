@@ -1,7 +1,7 @@
 /* gridwall wall: the push channel, the tick loop and #freshness (callbacks/push.py, callbacks/live.py).
  *
  * The push channel: an EventSource on /live/events carries each new data version of the view
- * (callbacks/push.py); a frame's tiles are applied with dash_clientside.set_props to the outputs
+ * (callbacks/push.py); a frame's tiles are applied with set_props to the outputs
  * the tick callback fills, its cases are drawn into #case-stream here (showStream, as the tick's
  * stream-feed is), and live-slow follows the slower panels' version (one per
  * 10-second epoch, shared by every wall). While the channel delivers, the page does not tick; when it falls silent (server
@@ -13,11 +13,17 @@
  * connection: the server cannot check the session while the database is down) is asked again
  * after RETRY_MS; one that gets no answer at all, after POKE_TIMEOUT_MS.
  *
- * #freshness is drawn from the live-version store and the heartbeat: the data age keeps counting
- * between data versions, and the wall says "数据中断 自 hh:mm:ss" when the server reports an
- * outage or stops answering altogether. */
+ * #freshness is drawn from the live-version store and the heartbeat: the feed's age (the
+ * deployment's last case change) keeps counting between data versions, and the wall says
+ * "数据中断 自 hh:mm:ss" when the server reports an outage or stops answering altogether. The
+ * view's own last case time goes to #region-last-case.
+ *
+ * Everything done to Dash beyond its documented API (the fetch watch, set_props, drawing
+ * component JSON, the undo history) goes through window.gridwallDash (assets/dash_adapter.js). */
 (function () {
     "use strict";
+
+    var dash = window.gridwallDash;  // Dash's internals (assets/dash_adapter.js)
 
     var LOST_MS = 3000;  // no heartbeat for this long: the server is unreachable
     var MIN_GAP_MS = 500;
@@ -40,7 +46,7 @@
         poke.seq += 1;
         poke.at = Date.now();
         poke.outstanding = true;
-        window.dash_clientside.set_props("live-poke", {data: poke.seq});
+        dash.setProps("live-poke", {data: poke.seq});
     }
 
     function schedulePoke() {
@@ -55,20 +61,13 @@
     }
 
     // The renderer reports no failed request to the page: watch the tick's own requests.
-    var realFetch = window.fetch;
-    window.fetch = function (input, init) {
-        var answer = realFetch.apply(this, arguments);
-        var body = init && init.body;
-        if (typeof body !== "string" || body.indexOf('"live-poke"') === -1) { return answer; }
-        return answer.then(function (response) {
+    dash.watchCallback("live-poke", {
+        answered: function (ok) {
             push.tickSince = true;  // the tick wrote tiles: the next frame sets them all
-            if (!response.ok) { tickFailed(); }
-            return response;
-        }, function (error) {
-            tickFailed();
-            throw error;
-        });
-    };
+            if (!ok) { tickFailed(); }
+        },
+        failed: tickFailed
+    });
 
 
     // --- the push channel ------------------------------------------------------------------------
@@ -77,7 +76,7 @@
                 tickSince: false, tiles: {}, view: null, slow: null,
                 slowNext: null, slowTimer: null, live: null, pending: null, applyTimer: null, appliedAt: 0};
 
-    function setProps(id, props) { window.dash_clientside.set_props(id, props); }
+    function setProps(id, props) { dash.setProps(id, props); }
 
     function pushDelivering() {
         return !push.off && push.es !== null && Date.now() - push.lastAt < PUSH_SILENT_MS;
@@ -163,44 +162,12 @@
      * components, and each of them dispatched to the store, which re-ran every mounted component's
      * selector: a busy wall spent about a second of script per second there (docs/benchmarks.md
      * 2.1). Entries arrive as the JSON of html components (layouts/stream.py case_entry) and
-     * become DOM nodes: only the tags below, text as text nodes, attributes from an allow-list;
-     * nothing is parsed as HTML. The layout keeps the list's children empty, so React never
-     * touches these nodes. */
-    var TAGS = {Div: "div", Span: "span", P: "p", B: "b", Strong: "strong", Em: "em", I: "i", Small: "small",
-                Li: "li", Ul: "ul", Ol: "ol", Time: "time", Abbr: "abbr", Br: "br", Mark: "mark"};
-    var ATTRIBUTE = /^(title|data-[a-z0-9-]+|aria-[a-z]+)$/;
-
-    function toNode(c) {
-        if (c === null || c === undefined || c === false) { return null; }
-        if (typeof c === "string" || typeof c === "number") { return document.createTextNode(String(c)); }
-        if (Array.isArray(c)) {
-            var fragment = document.createDocumentFragment();
-            c.forEach(function (x) { var n = toNode(x); if (n) { fragment.appendChild(n); } });
-            return fragment;
-        }
-        var tag = c.namespace === "dash_html_components" && TAGS[c.type];
-        if (!tag) { return null; }
-        var el = document.createElement(tag), props = c.props || {};
-        Object.keys(props).forEach(function (k) {
-            var v = props[k];
-            if (v === null || v === undefined || typeof v === "object" && k !== "style") { return; }
-            if (k === "className") {
-                el.className = String(v);
-            } else if (k === "style") {
-                Object.keys(v).forEach(function (name) { el.style[name] = String(v[name]); });
-            } else if (ATTRIBUTE.test(k)) {
-                el.setAttribute(k, String(v));
-            }
-        });
-        var children = toNode(props.children);
-        if (children) { el.appendChild(children); }
-        return el;
-    }
-
+     * become DOM nodes through the adapter's allow-list renderer (gridwallDash.toNode). The layout
+     * keeps the list's children empty, so React never touches these nodes. */
     var FRESH_MS = 8000;  // how long a new entry stays tinted
 
     function entryNode(entry, fresh) {
-        var node = toNode(entry);
+        var node = dash.toNode(entry);
         if (node && fresh) {
             node.classList.add("case--fresh");
             node.gwFreshUntil = Date.now() + FRESH_MS;
@@ -398,6 +365,20 @@
         if (!el) { return; }
         if (el.textContent !== text) { el.textContent = text; }
         if (el.getAttribute("data-stale") !== stale) { el.setAttribute("data-stale", stale); }
+        // live or history (?at=); an outage keeps the mode it interrupts.
+        if (live && live.mode && el.getAttribute("data-mode") !== live.mode) { el.setAttribute("data-mode", live.mode); }
+        drawRegionLastCase(live);
+    }
+
+    /* #region-last-case: the view's own last case change. Kept as it is through an outage. */
+    function drawRegionLastCase(live) {
+        var el = document.getElementById("region-last-case");
+        if (!el || (live && live.stale)) { return; }
+        var text = "";
+        if (live && live.view) {
+            text = live.region_as_of_text ? "本区域最新事件 " + live.region_as_of_text : "本区域暂无事件";
+        }
+        if (el.textContent !== text) { el.textContent = text; }
     }
 
     /* Dash keeps an undo history of every input prop that changes other than by a server answer:
@@ -406,20 +387,12 @@
      * JS heap's steady growth (bench/soak.py, docs/benchmarks.md 4). Keep the newest few. */
     var UNDO_KEPT = 20;
 
-    function trimUndoHistory() {
-        var store = window.store;
-        var history = store && store.getState && store.getState().history;
-        if (history && Array.isArray(history.past) && history.past.length > UNDO_KEPT) {
-            history.past.splice(0, history.past.length - UNDO_KEPT);
-        }
-    }
-
     /* Every second: the channel's health, a lost tick, the data age, the undo history. */
     function everySecond() {
         var now = Date.now();
-        trimUndoHistory();
+        dash.trimUndoHistory(UNDO_KEPT);
         unmarkFresh(now);
-        if (window.dash_clientside && window.dash_clientside.set_props) { watchPush(); }
+        if (dash.canSetProps()) { watchPush(); }
         if (poke.outstanding && now - poke.at > POKE_TIMEOUT_MS) {
             poke.outstanding = false;  // lost, or the server is down: ask again
             schedulePoke();

@@ -14,6 +14,20 @@ def register_callbacks(app) -> None:
     nav.register(app)
 
 
+def register_review(app) -> None:
+    """The review page's callbacks (its own Dash app at /review)."""
+    from callbacks import review
+
+    review.register(app)
+
+
+def register_ops(app) -> None:
+    """The operations page's callbacks (its own Dash app at /ops)."""
+    from callbacks import ops
+
+    ops.register(app)
+
+
 def register_push(server) -> None:
     """The wall's push channel (a Flask route: Server-Sent Events, not a Dash callback)."""
     from callbacks.live.push import register_push as register

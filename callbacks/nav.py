@@ -12,12 +12,17 @@ the server (``callbacks.view.resolve_view``).
 from __future__ import annotations
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
+from flask import current_app
 
 from callbacks import reads
-from callbacks.live.outage import DataUnavailable
-from callbacks.view import read_scope, resolve_view
-from dashboard.identity.auth import auth_enabled, current_user
-from data_access.scope import Scope
+from callbacks.live.cache import shared_static
+from callbacks.live.outage import DataUnavailable, read
+from callbacks.view import checked_search, read_scope, resolve_view
+from dashboard.identity.auth import RoleRequired, require_role
+from dashboard.usecases.alerts import acknowledge_alert
+from data_access.db import get_engine
+from data_access.regions import rotation_streets
+from layouts import tile_catalogue
 
 
 def register(app) -> None:
@@ -34,8 +39,11 @@ def register(app) -> None:
            Input("mute-toggle", "n_clicks"))
     client("chime", Output("mute-toggle", "title"), Input("alert-chime", "data"))
     client("trend", Output("trend-graph", "figure"), Input("trend-data", "data"))
-    client("deltas", *[Output(f"{t}-delta", p) for t in DELTA_TILES for p in ("children", "className")],
-           Input("yesterday", "data"), *[Input(t, "children") for t in DELTA_TILES])
+    # Each tile with a delta rule: its ▲/▼ against yesterday, in the order of the catalogue's rules
+    # (the tile-catalogue store tells assets/gridwall.js the ids and tones).
+    deltas = [t.id for t in tile_catalogue.delta_tiles()]
+    client("deltas", *[Output(f"{t}-delta", p) for t in deltas for p in ("children", "className")],
+           Input("tile-catalogue", "data"), Input("yesterday", "data"), *[Input(t, "children") for t in deltas])
 
     app.callback(Output("rotate-regions", "data"), Input("url", "search"))(rotation)
     app.callback(Output("ack-result", "children"),
@@ -43,21 +51,33 @@ def register(app) -> None:
                  prevent_initial_call=True)(acknowledge)
 
 
-DELTA_TILES = ("kpi-open", "kpi-overdue", "kpi-warning", "kpi-new-today", "kpi-closed-today")
-
-
 def rotation(search):
     """The street codes ``?rotate=`` cycles through: the root's streets within the user's scope."""
-    if "rotate=" not in (search or ""):
+    if "rotate=" not in checked_search(search):
         return no_update
     try:
         view = resolve_view(search)
         base = view.base
-        root = Scope(base.root, base.root)
-        streets = [kid["code"] for kid in reads.child_names(root) if base.contains(kid["code"])]
+        streets = shared_static(f"rotation:{base.region}", lambda: read(lambda conn: rotation_streets(conn, base)),
+                                timeout=reads.STATIC_TIMEOUT)
     except DataUnavailable:
         return no_update
     return {"base": base.region, "regions": streets}
+
+
+MAX_ALERT_ID_DIGITS = 18  # as the API's /alerts/<id>/ack: a 64-bit integer column, never overflowed
+
+
+def alert_id_of(value: object) -> int:
+    """The alert id of an ack button (``layouts.alerts`` sets it as a string of digits).
+
+    Anything else is forged: ValueError, which answers that request 400 (``dashboard.web.security``)
+    before it reaches the database (a 20-digit id overflowed the driver's integer).
+    """
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_ALERT_ID_DIGITS):
+        raise ValueError(f"malformed alert id {text[:20]!r}")
+    return int(text)
 
 
 def acknowledge(clicks, search):
@@ -65,18 +85,18 @@ def acknowledge(clicks, search):
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
         return no_update
+    alert_id = alert_id_of(trigger.get("id"))
     try:
-        alert_id = int(str(trigger.get("id")))
-    except ValueError:
-        return no_update
-    user = current_user()
-    if auth_enabled() and (user is None or user.role != "center"):
+        user = require_role("center")
+    except RoleRequired:
         return html.Span("仅值班人员可确认预警", className="ack-msg ack-msg--bad")
+    engine = get_engine(current_app.config["GRIDWALL_DATABASE_URL"])
     try:
         scope = read_scope()
-        outcome = reads.acknowledge(scope, alert_id, user.username if user is not None else "demo")
+        outcome = read(lambda _conn: acknowledge_alert(engine, scope, user, alert_id, via="wall"), connect=False)
     except DataUnavailable:
         return html.Span("数据库暂不可用，确认未保存", className="ack-msg ack-msg--bad")
-    text = {"ok": f"预警 {alert_id} 已确认", "missing": "预警不存在或不在权限范围内",
-            "closed": "预警已解除，无需确认"}[outcome]
-    return html.Span(text, className="ack-msg" + ("" if outcome == "ok" else " ack-msg--bad"))
+    current_app.logger.info("wall alert ack %s by %s: %s", alert_id, user.username if user else "demo", outcome.status)
+    text = {"ok": f"预警 {alert_id} 已确认", "not_found": "预警不存在或不在权限范围内",
+            "closed": "预警已解除，无需确认"}[outcome.status]
+    return html.Span(text, className="ack-msg" + ("" if outcome.ok else " ack-msg--bad"))

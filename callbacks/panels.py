@@ -17,14 +17,12 @@ from callbacks import reads
 from callbacks.live import shared, versions
 from callbacks.live.outage import DataUnavailable
 from callbacks.view import View, resolve_view
-from dashboard.identity.auth import current_user
-from layouts import i18n
+from dashboard.identity.auth import has_role
+from layouts import i18n, tile_catalogue
 from layouts.alerts import alert_entries
 from layouts.regions import children_table, grid_profile
 from layouts.sla import sla_board
 from layouts.staffing import staffing_detail
-
-ALERT_LIMIT = 12
 
 # The four slower panels answer in one request: one per wall and 10-second epoch instead of four
 # (100 walls' panel requests were most of the server's work on the push channel).
@@ -135,12 +133,7 @@ def update_region(live, search, shown):
 
 def can_acknowledge() -> bool:
     """Duty officers (``center``) acknowledge; with auth off (demo) anyone at the wall may."""
-    from dashboard.identity.auth import auth_enabled
-
-    if not auth_enabled():
-        return True
-    user = current_user()
-    return user is not None and user.role == "center"
+    return has_role("center")
 
 
 def newest_first(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -156,7 +149,7 @@ def update_alerts(live, search, shown):
         bundle = reads.figures_bundle(view.scope, view.moment(), version)
 
         def render():
-            alerts = newest_first(bundle.get("alert_list") or [])[:ALERT_LIMIT]
+            alerts = newest_first(bundle.get("alert_list") or [])
             chime = sorted(str(a["id"]) for a in alerts
                            if a.get("severity") == "critical" and a.get("status") == "new")
             return [alert_entries(alerts, view.tz, can_ack=ack), {"view": view.key, "critical": chime}]
@@ -178,11 +171,11 @@ def update_trend(_n, search):
 
 
 def update_yesterday(_n, search):
-    """The case figures 24 hours before, by tile id; the browser shows each tile's ▲/▼ against it."""
+    """The case figures 24 hours before, by tile id (the catalogue's tiles with a delta rule); the
+    browser shows each tile's ▲/▼ against it."""
     try:
         view = resolve_view(search)
         before = reads.yesterday(view)
     except DataUnavailable:
         return no_update
-    return {"view": view.key, "tones": i18n.DELTA_TONE,
-            "figures": {tile_id: int(before.get(i18n.CASE_TILE_KEYS[tile_id], 0)) for tile_id, _, _ in i18n.CASE_TILES}}
+    return {"view": view.key, "figures": tile_catalogue.yesterday_figures(before)}

@@ -4,6 +4,9 @@ Every read goes through ``callbacks.live.outage.read`` (outage handling) and a s
 that follow the data are keyed by the view's data version (``callbacks.live.shared.bundle``: computed
 once per version for every viewer and worker); the trend and yesterday's figures move slowly and
 are keyed by a one-minute bucket instead; names, shapes and a past day's counts are static.
+
+Reads that carry free text (the stream, the alert list, the SLA board) pass through
+``dashboard.core.outward`` before they are cached: layouts and the push channel see masked rows only.
 """
 
 from __future__ import annotations
@@ -11,13 +14,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import current_app
-
 from callbacks.live.cache import shared, shared_static
 from callbacks.live.outage import read
 from callbacks.live.shared import bundle, cached_static, digest
 from callbacks.view import View
-from data_access.alerts import AlertClosed, AlertNotFound, ack_alert, list_alerts
+from dashboard.core.outward import outward
+from data_access.alerts import list_alerts
 from data_access.cases import data_as_of, latest_cases, sla_cases
 from data_access.figures import (
     alert_figures,
@@ -45,7 +47,6 @@ from data_access.staffing_detail import (
     vacant_grids,
 )
 from data_access.trend import band, baseline_days, past_day, today_so_far
-from data_access.users import write_audit
 
 UTC = timezone.utc
 
@@ -84,7 +85,7 @@ def open_alerts(conn, scope: Scope, m: Moment, limit: int) -> list[dict[str, Any
 def figures_bundle(scope: Scope, m: Moment, version: str) -> dict[str, Any]:
     """Everything the tiles, the SLA board and the alert list show, from one connection."""
     def compute(conn) -> dict[str, Any]:
-        return {
+        return outward({
             "cases": case_figures(conn, scope, m),
             "rates": rate_figures(conn, scope, m),
             "staffing": staffing_figures(conn, scope, m),
@@ -93,13 +94,13 @@ def figures_bundle(scope: Scope, m: Moment, version: str) -> dict[str, Any]:
             "sla": sla_cases(conn, scope, m, limit=12),
             "as_of": data_as_of(conn, scope, m),
             "at": m.at,
-        }
+        })
 
     return bundle("figures", scope, version, compute)
 
 
 def stream_bundle(scope: Scope, m: Moment, version: str, limit: int) -> list[dict[str, Any]]:
-    return bundle(f"stream{limit}", scope, version, lambda conn: latest_cases(conn, scope, m, limit))
+    return bundle(f"stream{limit}", scope, version, lambda conn: outward(latest_cases(conn, scope, m, limit)))
 
 
 def data_age(scope: Scope, m: Moment, version: str) -> datetime | None:
@@ -119,7 +120,7 @@ def header_names(base: Scope, scope: Scope) -> dict[str, Any]:
 
 def sla(view: View, version: str) -> dict[str, Any]:
     m = view.moment()
-    return _bundle("sla-board", view, version, lambda conn: {"at": m.at, **sla_board(conn, view.scope, m)})
+    return _bundle("sla-board", view, version, lambda conn: outward({"at": m.at, **sla_board(conn, view.scope, m)}))
 
 
 def staffing_detail(view: View, version: str) -> dict[str, Any]:
@@ -133,9 +134,8 @@ def staffing_detail(view: View, version: str) -> dict[str, Any]:
 
 def root_name(view: View) -> str | None:
     """The deployment root's name (the county), left off the front of org names."""
-    root = view.base.root
-    root_scope = Scope(root, root)
-    return shared_static(f"name:{root}", lambda: read(lambda conn: region_name(conn, root_scope, root)),
+    base = view.base  # the root is above (or is) the user's region: its name is visible to everyone
+    return shared_static(f"name:{base.root}", lambda: read(lambda conn: region_name(conn, base, base.root)),
                          timeout=STATIC_TIMEOUT)
 
 
@@ -229,22 +229,3 @@ def markers(view: View, version: str) -> dict[str, Any]:
             anchors[code] = hit
     return {"cases": data["cases"], "alerts": alert_points(data["alerts"], anchors)}
 
-
-def acknowledge(scope: Scope, alert_id: int, by: str) -> str:
-    """Acknowledge an alert as ``by``; the outcome as ``ok``, ``missing`` or ``closed``."""
-    def write(conn) -> str:
-        now = datetime.now(UTC)
-        try:
-            row = ack_alert(conn, scope, alert_id, by, now)
-        except AlertNotFound:
-            conn.rollback()
-            return "missing"
-        except AlertClosed:
-            conn.rollback()
-            return "closed"
-        write_audit(conn, by, "alert_ack", {"alert_id": alert_id, "status": row["status"], "via": "wall"}, now)
-        conn.commit()
-        return "ok"
-
-    current_app.logger.info("wall alert ack %s by %s", alert_id, by)
-    return read(write)

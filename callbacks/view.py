@@ -54,8 +54,32 @@ def wall_tz() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("GRIDWALL_TIMEZONE") or "Asia/Shanghai")
 
 
+# The longest URL query a wall or page asks with (region, at, period, kiosk, rotate, scale: < 200).
+MAX_SEARCH = 400
+
+
+class BadSearch(ValueError):
+    """A URL query no page of gridwall sends: not a string, or too long. A forged request: 400
+    (``dashboard.web.security`` answers a callback's ValueError with 400), for that request only."""
+
+
+def checked_search(search: object) -> str:
+    """``search`` (``location.search`` as the browser sends it back) if it can be one; else BadSearch.
+
+    Its parameters are checked where they are read: ``region`` by ``Scope.narrow``, ``at`` by
+    ``parse_moment`` (years MIN_YEAR..MAX_YEAR), the review's period by ``parse_period``.
+    """
+    if search is None:
+        return ""
+    if not isinstance(search, str):
+        raise BadSearch(f"the URL query must be a string, not {type(search).__name__}")
+    if len(search) > MAX_SEARCH:
+        raise BadSearch(f"the URL query is longer than {MAX_SEARCH} characters")
+    return search
+
+
 def query_params(search: str | None) -> dict[str, str]:
-    parsed = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    parsed = parse_qs(checked_search(search).lstrip("?"), keep_blank_values=False)
     return {k: v[0].strip() for k, v in parsed.items() if v}
 
 
@@ -86,7 +110,9 @@ def _known_region(base: Scope, code: str) -> bool:
 
 
 def resolve_view(search: str | None) -> View:
-    """The view for a URL query string. Raises DataUnavailable when the database cannot be read."""
+    """The view for a URL query string. Raises DataUnavailable when the database cannot be read,
+    BadSearch for a query no page sends. A bad or foreign region and a bad or out-of-range moment are
+    a person's typing: the view falls back (own region, live) and says so in ``notices``."""
     params = query_params(search)
     tz = wall_tz()
     base = read_scope()

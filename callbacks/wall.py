@@ -23,7 +23,7 @@ from callbacks.live.shared import only_changed, shared_outputs
 from callbacks.live.versions import accepted_version
 from callbacks.reads import figures_bundle, header_names, stream_bundle
 from callbacks.view import View, resolve_view, with_params
-from layouts import i18n
+from layouts import i18n, tile_catalogue
 from layouts.stream import STREAM_LIMIT, case_entry, case_key
 
 UTC = timezone.utc
@@ -32,12 +32,13 @@ UTC = timezone.utc
 # and the server's idea of it (a lost response, a corrected row) heals by itself.
 FULL_STREAM_EVERY = 60
 
-KPI_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.CASE_TILES]
-RATE_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.RATE_TILES]
-STAFF_OUTPUTS = [Output(tile_id, "children") for tile_id, _, _ in i18n.STAFFING_TILES]
-# Answered by the tick (callbacks.live.tick), with their states.
-FIGURE_OUTPUTS = [*KPI_OUTPUTS, Output("kpi-alerts-new", "children"), *RATE_OUTPUTS, *STAFF_OUTPUTS,
-                  Output("figures-state", "data")]
+
+def figure_output_list() -> list[Output]:
+    """The tiles' values (one per tile catalogue entry, in its order) and their digests: answered by
+    the tick (``callbacks.live.tick``)."""
+    return [*(Output(tile_id, "children") for tile_id in tile_catalogue.ids()), Output("figures-state", "data")]
+
+
 # The stream travels as data (keys and the entries the page lacks); assets/live.js draws it.
 STREAM_OUTPUTS = [Output("stream-feed", "data"), Output("stream-state", "data")]
 
@@ -85,29 +86,12 @@ def update_header(search, _n):
 
 # --- figures -----------------------------------------------------------------------------------
 
-N_FIGURE_VALUES = len(KPI_OUTPUTS) + 1 + len(RATE_OUTPUTS) + len(STAFF_OUTPUTS)
-
-
-def _figure_values(data: dict) -> list:
-    cases, rates, staffing = data["cases"], data["rates"], dict(data["staffing"])
-    staffing["vacant"] = max(0, staffing.get("grids", 0) - staffing.get("grids_staffed", 0))
-    kpis = [i18n.count(cases.get(i18n.CASE_TILE_KEYS[tile_id])) for tile_id, _, _ in i18n.CASE_TILES]
-    rate_values = [i18n.pct(rates.get(key)) for _, _, key in i18n.RATE_TILES]
-    staff_values = [i18n.count(staffing.get(key)) for _, _, key in i18n.STAFFING_TILES]
-    return [
-        *kpis,
-        i18n.count(data["alerts"].get("new")),
-        *rate_values,
-        *staff_values,
-    ]
-
-
 def update_figures(live, search, shown):
     """The figure outputs of the view's data version, ``no_update`` where the browser has them already.
 
     Rendered once per (region, version) for every viewer; the last output holds their digests.
     """
-    nothing = (no_update,) * (N_FIGURE_VALUES + 1)
+    nothing = (no_update,) * (len(tile_catalogue.TILES) + 1)
     if isinstance(live, dict) and live.get("stale"):
         return nothing
     try:
@@ -122,7 +106,7 @@ def figure_outputs(view: View, version: str) -> tuple[list, list[str]]:
     """The tiles' values of a version and their digests, rendered once for every viewer."""
     # Read before rendering: the shared compute locks must not nest (a thread would wait for itself).
     data = figures_bundle(view.scope, view.moment(), version)
-    return shared_outputs("figures-out", view.scope, version, lambda: _figure_values(data))
+    return shared_outputs("figures-out", view.scope, version, lambda: tile_catalogue.values(data))
 
 
 # --- case stream -------------------------------------------------------------------------------

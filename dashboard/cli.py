@@ -129,7 +129,9 @@ def _serve(server, host: str, port: int) -> None:
 
     threads = 16
     server.config.setdefault("GRIDWALL_PUSH_SLOTS", threads - 4)  # each open wall holds a thread
-    serve(server, host=host, port=port, threads=threads, ident=None, _quiet=True)
+    # waitress reads a whole body before the app sees it: it must refuse an oversized one itself.
+    max_body = server.config.get("MAX_CONTENT_LENGTH") or 1024 * 1024
+    serve(server, host=host, port=port, threads=threads, ident=None, _quiet=True, max_request_body_size=max_body)
 
 
 @main.command("serve")
@@ -156,18 +158,26 @@ def user_group() -> None:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--region", default=None, help="region code (required for street and wall users)")
-@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
-def user_add_cmd(name: str, role: str, region: str | None, password_stdin: bool) -> None:
-    from dashboard.identity.users import UserError, add_user
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (not for wall users)")
+@click.option("--enable", is_flag=True, help="also enable the user if it was disabled (otherwise it stays disabled)")
+def user_add_cmd(name: str, role: str, region: str | None, password_stdin: bool, enable: bool) -> None:
+    """Create a user, or update an existing one's role, region and password.
+
+    A disabled user stays disabled unless --enable is given. A new password ends the user's
+    sessions. Wall users have no password: they log in through their kiosk link (token create).
+    """
+    from dashboard.identity.users import UserError
+    from dashboard.usecases.users import save_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     engine = _engine()
     init_db(engine, contract=False)
     try:
-        add_user(engine, name, role=role, region=region, password=password)
+        saved = save_user(engine, name, role=role, region=region, password=password, enable=enable)
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"user {name} ({role}{' ' + region if region else ''}) saved")
+    state = "" if saved.active else " (disabled: add --enable to enable it)"
+    click.echo(f"user {name} ({role}{' ' + region if region else ''}) saved{state}")
 
 
 @main.group("token")

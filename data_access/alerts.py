@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from .models import Alert
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope
 
 a = Alert.__table__.c
 
@@ -29,7 +30,7 @@ class AlertClosed(ValueError):
 def list_alerts(conn: Connection, scope: Scope, m: Moment, status: str | None = None,
                 limit: int = 100) -> list[dict]:
     """Alerts in the region created by T, newest first; optionally of one status."""
-    stmt = (select(*_COLUMNS).where(scope.code_filter(a.region_code), a.created_at <= m.at)
+    stmt = (select(*_COLUMNS).where(in_scope(scope, Alert), a.created_at <= m.at)
             .order_by(a.created_at.desc(), a.id.desc()).limit(limit))
     if status is not None:
         stmt = stmt.where(a.status == status)
@@ -37,7 +38,7 @@ def list_alerts(conn: Connection, scope: Scope, m: Moment, status: str | None = 
 
 
 def get_alert(conn: Connection, scope: Scope, alert_id: int) -> dict | None:
-    row = conn.execute(select(*_COLUMNS).where(a.id == alert_id, scope.code_filter(a.region_code))).mappings().first()
+    row = conn.execute(select(*_COLUMNS).where(a.id == alert_id, in_scope(scope, Alert))).mappings().first()
     return dict(row) if row else None
 
 

@@ -6,6 +6,9 @@ so the same situation raises one alert while it lasts and a new one when it come
 cleared, and a replay of the same history writes the same keys (idempotent). ``resolved_at`` ends
 an episode whatever the status: a dismissed alert keeps its status but gets ``resolved_at`` when
 its situation clears, and until then the situation raises nothing.
+
+Only the warning engine calls these: it works on the whole deployment, so its reads take no scope
+and are named ``engine_*`` (the wall and the API read alerts through ``data_access.alerts``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def episode_key(situation: str, began: datetime) -> str:
     return f"{situation}{EPISODE_SEP}{began.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}"
 
 
-def active_alerts(conn: Connection, m: Moment) -> list[dict[str, Any]]:
+def engine_active_alerts(conn: Connection, m: Moment) -> list[dict[str, Any]]:
     """gridwall's alerts whose episode is running at T: created by T and not ended by T (an alert
     marked resolved without a time counts as ended). Oldest first."""
     stmt = (select(*_COLUMNS)
@@ -80,7 +83,7 @@ def end_episode(conn: Connection, alert_id: int, at: datetime) -> None:
                  .values(status=case((a.status.in_(OPEN_STATUSES), "resolved"), else_=a.status), resolved_at=at))
 
 
-def alert_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
+def engine_alert_rows(conn: Connection, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
     return [dict(r) for r in conn.execute(select(*_COLUMNS).where(a.id.in_(ids)).order_by(a.id)).mappings()]
@@ -100,7 +103,7 @@ def load_detail(text: str | None) -> dict:
 
 # --- gw_warn_state --------------------------------------------------------------------------
 
-def read_state(conn: Connection, name: str) -> str | None:
+def engine_read_state(conn: Connection, name: str) -> str | None:
     return conn.execute(select(w.value).where(w.name == name)).scalar()
 
 

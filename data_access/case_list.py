@@ -9,6 +9,7 @@ from .figures import open_at, overdue_at, warning_at
 from .models import Case, Category
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope
 
 c = Case.__table__.c
 cat = Category.__table__.c
@@ -23,7 +24,7 @@ def list_cases(conn: Connection, scope: Scope, m: Moment, state: str = "open", l
         select(c.code, c.title, c.category_code, cat.name.label("category_name"), c.source, c.urgency,
                c.status, c.reported_at, c.grid_code, c.address, c.resolve_due_at)
         .select_from(Case.__table__.outerjoin(Category.__table__, cat.code == c.category_code))
-        .where(condition, scope.case_filter(c.grid_code))
+        .where(condition, in_scope(scope, Case))
         .order_by(c.reported_at.desc(), c.id.desc())
         .limit(limit)
     )

@@ -18,6 +18,7 @@ from .figures import open_at, overdue_at, warning_at
 from .models import Case, Category, Grid, Region
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope
 
 c = Case.__table__.c
 
@@ -63,7 +64,7 @@ def latest_cases(conn: Connection, scope: Scope, m: Moment, limit: int = 30) -> 
     for back in LOOKBACK:
         recent = (
             select(*_CASE_COLUMNS)
-            .where(scope.case_filter(c.grid_code), _within(c.reported_at, m, back))
+            .where(in_scope(scope, Case), _within(c.reported_at, m, back))
             .order_by(c.reported_at.desc(), c.id.desc())
             .limit(limit)
             .subquery("recent")
@@ -85,7 +86,7 @@ def sla_cases(conn: Connection, scope: Scope, m: Moment, limit: int = 12) -> lis
     state = sql_case((overdue_at(t), "overdue"), else_="warning").label("sla_state")
     pressing = (
         select(*_CASE_COLUMNS, state)
-        .where(scope.case_filter(c.grid_code), open_at(t), or_(overdue_at(t), warning_at(t)))
+        .where(in_scope(scope, Case), open_at(t), or_(overdue_at(t), warning_at(t)))
         .order_by(sql_case((overdue_at(t), 0), else_=1), c.resolve_due_at, c.id)
         .limit(limit)
         .subquery("pressing")
@@ -100,10 +101,10 @@ def data_as_of(conn: Connection, scope: Scope, m: Moment) -> datetime | None:
 
     Platforms that never fill ``updated_at`` fall back to the latest report time.
     """
-    in_scope = scope.case_filter(c.grid_code)
+    cases_in_scope = in_scope(scope, Case)
     for back in LOOKBACK:
         known = [
-            conn.execute(select(func.max(col)).where(in_scope, _within(col, m, back))).scalar()
+            conn.execute(select(func.max(col)).where(cases_in_scope, _within(col, m, back))).scalar()
             for col in (c.updated_at, c.reported_at)
         ]
         known = [v for v in known if v is not None]

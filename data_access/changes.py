@@ -25,7 +25,8 @@ from sqlalchemy.engine import Connection
 
 from .models import Alert, Case
 from .scope import Scope
-from .sqlfuncs import epoch_seconds, no_index
+from .scoped import in_scope
+from .sqlfuncs import epoch_seconds
 
 UTC = timezone.utc
 WINDOW = timedelta(minutes=15)
@@ -45,7 +46,7 @@ def window_start(now: datetime) -> datetime:
 def _window(column, scope: Scope, since: datetime):
     """Count, latest value and sum of the timestamps of ``column`` from ``since`` on (an index range)."""
     return select(func.count(), func.max(column), func.sum(epoch_seconds(column))) \
-        .where(column >= since, scope.case_filter(no_index(c.grid_code)))
+        .where(column >= since, in_scope(scope, Case, index=False))
 
 
 def _newest(id_column, in_scope):
@@ -62,9 +63,9 @@ def data_version(conn: Connection, scope: Scope, now: datetime) -> tuple:
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}"))
     since = window_start(now)
-    in_region = scope.code_filter(a.region_code)
+    in_region = in_scope(scope, Alert)
     newest = select(
-        _newest(c.id, scope.case_filter(no_index(c.grid_code))),
+        _newest(c.id, in_scope(scope, Case, index=False)),
         _newest(a.id, in_region),
         select(func.count()).where(a.status == "new", in_region).scalar_subquery(),
         select(func.count()).where(a.status == "acknowledged", in_region).scalar_subquery(),

@@ -25,7 +25,8 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from .models import CONTRACT_TABLES, GW_TABLES, Case, Category, Grid, Region, Staff
-from .scope import prefix_match
+from .scope import Scope
+from .scoped import in_scope
 
 UTC = timezone.utc
 EXAMPLES = 5
@@ -481,7 +482,7 @@ def _case_unknown_grid(conn, ctx):
 def _case_outside_root(conn, ctx):
     if ctx.root is None:
         return []
-    cond = and_(c.grid_code.is_not(None), not_(prefix_match(c.grid_code, ctx.root)))
+    cond = and_(c.grid_code.is_not(None), not_(in_scope(Scope.whole_deployment(ctx.root), Case)))
     return _problem("case-outside-root", "cases.grid_code", _values_where(conn, "cases", "grid_code", cond),
                     note=ctx.root)
 

@@ -51,12 +51,8 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def get_engine(url: str | None = None) -> Engine:
-    """The process-wide engine for ``url`` (default: the configured database)."""
-    if url is None:
-        from dashboard.core.config import get_settings
-
-        url = get_settings().effective_database_url
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url``."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -109,13 +105,6 @@ def _add_missing_columns(engine: Engine, tables) -> list[str]:
                 continue
             added.append(f"{table.name}.{column.name}")
     return added
-
-
-@contextmanager
-def connect(engine: Engine) -> Iterator[Connection]:
-    """A read connection."""
-    with engine.connect() as conn:
-        yield conn
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from .geo import parse_boundary
 from .models import Case, Grid
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope, select_in
 from .sqlfuncs import epoch_seconds
 
 c = Case.__table__.c
@@ -80,7 +81,7 @@ def _read_facts(conn: Connection, scope: Scope, start: datetime, end: datetime, 
     upper = c.reported_at <= end if end_inclusive else c.reported_at < end
     # epoch seconds, not datetimes: building a Python datetime per row is most of the read's cost
     cols = [c.id, epoch_seconds(c.reported_at).label("reported_epoch"), c.grid_code, c.category_code, c.source]
-    stmt = (select(*cols).where(c.reported_at >= start, upper, scope.case_filter(c.grid_code))
+    stmt = (select(*cols).where(c.reported_at >= start, upper, in_scope(scope, Case))
             .order_by(c.reported_at, c.id))
     frame = _frame(conn.execute(stmt), ["id", "reported_epoch", "grid_code", "category_code", "source"])
     frame["reported_at"] = pd.to_datetime(frame.pop("reported_epoch").astype(float).round(3), unit="s", utc=True)
@@ -144,7 +145,7 @@ def grid_centroids(conn: Connection, scope: Scope) -> pd.DataFrame:
     if cached is not None:
         return cached
     rows = []
-    for code, boundary in conn.execute(select(g.code, g.boundary).where(scope.code_filter(g.code))):
+    for code, boundary in conn.execute(select_in(scope, Grid, g.code, g.boundary)):
         if not (isinstance(code, str) and GRID_CODE.fullmatch(code)):
             continue
         geom = parse_boundary(boundary)
@@ -168,7 +169,7 @@ def repeat_cases(conn: Connection, scope: Scope, m: Moment, days: int) -> pd.Dat
     """
     since = m.at - timedelta(days=days)
     stmt = (select(*(c[k] for k in REPEAT_COLUMNS))
-            .where(c.reported_at <= m.at, scope.case_filter(c.grid_code),
+            .where(c.reported_at <= m.at, in_scope(scope, Case),
                    or_(c.reported_at > since, and_(c.closed_at > since, c.closed_at <= m.at)))
             .order_by(c.reported_at, c.id))
     out = _frame(conn.execute(stmt), REPEAT_COLUMNS)
@@ -190,7 +191,7 @@ def recent_case_texts(conn: Connection, scope: Scope, m: Moment, days: int, fres
     since = m.at - timedelta(days=days)
     fresh = m.at - timedelta(hours=fresh_hours)
     stmt = (select(*(c[k] for k in TEXT_COLUMNS))
-            .where(c.reported_at > since, c.reported_at <= m.at, scope.case_filter(c.grid_code),
+            .where(c.reported_at > since, c.reported_at <= m.at, in_scope(scope, Case),
                    or_(c.closed_at.is_(None), c.closed_at > m.at, c.reported_at > fresh))
             .order_by(c.reported_at, c.id))
     out = _frame(conn.execute(stmt), TEXT_COLUMNS)
@@ -258,7 +259,7 @@ def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: in
     mondays = this_monday - np.timedelta64(7, "D") * np.arange(weeks, -1, -1)   # weeks + 1 bounds
     bounds = _utc_starts(mondays, m)
     first = conn.execute(select(func.min(c.reported_at)).where(
-        c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code))).scalar()
+        c.reported_at >= bounds[0], c.reported_at < bounds[-1], in_scope(scope, Case))).scalar()
     if first is None:
         return np.array([], dtype="datetime64[D]"), pd.DataFrame(columns=["community", "week", "source", "n"])
     first = pd.Timestamp(first)
@@ -270,7 +271,7 @@ def community_channel_weeks(conn: Connection, scope: Scope, m: Moment, weeks: in
     community = func.substr(c.grid_code, 1, 12)
     source = func.coalesce(c.source, "other")
     stmt = (select(community, source, week.label("w"), func.count())
-            .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code),
+            .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], in_scope(scope, Case),
                    func.length(c.grid_code) == 15,
                    # the grid's own three digits; the community's twelve are checked on the grouped rows
                    *_digits(c.grid_code, (13, 14, 15)))
@@ -302,7 +303,7 @@ def category_day_counts(conn: Connection, scope: Scope, m: Moment, days: int) ->
     cat_ok = sql_case((and_(func.length(c.category_code) == 4, *_digits(c.category_code, (3, 4))), 1), else_=0)
     street, major = func.substr(c.grid_code, 1, 9), func.substr(c.category_code, 1, 2)
     stmt = (select(street, grid_ok, major, cat_ok, day, func.count())
-            .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], scope.case_filter(c.grid_code))
+            .where(c.reported_at >= bounds[0], c.reported_at < bounds[-1], in_scope(scope, Case))
             .group_by(street, grid_ok, major, cat_ok, day))
     rows = []
     for st, g_ok, mj, c_ok, d, n in conn.execute(stmt):
@@ -322,7 +323,7 @@ def category_day_counts(conn: Connection, scope: Scope, m: Moment, days: int) ->
 
 def community_codes(conn: Connection, scope: Scope) -> list[str]:
     """Communities in scope that have at least one grid."""
-    codes = {code[:12] for (code,) in conn.execute(select(g.code).where(scope.code_filter(g.code)))
+    codes = {code[:12] for (code,) in conn.execute(select_in(scope, Grid, g.code))
              if isinstance(code, str) and GRID_CODE.fullmatch(code)}
     return sorted(codes)
 
@@ -332,7 +333,7 @@ def facts_fingerprint(conn: Connection, scope: Scope, start: datetime, end: date
     from sqlalchemy import func
 
     row = conn.execute(select(func.count(), func.min(c.id), func.max(c.id))
-                       .where(c.reported_at >= start, c.reported_at < end, scope.case_filter(c.grid_code))).first()
+                       .where(c.reported_at >= start, c.reported_at < end, in_scope(scope, Case))).first()
     return tuple(row) if row else (0, None, None)
 
 
@@ -342,7 +343,7 @@ def region_and_category_names(conn: Connection, scope: Scope) -> dict[str, str]:
 
     r = Region.__table__.c
     k = Category.__table__.c
-    names = {code: name for code, name in conn.execute(select(r.code, r.name).where(scope.code_filter(r.code)))
+    names = {code: name for code, name in conn.execute(select_in(scope, Region, r.code, r.name))
              if isinstance(code, str) and name}
     names.update({f"cat:{code}": name for code, name in conn.execute(select(k.code, k.name))
                   if isinstance(code, str) and name})

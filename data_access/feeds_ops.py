@@ -20,6 +20,7 @@ from .figures import open_at
 from .models import Case, CaseAction, Grid, Org, Region, Staff, StaffPing, StaffShift
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope, select_in
 from .sqlfuncs import epoch_seconds
 
 c = Case.__table__.c
@@ -75,7 +76,7 @@ def sla_candidates(conn: Connection, scope: Scope, m: Moment, *, used_share: flo
     accept_near = and_(or_(c.accepted_at.is_(None), c.accepted_at > t), c.accept_due_at <= soon)
     dispatch_near = and_(or_(c.dispatched_at.is_(None), c.dispatched_at > t), c.dispatch_due_at <= soon)
     stmt = (select(*(c[k] for k in SLA_COLUMNS))
-            .where(open_at(t), scope.case_filter(c.grid_code), or_(resolve_near, accept_near, dispatch_near)))
+            .where(open_at(t), in_scope(scope, Case), or_(resolve_near, accept_near, dispatch_near)))
     df = _frame(conn.execute(stmt), SLA_COLUMNS, TIME_COLUMNS)
     df["accepted_at"] = df["accepted_at"].where(df["accepted_at"] <= t)
     df["dispatched_at"] = df["dispatched_at"].where(df["dispatched_at"] <= t)
@@ -108,12 +109,13 @@ def _flow_as_of(conn: Connection, ids: list[int], t: datetime) -> tuple[dict[int
 def region_names(conn: Connection, scope: Scope) -> dict[str, str]:
     """Names of the regions in the scope (streets, communities ...) by code, for alert titles."""
     r = Region.__table__.c
-    return {code: name for code, name in conn.execute(select(r.code, r.name).where(scope.code_filter(r.code)))
+    return {code: name for code, name in conn.execute(select_in(scope, Region, r.code, r.name))
             if code and name}
 
 
-def org_rows(conn: Connection, ids) -> pd.DataFrame:
-    """id, name, kind, region_code of the given orgs."""
+def engine_org_rows(conn: Connection, ids) -> pd.DataFrame:
+    """id, name, kind, region_code of the given orgs, wherever they are (the holder of a case in scope
+    may be an org above it: a county department)."""
     ids = sorted({int(i) for i in ids if i is not None and not pd.isna(i)})
     rows = []
     for lo in range(0, len(ids), _CHUNK):
@@ -133,7 +135,7 @@ def backlog_by_org(conn: Connection, scope: Scope, m: Moment, days: int = 28) ->
     cols = [func.count().filter(open_at(b)).label(f"d{k}") for k, b in enumerate(bounds)]
     stmt = (select(c.handler_org_id, *cols)
             .where(c.reported_at <= t, or_(c.closed_at.is_(None), c.closed_at > bounds[-1]),
-                   scope.case_filter(c.grid_code), c.handler_org_id.is_not(None))
+                   in_scope(scope, Case), c.handler_org_id.is_not(None))
             .group_by(c.handler_org_id))
     df = _frame(conn.execute(stmt), ["org_id"] + list(range(days + 1)))
     return df.set_index("org_id").astype(int)
@@ -148,14 +150,14 @@ def on_duty_workers(conn: Connection, scope: Scope, m: Moment) -> pd.DataFrame:
     last_ping (the last ping in [shift_start, T], NULL when none).
     """
     t = m.at
-    in_grid = s.grid_code.in_(select(g.code).where(scope.code_filter(g.code)).scalar_subquery())
+    in_grid = s.grid_code.in_(select_in(scope, Grid, g.code).scalar_subquery())
     duty = (select(sh.staff_id, func.min(sh.starts_at).label("shift_start"), func.max(sh.ends_at).label("shift_end"))
             .where(sh.starts_at <= t, sh.ends_at > t).group_by(sh.staff_id).subquery("duty"))
     last_ping = (select(func.max(p.ts)).where(p.staff_id == s.id, p.ts >= duty.c.shift_start, p.ts <= t)
                  .scalar_subquery())
     stmt = (select(s.id, s.name, s.grid_code, duty.c.shift_start, duty.c.shift_end, last_ping.label("last_ping"))
             .select_from(Staff.__table__.join(duty, duty.c.staff_id == s.id))
-            .where(_worker(), scope.code_filter(s.grid_code), in_grid)
+            .where(_worker(), in_scope(scope, Staff), in_grid)
             .order_by(s.grid_code, s.id))
     return _frame(conn.execute(stmt), ("staff_id", "name", "grid_code", "shift_start", "shift_end", "last_ping"),
                   ("shift_start", "shift_end", "last_ping"))
@@ -174,7 +176,7 @@ def grid_duty(conn: Connection, scope: Scope, m: Moment) -> pd.DataFrame:
     patrolled = exists().where(assigned, exists().where(p.staff_id == w.c.id, p.ts >= mid, p.ts <= t))
     stmt = (select(g.code, g.community_code, staffed.label("staffed"), on_duty.label("on_duty"),
                    rostered.label("rostered_today"), patrolled.label("patrolled_today"))
-            .where(scope.code_filter(g.code)).order_by(g.code))
+            .where(in_scope(scope, Grid)).order_by(g.code))
     df = _frame(conn.execute(stmt), ("grid_code", "community_code", "staffed", "on_duty", "rostered_today",
                                      "patrolled_today"))
     for col in ("staffed", "on_duty", "rostered_today", "patrolled_today"):
@@ -189,7 +191,7 @@ def ping_activity(conn: Connection, scope: Scope, m: Moment, window: timedelta) 
     t = m.at
     stmt = (select(func.count(), func.count(p.staff_id.distinct()))
             .select_from(StaffPing.__table__.join(Staff.__table__, s.id == p.staff_id))
-            .where(p.ts > t - window, p.ts <= t, _worker(), scope.code_filter(s.grid_code)))
+            .where(p.ts > t - window, p.ts <= t, _worker(), in_scope(scope, Staff)))
     pings, workers = conn.execute(stmt).one()
     return {"pings": int(pings or 0), "workers": int(workers or 0)}
 
@@ -202,10 +204,10 @@ def feed_times(conn: Connection, scope: Scope, m: Moment, days: int = 28) -> dic
     t = m.at
     start = t - timedelta(days=days)
     cases = conn.execute(select(c.reported_at).where(c.reported_at > start, c.reported_at <= t,
-                                                     scope.case_filter(c.grid_code))).scalars().all()
+                                                     in_scope(scope, Case))).scalars().all()
     actions = conn.execute(
         select(ca.ts).select_from(CaseAction.__table__.join(Case.__table__, c.id == ca.case_id))
-        .where(ca.ts > start, ca.ts <= t, scope.case_filter(c.grid_code))).scalars().all()
+        .where(ca.ts > start, ca.ts <= t, in_scope(scope, Case))).scalars().all()
     return {"cases": _epochs(cases), "actions": _epochs(actions)}
 
 
@@ -218,9 +220,9 @@ def _epochs(values) -> np.ndarray:
 def feed_last(conn: Connection, scope: Scope, m: Moment) -> dict[str, datetime | None]:
     """The newest case report and the newest flow step of the scope at or before T."""
     t = m.at
-    last_case = conn.execute(select(c.reported_at).where(c.reported_at <= t, scope.case_filter(c.grid_code))
+    last_case = conn.execute(select(c.reported_at).where(c.reported_at <= t, in_scope(scope, Case))
                              .order_by(c.reported_at.desc()).limit(1)).scalar()
     last_action = conn.execute(
         select(ca.ts).select_from(CaseAction.__table__.join(Case.__table__, c.id == ca.case_id))
-        .where(ca.ts <= t, scope.case_filter(c.grid_code)).order_by(ca.ts.desc()).limit(1)).scalar()
+        .where(ca.ts <= t, in_scope(scope, Case)).order_by(ca.ts.desc()).limit(1)).scalar()
     return {"cases": last_case, "actions": last_action}

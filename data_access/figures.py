@@ -13,14 +13,15 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, exists, func, literal, or_, select
+from sqlalchemy import and_, bindparam, exists, func, literal, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import BindParameter
 
 from .models import Alert, Case, Grid, Staff, StaffPing, StaffShift
 from .moment import Moment
-from .scope import Scope, _upper_bound
-from .sqlfuncs import epoch_seconds, no_index
+from .scope import Scope
+from .scoped import in_scope, in_scope_param, params_key, scope_params
+from .sqlfuncs import epoch_seconds
 
 CASE_KEYS = ("open", "overdue", "warning", "accept_overdue", "dispatch_overdue", "new_today", "closed_today")
 RATE_KEYS = ("on_time", "closed", "satisfied", "self_resolved")
@@ -39,23 +40,11 @@ _W7_START = bindparam("gw_w7_start", type_=c.reported_at.type)
 
 
 _ONLINE_FROM = bindparam("gw_online_from", type_=c.reported_at.type)
-_LO = bindparam("gw_lo", type_=String())
-_HI = bindparam("gw_hi", type_=String())
 
 
 def _moment_params(m: Moment) -> dict[str, Any]:
     return {"gw_at": m.at, "gw_midnight": m.midnight, "gw_w7_start": m.w7_start,
             "gw_online_from": m.at - ONLINE_WINDOW}
-
-
-def _region_params(scope: Scope) -> dict[str, Any]:
-    upper = _upper_bound(scope.region)
-    return {"gw_lo": scope.region, **({"gw_hi": upper} if upper is not None else {})}
-
-
-def _in_region(col, bounded: bool):
-    """``Scope.code_filter`` (a prefix as a code range) with the region as parameters."""
-    return and_(col >= _LO, col < _HI) if bounded else col >= _LO
 
 
 def open_at(t):
@@ -140,8 +129,8 @@ def _rates(r: dict[str, int]) -> dict[str, float | None]:
 
 
 def _in_case_scope(scope: Scope):
-    # The time windows drive these statements; the region only filters (see no_index).
-    return scope.case_filter(no_index(c.grid_code))
+    # The time windows drive these statements; the region only filters (index=False).
+    return in_scope(scope, Case, index=False)
 
 
 def _case_counts(conn: Connection, scope: Scope, m: Moment, group=None) -> dict[Any, dict[str, int]]:
@@ -191,27 +180,26 @@ def rate_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, float |
 
 def staffing_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
     """grids, grids_staffed, workers, on_duty, online, patrolled_today, in one statement."""
-    region = _region_params(scope)
-    stmt = _staffing_statement("gw_hi" in region)
-    row = conn.execute(stmt, {**_moment_params(m), **region}).mappings().one()
+    stmt = _staffing_statement(params_key(scope))
+    row = conn.execute(stmt, {**_moment_params(m), **scope_params(scope)}).mappings().one()
     return {k: int(row[k] or 0) for k in STAFFING_KEYS}
 
 
 @cache
-def _staffing_statement(bounded: bool):
+def _staffing_statement(key):
     t = _AT
     g = Grid.__table__.c
     s = Staff.__table__.alias("s")
     sh = StaffShift.__table__.c
     p = StaffPing.__table__.c
     worker = and_(s.c.role == "grid_worker", s.c.active.is_(True))
-    in_scope = _in_region(g.code, bounded)
+    grid_in_scope = in_scope_param(key, Grid)
 
-    grids = select(func.count(g.code.distinct())).where(in_scope).scalar_subquery()
+    grids = select(func.count(g.code.distinct())).where(grid_in_scope).scalar_subquery()
     staffed = select(func.count(g.code.distinct())).where(
-        in_scope, exists().where(s.c.grid_code == g.code, worker)).scalar_subquery()
+        grid_in_scope, exists().where(s.c.grid_code == g.code, worker)).scalar_subquery()
     patrolled = select(func.count(g.code.distinct())).where(
-        in_scope,
+        grid_in_scope,
         exists().where(s.c.grid_code == g.code, worker,
                        exists().where(p.staff_id == s.c.id, p.ts >= _MIDNIGHT, p.ts <= t)),
     ).scalar_subquery()
@@ -227,8 +215,8 @@ def _staffing_statement(bounded: bool):
         )
         .select_from(s)
         # "assigned to grids in R": the grid must exist; its code carries the region.
-        .where(worker, _in_region(s.c.grid_code, bounded),
-               s.c.grid_code.in_(select(g.code).where(in_scope).scalar_subquery()))
+        .where(worker, in_scope_param(key, s),
+               s.c.grid_code.in_(select(g.code).where(grid_in_scope).scalar_subquery()))
         .subquery("w")
     )
     return select(
@@ -241,7 +229,7 @@ def alert_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
     """Alerts in the region created by T, by current status (new, acknowledged)."""
     a = Alert.__table__.c
     rows = conn.execute(
-        select(a.status, func.count()).where(scope.code_filter(a.region_code), a.created_at <= m.at,
+        select(a.status, func.count()).where(in_scope(scope, Alert), a.created_at <= m.at,
                                              a.status.in_(ALERT_STATUSES)).group_by(a.status)
     ).all()
     counts = dict.fromkeys(ALERT_STATUSES, 0)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from .models import GwForecast, GwHotspot
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope
 
 fc = GwForecast.__table__.c
 hs = GwHotspot.__table__.c
@@ -68,7 +69,7 @@ def read_forecast(conn: Connection, scope: Scope, m: Moment, days: int = READ_DA
     today = _local_today(m)
     keys = _present(conn, FORECAST_KEYS)
     stmt = (select(*(fc[k] for k in keys))
-            .where(scope.code_filter(fc.region_code), fc.day >= today, fc.day < today + timedelta(days=days),
+            .where(in_scope(scope, GwForecast), fc.day >= today, fc.day < today + timedelta(days=days),
                    fc.made_at <= m.at)
             .order_by(fc.made_at, fc.id))
     latest: dict[tuple, dict] = {}
@@ -83,9 +84,9 @@ def read_hotspots(conn: Connection, scope: Scope, m: Moment) -> list[dict[str, A
 
     Rows: grid_code, week_start, rank (county-wide), expected (cases over the week), made_at.
     """
-    made = conn.execute(select(func.max(hs.made_at)).where(hs.made_at <= m.at, scope.code_filter(hs.grid_code))).scalar()
+    made = conn.execute(select(func.max(hs.made_at)).where(hs.made_at <= m.at, in_scope(scope, GwHotspot))).scalar()
     if made is None:
         return []
     stmt = (select(*(hs[k] for k in HOTSPOT_KEYS))
-            .where(hs.made_at == made, scope.code_filter(hs.grid_code)).order_by(hs.rank))
+            .where(hs.made_at == made, in_scope(scope, GwHotspot)).order_by(hs.rank))
     return [dict(r._mapping) for r in conn.execute(stmt)]

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from .models import Grid, Region
 from .regions import children
 from .scope import Scope
+from .scoped import in_scope, select_in
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def _grid_union(conn: Connection, scope: Scope, codes: list[str]) -> dict[str, B
     """The union of grid polygons under each of ``codes`` (all inside the scope)."""
     if not codes:
         return {}
-    rows = conn.execute(select(g.code, g.boundary).where(scope.code_filter(g.code), g.boundary.is_not(None)))
+    rows = conn.execute(select(g.code, g.boundary).where(in_scope(scope, Grid), g.boundary.is_not(None)))
     parts: dict[str, list[BaseGeometry]] = {code: [] for code in codes}
     for grid_code, text in rows:
         if not grid_code:
@@ -105,9 +106,9 @@ def child_boundaries(conn: Connection, scope: Scope) -> dict[str, Any]:
     names = {k["code"]: k["name"] for k in kids}
     codes = list(names)
     if len(scope.region) == 12:  # children are grids: their own polygons
-        table_rows = conn.execute(select(g.code, g.boundary).where(g.community_code == scope.region))
+        table_rows = conn.execute(select_in(scope, Grid, g.code, g.boundary).where(g.community_code == scope.region))
     else:
-        table_rows = conn.execute(select(r.code, r.boundary).where(r.parent_code == scope.region))
+        table_rows = conn.execute(select_in(scope, Region, r.code, r.boundary).where(r.parent_code == scope.region))
     geoms: dict[str, BaseGeometry] = {}
     for code, text in table_rows:
         if code in names:

@@ -20,6 +20,7 @@ from .geo import SIMPLIFY_DEGREES, parse_boundary
 from .models import Alert, Case, Grid, Region
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope, select_in
 
 c = Case.__table__.c
 a = Alert.__table__.c
@@ -47,7 +48,7 @@ def case_points(conn: Connection, scope: Scope, m: Moment, limit: int = 1500) ->
     t = m.at
     state = sql_case((overdue_at(t), "o"), (warning_at(t), "w"), else_="n")
     stmt = (select(c.lon, c.lat, c.urgency, state.label("s"))
-            .where(open_at(t), scope.case_filter(c.grid_code), c.lon.is_not(None), c.lat.is_not(None))
+            .where(open_at(t), in_scope(scope, Case), c.lon.is_not(None), c.lat.is_not(None))
             .order_by(c.reported_at.desc(), c.id.desc()).limit(limit))
     features = []
     for lon, lat, urgency, s in conn.execute(stmt):
@@ -58,16 +59,16 @@ def case_points(conn: Connection, scope: Scope, m: Moment, limit: int = 1500) ->
 
 def _geometry_of(conn: Connection, scope: Scope, code: str):
     """The polygon of a grid or region in the scope: its own boundary, else the union of its grids."""
+    inner = scope.narrow(code)
     if len(code) == 15:
-        text = conn.execute(select(g.boundary).where(g.code == code)).scalar()
+        text = conn.execute(select_in(inner, Grid, g.boundary).where(g.code == code)).scalar()
         return parse_boundary(text)
-    text = conn.execute(select(r.boundary).where(r.code == code)).scalar()
+    text = conn.execute(select_in(inner, Region, r.boundary).where(r.code == code)).scalar()
     geom = parse_boundary(text)
     if geom is not None:
         return geom
-    inner = scope.narrow(code)
     parts = [parse_boundary(t) for t, in conn.execute(
-        select(g.boundary).where(inner.code_filter(g.code), g.boundary.is_not(None)))]
+        select(g.boundary).where(in_scope(inner, Grid), g.boundary.is_not(None)))]
     parts = [p for p in parts if p is not None]
     return shapely.union_all(parts) if parts else None
 
@@ -91,7 +92,7 @@ def anchor_points(conn: Connection, scope: Scope, codes: list[str]) -> dict[str,
 def alert_rows(conn: Connection, scope: Scope, m: Moment, limit: int = 50) -> list[dict[str, Any]]:
     """New and acknowledged alerts below the scope's region (not on the region itself), newest first."""
     stmt = (select(a.id, a.region_code, a.severity, a.status, a.kind)
-            .where(scope.code_filter(a.region_code), a.region_code != scope.region, a.created_at <= m.at,
+            .where(in_scope(scope, Alert), a.region_code != scope.region, a.created_at <= m.at,
                    a.status.in_(("new", "acknowledged")))
             .order_by(a.created_at.desc(), a.id.desc()).limit(limit))
     return [dict(row) for row in conn.execute(stmt).mappings()]

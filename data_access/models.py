@@ -210,6 +210,9 @@ class GwAudit(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(Text)
+    # The region of the row's user when it was written (NULL: a root user, the system, no known
+    # user): audit reads are scoped by it; NULL rows are seen at the root only.
+    region_code: Mapped[str | None] = mapped_column(String(12))
 
 
 class GwWarnState(Base):
@@ -255,4 +258,21 @@ class GwHotspot(Base):
     __table_args__ = (Index("ix_gw_hotspots_made_grid", "made_at", "grid_code"),)
 
 
-GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState, GwForecast, GwHotspot)
+class GwSession(Base):
+    """Server-side login sessions: the browser's cookie holds a random id, only its SHA-256 is kept.
+
+    Live while ``ended_at`` is NULL (logout, disabling the user or a new password end it).
+    """
+
+    __tablename__ = "gw_sessions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    via: Mapped[str] = mapped_column(String(16))  # password, oidc or kiosk
+    token_id: Mapped[int | None] = mapped_column(Integer)  # the kiosk link it was started from
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState, GwForecast, GwHotspot, GwSession)

@@ -9,12 +9,23 @@ from zoneinfo import ZoneInfo
 UTC = timezone.utc
 
 
+# Moments outside these years are typing errors (and would overflow the date arithmetic of the queries).
+MIN_YEAR, MAX_YEAR = 1970, 2200
+
+
 def parse_moment(text: str, tz: ZoneInfo) -> datetime:
-    """ISO 8601; a value without an offset is local time in ``tz``. Raises ValueError."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value.astimezone(UTC)
+    """ISO 8601; a value without an offset is local time in ``tz``. Raises ValueError, also for a year
+    outside MIN_YEAR..MAX_YEAR."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=tz)
+        value = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"moment out of range: {text[:40]!r}") from exc
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"moment out of range ({MIN_YEAR}-{MAX_YEAR}): {text[:40]!r}")
+    return value
 
 
 @dataclass(frozen=True)

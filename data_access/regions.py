@@ -7,6 +7,7 @@ from sqlalchemy.engine import Connection
 
 from .models import Grid, Region
 from .scope import REGION_CODE, Scope
+from .scoped import in_scope_or_above, select_in, visible_code
 
 r = Region.__table__.c
 g = Grid.__table__.c
@@ -33,10 +34,12 @@ def find_root(conn: Connection, configured: str | None = None) -> str:
 
 
 def region_name(conn: Connection, scope: Scope, code: str) -> str | None:
-    """The name of a region or grid inside the scope (None when unknown)."""
-    target = scope.narrow(code).region
+    """The name of a region or grid inside the scope, or of a region above it up to the root (the
+    county's name on a street's wall); None when unknown. ScopeError for any other code."""
+    target = visible_code(scope, code)
     table, col = (Grid.__table__, g) if len(target) == 15 else (Region.__table__, r)
-    row = conn.execute(select(col.code, col.name).select_from(table).where(col.code == target)).first()
+    row = conn.execute(select(col.code, col.name).select_from(table)
+                       .where(col.code == target, in_scope_or_above(scope, table))).first()
     if row is None:
         return None
     return row.name or row.code  # a NULL name (a bad row) still names an existing region
@@ -46,19 +49,30 @@ def region_path(conn: Connection, scope: Scope, code: str) -> list[tuple[str, st
     """(code, name) from the scope's root down to ``code``, for the breadcrumb."""
     target = scope.narrow(code).region
     prefixes = [target[:n] for n in (4, 6, 9, 12, 15) if n <= len(target) and len(target[:n]) >= len(scope.root)]
-    names = {code: name for code, name in conn.execute(select(r.code, r.name).where(r.code.in_(prefixes)))}
+    names = {code: name for code, name in conn.execute(
+        select(r.code, r.name).where(r.code.in_(prefixes), in_scope_or_above(scope, Region)))}
     if len(target) == 15:
-        names.update(conn.execute(select(g.code, g.name).where(g.code == target)).all())
+        names.update(conn.execute(select_in(scope, Grid, g.code, g.name).where(g.code == target)).all())
     return [(p, names.get(p) or p) for p in prefixes if p.startswith(scope.root)]
+
+
+def _children_of(conn: Connection, scope: Scope, code: str) -> list[dict]:
+    """The child regions (or grids, below a community) of ``code`` that lie in the scope, by code."""
+    if len(code) == 12:
+        stmt = select_in(scope, Grid, g.code, g.name).where(g.community_code == code).order_by(g.code)
+    elif len(code) == 15:
+        return []
+    else:
+        stmt = select_in(scope, Region, r.code, r.name).where(r.parent_code == code).order_by(r.code)
+    return [{"code": c, "name": n or c} for c, n in conn.execute(stmt) if c and REGION_CODE.fullmatch(c)]
 
 
 def children(conn: Connection, scope: Scope) -> list[dict]:
     """The child regions (or grids, below a community) of the scope's region, by code."""
-    code = scope.region
-    if len(code) == 12:
-        rows = conn.execute(select(g.code, g.name).where(g.community_code == code).order_by(g.code))
-    elif len(code) == 15:
-        return []
-    else:
-        rows = conn.execute(select(r.code, r.name).where(r.parent_code == code).order_by(r.code))
-    return [{"code": c, "name": n or c} for c, n in rows if c and REGION_CODE.fullmatch(c)]
+    return _children_of(conn, scope, scope.region)
+
+
+def rotation_streets(conn: Connection, scope: Scope) -> list[str]:
+    """The codes ``?rotate=`` cycles through: the root's children (a county's streets) inside the
+    scope: all of them for a root scope, a street scope's own street, none below a street."""
+    return [row["code"] for row in _children_of(conn, scope, scope.root)]

@@ -1,16 +1,15 @@
-"""Scope: the region a query may see. Every query function takes one; there is no "everything".
+"""Scope: the region a query may see. Every read of the wall, the pages and the API takes one.
 
 A thing belongs to region R exactly when its code starts with R's code (contract.md). Cases with
-a NULL grid code ("未定位") count only in the deployment's root region.
+a NULL grid code ("未定位") count only in the deployment's root region. ``data_access.scoped`` turns a
+scope into SQL; a user's scope comes only from ``dashboard.identity``, and the whole deployment
+(``Scope.whole_deployment``) is for the warning engine and the change poller.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from sqlalchemy import and_, or_
-from sqlalchemy.sql import ColumnElement
 
 REGION_CODE = re.compile(r"[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12}|[0-9]{15}")
 
@@ -35,19 +34,6 @@ def code_level(code: str) -> str:
     return LEVEL_BY_LENGTH[len(validate_code(code))]
 
 
-def _upper_bound(code: str) -> str | None:
-    """The smallest code of the same length after every code with this prefix, or None."""
-    nxt = str(int(code) + 1)
-    return nxt.zfill(len(code)) if len(nxt) <= len(code) else None
-
-
-def prefix_match(column, code: str) -> ColumnElement[bool]:
-    """``column`` starts with ``code``, written as a range so that a B-tree index serves it."""
-    upper = _upper_bound(code)
-    cond = column >= code
-    return and_(cond, column < upper) if upper is not None else cond
-
-
 @dataclass(frozen=True)
 class Scope:
     """What a query may see: ``region`` (a region or grid code) inside the deployment ``root``."""
@@ -60,6 +46,12 @@ class Scope:
         validate_code(self.root)
         if not self.region.startswith(self.root):
             raise ScopeError(f"region {self.region} is outside the root {self.root}")
+
+    @classmethod
+    def whole_deployment(cls, root: str) -> "Scope":
+        """Everything of the deployment rooted at ``root``: the warning engine's and the change poller's
+        scope (never a user's: ``dashboard.identity`` makes those)."""
+        return cls(region=root, root=root)
 
     @property
     def includes_unlocated(self) -> bool:
@@ -80,13 +72,3 @@ class Scope:
         if not code.startswith(self.region):
             raise ScopeError(f"region {code} is outside the scope {self.region}")
         return Scope(region=code, root=self.root)
-
-    def case_filter(self, grid_code_column) -> ColumnElement[bool]:
-        """Cases in this scope: grid code inside the region, plus unlocated ones at the root."""
-        inside = prefix_match(grid_code_column, self.region)
-        if self.includes_unlocated:
-            return or_(inside, grid_code_column.is_(None))
-        return inside
-
-    def code_filter(self, code_column) -> ColumnElement[bool]:
-        return prefix_match(code_column, self.region)

@@ -21,7 +21,8 @@ from .figures import open_at
 from .models import Case, Org
 from .moment import Moment
 from .scope import Scope
-from .sqlfuncs import epoch_seconds, no_index
+from .scoped import in_scope
+from .sqlfuncs import epoch_seconds
 
 c = Case.__table__.c
 o = Org.__table__.c
@@ -66,7 +67,7 @@ def _counts_by_org(conn: Connection, scope: Scope, m: Moment) -> list[dict[str, 
     cols += [func.coalesce(func.sum(c.urges), 0).label("urges"),
              func.coalesce(func.sum(c.returns), 0).label("returns")]
     stmt = (select(c.handler_org_id.label("org_id"), *cols)
-            .where(open_at(_AT), scope.case_filter(no_index(c.grid_code)))
+            .where(open_at(_AT), in_scope(scope, Case, index=False))
             .group_by(c.handler_org_id))
     return [dict(row) for row in conn.execute(stmt, {"gw_at": m.at}).mappings()]
 
@@ -148,7 +149,7 @@ def sla_board(conn: Connection, scope: Scope, m: Moment, *, cases: int = 40, org
     # The late cases themselves: ids and deadlines first, names only for the ones shown.
     stmt = (select(c.id, c.reported_at, c.accepted_at, c.dispatched_at, c.accept_due_at, c.dispatch_due_at,
                    c.resolve_due_at, c.handler_org_id)
-            .where(open_at(_AT), scope.case_filter(no_index(c.grid_code)), _late_somewhere())
+            .where(open_at(_AT), in_scope(scope, Case, index=False), _late_somewhere())
             .order_by(c.resolve_due_at, c.id).limit(CASE_ROW_CAP))
     ranked = []
     for row in conn.execute(stmt, {"gw_at": at}).mappings():

@@ -16,6 +16,7 @@ from .figures import ONLINE_WINDOW, case_figures
 from .models import Grid, Region, Staff, StaffPing, StaffShift
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope, select_in
 
 g = Grid.__table__.c
 r = Region.__table__.c
@@ -39,7 +40,7 @@ def _on_duty(t):
 
 def _assigned_in(scope: Scope):
     """Assigned to a grid of the region that exists (its code carries the region)."""
-    return and_(scope.code_filter(s.grid_code), s.grid_code.in_(select(g.code).where(scope.code_filter(g.code))))
+    return and_(in_scope(scope, Staff), s.grid_code.in_(select_in(scope, Grid, g.code)))
 
 
 def staffing_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str, dict[str, int]]:
@@ -56,7 +57,7 @@ def staffing_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str, di
                func.count().filter(staffed).label("grids_staffed"),
                func.coalesce(func.sum(g.households), 0).label("households"),
                func.coalesce(func.sum(g.population), 0).label("population"))
-        .where(scope.code_filter(g.code)).group_by(child)).mappings()
+        .where(in_scope(scope, Grid)).group_by(child)).mappings()
     for row in grid_rows:
         out[row["k"]] = {k: int(row[k] or 0) for k in ("grids", "grids_staffed", "households", "population")}
     pinged = exists().where(p.staff_id == s.id, p.ts > t - ONLINE_WINDOW, p.ts <= t)
@@ -88,7 +89,7 @@ def _grid_names(conn: Connection, codes: list[str]) -> dict[str, dict[str, str |
 
 def vacant_grids(conn: Connection, scope: Scope, limit: int = 50) -> list[dict[str, Any]]:
     """Grids of the region without an active grid worker (空缺网格), by code, with their names."""
-    stmt = (select(g.code).where(scope.code_filter(g.code), ~exists().where(s.grid_code == g.code, _worker()))
+    stmt = (select(g.code).where(in_scope(scope, Grid), ~exists().where(s.grid_code == g.code, _worker()))
             .order_by(g.code).limit(limit))
     codes = [code for code, in conn.execute(stmt) if code]
     names = _grid_names(conn, codes)
@@ -129,7 +130,7 @@ def grid_profile(conn: Connection, scope: Scope, m: Moment) -> dict[str, Any] | 
     code = scope.region
     if len(code) != 15:
         return None
-    row = conn.execute(select(g.code, g.name, g.kind, g.households, g.population, g.community_code)
+    row = conn.execute(select_in(scope, Grid, g.code, g.name, g.kind, g.households, g.population, g.community_code)
                        .where(g.code == code)).mappings().first()
     if row is None:
         return None
@@ -139,7 +140,7 @@ def grid_profile(conn: Connection, scope: Scope, m: Moment) -> dict[str, Any] | 
     on_duty = _on_duty(t)
     workers = []
     stmt = (select(s.id, s.name, s.role, s.full_time, s.active, on_duty.label("on_duty"), last.label("last_ping"))
-            .where(s.grid_code == code).order_by(s.role, s.id))
+            .where(in_scope(scope, Staff), s.grid_code == code).order_by(s.role, s.id))
     for w in conn.execute(stmt).mappings():
         w = dict(w)
         w["on_duty"] = bool(w["on_duty"])

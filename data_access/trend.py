@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from .models import Case
 from .moment import Moment
 from .scope import Scope
+from .scoped import in_scope
 
 c = Case.__table__.c
 
@@ -37,11 +38,11 @@ def hourly_counts(conn: Connection, scope: Scope, start: datetime, end: datetime
     """New and closed cases per hour from ``start`` (a local midnight) up to ``end`` (exclusive of later)."""
     new = [0] * HOURS
     closed = [0] * HOURS
-    in_scope = scope.case_filter(c.grid_code)
-    for ts, in conn.execute(select(c.reported_at).where(in_scope, c.reported_at >= start, c.reported_at <= end)):
+    cases_in_scope = in_scope(scope, Case)
+    for ts, in conn.execute(select(c.reported_at).where(cases_in_scope, c.reported_at >= start, c.reported_at <= end)):
         if ts is not None:
             new[min(_bucket(ts, start), HOURS - 1)] += 1
-    stmt = select(c.closed_at).where(in_scope, and_(c.closed_at >= start, c.closed_at <= end), c.status == "closed")
+    stmt = select(c.closed_at).where(cases_in_scope, and_(c.closed_at >= start, c.closed_at <= end), c.status == "closed")
     for ts, in conn.execute(stmt):
         if ts is not None:
             closed[min(_bucket(ts, start), HOURS - 1)] += 1

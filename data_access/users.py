@@ -10,10 +10,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, inspect, or_, select, update
 from sqlalchemy.engine import Connection
 
 from .models import GwAudit, GwToken, GwUser, Region
+from .scope import Scope
+from .scoped import select_in
 
 u = GwUser.__table__.c
 t = GwToken.__table__.c
@@ -57,15 +59,18 @@ def set_password_hash(conn: Connection, user_id: int, hashed: str) -> None:
 
 
 def save_user(conn: Connection, username: str, *, role: str, region_code: str | None,
-              hashed: str | None, now: datetime) -> int:
-    """Insert or update (and reactivate) a user; a None hash keeps the stored password."""
+              hashed: str | None, now: datetime, enable: bool = False, clear_password: bool = False) -> int:
+    """Insert a user (active), or update one: a None hash keeps the stored password (unless
+    ``clear_password``); an existing user's active flag changes only with ``enable``."""
     existing = conn.execute(select(u.id).where(u.username == username)).scalar()
-    values = {"role": role, "region_code": region_code, "active": True}
-    if hashed is not None:
+    values = {"role": role, "region_code": region_code}
+    if hashed is not None or clear_password:
         values["password_hash"] = hashed
     if existing is None:
-        return conn.execute(insert(GwUser).values(username=username, created_at=now, **values)
+        return conn.execute(insert(GwUser).values(username=username, created_at=now, active=True, **values)
                             .returning(u.id)).scalar_one()
+    if enable:
+        values["active"] = True
     conn.execute(update(GwUser).where(u.id == existing).values(**values))
     return existing
 
@@ -77,12 +82,6 @@ def region_exists(conn: Connection, code: str) -> bool:
 
 def add_token(conn: Connection, user_id: int, token_hash: str, now: datetime) -> None:
     conn.execute(insert(GwToken).values(user_id=user_id, token_hash=token_hash, created_at=now))
-
-
-def user_by_token_hash(conn: Connection, token_hash: str) -> User | None:
-    """The active user holding this unrevoked token."""
-    found = token_by_hash(conn, token_hash)
-    return found[1] if found else None
 
 
 def token_by_hash(conn: Connection, token_hash: str) -> tuple[int, User] | None:
@@ -160,19 +159,47 @@ def save_external_user(conn: Connection, username: str, *, role: str, region_cod
     return User(user.id, username, role, region_code, True), True
 
 
+# Engines (by URL) whose gw_audit has its region column. A table made by an older gridwall under a
+# role that may not add columns lacks it until its owner runs init-db (``db._add_missing_columns``):
+# audit rows are still written there (the login throttle counts them), and read at the root only.
+_AUDIT_REGION_SEEN: set[str] = set()
+
+
+def _audit_has_region(conn: Connection) -> bool:
+    key = str(conn.engine.url)
+    if key not in _AUDIT_REGION_SEEN:
+        if "region_code" not in {col["name"] for col in inspect(conn).get_columns(GwAudit.__tablename__)}:
+            return False
+        _AUDIT_REGION_SEEN.add(key)  # columns are never dropped: no need to look again
+    return True
+
+
 def write_audit(conn: Connection, username: str | None, action: str, detail: dict | None = None,
                 now: datetime | None = None) -> None:
-    conn.execute(insert(GwAudit).values(
-        ts=now or datetime.now(timezone.utc), username=username, action=action,
-        detail=json.dumps(detail, ensure_ascii=False, default=str) if detail is not None else None,
-    ))
+    """One audit row. Its region, by which audit reads are scoped, is the region of the user named
+    ``username`` as stored when the row is written: the acting user's (a login, an acknowledgement,
+    an export) or the account tried (a failed login). NULL (seen at the root only) for a root user,
+    for no user (the system, the command line, a bad kiosk link) and for a name that is no user."""
+    values = {"ts": now or datetime.now(timezone.utc), "username": username, "action": action,
+              "detail": json.dumps(detail, ensure_ascii=False, default=str) if detail is not None else None}
+    if username is not None and _audit_has_region(conn):
+        values["region_code"] = select(u.region_code).where(u.username == username).scalar_subquery()
+    conn.execute(insert(GwAudit).values(**values))
 
 
-def audit_rows(conn: Connection, action: str | None = None, limit: int = 100, *, username: str | None = None,
-               before_id: int | None = None) -> list[dict]:
-    """Audit rows, newest first; ``before_id`` pages back."""
+def audit_rows(conn: Connection, scope: Scope, action: str | None = None, limit: int = 100, *,
+               username: str | None = None, before_id: int | None = None) -> list[dict]:
+    """Audit rows inside ``scope``, newest first (rows without a region at the root only);
+    ``before_id`` pages back."""
     a = GwAudit.__table__.c
-    stmt = select(a.id, a.ts, a.username, a.action, a.detail).order_by(a.id.desc()).limit(limit)
+    columns = (a.id, a.ts, a.username, a.action, a.detail)
+    if _audit_has_region(conn):
+        stmt = select_in(scope, GwAudit, *columns)
+    elif scope.includes_unlocated:
+        stmt = select(*columns)  # no region recorded: the whole log, at the root only
+    else:
+        return []
+    stmt = stmt.order_by(a.id.desc()).limit(limit)
     if action is not None:
         stmt = stmt.where(a.action == action)
     if username is not None:
@@ -183,20 +210,40 @@ def audit_rows(conn: Connection, action: str | None = None, limit: int = 100, *,
 
 
 LOGIN_EVENTS = ("login", "login_failed")
+# A refused attempt's detail carries ``"locked": true`` (it was never checked against a password).
+_LOCKED = '%"locked": true%'
 
 
-def login_events(conn: Connection, since: datetime, *, username: str | None = None,
+def login_detail(ip: str, **flags) -> dict:
+    """The detail of a login event: the client address first (``login_events`` finds it by prefix)."""
+    return {"ip": ip, **flags}
+
+
+def _ip_prefix(ip: str) -> str:
+    """A LIKE pattern for details written by ``login_detail(ip)`` (json.dumps, as ``write_audit``)."""
+    prefix = '{"ip": ' + json.dumps(ip, ensure_ascii=False)
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def login_events(conn: Connection, since: datetime, *, username: str | None = None, ip: str | None = None,
+                 actions: tuple[str, ...] = LOGIN_EVENTS, checked_only: bool = False,
                  limit: int = 2000) -> list[dict]:
-    """Logins and failed logins since ``since`` (newest first), of one user name or of everyone.
+    """Logins and failed logins since ``since`` (newest first), of one user name, one client address,
+    both, or everyone; ``checked_only`` leaves out attempts refused as locked.
 
-    ``detail`` is parsed (it holds the client address as ``ip``). Bounded by ``limit``: the
+    ``detail`` is parsed (it holds the client address as ``ip``). Filtering by name and address in
+    the statement keeps a flood of other rows from pushing the ones asked for out of ``limit``: the
     throttle only needs to know whether a threshold is reached.
     """
     a = GwAudit.__table__.c
     stmt = (select(a.ts, a.username, a.action, a.detail)
-            .where(a.ts >= since, a.action.in_(LOGIN_EVENTS)).order_by(a.ts.desc(), a.id.desc()).limit(limit))
+            .where(a.ts >= since, a.action.in_(actions)).order_by(a.ts.desc(), a.id.desc()).limit(limit))
     if username is not None:
         stmt = stmt.where(a.username == username)
+    if ip is not None:
+        stmt = stmt.where(a.detail.like(_ip_prefix(ip), escape="\\"))
+    if checked_only:
+        stmt = stmt.where(or_(a.detail.is_(None), ~a.detail.like(_LOCKED)))
     out = []
     for row in conn.execute(stmt).mappings():
         try:

@@ -1,7 +1,8 @@
 """Alerts (预警), newest first: each entry carries ``data-alert-id``, its severity and status.
 
 The evidence (``alerts.detail``, JSON written by the early-warning engine or another system) is
-shown in one line; anything unreadable in it is left out rather than shown raw.
+shown in one line; anything unreadable in it is left out rather than shown raw. Alerts arrive masked
+(``dashboard.core.outward``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dash import html
-
-from dashboard.core.masking import mask_text
 
 from . import i18n
 
@@ -39,7 +38,7 @@ def evidence(detail: Any) -> str:
             parts.append(f"{label}{'=' if key == 'p_value' else ' '}{text}")
     window = detail.get("window")
     if isinstance(window, str) and window:
-        parts.append(mask_text(window[:24]))
+        parts.append(window[:24])
     ids = detail.get("case_ids")
     if isinstance(ids, list) and ids:
         parts.append(f"涉及 {len(ids)}件")
@@ -54,7 +53,7 @@ def alert_entry(alert: dict[str, Any], tz: ZoneInfo, can_ack: bool = True) -> ht
         html.Span(i18n.hhmm(alert.get("created_at"), tz), className="alert-time"),
         html.Span(i18n.SEVERITY[severity], className=f"alert-sev alert-sev--{severity}"),
         html.Span(i18n.label(i18n.ALERT_KIND, alert.get("kind")), className="alert-kind"),
-        html.Span(mask_text(alert.get("title")) or "（无标题）", className="alert-title"),
+        html.Span(alert.get("title") or "（无标题）", className="alert-title"),
     ]
     if status == "new" and can_ack:
         head.append(html.Button("确认", id={"type": "alert-ack", "id": alert_id}, n_clicks=0,

@@ -23,17 +23,6 @@ SOURCE = {
 
 URGENCY = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
 
-STATUS = {
-    "reported": "待受理",
-    "accepted": "已受理",
-    "dispatched": "待签收",
-    "handling": "处置中",
-    "verifying": "待核查",
-    "closed": "已结案",
-    "rejected": "不予立案",
-    "merged": "重复合并",
-}
-
 SEVERITY = {"info": "提示", "warning": "警告", "critical": "严重"}
 
 ALERT_KIND = {
@@ -48,47 +37,12 @@ ALERT_KIND = {
     "external": "外部预警",
 }
 
-# (element id, label, tone) of the case figures, in the order shown.
-CASE_TILES = (
-    ("kpi-open", "在办事件", "info"),
-    ("kpi-overdue", "超期", "bad"),
-    ("kpi-warning", "临期黄灯", "warn"),
-    ("kpi-new-today", "今日新增", "info"),
-    ("kpi-closed-today", "今日结案", "good"),
-)
-CASE_TILE_KEYS = {"kpi-open": "open", "kpi-overdue": "overdue", "kpi-warning": "warning",
-                  "kpi-new-today": "new_today", "kpi-closed-today": "closed_today"}
-
-RATE_TILES = (
-    ("rate-on-time", "按期结案率", "on_time"),
-    ("rate-closed", "结案率", "closed"),
-    ("rate-satisfied", "满意率", "satisfied"),
-    ("rate-self-resolved", "自办结率", "self_resolved"),
-)
-
-STAFFING_TILES = (
-    ("staff-grids", "网格", "grids"),
-    ("staff-vacant", "空缺网格", "vacant"),
-    ("staff-patrolled", "今日已巡", "patrolled_today"),
-    ("staff-workers", "网格员", "workers"),
-    ("staff-on-duty", "在岗", "on_duty"),
-    ("staff-online", "在线", "online"),
-)
-
-# Tiles whose rise is bad news (a red ▲), good news (green) or neither.
-DELTA_TONE = {"kpi-open": "bad", "kpi-overdue": "bad", "kpi-warning": "bad", "kpi-new-today": "neutral",
-              "kpi-closed-today": "good"}
-
 STAGE = {"accept": "受理", "dispatch": "派遣", "resolve": "处置"}
-SLA_STATE = {"overdue": "超期", "warning": "临期"}
-
-ORG_KIND = {"center": "中心", "street": "镇街", "community": "村社区", "department": "部门"}
 
 ROLE = {"grid_worker": "网格员", "grid_leader": "网格长", "handler": "处置员", "dispatcher": "调度员"}
 
 GRID_KIND = {"basic": "基础网格", "special": "专属网格"}
 
-LEVEL = {"city": "市", "county": "县区", "street": "镇街", "community": "村社区", "grid": "网格"}
 CHILD_LEVEL = {"city": "县区", "county": "镇街", "street": "村社区", "community": "网格"}
 
 # Map shading: (value, label, unit of the legend).
@@ -99,7 +53,6 @@ SHADES = (
     ("online_rate", "在线率", "%"),
 )
 
-WEEKDAYS = "一二三四五六日"
 NONE = "—"
 
 
@@ -130,11 +83,6 @@ def hhmmss(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%H:%M:%S") if value else "--:--:--"
 
 
-def local_datetime(value: datetime, tz: ZoneInfo) -> str:
-    local = value.astimezone(tz)
-    return f"{local:%Y-%m-%d} 星期{WEEKDAYS[local.weekday()]} {local:%H:%M:%S}"
-
-
 def clock_span(seconds: float) -> str:
     """A ticking span as the browser shows it: ``07:12:09``, ``3天07:12:09`` (assets/gridwall.js: span)."""
     s = int(max(0, seconds))
@@ -155,10 +103,6 @@ def ago(seconds: float) -> str:
     if s < 86400:
         return f"{s // 3600}小时前"
     return f"{s // 86400}天前"
-
-
-def signed(value: int) -> str:
-    return f"▲{value}" if value > 0 else (f"▼{-value}" if value < 0 else "持平")
 
 
 def duration(seconds: float) -> str:

@@ -11,8 +11,6 @@ from typing import Any
 
 from dash import html
 
-from dashboard.core.masking import mask_text
-
 from . import i18n
 from .stream import case_key, category_name, place
 
@@ -113,7 +111,7 @@ def late_case(case: dict[str, Any], at: datetime, root_name: str | None = None) 
             html.Span(i18n.STAGE.get(stage, stage), className=f"late-stage late-stage--{state}"),
             timer(case["due_at"], at, state),
             html.Div(className="late-body", children=[
-                html.Div([html.Span(mask_text(case.get("title")) or category_name(case), className="late-title"),
+                html.Div([html.Span(case.get("title") or category_name(case), className="late-title"),
                           *extra], className="late-line"),
                 html.Div(f"{short_org(case.get('org_name'), root_name) or '未指派'} · {place(case)}",
                          className="late-where"),

@@ -1,6 +1,6 @@
 """The live case stream: one entry per case, newest first, each carrying ``data-case-code``.
 
-Every text field is rendered as text (Dash escapes it) and personal data is masked first.
+Every text field is rendered as text (Dash escapes it); the rows arrive masked (``dashboard.core.outward``).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dash import html
-
-from dashboard.core.masking import mask_text
 
 from . import i18n
 
@@ -56,7 +54,7 @@ def case_entry(case: dict[str, Any], tz: ZoneInfo, today: date | None = None,
                at: datetime | None = None) -> html.Div:
     """One case (assets/live.js draws it, and highlights it when it is new to the list)."""
     urgency = case.get("urgency") or "normal"
-    title = mask_text(case.get("title")) or "（无标题）"
+    title = case.get("title") or "（无标题）"
     key = case_key(case)
     badges = [html.Span(category_name(case), className="case-category")]
     if case.get("urgency"):

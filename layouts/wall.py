@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from . import i18n
+from . import i18n, tile_catalogue
 from .map import shade_control, street_map
+from .shell import nav_links
 from .stream import case_stream
 from .tiles import case_tiles, staffing_tiles
 from .trend import trend_panel
@@ -29,7 +30,7 @@ def panel(title: str, body, area: str, extra=None, title_id: str | None = None) 
     ])
 
 
-def header() -> html.Header:
+def header(role: str | None = None) -> html.Header:
     return html.Header(className="wall-header", children=[
         html.Div(className="header-left", children=[
             html.H1(i18n.CENTER_TITLE, id="wall-title", className="wall-title"),
@@ -39,9 +40,13 @@ def header() -> html.Header:
         html.Div(className="header-right", children=[
             html.Div(id="ack-result", className="ack-result", children=[]),
             html.Div(id="view-mode", className="view-mode", children=[]),
+            # The other pages, for the roles that may open them; hidden on a kiosk wall.
+            html.Div(nav_links("/", role), className="wall-nav control"),
             html.Button("提示音 开", id="mute-toggle", n_clicks=0, className="mute-toggle control", title="预警提示音"),
             html.Div(id="clock", className="clock", children=""),
-            html.Div("—", id="freshness", className="freshness", **{"data-stale": "false"}),
+            # The view's own last case time, apart from the feed's age in #freshness (assets/live.js).
+            html.Div("", id="region-last-case", className="region-last-case"),
+            html.Div("—", id="freshness", className="freshness", **{"data-stale": "false", "data-mode": "live"}),
         ]),
     ])
 
@@ -70,16 +75,18 @@ def stores() -> list:
         dcc.Store(id="region-state", data=None),
         dcc.Store(id="alerts-state", data=None),
         dcc.Store(id="yesterday", data=None),  # the case figures 24 h earlier, for the tiles' ▲/▼
+        # The tiles' delta rules (layouts/tile_catalogue.py), read by assets/gridwall.js `deltas`.
+        dcc.Store(id="tile-catalogue", data=tile_catalogue.browser_rules()),
         dcc.Store(id="alert-chime", data=None),  # new critical alert ids, for the chime
         dcc.Store(id="rotate-regions", data=None),  # the root's streets, for ?rotate=
         dcc.Store(id="kiosk-flag", data=None),
     ]
 
 
-def layout() -> html.Div:
+def layout(role: str | None = None) -> html.Div:
     return html.Div(id="wall", className="wall", children=[
         *stores(),
-        header(),
+        header(role),
         case_tiles(),
         html.Main(className="wall-body", children=[
             panel("力量在岗", html.Div(id="staffing", className="staffing", children=[

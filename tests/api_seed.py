@@ -79,7 +79,8 @@ def seed(engine) -> None:
 
 def add_users(engine) -> dict[str, str]:
     """Users of every role; returns an API token per user name."""
-    from dashboard.identity.users import add_user, create_token
+    from dashboard.identity.users import create_token
+    from dashboard.usecases.users import save_user as add_user
 
     add_user(engine, "center1", role="center", password=PASSWORD)
     add_user(engine, "leader1", role="leader", password=PASSWORD)

@@ -23,6 +23,7 @@ from sqlalchemy import insert, select
 from data_access.models import Alert, Case, Category, Grid, Region, Staff, StaffPing, StaffShift
 from data_access.moment import Moment
 from data_access.scope import Scope
+from data_access.scoped import in_scope
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -276,5 +277,5 @@ def figures_of(engine, fn, region: str = COUNTY, at: datetime = T):
 def case_codes(engine, where, region: str = COUNTY) -> set[str]:
     """The codes of the cases in ``region`` matching a SQL condition: names the cases behind a count."""
     with engine.connect() as conn:
-        stmt = select(Case.code).where(where, scope(region).case_filter(Case.__table__.c.grid_code))
+        stmt = select(Case.code).where(where, in_scope(scope(region), Case))
         return set(conn.execute(stmt).scalars())

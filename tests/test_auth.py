@@ -79,6 +79,34 @@ def test_login_failure_stays_on_the_login_page(site, username, password):
     assert client.get("/", headers=HTML).status_code == 302
 
 
+def test_head_on_login_is_the_page_and_never_a_login(site, engine):
+    app, _ = site
+    client = app.test_client()
+    resp = client.head("/login", data={"username": "center1", "password": PASSWORD},
+                       headers={"Origin": "https://evil.example"})
+    assert resp.status_code == 200 and resp.content_type.startswith("text/html") and resp.get_data() == b""
+    assert "Set-Cookie" not in resp.headers
+    assert client.get("/", headers=HTML).status_code == 302
+    assert client.head("/login", data={"username": "center1", "password": "wrong"}).status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(select(GwAudit.action).where(GwAudit.action.like("login%"))).first() is None
+
+
+def test_a_wall_user_with_a_password_cannot_log_in_at_the_login_page(site, engine):
+    from data_access.users import set_password_hash, user_by_name
+
+    app, _ = site
+    with engine.begin() as conn:  # a password stored before wall users were refused one
+        set_password_hash(conn, user_by_name(conn, "wall_a").id, FAST_HASHER.hash(PASSWORD))
+    client = app.test_client()
+    resp = login(client, "wall_a")
+    assert resp.status_code == 401 and "用户名或密码错误" in resp.get_data(as_text=True)
+    assert client.get("/", headers=HTML).status_code == 302
+    with engine.connect() as conn:
+        rows = conn.execute(select(GwAudit.username, GwAudit.action).where(GwAudit.action.like("login%"))).all()
+    assert [tuple(r) for r in rows] == [("wall_a", "login_failed")]
+
+
 def test_next_never_leaves_the_site(site):
     app, _ = site
     for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
@@ -218,7 +246,7 @@ def test_revoking_the_kiosk_token_ends_its_session(site, engine):
 
 
 def test_a_new_password_ends_older_sessions(site, engine):
-    from dashboard.identity.users import add_user
+    from dashboard.usecases.users import save_user as add_user
 
     app, _ = site
     client = app.test_client()
@@ -229,18 +257,20 @@ def test_a_new_password_ends_older_sessions(site, engine):
     assert login(client, "leader1", "a-new-one").status_code == 302
 
 
-def test_a_session_ends_after_session_hours(site):
-    import time
+def test_a_session_ends_after_session_hours(site, engine):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from data_access.models import GwSession
 
     app, _ = site
     client = app.test_client()
     login(client, "center1")
-    with client.session_transaction() as sess:
-        sess["iat"] = int(time.time()) - 11 * 3600
-    assert client.get("/whoami").status_code == 200
-    with client.session_transaction() as sess:
-        sess["iat"] = int(time.time()) - 13 * 3600
-    assert client.get("/whoami").status_code == 401
+    for hours, status in ((11, 200), (13, 401)):  # the start time lives on the server, not in the cookie
+        with engine.begin() as conn:
+            conn.execute(update(GwSession).values(created_at=datetime.now(timezone.utc) - timedelta(hours=hours)))
+        assert client.get("/whoami").status_code == status, hours
 
 
 def test_forged_session_contents_are_refused(site, engine):
@@ -249,22 +279,20 @@ def test_forged_session_contents_are_refused(site, engine):
     app, tokens = site
     client = app.test_client()
     login(client, "street_a")
-    with client.session_transaction() as sess:
-        street_uid = sess["uid"]
     with engine.connect() as conn:
         from data_access.users import user_by_name
 
-        center_uid = user_by_name(conn, "center1").id
+        street_uid, center_uid = user_by_name(conn, "street_a").id, user_by_name(conn, "center1").id
     wall_tid = token_for(engine, tokens["wall_a"])[0]
-    # the signing key is the defence; these show the server re-checks what a session claims
-    for forged in ({"uid": center_uid, "via": "password", "pw": "0" * 16},  # someone else's id
-                   {"uid": street_uid},  # no login method
+    # the signing key is the defence; these show the server trusts only a live session id it issued
+    for forged in ({"uid": center_uid, "via": "password", "pw": "0" * 16, "iat": 2_000_000_000},  # old style
+                   {"uid": street_uid},  # no session id
                    {"uid": center_uid, "via": "kiosk", "tid": wall_tid},  # another user's kiosk link
-                   {"uid": str(center_uid), "via": "password"}):
+                   {"uid": str(center_uid), "via": "password"},
+                   {"sid": "x" * 43}, {"sid": 1}, {"sid": ["x" * 43]}):  # ids never issued, or of a wrong type
         with client.session_transaction() as sess:
             sess.clear()
             sess.update(forged)
-            sess["iat"] = 2_000_000_000
         assert client.get("/whoami").status_code == 401, forged
 
 

@@ -1,4 +1,4 @@
-"""``gridwall check-db`` and the wall's data-quality counts, on SQLite and PostgreSQL.
+"""``gridwall check-db``, on SQLite and PostgreSQL.
 
 Each test builds a small platform database (the ``engine`` fixture gives one with every table),
 breaks it in known ways and checks that the report names each problem by table and key, and
@@ -20,9 +20,6 @@ from dashboard.core.checkdb import FATAL, INFO, WARNING, Report, run_check
 from data_access.checks import geojson_problem
 from data_access.models import (Alert, Case, CaseAction, Category, Grid, Org, Region, Staff, StaffPing,
                                 StaffShift)
-from data_access.moment import Moment
-from data_access.quality import quality_counts
-from data_access.scope import Scope
 
 UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -344,36 +341,3 @@ def test_cli_exit_codes(engine, backend_url, monkeypatch):
     finally:
         dispose_all()
         get_settings.cache_clear()
-
-
-# --- quality counts --------------------------------------------------------------------------
-
-def test_quality_counts(engine):
-    seed_clean(engine, cases=False)
-    at = T0 + timedelta(hours=6)
-    other_street = "320585101001001"
-    with engine.begin() as conn:
-        put(conn, Case, [
-            case_row("OK-OPEN"),
-            case_row("UNKNOWN-CAT", category_code="9999"),
-            case_row("NULL-CAT", category_code=None, grid_code=other_street),
-            case_row("NO-DUE", resolve_due_at=None),
-            case_row("NO-DUE-CLOSED", resolve_due_at=None, status="closed", closed_at=T0 + timedelta(hours=1)),
-            case_row("NULL-REPORTED", reported_at=None),
-            case_row("FUTURE", reported_at=FAR_FUTURE),
-            case_row("UNLOCATED", grid_code=None),
-            # Closed long before T and reported long before W7: no figure reads it.
-            case_row("OLD-UNKNOWN", category_code="9999", reported_at=T0 - timedelta(days=30),
-                     status="closed", closed_at=T0 - timedelta(days=29)),
-        ])
-    m = Moment(at, SHANGHAI)
-    with engine.connect() as conn:
-        county = quality_counts(conn, Scope(COUNTY, COUNTY), m)
-        street = quality_counts(conn, Scope(STREET, COUNTY), m)
-        grid = quality_counts(conn, Scope(GRID, COUNTY), m)  # narrow scopes take the grid-code index
-    assert county == {"unknown_category": 2, "no_resolve_due": 1, "null_reported_at": 1, "future_reported_at": 1,
-                      "unlocated": 1, "total": 6}
-    # The street does not see the other street's case nor the unlocated one.
-    assert street == {"unknown_category": 1, "no_resolve_due": 1, "null_reported_at": 1, "future_reported_at": 1,
-                      "unlocated": 0, "total": 4}
-    assert grid == street

@@ -139,7 +139,8 @@ def test_gridwall_runs_under_the_role(pg):
     assert kiosk.status_code == 302
 
     # gridwall's own writes: new alerts, users and tokens
-    from dashboard.identity.users import add_user, create_token
+    from dashboard.identity.users import create_token
+    from dashboard.usecases.users import save_user as add_user
 
     with ro.begin() as conn:
         conn.execute(Alert.__table__.insert().values(

@@ -10,6 +10,7 @@ route that exists in the app but not here FAILS the coverage tests: whoever adds
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import quote
@@ -69,7 +70,8 @@ def county(engine, backend_url, monkeypatch):
             updated_at=T0 - timedelta(hours=2)))
         markers += ["SECRET-UNLOCATED", "未定位机密"]
 
-    from dashboard.identity.users import add_user, create_token
+    from dashboard.identity.users import create_token
+    from dashboard.usecases.users import save_user as add_user
 
     add_user(engine, "street_cx", role="street", region=OWN, password=PASSWORD)
     add_user(engine, "center1", role="center", password=PASSWORD)
@@ -256,6 +258,28 @@ def forge_ack(ctx):
     assert "已确认" in text_of(resp)
 
 
+def check_review(ctx, resp, region, form):
+    """The review page shows the user's own street (or a region inside it), whatever was forged."""
+    values = response_values(resp)
+    if "review-region" in values:
+        assert values["review-region"]["data-region"].startswith(OWN), (region, values["review-region"])
+
+
+def forge_ops(ctx):
+    """The operations page is for duty officers: a street user's forgeries answer 403, a duty officer's 200."""
+    app = ctx["app"]
+    key = next(k for k in server_callbacks(app) if callback_name(k).startswith("..ops-walls.children"))
+    cb = server_callbacks(app)[key]
+    for region in FOREIGN + MALFORMED:
+        for form in (0, 1, 2):
+            resp = ctx["client"].post(update_path(app, key), json=forged_body(key, cb, region, form))
+            assert resp.status_code == 403, (region, form, resp.status_code)
+    center = app.server.test_client()
+    center.post("/login", data={"username": "center1", "password": PASSWORD})
+    resp = center.post(update_path(app, key), json=forged_body(key, cb, OTHER, 0))
+    assert resp.status_code == 200 and "尚无大屏心跳" in text_of(resp)
+
+
 def outputs(*names: str) -> str:
     """The callback_map key of a multi-output callback."""
     return ".." + "...".join(names) + ".."
@@ -286,11 +310,35 @@ CALLBACKS: dict[str, Any] = {
             "map-cases.data", "map-alerts.data", "map-state.data"): (check_map,),
     "rotate-regions.data": {"checks": (check_rotation,), "search": "&rotate=30"},
     "ack-result.children": forge_ack,
+    # /review (its own Dash app): the period and the stored forecast of the URL's view.
+    outputs("review-region.children", "review-region.data-region", "review-period.children",
+            "review-period.data-start", "review-period.data-end", "review-period.data-partial",
+            "review-notice.children", "review-kind.value", "review-date.date", "review-end.date"): (check_review,),
+    "review-forecast.children": (),
+    # /ops (its own Dash app): duty officers only.
+    outputs("ops-walls.children", "ops-channels.children"): forge_ops,
 }
 
 
+def page_apps(app) -> list:
+    """Every Dash app on the wall's server: the wall and the other pages (dashboard.app.dash_apps)."""
+    from dashboard.app import dash_apps
+
+    return dash_apps(app.server) or [app]
+
+
+def all_callbacks(app) -> dict[str, dict]:
+    return {k: cb for one in page_apps(app) for k, cb in one.callback_map.items()}
+
+
 def server_callbacks(app) -> dict[str, dict]:
-    return {k: cb for k, cb in app.callback_map.items() if callable(cb.get("callback"))}
+    return {k: cb for k, cb in all_callbacks(app).items() if callable(cb.get("callback"))}
+
+
+def update_path(app, key: str) -> str:
+    """Where the browser posts callback ``key``: its own app's ``<prefix>_dash-update-component``."""
+    owner = next(one for one in page_apps(app) if key in one.callback_map)
+    return owner.config.routes_pathname_prefix + "_dash-update-component"
 
 
 def test_every_server_callback_is_covered(county):
@@ -302,10 +350,10 @@ def test_every_server_callback_is_covered(county):
 
 def test_clientside_callbacks_cannot_be_posted(county):
     client = county["client"]
-    for key, cb in county["app"].callback_map.items():
+    for key, cb in all_callbacks(county["app"]).items():
         if callable(cb.get("callback")):
             continue
-        resp = client.post("/_dash-update-component", json=forged_body(key, cb, OTHER, 0))
+        resp = client.post(update_path(county["app"], key), json=forged_body(key, cb, OTHER, 0))
         assert resp.status_code == 400, key
 
 
@@ -326,7 +374,7 @@ def test_forged_callback_requests_never_leak(county):
                 reset_outage_marks()
                 body = forged_body(key, cb, region, form)
                 add_search(body, extra)
-                resp = client.post("/_dash-update-component", json=body)
+                resp = client.post(update_path(app, key), json=body)
                 what = f"{callback_name(key)[:60]} region={region!r} form={form}"
                 assert resp.status_code in (200, 204, 400, 403), (what, resp.status_code, resp.data[:300])
                 if resp.status_code == 200:
@@ -350,11 +398,221 @@ def test_own_street_is_shown_to_the_street_user(county):
         reset_outage_marks()
         body = forged_body(key, cb, OWN, 0)
         add_search(body, entry.get("search", "") if isinstance(entry, dict) else "")
-        resp = client.post("/_dash-update-component", json=body)
+        resp = client.post(update_path(app, key), json=body)
         assert resp.status_code in (200, 204), (key, resp.status_code, resp.data[:300])
         if resp.status_code == 200:
             seen += text_of(resp)
     assert "本街标记预警" in seen and "城厢镇" in seen and "第1社区" in seen
+
+
+# --- inputs bounded at the edge: a bad request gets its own error, nobody else notices ----------
+
+def callback_key(app, output: str) -> str:
+    return next(k for k in server_callbacks(app) if output in k.split("@")[0])
+
+
+def with_search(body: dict, search: Any) -> dict:
+    """``body`` with every ``url.search`` value replaced (by anything: forged types too)."""
+    for item in body["inputs"] + body["state"]:
+        for one in (item if isinstance(item, list) else [item]):
+            if one.get("property") == "search":
+                one["value"] = search
+    return body
+
+
+def tick(app, client, search: str):
+    """The wall's tick for ``search`` (no version held yet: it answers the current one)."""
+    key = callback_key(app, "live-version.data")
+    return client.post(update_path(app, key), json=with_search(forged_body(key, server_callbacks(app)[key], OWN, 2),
+                                                                 search))
+
+
+def center_client(ctx):
+    client = ctx["app"].server.test_client()
+    assert client.post("/login", data={"username": "center1", "password": PASSWORD}).status_code == 302
+    return client
+
+
+def outage_marked() -> bool:
+    from callbacks.live import outage
+
+    return bool(outage._down)
+
+
+def assert_others_see_live_data(ctx, other):
+    """Another user's wall: live data, not "数据中断", and no outage mark in the process."""
+    assert not outage_marked()
+    resp = tick(ctx["app"], other, "")
+    assert resp.status_code == 200, resp.data[:300]
+    live = response_values(resp)["live-version"]["data"]
+    assert live["stale"] is False and live["mode"] == "live" and live["view"] == f"{COUNTY}|live", live
+    assert response_values(resp)["kpi-open"]["children"].isdigit()
+
+
+# Moments the wall cannot show: out of MIN_YEAR..MAX_YEAR (0001-01-02 overflowed the date arithmetic of
+# the case queries, which marked the database down for every wall), out of datetime's range, junk.
+BAD_MOMENTS = ["0001-01-02", "0001-01-01T00:00:00+14:00", "1969-12-31T12:00", "9999-12-31T23:59:59",
+               "2201-01-01", "99999-01-01", "2026-13-45", "now", "2026-11-20T10:00:00+99:00"]
+
+
+def test_a_moment_out_of_range_is_that_walls_notice_and_no_outage(county):
+    """A forged tick with ``?at=0001-01-02`` (or any moment out of range) answers that wall alone: live
+    data with its own notice; the database is not marked down and another user's wall stays live."""
+    app, street = county["app"], county["client"]
+    other = center_client(county)
+    reset_outage_marks()
+    assert_others_see_live_data(county, other)
+    header = callback_key(app, "wall-title.children")
+    for at in BAD_MOMENTS:
+        for search in (f"?at={quote(at)}", f"?region={OWN}&at={quote(at)}"):
+            resp = tick(app, street, search)
+            assert resp.status_code == 200, (search, resp.status_code, resp.data[:300])
+            live = response_values(resp)["live-version"]["data"]
+            assert live["stale"] is False and live["mode"] == "live", (search, live)
+            body = with_search(forged_body(header, server_callbacks(app)[header], OWN, 0), search)
+            resp = street.post(update_path(app, header), json=body)
+            notice = response_values(resp)["region-notice"]["children"]
+            assert resp.status_code == 200 and ("时间参数无效" in str(notice) or "时间在未来" in str(notice)), \
+                (search, notice)
+            assert_others_see_live_data(county, other)
+
+
+def test_a_review_period_out_of_range_is_that_pages_notice_and_no_outage(county):
+    """The review page's period (``period/date/end``) is read by data_access.period's parser and held to
+    the years of a moment: anything else falls back to the last complete week and says so."""
+    app, street = county["app"], county["client"]
+    other = center_client(county)
+    reset_outage_marks()
+    key = callback_key(app, "review-region.children")
+    for query in ("period=week&date=0001-01-01", "period=week&date=0001-01-03", "period=month&date=1000-06-01",
+                  "period=quarter&date=9999-12-31", "period=custom&date=0001-01-01&end=0001-12-31",
+                  "period=custom&date=1969-12-01&end=1970-01-02", "period=week&date=2026-02-30",
+                  "period=year&date=2026-01-01", "period=custom&date=2025-01-01&end=2026-11-01"):
+        body = with_search(forged_body(key, server_callbacks(app)[key], OWN, 0), f"?{query}&at={AT}")
+        resp = street.post(update_path(app, key), json=body)
+        assert resp.status_code == 200, (query, resp.status_code, resp.data[:300])
+        values = response_values(resp)
+        assert "显示上一个完整周" in str(values["review-notice"]["children"]), (query, values["review-notice"])
+        assert values["review-kind"]["value"] == "week" and values["review-region"]["data-region"] == OWN
+        assert_others_see_live_data(county, other)
+
+
+def test_a_forged_alert_id_answers_400_and_no_outage(county):
+    """The ack callback takes the id of an ack button: ASCII digits, at most 18 (as the API). A 20-digit
+    id overflowed the driver's integer; any other id answers 400 before the database is asked."""
+    app = county["app"]
+    center = center_client(county)
+    key = callback_key(app, "ack-result.children")
+    reset_outage_marks()
+    with county["engine"].connect() as conn:
+        before = conn.execute(select(Alert.id, Alert.status, Alert.ack_by).order_by(Alert.id)).all()
+    for alert_id in ("12345678901234567890", 10 ** 19, "9" * 19, "１２", "1_000", " 12", "12 ", "-1", "+1", "0x10",
+                     "", 12.5, True, {"id": 1}, [1], None):
+        resp = center.post("/_dash-update-component", json=_ack_body(key, alert_id, ""))
+        if isinstance(alert_id, (dict, list)) or alert_id is None:  # Dash itself finds no button clicked
+            assert resp.status_code in (204, 400) or response_values(resp) == {}, (alert_id, resp.status_code)
+        else:
+            assert resp.status_code == 400, (alert_id, resp.status_code, resp.data[:300])
+        assert_others_see_live_data(county, center)
+    with county["engine"].connect() as conn:
+        assert conn.execute(select(Alert.id, Alert.status, Alert.ack_by).order_by(Alert.id)).all() == before
+    # the longest id that can be one still reaches the database: "not found", an answer of its own
+    resp = center.post("/_dash-update-component", json=_ack_body(key, "9" * 18, ""))
+    assert resp.status_code == 200 and "预警不存在" in text_of(resp)
+    assert_others_see_live_data(county, center)
+
+
+# Values of the wrong type for the properties whose type every page knows: the callback guard
+# answers 400 before any callback runs.
+WRONG_TYPES = {
+    "search": [{"region": OTHER}, [f"?region={OTHER}"], 5, True, "?region=" + "3" * 500],
+    "n_intervals": ["1", [1], {"n": 1}, True, 1.5],
+    "n_clicks": ["1", [1], {"n": 1}, True],
+}
+
+
+def test_inputs_of_the_wrong_type_answer_400(county):
+    app, client = county["app"], county["client"]
+    other = center_client(county)
+    reset_outage_marks()
+    tried = set()
+    for key, cb in server_callbacks(app).items():
+        for dep in cb["inputs"] + cb["state"]:
+            for value in WRONG_TYPES.get(dep["property"], []):
+                body = forged_body(key, cb, OWN, 0)
+                for item in body["inputs"] + body["state"]:
+                    for one in (item if isinstance(item, list) else [item]):
+                        if one["property"] == dep["property"] and str(one["id"]) == str(
+                                {k: (OWN if isinstance(v, list) else v) for k, v in dep["id"].items()}
+                                if isinstance(dep["id"], dict) else dep["id"]):
+                            one["value"] = value
+                resp = client.post(update_path(app, key), json=body)
+                refused = 403 if update_path(app, key).startswith("/ops/") else 400  # the page's role gate first
+                assert resp.status_code == refused, (callback_name(key)[:60], dep, value, resp.status_code)
+                tried.add(dep["property"])
+    assert tried == set(WRONG_TYPES)
+    assert_others_see_live_data(county, other)
+
+
+# Stores the browser sends back: any JSON (a forged one included) answers 200/204 with the user's own
+# data, or 400; never 500, never an outage.
+STORE_FORGERIES = [[], [1, "x", None], "abc", 10 ** 30, -1, 1.5, True,
+                   {"v": [1], "view": {"x": 1}, "keys": {"a": 1}, "full": "x", "stale": "yes", "region": [1],
+                    "url": 5, "cases": [], "alerts": {}, "hideout": None}]
+
+
+def test_forged_store_values_answer_200_or_400_never_500(county):
+    app, client, markers = county["app"], county["client"], county["markers"]
+    other = center_client(county)
+    reset_outage_marks()
+    for key, cb in server_callbacks(app).items():
+        stores = [d for d in cb["inputs"] + cb["state"] if d["property"] in ("data", "value")]
+        for value in STORE_FORGERIES:
+            body = forged_body(key, cb, OWN, 0)
+            for item in body["inputs"] + body["state"]:
+                for one in (item if isinstance(item, list) else [item]):
+                    if one["property"] in ("data", "value"):
+                        one["value"] = value
+            resp = client.post(update_path(app, key), json=body)
+            what = (callback_name(key)[:60], [d["id"] for d in stores], value)
+            assert resp.status_code in (200, 204, 400, 403), (what, resp.status_code, resp.data[:300])
+            assert_no_foreign_data(resp, markers, str(what))
+    assert_others_see_live_data(county, other)
+
+
+def test_a_real_outage_still_marks_the_walls_stale(county, monkeypatch):
+    """Only a failure to reach the database marks it down: the walls then answer stale, as before."""
+    from sqlalchemy.exc import OperationalError
+
+    from callbacks.live import outage
+    from callbacks.live import signal as live_signal
+
+    app = county["app"]
+    other = center_client(county)
+    reset_outage_marks()
+    assert_others_see_live_data(county, other)
+
+    def down(url):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    real = outage.get_engine
+    monkeypatch.setattr(outage, "get_engine", down)
+    monkeypatch.setattr(live_signal, "get_engine", down)
+    for _ in range(50):  # the poller's thread may finish a poll it began before the cut
+        live_signal.refresh_all()
+        resp = tick(app, other, "")
+        if response_values(resp)["live-version"]["data"]["stale"]:
+            break
+        time.sleep(0.1)
+    assert resp.status_code == 200 and response_values(resp)["live-version"]["data"]["stale"] is True
+    with app.server.test_request_context("/"), pytest.raises(outage.DataUnavailable):
+        outage.read(lambda conn: 1)
+    assert outage_marked()
+    monkeypatch.setattr(outage, "get_engine", real)
+    monkeypatch.setattr(live_signal, "get_engine", real)
+    live_signal.refresh_all()
+    reset_outage_marks()
+    assert_others_see_live_data(county, other)
 
 
 # --- routes ------------------------------------------------------------------------------------
@@ -491,8 +749,11 @@ def route_wall_shapes(ctx):
 
 
 def route_push(ctx):
-    """The push channel: the street user's own street, whatever region the page asks for."""
-    for region in FOREIGN:
+    """The push channel: the street user's own street, whatever region the page asks for; a query no
+    page sends answers 400, a moment out of range is that wall's own (live) view."""
+    resp = ctx["client"].get("/live/events", query_string={"search": "?region=" + "3" * 500})
+    assert resp.status_code == 400
+    for region in FOREIGN + [f"{OWN}&at=0001-01-02"]:
         resp = ctx["client"].get("/live/events", query_string={"search": f"?region={region}&at={AT}"},
                                  buffered=False)
         assert resp.status_code == 200
@@ -510,6 +771,38 @@ def route_push(ctx):
 
 def route_dash_update(ctx):
     pass  # every callback: test_forged_callback_requests_never_leak
+
+
+def route_page_files(prefix: str, status: int):
+    """A page's own static routes: no path out of the asset folders; the street user may open /review only."""
+    def run(ctx):
+        client = ctx["client"]
+        for path in ("assets/../var/secret_key", "assets/..%2f..%2fvar%2fsecret_key",
+                     "_dash-component-suites/dash/../../dashboard/config.py",
+                     "_dash-component-suites/..%2f..%2fdashboard/config.py"):
+            resp = client.get(prefix + path)
+            assert resp.status_code in (308, 400, 403, 404) or "BaseSettings" not in resp.get_data(as_text=True), path
+        assert client.get(prefix + "_favicon.ico").status_code == status
+        assert client.get(prefix + "assets/wall.css").status_code == status
+
+    return run
+
+
+def page_routes(prefix: str, status: int) -> dict[str, Callable[[dict], None]]:
+    """Every route of a page's Dash app (the street user: 200 on /review, 403 on /ops)."""
+    return {
+        prefix.rstrip("/"): route_no_data(prefix.rstrip("/") + "?region={region}&at=" + AT, status=(status,)),
+        prefix: route_no_data(prefix + "?region={region}&period=month&date=2026-11-01", status=(status,)),
+        prefix + "<path:path>": route_no_data(prefix + "anything/{region}", status=(status,)),
+        prefix + "_dash-layout": route_no_data(prefix + "_dash-layout?region={region}", status=(status,)),
+        prefix + "_dash-dependencies": route_no_data(prefix + "_dash-dependencies", status=(status,)),
+        prefix + "_reload-hash": route_no_data(prefix + "_reload-hash?region={region}", status=(status,)),
+        prefix + "_dash-update-component": route_dash_update,
+        prefix + "_favicon.ico": route_page_files(prefix, status),
+        prefix + "assets/<path:filename>": route_page_files(prefix, status),
+        prefix + "_dash-component-suites/<string:package_name>/<path:fingerprinted_path>":
+            route_page_files(prefix, status),
+    }
 
 
 ROUTES: dict[str, Callable[[dict], None]] = {
@@ -541,6 +834,8 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/api/v1/audit": route_audit_api,
     "/api/v1/": route_no_data("/api/v1/?region={region}", status=(404,)),
     "/api/v1/<path:rest>": route_no_data("/api/v1/regions/{region}", status=(404,)),
+    **page_routes("/review/", 200),
+    **page_routes("/ops/", 403),
 }
 
 

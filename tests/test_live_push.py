@@ -8,6 +8,7 @@ Chromium: the wall takes new cases from the channel without ticking.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import datetime, timezone
 
@@ -19,7 +20,7 @@ from dashboard.app import create_app
 from dashboard.core.config import Settings
 from data_access.db import dispose_all
 
-from .api_seed import FAST_HASHER, add_users
+from .api_seed import FAST_HASHER, PASSWORD, add_users
 from .test_live_signal import StatementCounter, pin_live_signal
 from .wall_browser_support import start_wall
 from .wall_fixtures import insert_case, seed_small_county
@@ -148,6 +149,63 @@ def test_forged_and_surplus_requests_get_a_clear_answer(push_app, monkeypatch):
     _, frame = foreign.next("frame")
     assert frame["live"]["view"] == "320585|live"
     foreign.close()
+
+
+def _refused(resp, caplog, what: str) -> None:
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "30"  # the wall falls back to the tick
+    assert f"the {what} cap of 2 streams is reached" in caplog.text
+
+
+def test_one_user_cannot_take_every_slot_and_kiosk_screens_count_as_their_user(engine, backend_url, monkeypatch,
+                                                                                caplog):
+    monkeypatch.setattr("dashboard.identity.users._hasher", FAST_HASHER)
+    seed_small_county(engine)
+    tokens = add_users(engine)
+    app = create_app(Settings(database_url=backend_url, secret_key="push-test"), auth=True)
+    app.server.config.update(GRIDWALL_PUSH_SLOTS=50, GRIDWALL_PUSH_SLOTS_PER_USER=2,
+                             GRIDWALL_PUSH_SLOTS_PER_ADDRESS=50)
+    screens = []
+    for _ in range(3):  # one kiosk link opened on three screens: three sessions of the wall user
+        screen = app.server.test_client()
+        assert screen.get(f"/kiosk/{tokens['wall_a']}").status_code == 302
+        screens.append(screen)
+    # (Streams are opened and not read: the slot is taken before the first byte. Each holds a request
+    # context in the test's thread, so they are closed in the reverse order.)
+    held = [open_events(screen) for screen in screens[:2]]
+    with caplog.at_level(logging.WARNING, logger="callbacks.live.push"):
+        third = screens[2].get("/live/events", buffered=False)
+    _refused(third, caplog, "user")
+    assert "wall_a" in caplog.text
+    duty = app.server.test_client()
+    assert duty.post("/login", data={"username": "center1", "password": PASSWORD}).status_code == 302
+    theirs = open_events(duty)  # another user still gets a slot
+    assert (push.open_connections(user="wall_a"), push.open_connections(user="center1")) == (2, 1)
+    theirs.close()
+    held.pop().close()  # a stream that ends gives its slot back to its user
+    again = open_events(screens[2])
+    again.close()
+    held.pop().close()
+    assert push.open_connections() == 0 and push.open_connections(user="wall_a") == 0
+    live_signal.forget(backend_url)
+    dispose_all()
+
+
+def test_one_address_cannot_take_every_slot(push_app, caplog):
+    push_app.server.config.update(GRIDWALL_PUSH_SLOTS=50, GRIDWALL_PUSH_SLOTS_PER_ADDRESS=2)
+    client = push_app.server.test_client()
+    held = [open_events(client) for _ in range(2)]
+    with caplog.at_level(logging.WARNING, logger="callbacks.live.push"):
+        # a forged X-Forwarded-For from an untrusted peer does not make a new address
+        full = client.get("/live/events", buffered=False, headers={"X-Forwarded-For": "10.9.9.9"})
+    _refused(full, caplog, "address")
+    other = push_app.server.test_client().get("/live/events", buffered=False,
+                                              environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 200
+    assert push.open_connections(address="127.0.0.1") == 2 and push.open_connections(address="10.1.2.3") == 1
+    other.close()
+    while held:
+        held.pop().close()
+    assert push.open_connections() == 0 and push.open_connections(address="127.0.0.1") == 0
 
 
 def test_without_the_change_signal_the_channel_tells_the_page_to_tick(engine, backend_url):

@@ -213,7 +213,7 @@ def test_the_tick_answers_the_tiles_and_the_stream_when_the_version_moves(wall_a
     live_signal.refresh_all()
     first = live.update_tick(1, "", None, None, None, None)
     signal, slow, beat = first[:3]
-    figures, stream = first[3:3 + len(wall.FIGURE_OUTPUTS)], first[3 + len(wall.FIGURE_OUTPUTS):]
+    figures, stream = first[3:3 + len(wall.figure_output_list())], first[3 + len(wall.figure_output_list()):]
     assert signal["v"] and figures[0].isdigit() and stream[0]["full"] and stream[1]["keys"]
     again = live.update_tick(2, "", signal, slow, figures[-1], stream[1])
     assert again[0] is no_update and all(v is no_update for v in again[3:])  # nothing new: a heartbeat
@@ -221,7 +221,7 @@ def test_the_tick_answers_the_tiles_and_the_stream_when_the_version_moves(wall_a
     live_signal.refresh_all()
     moved = live.update_tick(3, "", signal, slow, figures[-1], stream[1])
     assert moved[0]["v"] != signal["v"]
-    feed, state = moved[3 + len(wall.FIGURE_OUTPUTS):]
+    feed, state = moved[3 + len(wall.figure_output_list()):]
     assert state["keys"][0] == "320585-TICK-1" and list(feed["entries"]) == ["320585-TICK-1"]
 
 

@@ -1,9 +1,12 @@
-"""Login throttling: lockout per user name and address, spraying per address, audited, shared by workers,
-and every attempt costs exactly one password-hash check (no timing oracle)."""
+"""Login throttling: lockout per user name and address, spraying per address, a growing delay per user
+name across addresses, audited, shared by workers; every checked attempt costs exactly one password-hash
+check (no timing oracle), a refused one none, and only a few checks run at once."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -137,8 +140,9 @@ def test_the_lock_is_shared_by_workers(site, backend_url):
     assert attempt(other.test_client(), "center1", PASSWORD).status_code == 429
 
 
-def test_every_attempt_costs_one_hash_check(site, hasher):
-    """Known or unknown name, right or wrong or empty password, locked or not: one argon2 check each."""
+def test_every_checked_attempt_costs_one_hash_check_and_a_refused_one_none(site, hasher):
+    """Known or unknown name, right or wrong or empty password, a wall user: one argon2 check each (no timing
+    oracle); an attempt refused by the throttle is refused before any hash (it cannot cost 64 MiB)."""
     client = site.test_client()
     cases = [("center1", PASSWORD), ("center1", "wrong"), ("nobody", "x"), ("center1", ""), ("", ""),
              ("wall_a", "x")]
@@ -150,7 +154,123 @@ def test_every_attempt_costs_one_hash_check(site, hasher):
         attempt(client, "leader1", ip="10.0.0.21")
     before = hasher.verified
     assert attempt(client, "leader1", PASSWORD, ip="10.0.0.21").status_code == 429
-    assert hasher.verified - before == 1
+    assert attempt(client, "leader1", "wrong", ip="10.0.0.21").status_code == 429
+    assert hasher.verified == before
+
+
+# --- per user name, across addresses: a growing delay, not a lock -----------------------------------
+
+def fail_from_many(engine, username, count, *, ago=timedelta(0), action="login_failed", **flags):
+    """``count`` failures of ``username``, one from each of as many addresses, ending ``ago`` before now."""
+    end = datetime.now(UTC) - ago
+    with engine.begin() as conn:
+        for i in range(count):
+            write_audit(conn, username, action, {"ip": f"10.9.{i // 250}.{i % 250}", **flags},
+                        end - timedelta(milliseconds=10 * (count - i)))
+
+
+def test_failures_of_one_name_from_many_addresses_delay_it_without_hashing(site, engine, hasher):
+    client = site.test_client()
+    for i in range(10):  # 2 x login_max_failures, each from its own address: no pair lock anywhere
+        assert attempt(client, "center1", ip=f"10.3.0.{i}").status_code == 401
+    before = hasher.verified
+    delayed = attempt(client, "center1", PASSWORD, ip="10.3.1.1")  # a new address, even the right password
+    assert delayed.status_code == 429 and 1 <= int(delayed.headers["Retry-After"]) <= 2
+    assert "过于频繁" in delayed.get_data(as_text=True)
+    assert hasher.verified == before
+    assert audit(engine, "login_delayed")[-1][2]["ip"] == "10.3.1.1"
+    # other names are not affected
+    assert attempt(client, "leader1", PASSWORD, ip="10.3.1.1").status_code == 302
+
+
+def test_the_delay_doubles_with_each_checked_failure_up_to_five_minutes(site, engine):
+    for count, seconds in ((10, 2), (11, 4), (13, 16), (16, 128), (30, 300)):
+        with engine.begin() as conn:
+            conn.execute(GwAudit.__table__.delete())
+        fail_from_many(engine, "center1", count)
+        resp = attempt(site.test_client(), "center1", PASSWORD, ip="10.4.0.1")
+        assert resp.status_code == 429, count
+        assert seconds - 2 <= int(resp.headers["Retry-After"]) <= seconds, (count, resp.headers["Retry-After"])
+
+
+def test_the_delay_passes_and_refused_attempts_do_not_extend_it(site, engine):
+    fail_from_many(engine, "center1", 10, ago=timedelta(seconds=3))  # the 2 s delay is over
+    fail_from_many(engine, "center1", 200, action="login_delayed")  # a flood of refused attempts: not counted
+    fail_from_many(engine, "center1", 200, locked=True)  # nor attempts refused by a lock
+    assert attempt(site.test_client(), "center1", PASSWORD, ip="10.4.0.2").status_code == 302
+    # failures older than the window no longer count
+    fail_from_many(engine, "leader1", 40, ago=timedelta(minutes=16))
+    assert attempt(site.test_client(), "leader1", PASSWORD, ip="10.4.0.2").status_code == 302
+
+
+def test_the_real_user_still_logs_in_from_an_address_it_used_before(site, engine):
+    with engine.begin() as conn:
+        write_audit(conn, "center1", "login", {"ip": "10.5.0.1"}, datetime.now(UTC) - timedelta(days=3))
+    fail_from_many(engine, "center1", 40)  # a flood at the maximum delay
+    assert attempt(site.test_client(), "center1", PASSWORD, ip="10.5.0.9").status_code == 429
+    assert attempt(site.test_client(), "center1", PASSWORD, ip="10.5.0.1").status_code == 302
+
+
+def test_a_flood_on_one_name_does_not_hide_the_failures_of_an_address(site, engine):
+    client = site.test_client()
+    for _ in range(4):
+        assert attempt(client, "center1", ip="10.6.0.1").status_code == 401
+    # 2,500 refused attempts on the same name from other addresses: newer than the four failures
+    now = datetime.now(UTC)
+    rows = [{"ts": now + timedelta(microseconds=i), "username": "center1", "action": "login_failed",
+             "detail": json.dumps({"ip": f"10.7.{i // 250}.{i % 250}", "locked": True})} for i in range(2500)]
+    with engine.begin() as conn:
+        conn.execute(GwAudit.__table__.insert(), rows)
+    assert attempt(client, "center1", ip="10.6.0.1").status_code == 401  # the fifth failure of the pair
+    assert attempt(client, "center1", PASSWORD, ip="10.6.0.1").status_code == 429  # locked: it was counted
+
+
+# --- bounded hashing -------------------------------------------------------------------------------
+
+class BlockingHasher(CountingHasher):
+    """Holds every check until released, counting how many run at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = threading.Event()
+        self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def verify(self, hash, password):  # noqa: A002
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            self.release.wait(10)
+            return super().verify(hash, password)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_concurrent_password_checks_are_bounded_and_the_rest_get_503(site, monkeypatch):
+    from dashboard.identity import users
+
+    blocking = BlockingHasher()
+    monkeypatch.setattr(users, "_hasher", blocking)
+    monkeypatch.setattr(users, "_hash_slots", threading.BoundedSemaphore(2))
+    monkeypatch.setattr(users, "HASH_WAIT_SECONDS", 0.3)
+    statuses, retry = [], []
+
+    def one(i):
+        resp = attempt(site.test_client(), f"user{i}", ip=f"10.8.0.{i}")
+        statuses.append(resp.status_code)
+        retry.append(resp.headers.get("Retry-After"))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    time.sleep(1.0)  # the two without a slot have given up by now
+    blocking.release.set()
+    for th in threads:
+        th.join(10)
+    assert sorted(statuses) == [401, 401, 503, 503] and blocking.most == 2
+    assert sorted(r for r in retry if r) == ["5", "5"]
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_counts(engine, backend_url, hasher):

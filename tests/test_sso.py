@@ -211,6 +211,20 @@ def test_oidc_login_maps_groups_to_role_and_region(oidc_app, provider, engine):
     assert row.username == "oidc:wang.wu" and json.loads(row.detail)["via"] == "oidc"
 
 
+def test_an_oidc_session_lives_on_the_server_and_logout_ends_every_copy(oidc_app, provider, engine):
+    from data_access.models import GwSession
+
+    client = oidc_app.test_client()
+    sign_in(client, provider, {"sub": "u5", "id_claims": {"preferred_username": "sun", "groups": ["gw-leaders"]}})
+    copy = oidc_app.test_client()
+    copy.set_cookie("gridwall_session", client.get_cookie("gridwall_session").value)
+    assert copy.get("/whoami").get_json()["user"] == "oidc:sun"
+    with engine.connect() as conn:
+        assert conn.execute(select(GwSession.via).where(GwSession.ended_at.is_(None))).scalars().all() == ["oidc"]
+    assert client.post("/logout").status_code == 302
+    assert copy.get("/whoami").status_code == 401
+
+
 def test_oidc_groups_and_region_from_userinfo(oidc_app, provider):
     client = oidc_app.test_client()
     resp = sign_in(client, provider, {"sub": "u2", "id_claims": {"preferred_username": "li"},

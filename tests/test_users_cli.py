@@ -65,6 +65,30 @@ def test_token_create_prints_a_token_and_stores_only_its_hash(cli, engine):
     assert user_for_token(engine, token + "x") is None
 
 
+def test_user_add_keeps_a_disabled_user_disabled_unless_enable_is_given(cli, engine):
+    assert cli("user", "add", "duty", "--role", "center", "--password-stdin", input="a\n").exit_code == 0
+    assert cli("user", "disable", "duty").exit_code == 0
+    result = cli("user", "add", "duty", "--role", "leader", "--password-stdin", input="b\n")
+    assert result.exit_code == 0 and "--enable" in result.output
+    with engine.connect() as conn:
+        assert conn.execute(select(GwUser.role, GwUser.active)).one() == ("leader", False)
+    assert authenticate(engine, "duty", "b") is None
+    result = cli("user", "add", "duty", "--role", "leader", "--enable")
+    assert result.exit_code == 0 and "disabled" not in result.output
+    assert authenticate(engine, "duty", "b").username == "duty"
+    assert "--enable" in cli("user", "add", "--help").output
+
+
+def test_a_wall_user_gets_no_password(cli, engine):
+    result = cli("user", "add", "w", "--role", "wall", "--region", TOWN_A, "--password-stdin", input="pw\n")
+    assert result.exit_code != 0 and "kiosk" in result.output
+    # a user turned into a wall user loses the password it had
+    assert cli("user", "add", "s", "--role", "leader", "--password-stdin", input="pw\n").exit_code == 0
+    assert cli("user", "add", "s", "--role", "wall", "--region", TOWN_A).exit_code == 0
+    with engine.connect() as conn:
+        assert conn.execute(select(GwUser.username, GwUser.password_hash)).all() == [("s", None)]
+
+
 USER_ERRORS = [
     (("token", "create", "ghost"), None, "unknown user"),
     (("user", "add", "s", "--role", "street", "--password-stdin"), "pw\n", "--region"),

@@ -20,13 +20,13 @@ from dashboard.core.config import Settings
 from data_access.figures import case_figures, rate_figures, staffing_figures
 from data_access.moment import Moment
 from data_access.scope import Scope
-from layouts import i18n
+from layouts import i18n, tile_catalogue
 
 from .wall_fixtures import COUNTY, insert_case, seed_small_county
 
 UTC = timezone.utc
 ROOT = Scope(COUNTY, COUNTY)
-N_VALUES = len(i18n.CASE_TILES) + 1 + len(i18n.RATE_TILES) + len(i18n.STAFFING_TILES)
+N_VALUES = len(tile_catalogue.TILES)
 
 
 def refreshed() -> None:
@@ -57,12 +57,12 @@ def test_figures_are_the_data_access_figures(wall_app, engine):
         rates = rate_figures(conn, ROOT, m)
         staffing = staffing_figures(conn, ROOT, m)
     kpis = out[:5]
-    assert kpis == tuple(str(cases[i18n.CASE_TILE_KEYS[t]]) for t, _, _ in i18n.CASE_TILES)
+    assert kpis == tuple(str(cases[t.figure[1]]) for t in tile_catalogue.tiles(tile_catalogue.ROW)[:5])
     assert all(v.isdigit() for v in kpis)
     assert out[5] == "1"  # one new alert; the acknowledged and resolved ones are not new
-    assert out[6:10] == tuple(i18n.pct(rates[k]) for _, _, k in i18n.RATE_TILES)
+    assert out[6:10] == tuple(i18n.pct(rates[t.figure[1]]) for t in tile_catalogue.tiles(tile_catalogue.RATES))
     staffing["vacant"] = staffing["grids"] - staffing["grids_staffed"]
-    assert out[10:16] == tuple(str(staffing[k]) for _, _, k in i18n.STAFFING_TILES)
+    assert out[10:16] == tuple(str(staffing[t.figure[1]]) for t in tile_catalogue.tiles(tile_catalogue.STAFFING))
     assert len(out) == N_VALUES + 1 and len(out[-1]) == N_VALUES  # and the digests of what it sent
     # The browser holds these now: the same version again sends nothing but the digests.
     again = wall.update_figures(1, "", out[-1])

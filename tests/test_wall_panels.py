@@ -20,6 +20,7 @@ from callbacks.live import signal as live_signal
 from callbacks.live.cache import cache
 from dashboard.app import create_app
 from dashboard.core.config import Settings
+from dashboard.identity import auth
 from data_access.figures import case_figures, staffing_figures
 from data_access.map_layers import alert_points, anchor_points, case_points, own_outline
 from data_access.models import Alert, Case, GwAudit, Org, Region, StaffPing
@@ -33,6 +34,7 @@ from data_access.staffing_detail import (
     vacant_grids,
 )
 from data_access.trend import band, hourly_trend
+from layouts import tile_catalogue
 from layouts.alerts import evidence
 
 from . import handbuilt
@@ -314,12 +316,13 @@ def test_acknowledge_from_the_wall(wall_app, monkeypatch):
     assert "已确认" in props(result)["children"]
     with engine.connect() as conn:
         row = conn.execute(select(Alert.status, Alert.ack_by).where(Alert.id == int(new_id))).one()
-        audit = conn.execute(select(GwAudit.action, GwAudit.username)).all()
-    assert tuple(row) == ("acknowledged", "demo") and ("alert_ack", "demo") in audit
+        audit = conn.execute(select(GwAudit.action, GwAudit.username, GwAudit.detail)).all()
+    assert tuple(row) == ("acknowledged", "demo")
+    assert [json.loads(d)["via"] for a, u, d in audit if (a, u) == ("alert_ack", "demo")] == ["wall"]
 
     # With authentication on, only duty officers may: anyone else is told so and nothing is written.
     app.server.config["GRIDWALL_AUTH_ENABLED"] = True
-    monkeypatch.setattr(nav, "current_user", lambda: type("U", (), {"role": "leader", "username": "boss"})())
+    monkeypatch.setattr(auth, "current_user", lambda: type("U", (), {"role": "leader", "username": "boss"})())
     assert "仅值班人员" in props(nav.acknowledge([1], ""))["children"]
     assert panels.can_acknowledge() is False
 
@@ -360,7 +363,7 @@ def test_rotation_and_yesterday(wall_app):
     assert nav.rotation("?rotate=30")["regions"] == ["320585100", "320585101", "320585102", "320585103"]
     out = panels.update_yesterday(0, "")
     assert set(out["figures"]) == {"kpi-open", "kpi-overdue", "kpi-warning", "kpi-new-today", "kpi-closed-today"}
-    assert out["tones"]["kpi-overdue"] == "bad"
+    assert {r["id"]: r["tone"] for r in tile_catalogue.browser_rules()["deltas"]}["kpi-overdue"] == "bad"
     trend = panels.update_trend(0, "")
     assert len(trend["today"]["new"]) == 24 and trend["live"] is True
 

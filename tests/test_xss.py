@@ -156,7 +156,8 @@ def api(engine, backend_url, monkeypatch):
 
 
 def add_users_for(engine) -> str:
-    from dashboard.identity.users import add_user, create_token
+    from dashboard.identity.users import create_token
+    from dashboard.usecases.users import save_user as add_user
 
     add_user(engine, "center1", role="center", password=PASSWORD)
     return create_token(engine, "center1")

@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Any, Callable, TypeVar
 
 from flask import current_app
-from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy import exc as sa_exc
 
 from callbacks.live import signal as live
 from data_access.db import get_engine
@@ -52,8 +51,21 @@ def _marked_down(url: str) -> bool:
         return True
 
 
+def unreachable(exc: BaseException) -> bool:
+    """A failure to reach the database (refused, lost or timed-out connection, pool exhausted), as
+    opposed to a bad request or a bug: only this may mark the database down for everyone."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 def read(fn: Callable[[Any], T], *, connect: bool = True) -> T:
-    """``fn(conn)`` on the wall's database; DataUnavailable when it fails or is known to be down."""
+    """``fn(conn)`` on the wall's database; DataUnavailable when it cannot be reached or is known to be down.
+
+    Any other failure (a malformed request that slipped past validation, a bug) is raised as it is:
+    it answers that one request with an error and marks nothing, so no other wall notices.
+    """
     url = _url()
     if _marked_down(url):
         raise DataUnavailable("database marked down; retrying shortly")
@@ -62,15 +74,11 @@ def read(fn: Callable[[Any], T], *, connect: bool = True) -> T:
             return fn(None)
         with get_engine(url).connect() as conn:
             return fn(conn)
-    except HTTPException:  # an authentication answer (401/403) is not an outage
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure to read leaves the wall stale, never broken
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
         now = time.monotonic()
         with _lock:
             _down[url] = (now + RETRY_SECONDS, now)
-        # A database error is an outage; anything else is a bug worth its traceback in the log.
-        log.warning("wall read failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
-                    exc_info=not isinstance(exc, DBAPIError))
+        log.warning("wall read failed: %s: %s", type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         raise DataUnavailable(str(exc)) from exc
-
-

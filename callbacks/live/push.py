@@ -31,7 +31,7 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from datetime import timezone
 
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
@@ -41,8 +41,10 @@ from callbacks import reads, wall
 from callbacks.live import versions
 from callbacks.live.outage import DataUnavailable
 from callbacks.live.tick import known_version, slow_data, stale_data, version_data
-from callbacks.view import resolve_view
+from callbacks.view import BadSearch, checked_search, resolve_view
+from dashboard.identity.addresses import client_ip
 from dashboard.identity.auth import auth_enabled, current_user
+from layouts import tile_catalogue
 from layouts.stream import STREAM_LIMIT, case_entry, case_key
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,13 @@ EVENTS_PATH = "/live/events"
 BEAT_SECONDS = 1.0
 RECHECK_SECONDS = 5.0  # a disabled user or a revoked kiosk token loses the channel within this
 MIN_GAP_SECONDS = 0.2  # versions that come faster are coalesced (the poller itself runs every 0.1 s)
-MAX_SEARCH = 400
 FRAMES_KEPT = 32
 RETRY_MS = 1000
+# One user (a kiosk link opened on many screens, a script) or one address must not take every slot
+# of a process: other walls would get 503 and fall back to polling. Kiosk sessions of one wall user
+# count as that user. Set by GRIDWALL_PUSH_SLOTS_PER_USER / _PER_ADDRESS (app config or environment).
+SLOTS_PER_USER = 8
+SLOTS_PER_ADDRESS = 16  # a control room behind one NAT address holds several walls
 
 bp = Blueprint("gridwall_push", __name__)
 
@@ -70,30 +76,58 @@ def _slots() -> int:
     return max(1, versions.THREADS - max(4, versions.THREADS // 4))
 
 
+def _cap(name: str, default: int) -> int:
+    configured = current_app.config.get(name) or os.environ.get(name)
+    return max(1, int(configured)) if configured else default
+
+
 _slot_lock = threading.Lock()
 _open = 0
+_open_by_user: Counter[str] = Counter()
+_open_by_address: Counter[str] = Counter()
 _frames: OrderedDict[tuple[str, str], dict] = OrderedDict()
 _frame_locks: dict[tuple[str, str], threading.Lock] = {}
 _frames_lock = threading.Lock()
 
 
-def _take_slot() -> bool:
+def _take_slot(user: str | None, address: str) -> tuple[str, int] | None:
+    """A slot for a stream of ``user`` (None with auth off) from ``address``: None when taken, else
+    the cap that is reached (``process``, ``user`` or ``address``) and its size."""
     global _open
+    caps = (("process", _slots()),
+            ("user", _cap("GRIDWALL_PUSH_SLOTS_PER_USER", SLOTS_PER_USER)),
+            ("address", _cap("GRIDWALL_PUSH_SLOTS_PER_ADDRESS", SLOTS_PER_ADDRESS)))
     with _slot_lock:
-        if _open >= _slots():
-            return False
+        held = (_open, _open_by_user[user] if user is not None else 0, _open_by_address[address])
+        for (what, cap), n in zip(caps, held, strict=True):
+            if n >= cap:
+                return what, cap
         _open += 1
-        return True
+        if user is not None:
+            _open_by_user[user] += 1
+        _open_by_address[address] += 1
+    return None
 
 
-def _give_slot() -> None:
+def _give_slot(user: str | None, address: str) -> None:
     global _open
     with _slot_lock:
         _open -= 1
+        for counts, key in ((_open_by_user, user), (_open_by_address, address)):
+            if key is not None:
+                counts[key] -= 1
+                if counts[key] <= 0:
+                    del counts[key]
 
 
-def open_connections() -> int:
-    return _open
+def open_connections(*, user: str | None = None, address: str | None = None) -> int:
+    """Streams open in this process: all, or those of ``user`` or of ``address``."""
+    with _slot_lock:
+        if user is not None:
+            return _open_by_user[user]
+        if address is not None:
+            return _open_by_address[address]
+        return _open
 
 
 def _event(kind: str, payload: str) -> str:
@@ -109,7 +143,6 @@ def _dumps(value) -> str:
 def _build_frame(view, version: str) -> dict:
     version_data_ = version_data(view, version)
     values, _digests = wall.figure_outputs(view, version)
-    tile_ids = [out.component_id for out in wall.FIGURE_OUTPUTS[:-1]]
     m = view.moment()
     cases = reads.stream_bundle(view.scope, m, version, STREAM_LIMIT)
     today = m.at.astimezone(view.tz).date()
@@ -118,7 +151,7 @@ def _build_frame(view, version: str) -> dict:
         "data": version_data_,
         "live": _dumps(version_data_),
         "slow": _dumps(slow_data(view, version)),
-        "tiles": _dumps(dict(zip(tile_ids, values))),
+        "tiles": _dumps(dict(zip(tile_catalogue.ids(), values))),
         "keys": keys,
         "keys_json": json.dumps(keys, ensure_ascii=False),
         "entries": {k: _dumps(case_entry(c, view.tz, today, at=m.at)) for k, c in zip(keys, cases)},
@@ -233,11 +266,18 @@ def _events(search: str):
 def events():
     if not versions.live_enabled() or current_app.config.get("GRIDWALL_PUSH", "on") == "off":
         return Response(_event("off", "{}"), mimetype="text/event-stream", headers={"Cache-Control": "no-store"})
-    search = request.args.get("search", "")
-    if not isinstance(search, str) or len(search) > MAX_SEARCH:
-        return Response("search too long", status=400, mimetype="text/plain")
-    if not _take_slot():
-        return Response("no free push slot; poll instead", status=503, mimetype="text/plain",
+    try:  # the page's own query (the same check as every wall callback's)
+        search = checked_search(request.args.get("search", ""))
+    except BadSearch as exc:
+        return Response(str(exc), status=400, mimetype="text/plain")
+    user = current_user() if auth_enabled() else None
+    username = user.username if user is not None else None
+    address = client_ip()
+    refused = _take_slot(username, address)
+    if refused is not None:
+        log.warning("push channel refused for user %s at %s: the %s cap of %d streams is reached; "
+                    "the wall polls instead", username or "-", address, *refused)
+        return Response(f"no free push slot ({refused[0]}); poll instead", status=503, mimetype="text/plain",
                         headers={"Retry-After": "30"})
 
     def stream():
@@ -248,7 +288,8 @@ def events():
 
     response = Response(stream_with_context(stream()), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-    response.call_on_close(_give_slot)  # runs however the stream ends, even before its first byte
+    # runs however the stream ends, even before its first byte
+    response.call_on_close(lambda: _give_slot(username, address))
     return response
 
 

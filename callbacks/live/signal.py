@@ -140,7 +140,7 @@ class ChangeWatch:
     def _poll_once(self) -> bool:
         try:
             with get_engine(self.url).connect() as conn:
-                fingerprint = data_version(conn, Scope(self.root, self.root), datetime.now(UTC))
+                fingerprint = data_version(conn, Scope.whole_deployment(self.root), datetime.now(UTC))
         except Exception as exc:  # noqa: BLE001 - any failure is an outage of the feed
             with self._cond:
                 if self._version is not None or not self._polled:

@@ -16,8 +16,10 @@ The loop is driven from the page rather than by the 1-second ``dcc.Interval``: t
 an answer still on its way when the interval asks again, which under load would starve the wall.
 
 ``#freshness`` is drawn in the browser (``assets/live.js``) from ``live-version`` and the heartbeat:
-the data age keeps counting between versions, and the wall says "数据中断 自 hh:mm:ss" as soon as
-the server reports that the database cannot be read, or when the server itself stops answering.
+the feed's age (the platform's last case change anywhere in the deployment: whether data arrives at
+all) keeps counting between versions, and the wall says "数据中断 自 hh:mm:ss" as soon as the server
+reports that the database cannot be read, or when the server itself stops answering. The view's own
+last case time is shown apart from it (``#region-last-case``): a quiet grid is not a stale feed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from callbacks.live import versions
 from callbacks.live.cache import shared_versioned
 from callbacks.live.outage import DataUnavailable
 from callbacks.view import resolve_view, wall_tz
+from data_access.scope import Scope
 from layouts import i18n
 
 UTC = timezone.utc
@@ -43,7 +46,7 @@ def register(app) -> None:
         Output("live-version", "data"),
         Output("live-slow", "data"),
         Output("live-beat", "data"),
-        *wall.FIGURE_OUTPUTS,
+        *wall.figure_output_list(),
         *wall.STREAM_OUTPUTS,
         Input("live-poke", "data"),
         Input("url", "search"),
@@ -82,7 +85,7 @@ def update_tick(poke, search, shown, shown_slow, figures_state, stream_state):
         figures = wall.update_figures(version, search, figures_state)
         stream = wall.update_stream(version, search, stream_state)
     else:
-        figures = (no_update,) * len(wall.FIGURE_OUTPUTS)
+        figures = (no_update,) * len(wall.figure_output_list())
         stream = (no_update,) * len(wall.STREAM_OUTPUTS)
     return (version, slow, beat, *figures, *stream)
 
@@ -112,19 +115,41 @@ def known_version(view, shown: dict) -> str | None:
 
 
 def version_data(view, version: str) -> dict:
-    """What ``live-version`` holds for a version: the version, the view and the data age."""
+    """What ``live-version`` holds for a version: the version, the view, the feed's age (``as_of``:
+    the platform's last case change anywhere in the deployment, for ``#freshness``) and the view's
+    own last case change (``region_as_of``, for ``#region-last-case``)."""
     tz = wall_tz()
     m = view.moment()
-    as_of = reads.data_age(view.scope, m, version)
+    as_of = feed_age(view, m, version)
+    region_as_of = reads.data_age(view.scope, m, version)
     return {
         "v": version,
         "view": view.key,
+        "mode": "live" if view.live else "history",
         "as_of": _ms(as_of),
         "as_of_text": i18n.hhmmss(as_of, tz) if as_of else None,
+        "region_as_of": _ms(region_as_of),
+        "region_as_of_text": case_time_text(region_as_of, m) if region_as_of else None,
         "ref": None if view.live else _ms(m.at),  # a past view's age is measured from its moment
         "tz": tz.key,
         "stale": False,
     }
+
+
+def feed_age(view, m, version: str) -> datetime | None:
+    """The deployment's last case change at T. Versions are the deployment-wide poll's
+    (callbacks/live/signal.py), so this is one read per version for every view and viewer (none
+    extra at the root: the same entry as the root's own)."""
+    root = view.base.root
+    return reads.data_age(Scope.whole_deployment(root), m, version)
+
+
+def case_time_text(value: datetime, m) -> str:
+    """``15:09`` on T's local day, ``11-24 10:56`` before it."""
+    local = value.astimezone(m.tz)
+    if local.date() == m.at.astimezone(m.tz).date():
+        return i18n.hhmm(value, m.tz)
+    return f"{local:%m-%d} {i18n.hhmm(value, m.tz)}"
 
 
 def stale_data(exc: DataUnavailable, shown: dict) -> dict:
@@ -132,7 +157,7 @@ def stale_data(exc: DataUnavailable, shown: dict) -> dict:
     tz = wall_tz()
     since = exc.since or datetime.now(UTC)
     return {"stale": True, "since": _ms(since), "since_text": i18n.hhmmss(since, tz),
-            "view": shown.get("view"), "tz": tz.key}
+            "view": shown.get("view"), "mode": shown.get("mode"), "tz": tz.key}
 
 
 def _epoch() -> int:

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     session_hours: float = 12.0  # a password or single-sign-on session ends after this
     kiosk_days: int = 365  # a kiosk session's cookie; revoking its token ends it at once
     secure_cookies: bool = False  # set when the wall is served over HTTPS
+    max_request_bytes: int = 1024 * 1024  # a larger body answers 413 before authentication
     # Single sign-on (dashboard/sso.py). sso_role_map: group -> "role" or "role:region".
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
@@ -70,6 +71,13 @@ class Settings(BaseSettings):
         v = v.strip().lower()
         if v not in ("on", "off"):
             raise ValueError("GRIDWALL_AUTH must be 'on' or 'off'")
+        return v
+
+    @field_validator("max_request_bytes")
+    @classmethod
+    def _room_for_callbacks(cls, v: int) -> int:
+        if v < 64 * 1024:
+            raise ValueError("GRIDWALL_MAX_REQUEST_BYTES must be at least 65536 (the wall's callbacks)")
         return v
 
     @field_validator("proxy_trusted_ips", mode="before")

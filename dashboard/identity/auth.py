@@ -5,23 +5,24 @@ Public surface used by the app factory, callbacks and API:
   /logout, /kiosk/TOKEN, single sign-on (``dashboard.identity.sso``) and the /audit page.
 - ``current_user()``: the user of the current request (None with auth off).
 - ``current_scope()``: the Scope of that user, resolved on the server side only.
-- ``require_role(*roles)``: the current user when it has one of the roles, else 403 (a
-  callback that writes, e.g. acknowledging an alert, calls ``require_role("center")``).
+- ``require_role(*roles)``: the current user when it has one of the roles, else ``RoleRequired``
+  (a 403; the only role gate: pages, API routes and callbacks that write call it);
+  ``has_role(*roles)`` is the same test without raising, for what a page shows (ack buttons).
 - ``audit(action, detail)``: one row in gw_audit by the current user (exports, acknowledgements).
 - ``deployment_root()``: the root region of this deployment.
 
-Browser requests carry a session cookie; API requests (``/api/v1``) may instead carry
-``Authorization: Bearer TOKEN``. The session is re-checked against the database on every
-request: a disabled user, a changed password or a revoked kiosk token ends it at once. With
-auth off (demo on loopback) everything is open at the root.
+Browser requests carry a session cookie holding a random session id; the session itself lives on
+the server (``dashboard.identity.sessions``, table gw_sessions) and is re-checked on every request:
+logout, a disabled user, a new password or a revoked kiosk token ends it at once, on every worker.
+API requests (``/api/v1``) may instead carry ``Authorization: Bearer TOKEN``. With auth off (demo on
+loopback) everything is open at the root.
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
+import math
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -34,13 +35,21 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
 )
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import Forbidden
 
-from dashboard.identity import sso, users
-from dashboard.identity.throttle import Policy, locked_until
-from dashboard.web.security import client_ip, trusted_networks
+from dashboard.identity import audit_throttle, sso, users
+from dashboard.identity.addresses import client_ip, trusted_networks
+from dashboard.identity.sessions import (  # safe_next and start_session are also used from here
+    confirmation_code,
+    confirmed,
+    end_session,
+    safe_next,
+    session_user,
+    start_session,
+)
+from dashboard.identity.throttle import Policy, refusal
 from data_access import users as user_db
 from data_access.db import get_engine
 from data_access.regions import find_root
@@ -51,8 +60,8 @@ from data_access.users import User
 OPEN_PATHS = frozenset(("/healthz", "/login", "/logout", "/_favicon.ico", "/api/v1/openapi.json"))
 OPEN_PREFIXES = ("/kiosk/", "/login/", "/assets/", "/_dash-component-suites/", "/static/")
 API_PREFIX = "/api/"
-SESSION_USER = "uid"
 AUDIT_PAGE_ROWS = 200
+HASHING_RETRY_SECONDS = 5
 
 bp = Blueprint("gridwall_auth", __name__, template_folder="templates")
 
@@ -101,16 +110,35 @@ def current_scope() -> Scope:
     return user_scope(current_user())
 
 
-def require_role(*roles: str) -> User | None:
-    """The current user if its role is one of ``roles`` (None with auth off); else abort with 403."""
+class RoleRequired(Forbidden):
+    """The current user lacks every role a write or a page needs (403).
+
+    Flask answers it as a 403 page; the API answers it as 403 JSON; a callback may catch it to
+    show its own message.
+    """
+
+    def __init__(self, roles: tuple[str, ...]):
+        super().__init__(f"only {' or '.join(roles)} users may do this")
+        self.roles = roles
+
+
+def has_role(*roles: str) -> bool:
+    """Whether the current user has one of ``roles`` (always with auth off): for display decisions."""
     if not auth_enabled():
-        return None
+        return True
     user = current_user()
-    if user is None:
-        abort(401)
-    if user.role not in roles:
-        abort(403)
-    return user
+    return user is not None and user.role in roles
+
+
+def require_role(*roles: str) -> User | None:
+    """The current user if it has one of ``roles`` (None with auth off); else raise RoleRequired.
+
+    The one role gate of gridwall (pages, API routes, callbacks that write). A request without a
+    user never gets here with auth on: the login requirement answers it with 401 first.
+    """
+    if not has_role(*roles):
+        raise RoleRequired(roles)
+    return current_user() if auth_enabled() else None
 
 
 def audit(action: str, detail: dict | None = None, username: str | None = None) -> None:
@@ -129,11 +157,6 @@ def _bearer_token() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def password_tag(hashed: str | None) -> str | None:
-    """A short fingerprint of the stored password hash: a new password ends older sessions."""
-    return hashlib.sha256(hashed.encode()).hexdigest()[:16] if hashed else None
-
-
 def _resolve_user() -> User | None:
     if request.path.startswith(API_PREFIX) and request.headers.get("Authorization"):
         token = _bearer_token()
@@ -141,38 +164,7 @@ def _resolve_user() -> User | None:
     proxied = sso.proxy_user()
     if proxied is not sso.NOT_PROXIED:
         return proxied
-    return _session_user()
-
-
-def _session_user() -> User | None:
-    uid = session.get(SESSION_USER)
-    if not isinstance(uid, int):
-        return None
-    with _engine().connect() as conn:
-        found = user_db.session_user(conn, uid)
-        if found is None or not found[0].active:
-            return _end_session()
-        user, hashed = found
-        via = session.get("via")
-        if via == "kiosk":
-            tid = session.get("tid")
-            if not isinstance(tid, int) or not user_db.token_is_live(conn, tid, user.id):
-                return _end_session()
-            return user
-    if via == "password" and session.get("pw") != password_tag(hashed):
-        return _end_session()
-    if via not in ("password", "oidc"):
-        return _end_session()  # a session from before these rules, or forged
-    iat = session.get("iat")
-    hours = current_app.config.get("GRIDWALL_SESSION_HOURS", 12.0)
-    if not isinstance(iat, (int, float)) or time.time() - iat > hours * 3600:
-        return _end_session()
-    return user
-
-
-def _end_session() -> None:
-    session.clear()
-    return None
+    return session_user()
 
 
 def _is_open(path: str) -> bool:
@@ -200,34 +192,6 @@ def _require_login():
     return jsonify(error="authentication required"), 401
 
 
-def safe_next(value: str | None) -> str:
-    """Only a local path, never another host (//host, /\\host, or tricks browsers normalise)."""
-    if not value or not value.startswith("/") or len(value) > 2000:
-        return "/"
-    if any(c in value for c in "\\\t\r\n\x00") or value.startswith("//"):
-        return "/"
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        return "/"
-    return value
-
-
-def start_session(user: User, *, via: str, token_id: int | None = None, hashed: str | None = None) -> None:
-    """A fresh session (the old one, e.g. a pre-login one, is dropped)."""
-    session.clear()
-    session[SESSION_USER] = user.id
-    session["via"] = via
-    session["iat"] = int(time.time())
-    if via == "kiosk":
-        session["tid"] = token_id
-        session.permanent = True  # survives browser and server restarts; the token can end it
-    else:
-        session.permanent = False
-    if via == "password":
-        session["pw"] = password_tag(hashed)
-    g.gw_user = user
-
-
 def _audit(username: str | None, action: str, detail: dict | None = None) -> None:
     try:
         with _engine().begin() as conn:
@@ -248,7 +212,7 @@ def login():
     nxt = safe_next(request.values.get("next"))
     if not auth_enabled():
         return redirect(nxt)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD (Flask adds it to GET routes): the page, nothing else
         return _login_page(None, "", nxt, 200)
     username = (request.form.get("username") or "").strip()[:64]
     password = request.form.get("password") or ""
@@ -256,58 +220,107 @@ def login():
     engine = _engine()
     try:
         with engine.connect() as conn:
-            until = locked_until(conn, current_app.config["GRIDWALL_LOGIN_POLICY"], username, ip, _now())
-        # The password is checked even when locked and for unknown names (against a dummy hash):
-        # a lock, a wrong password and an unknown user cost the same time.
-        user = users.authenticate(engine, username, password)
-        hashed = None
-        if user is not None and until is None:
-            with engine.connect() as conn:
-                _, hashed = user_db.session_user(conn, user.id)
+            refused = refusal(conn, current_app.config["GRIDWALL_LOGIN_POLICY"], username, ip, _now())
     except SQLAlchemyError:
         return _login_page("数据库暂不可用，请稍后再试", username, nxt, 503)
-    if until is not None:
-        _audit(username or None, "login_failed", {"ip": ip, "locked": True})
-        minutes = max(1, int((until - _now()).total_seconds() // 60) + 1)
+    if refused is not None:
+        return _refused(refused, username, ip, nxt)
+    # Only now is the password checked: a refused attempt costs no hash. An unknown user, a user
+    # without a password and a wrong password cost the same single check (against a dummy hash).
+    try:
+        user = users.authenticate(engine, username, password)
+    except users.HashingBusy:
+        current_app.logger.warning("login for %r from %s: no password-hashing slot", username, ip)
+        resp = _login_page("登录繁忙，请稍后再试", username, nxt, 503)
+        resp.headers["Retry-After"] = str(HASHING_RETRY_SECONDS)
+        return resp
+    except SQLAlchemyError:
+        return _login_page("数据库暂不可用，请稍后再试", username, nxt, 503)
+    if user is None:
+        _audit(username or None, "login_failed", user_db.login_detail(ip))
+        return _login_page("用户名或密码错误", username, nxt, 401)
+    try:
+        start_session(user, via="password")
+    except SQLAlchemyError:
+        return _login_page("数据库暂不可用，请稍后再试", username, nxt, 503)
+    _audit(user.username, "login", user_db.login_detail(ip))
+    return redirect(nxt)
+
+
+def _refused(refused, username: str, ip: str, nxt: str):
+    """429 for an attempt refused by the throttle: a lock (counts as a failure) or the per-name delay."""
+    left = (refused.until - _now()).total_seconds()
+    seconds = max(1, math.ceil(left))
+    if refused.locked:
+        _audit(username or None, "login_failed", user_db.login_detail(ip, locked=True))
+        minutes = max(1, math.ceil(left / 60))
         resp = _login_page(f"登录失败次数过多，请 {minutes} 分钟后再试", username, nxt, 429)
         resp.headers["Retry-After"] = str(minutes * 60)
         return resp
-    if user is not None:
-        start_session(user, via="password", hashed=hashed)
-        _audit(user.username, "login", {"ip": ip})
-        return redirect(nxt)
-    _audit(username or None, "login_failed", {"ip": ip})
-    return _login_page("用户名或密码错误", username, nxt, 401)
+    _audit(username or None, "login_delayed", user_db.login_detail(ip, seconds=seconds))
+    resp = _login_page(f"该账号登录尝试过于频繁，请 {seconds} 秒后再试", username, nxt, 429)
+    resp.headers["Retry-After"] = str(seconds)
+    return resp
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    user = current_user() if auth_enabled() and session.get(SESSION_USER) is not None else None
+    try:
+        user = current_user() if auth_enabled() else None
+        end_session()
+    except SQLAlchemyError:  # the session is not ended: keep the cookie, so that logout can be tried again
+        return jsonify(error="database unavailable"), 503
     if user is not None:
         _audit(user.username, "logout", {"ip": client_ip()})
-    session.clear()
     return redirect("/login")
 
 
-@bp.route("/kiosk/<token>")
+KIOSK_PURPOSE = "kiosk:"
+
+
+@bp.route("/kiosk/<token>", methods=["GET", "POST"])
 def kiosk(token: str):
-    """A wall user's long-lived link: a session at its region, then the wall."""
+    """A wall user's long-lived link: a session at its region, then the wall.
+
+    A browser already logged in as another user (a duty officer's) is asked first: the link opens a
+    confirmation page whose form posts back here with a code bound to that session.
+    """
     if not auth_enabled():
         return redirect("/")
+    if request.method == "HEAD":
+        return "", 200  # a monitor's probe: no session, no audit row
     try:
         found = users.token_for(_engine(), token)
     except SQLAlchemyError:
         abort(503)
     if found is None or found[1].role != "wall":
-        _audit(None, "kiosk_failed", {"ip": client_ip()})
+        ip = client_ip()
+        extra = audit_throttle.admit("kiosk_failed", ip)  # a row per address a minute, a cap per minute
+        if extra is not None:
+            _audit(None, "kiosk_failed", {"ip": ip, **extra})
         return _login_page("大屏链接无效或已停用", "", "/", 403)
     token_id, user = found
     try:
         region = user_scope(user).region
+        current = current_user()
     except (ScopeError, SQLAlchemyError):
         abort(403)
-    start_session(user, via="kiosk", token_id=token_id)
-    _audit(user.username, "kiosk_login", {"ip": client_ip(), "token_id": token_id})
+    purpose = KIOSK_PURPOSE + users.token_hash(token)
+    here = request.full_path if request.query_string else request.path
+    if request.method == "POST" and not confirmed(purpose, request.form.get("confirm")):
+        return redirect(here, 303)  # no confirmation of this browser's session: ask again
+    replaced = current.username if current is not None and current.id != user.id else None
+    if replaced is not None and request.method != "POST":
+        return make_response(render_template("kiosk_confirm.html", current=current.username, wall=user.username,
+                                             action=here, code=confirmation_code(purpose)), 200)
+    try:
+        start_session(user, via="kiosk", token_id=token_id)
+    except SQLAlchemyError:
+        abort(503)
+    detail = {"ip": client_ip(), "token_id": token_id}
+    if replaced is not None:
+        detail["replaced"] = replaced
+    _audit(user.username, "kiosk_login", detail)
     args = {k: v for k, v in request.args.items() if k != "region"}
     return redirect("/?" + urlencode({"region": region, **args}))
 
@@ -319,8 +332,12 @@ def audit_page():
     action = request.args.get("action") or None
     if action is not None and (len(action) > 32 or not action.replace("_", "").isalnum()):
         action = None
+    try:
+        scope = current_scope()  # a street's duty officer sees its street's rows
+    except ScopeError:
+        abort(403)
     with _engine().connect() as conn:
-        rows = user_db.audit_rows(conn, action, AUDIT_PAGE_ROWS)
+        rows = user_db.audit_rows(conn, scope, action, AUDIT_PAGE_ROWS)
     tz = current_app.config.get("GRIDWALL_TIMEZONE") or "Asia/Shanghai"
     from zoneinfo import ZoneInfo
 
@@ -331,7 +348,8 @@ def audit_page():
 
 
 AUDIT_ACTIONS = {
-    "login": "登录", "login_failed": "登录失败", "login_denied": "拒绝登录", "logout": "退出",
+    "login": "登录", "login_failed": "登录失败", "login_delayed": "登录延迟", "login_denied": "拒绝登录",
+    "logout": "退出",
     "kiosk_login": "大屏链接登录", "kiosk_failed": "大屏链接无效", "alert_ack": "确认预警",
     "export": "导出", "user_save": "用户变更", "user_disable": "停用用户", "user_enable": "启用用户",
     "token_create": "签发令牌", "token_revoke": "吊销令牌",

@@ -34,7 +34,8 @@ from flask import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.web.security import client_ip, is_trusted_proxy
+from dashboard.identity.addresses import client_ip, is_trusted_proxy
+from dashboard.identity.sessions import safe_next, start_session
 from data_access import users as user_db
 from data_access.db import get_engine
 from data_access.scope import REGION_CODE
@@ -195,8 +196,6 @@ def oidc_enabled() -> bool:
 def oidc_login():
     if not oidc_enabled():
         return redirect("/login")
-    from dashboard.identity.auth import safe_next
-
     session["oidc_next"] = safe_next(request.args.get("next"))
     client = current_app.extensions["authlib.integrations.flask_client"].create_client(OIDC_CLIENT)
     return client.authorize_redirect(url_for("gridwall_sso.oidc_callback", _external=True))
@@ -205,8 +204,6 @@ def oidc_login():
 @bp.get("/login/oidc/callback")
 def oidc_callback():
     from authlib.integrations.base_client import OAuthError
-
-    from dashboard.identity.auth import start_session
 
     if not oidc_enabled():
         return redirect("/login")
@@ -238,7 +235,10 @@ def oidc_callback():
     if user is None:
         _audit(external_name("oidc", name), "login_denied", {"via": "oidc", "reason": "disabled", "ip": client_ip()})
         return _sso_error("该账号已停用", 403)
-    start_session(user, via="oidc")
+    try:
+        start_session(user, via="oidc")  # the same server-side session as a password login
+    except SQLAlchemyError:
+        return _sso_error("数据库暂不可用，请稍后再试", 503)
     _audit(user.username, "login", {"via": "oidc", "ip": client_ip()})
     return redirect(nxt)
 

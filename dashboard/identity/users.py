@@ -3,6 +3,10 @@
 Roles (interfaces.md): ``center`` duty officer, ``leader``, ``street`` (read-only, bound to its
 street), ``wall`` (display account, logs in through its kiosk token). Only a token's SHA-256 is
 stored; the token itself is shown once.
+
+Password hashing is bounded per process: at most ``HASH_SLOTS`` argon2 computations (64 MiB each) run
+at once; a caller that cannot get a slot within ``HASH_WAIT_SECONDS`` gets ``HashingBusy`` (the login
+page answers 503), so a burst of logins cannot starve the wall's requests of CPU and memory.
 """
 
 from __future__ import annotations
@@ -10,14 +14,16 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine
 
+from data_access import sessions as session_db
 from data_access import users as db
-from data_access.scope import REGION_CODE
 from data_access.users import User
 
 ROLES = ("center", "leader", "street", "wall")
@@ -27,6 +33,24 @@ USERNAME = re.compile(r"^[^\s\x00-\x1f]{1,64}$")
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so that a miss costs as much as a hit.
 _dummy_hash: str | None = None
+
+HASH_SLOTS = 2
+HASH_WAIT_SECONDS = 3.0
+_hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
+
+
+class HashingBusy(RuntimeError):
+    """Every password-hashing slot stayed taken for ``HASH_WAIT_SECONDS``: try again shortly."""
+
+
+@contextmanager
+def _hashing_slot():
+    if not _hash_slots.acquire(timeout=HASH_WAIT_SECONDS):
+        raise HashingBusy("password hashing is busy")
+    try:
+        yield
+    finally:
+        _hash_slots.release()
 
 
 class UserError(ValueError):
@@ -41,37 +65,10 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _check_region(conn, role: str, region: str | None) -> str | None:
-    region = (region or "").strip() or None
-    if region is not None and (not REGION_CODE.fullmatch(region) or len(region) > 12):
-        raise UserError(f"malformed region code {region!r}: 4, 6, 9 or 12 digits")
-    if role == "street" and (region is None or len(region) != 9):
-        raise UserError("a street user needs --region with its 9-digit street code")
-    if role == "wall" and region is None:
-        raise UserError("a wall user needs --region with the region it shows")
-    if region is not None and not db.region_exists(conn, region):
-        raise UserError(f"unknown region code {region} (not in table regions)")
-    return region
-
-
-def add_user(engine: Engine, name: str, *, role: str, region: str | None = None,
-             password: str | None = None) -> None:
-    """Create the user, or update the role, region and password of an existing one."""
-    if not name or not USERNAME.match(name):
-        raise UserError("a user name is 1 to 64 characters without spaces")
-    if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
-    if password is not None and password == "":
-        password = None
-    with engine.begin() as conn:
-        region = _check_region(conn, role, region)
-        existing = db.password_hash(conn, name)
-        has_password = existing is not None and existing[1] is not None
-        if role in PASSWORD_ROLES and password is None and not has_password:
-            raise UserError(f"a {role} user needs a password (--password-stdin)")
-        hashed = _hasher.hash(password) if password is not None else None
-        db.save_user(conn, name, role=role, region_code=region, hashed=hashed, now=_now())
-        db.write_audit(conn, None, "user_save", {"user": name, "role": role, "region": region})
+def hash_password(password: str) -> str:
+    """The argon2 hash stored for ``password`` (in a hashing slot: may raise HashingBusy)."""
+    with _hashing_slot():
+        return _hasher.hash(password)
 
 
 def create_token(engine: Engine, name: str) -> str:
@@ -89,11 +86,19 @@ def create_token(engine: Engine, name: str) -> str:
 
 
 def authenticate(engine: Engine, name: str, password: str) -> User | None:
-    """The active user with this name and password, else None."""
+    """The active password user (center, leader, street) with this name and password, else None.
+
+    Exactly one argon2 check whatever the outcome (an unknown name, a user without a password, a
+    disabled or a ``wall`` user are checked against a dummy hash), in a hashing slot: raises
+    HashingBusy when none frees up in time. No database connection is held while waiting.
+    """
     global _dummy_hash
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         found = db.password_hash(conn, name) if name else None
-        if found is None or found[1] is None or not found[0].active:
+    usable = found is not None and found[1] is not None and found[0].active and found[0].role in PASSWORD_ROLES
+    new_hash = None
+    with _hashing_slot():
+        if not usable:
             if _dummy_hash is None:
                 _dummy_hash = _hasher.hash(secrets.token_hex(8))
             try:
@@ -107,8 +112,11 @@ def authenticate(engine: Engine, name: str, password: str) -> User | None:
         except (VerificationError, InvalidHashError):
             return None
         if _hasher.check_needs_rehash(hashed):
-            db.set_password_hash(conn, user.id, _hasher.hash(password))
-        return user
+            new_hash = _hasher.hash(password)
+    if new_hash is not None:
+        with engine.begin() as conn:
+            db.set_password_hash(conn, user.id, new_hash)
+    return user
 
 
 def user_for_token(engine: Engine, token: str) -> User | None:
@@ -125,11 +133,16 @@ def token_for(engine: Engine, token: str) -> tuple[int, User] | None:
 
 
 def set_user_active(engine: Engine, name: str, active: bool) -> None:
-    """Disable (or enable again) a user: its sessions and tokens stop working at once."""
+    """Disable (or enable again) a user: disabling ends its sessions (for good: enabling it again does
+    not bring them back) and its tokens stop working at once."""
+    now = _now()
     with engine.begin() as conn:
-        if not db.set_active(conn, name, active):
+        user = db.user_by_name(conn, name)
+        if user is None or not db.set_active(conn, name, active):
             raise UserError(f"unknown user {name!r}")
-        db.write_audit(conn, None, "user_enable" if active else "user_disable", {"user": name})
+        if not active:
+            session_db.end_user_login_sessions(conn, user.id, now)
+        db.write_audit(conn, None, "user_enable" if active else "user_disable", {"user": name}, now)
 
 
 def list_users(engine: Engine) -> list[dict]:

@@ -85,7 +85,7 @@ def _root(engine, configured: str | None) -> Scope:
             code = find_root(conn, configured)
     except NoRoot as exc:
         raise click.ClickException(str(exc)) from exc
-    return Scope(code, code)
+    return Scope.whole_deployment(code)
 
 
 def _logging(level: int) -> None:

@@ -79,7 +79,7 @@ def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineSta
     state = state or EngineState()
     report = RunReport(at=m.at, label=m.local_iso())
     with engine.connect() as conn:
-        active, superseded = _by_situation(alerts_write.active_alerts(conn, m))
+        active, superseded = _by_situation(alerts_write.engine_active_alerts(conn, m))
     ctx = Context(root=root_scope, m=m, open_since={k: r["created_at"] for k, r in active.items()},
                   cache=state.cache)
 
@@ -133,7 +133,7 @@ def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineSta
                 alerts_write.end_episode(conn, row["id"], m.at)
                 report.resolved += 1
     with engine.connect() as conn:
-        report.raised = [_public(r) for r in alerts_write.alert_rows(conn, raised_ids)]
+        report.raised = [_public(r) for r in alerts_write.engine_alert_rows(conn, raised_ids)]
     if forecast:
         report.forecast = _daily_forecast(engine, root_scope, m)
     report.seconds = time.perf_counter() - started
@@ -199,7 +199,7 @@ def _daily_forecast(engine: Engine, root: Scope, m: Moment) -> str | None:
     day = m.at.astimezone(m.tz).date().isoformat()
     try:
         with engine.connect() as conn:
-            if alerts_write.read_state(conn, name) == day:
+            if alerts_write.engine_read_state(conn, name) == day:
                 return "done"
             rows = case_detectors.forecast_outputs(conn, root, m)
         with engine.begin() as conn:

@@ -83,7 +83,7 @@ class SlaRisk(Family):
         cases = feeds_ops.sla_candidates(conn, ctx.root, ctx.m, used_share=self.rules.used_share,
                                          due_soon=self.rules.due_soon)
         risky = sla.at_risk_cases(cases, ctx.at, self.rules)
-        orgs = feeds_ops.org_rows(conn, risky["holder_org_id"].dropna().tolist())
+        orgs = feeds_ops.engine_org_rows(conn, risky["holder_org_id"].dropna().tolist())
         return sla.sla_risk_findings(risky, orgs, ctx.at, ctx.root.root, ctx.open_keys, self.rules)
 
 
@@ -98,7 +98,7 @@ class Backlog(Family):
     def run(self, conn, ctx):
         backlog = feeds_ops.backlog_by_org(conn, ctx.root, ctx.m, self.days)
         flagged = sla.backlog_growth(backlog, self.rules)
-        orgs = feeds_ops.org_rows(conn, flagged.index.tolist())
+        orgs = feeds_ops.engine_org_rows(conn, flagged.index.tolist())
         return sla.backlog_findings(flagged, orgs, ctx.at, ctx.root.root, self.days)
 
 

@@ -32,9 +32,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from data_access import alerts_write
+from data_access import alerts_write, locks
 from data_access.moment import Moment
 from data_access.regions import find_root
 from data_access.scope import Scope
@@ -78,12 +78,12 @@ class PgAdvisoryLock(InstanceLock):
     def acquire(self) -> bool:
         if self.held():
             return True
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        conn = locks.lock_connection(self.engine)
         try:
-            db, schema = conn.execute(text("SELECT current_database(), current_schema()")).one()
+            db, schema = locks.database_and_schema(conn)
             digest = hashlib.blake2b(f"{self.name}:{db}:{schema}".encode(), digest_size=8).digest()
             self.key = int.from_bytes(digest, "big", signed=True)
-            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar():
+            if locks.try_advisory_lock(conn, self.key):
                 self._conn = conn
                 return True
         except Exception:
@@ -98,7 +98,7 @@ class PgAdvisoryLock(InstanceLock):
         if self._conn is None:
             return False
         try:
-            self._conn.execute(text("SELECT 1")).scalar()
+            locks.session_alive(self._conn)
             return True
         except Exception:  # noqa: BLE001 - the session is gone, and the lock with it
             log.warning("warning: the lock's database session is gone; the lock is lost")
@@ -111,7 +111,7 @@ class PgAdvisoryLock(InstanceLock):
         if conn is None:
             return
         try:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            locks.advisory_unlock(conn, self.key)
         except Exception:  # noqa: BLE001
             pass
         _discard(conn)
@@ -120,7 +120,7 @@ class PgAdvisoryLock(InstanceLock):
         """The holder's PostgreSQL backend (for tests and diagnostics)."""
         if self._conn is None:
             return None
-        return self._conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        return locks.backend_pid(self._conn)
 
 
 def _discard(conn) -> None:
@@ -312,7 +312,7 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
                 if scope is None:
                     with engine.connect() as conn:
                         code = find_root(conn, root)
-                    scope = Scope(code, code)
+                    scope = Scope.whole_deployment(code)
                 report = run(engine, scope, Moment(clock(), tz), state)
                 runs += 1
                 failures = 0
