@@ -33,8 +33,7 @@ def run_cli(code_dir: Path, env: dict, *args: str, stdin: str | None = None) -> 
 def kiosk_token(code_dir: Path, env: dict, name: str, region: str) -> str:
     """A ``wall`` user (created when missing) and a fresh kiosk token for it."""
     try:
-        run_cli(code_dir, env, "user", "add", name, "--role", "wall", "--region", region, "--password-stdin",
-                stdin="bench-wall-password-not-used\n")
+        run_cli(code_dir, env, "user", "add", name, "--role", "wall", "--region", region)
     except RuntimeError as exc:
         if "exist" not in str(exc):
             raise

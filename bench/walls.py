@@ -181,7 +181,11 @@ MODES = ("signal", "naive", "push")
 def run_mode(mode: str, args, token: str, env_base: dict, out_dir: Path) -> dict:
     port = args.port + MODES.index(mode)
     env = {**env_base, "GRIDWALL_LIVE_SIGNAL": "off" if mode == "naive" else "on",
-           "GRIDWALL_PUSH": "on" if mode == "push" else "off"}
+           "GRIDWALL_PUSH": "on" if mode == "push" else "off",
+           # Every simulated viewer is the same kiosk user on the same address: lift the per-user and
+           # per-address push caps (a real control room has one wall per kiosk link).
+           "GRIDWALL_PUSH_SLOTS_PER_USER": str(args.viewers + args.walls + 8),
+           "GRIDWALL_PUSH_SLOTS_PER_ADDRESS": str(args.viewers + args.walls + 8)}
     tag = f"{mode.upper()}{int(time.time())}"
     prefix = f"BENCH-{tag}-"
     commits_path = out_dir / f"walls_{mode}_commits.jsonl"
