@@ -94,3 +94,7 @@ ensure_browser() {
   command -v chromium >/dev/null && command -v chromedriver >/dev/null && return 0
   apt_install chromium chromium-driver
 }
+
+ensure_cjk_fonts() {  # Chinese text in the browser tests, screenshots and packs: no boxes
+  apt_install fonts-noto-cjk
+}
