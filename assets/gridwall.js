@@ -37,15 +37,25 @@
         return {hideout: hideout, code: code, value: values.hasOwnProperty(code) ? values[code] : null};
     }
 
-    var SEVERITY_COLOUR = {critical: "#ff4d5a", warning: "#f5c542", info: "#4fb3ff"};
-    var CASE_COLOUR = {o: "#ff4d5a", w: "#f5c542", n: "#4fd1ff"};
+    var SEVERITIES = {critical: true, warning: true, info: true};  // .am--<severity> in assets/wall.css
+    // A case point's colour is the CSS variable its legend entry (.map-key .key-dot--<s>) uses.
+    var CASE_VAR = {o: "--bad", w: "--warn", n: "--case"};
+    var caseColours = {};
+
+    function caseColour(s) {
+        var name = CASE_VAR[s] || CASE_VAR.n;
+        if (!caseColours[name]) {
+            caseColours[name] = window.getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#4fd1ff";
+        }
+        return caseColours[name];
+    }
 
     var map = {
         /* Fill by the chosen figure's class; a region without a value stays neutral. */
         style: function (feature, context) {
             var r = regionOf(feature, context);
-            var palette = r.hideout.palette || ["#1d4f7a"];
-            var fill = "#24344d";
+            var palette = r.hideout.palette || ["#1c5794"];
+            var fill = r.hideout.noData || "#3a3f47";
             if (r.value !== null && r.value !== undefined) {
                 var idx = classIndex(r.value, r.hideout.breaks || []);
                 fill = palette[Math.min(idx, palette.length - 1)];
@@ -56,7 +66,7 @@
                 weight: overdue ? 2.2 : 1.4,
                 opacity: 0.9,
                 fillColor: fill,
-                fillOpacity: 0.55
+                fillOpacity: r.hideout.fillOpacity || 0.55
             };
         },
         hover: function () { return {weight: 4, color: "#ffffff", fillOpacity: 0.7}; },
@@ -76,7 +86,7 @@
         },
         casePoint: function (feature, latlng) {
             var p = feature.properties || {};
-            var colour = CASE_COLOUR[p.s] || CASE_COLOUR.n;
+            var colour = caseColour(p.s);
             return L.circleMarker(latlng, {
                 radius: (p.s === "o" ? 0.36 : 0.26) * rem(), color: "#02060f", weight: 1, fillColor: colour, fillOpacity: 0.95,
                 interactive: false
@@ -103,7 +113,7 @@
         },
         alertPoint: function (feature, latlng) {
             var p = feature.properties || {};
-            var sev = SEVERITY_COLOUR[p.sev] ? p.sev : "info";
+            var sev = SEVERITIES[p.sev] ? p.sev : "info";
             var icon = L.divIcon({
                 html: "<div class='am am--" + sev + (p["new"] ? " am--new" : "") + "'><b>!</b>" +
                     (p.n > 1 ? "<i>" + p.n + "</i>" : "") + "</div>",
@@ -123,6 +133,19 @@
         s -= days * 86400;
         var text = pad(Math.floor(s / 3600)) + ":" + pad(Math.floor(s % 3600 / 60)) + ":" + pad(s % 60);
         return days ? days + "天" + text : text;
+    }
+
+    /* An SLA timer (layouts/sla.py: sla_span): seconds only under an hour, the days alone from three
+     * days overdue on: "剩 12分05秒", "剩 1时23分", "超2天5时", "超19天". */
+    function slaSpan(seconds, overdue) {
+        var s = Math.max(0, Math.floor(seconds));
+        var days = Math.floor(s / 86400), hours = Math.floor(s % 86400 / 3600);
+        var minutes = Math.floor(s % 3600 / 60), text;
+        if (overdue && days >= 3) { text = days + "天"; }
+        else if (days) { text = days + "天" + hours + "时"; }
+        else if (hours) { text = hours + "时" + pad(minutes) + "分"; }
+        else { text = minutes + "分" + pad(s % 60) + "秒"; }
+        return (overdue ? "超" : "剩 ") + text;
     }
 
     function ago(seconds) {
@@ -185,7 +208,8 @@
                 el.classList.remove("timer--warning");
                 el.classList.add("timer--overdue");
             }
-            var text = span((up ? t - due : due - t) / 1000);
+            var left = (up ? t - due : due - t) / 1000;
+            var text = el.getAttribute("data-fmt") === "sla" ? slaSpan(left, up) : span(left);
             if (el.textContent !== text) { el.textContent = text; }
         }
         var since = document.querySelectorAll("[data-since]");
@@ -200,19 +224,71 @@
 
     var MORE_NOTE_REM = 1.25;  // the height of the "另有 N 项" note (assets/wall.css, .fit-list[data-more])
 
+    /* Long lists that page (轮播 "2/7") instead of being cut: every entry is seen in turn. */
+    var PAGED = "#region-table .rt-body, #case-stream";
+    var PAGE_MS = 8000;
+    gw.pageMs = PAGE_MS;
+
+    /* Show page list._gwPage of a paged list: as many whole entries as fit, the list says which page. */
+    function pageList(list, kids, bottom) {
+        var page = null;
+        if (firstOver(kids, bottom) < kids.length) {  // all shown: the first page sets the page size
+            var limit = bottom - MORE_NOTE_REM * rem();  // room for the page note
+            var size = Math.max(1, firstOver(kids, limit));
+            var k;
+            var pages = Math.ceil(kids.length / size);
+            var current = (list._gwPage || 0) % pages;
+            list._gwPage = current;
+            for (k = 0; k < kids.length; k++) {
+                var off = k < current * size || k >= (current + 1) * size;
+                if (kids[k].hidden !== off) { kids[k].hidden = off; }
+            }
+            for (k = current * size; k < kids.length; k++) {  // an entry taller than the first page's: cut
+                if (!kids[k].hidden && kids[k].getBoundingClientRect().bottom > limit) {
+                    kids[k].hidden = true;
+                }
+            }
+            page = (current + 1) + "/" + pages;
+        } else {
+            list._gwPage = 0;
+        }
+        if (list.getAttribute("data-page") !== page) {
+            if (page === null) { list.removeAttribute("data-page"); } else { list.setAttribute("data-page", page); }
+        }
+        if (list.hasAttribute("data-more")) { list.removeAttribute("data-more"); }
+    }
+
+    function turnPages() {
+        var lists = document.querySelectorAll(PAGED);
+        for (var i = 0; i < lists.length; i++) {
+            if (lists[i].hasAttribute("data-page")) { lists[i]._gwPage = (lists[i]._gwPage || 0) + 1; }
+        }
+        scheduleFit();
+    }
+    gw.turnPages = turnPages;
+
     /* Hide the entries of each .fit-list that do not fit whole; the list says how many it hides. */
     function fitLists() {
         var lists = document.querySelectorAll(".fit-list");
         for (var i = 0; i < lists.length; i++) {
             var list = lists[i];
             var kids = list.children;
-            if (kids.length === 1 && kids[0].classList.contains("empty")) { continue; }
+            if (kids.length === 1 && kids[0].classList.contains("empty")) {
+                if (list.hasAttribute("data-more")) { list.removeAttribute("data-more"); }
+                continue;
+            }
+            if (list.matches(PAGED)) {
+                for (var u = 0; u < kids.length; u++) { if (kids[u].hidden) { kids[u].hidden = false; } }
+                pageList(list, kids, list.getBoundingClientRect().bottom + 0.5);
+                continue;
+            }
             for (var k = 0; k < kids.length; k++) {
                 if (kids[k].hidden) { kids[k].hidden = false; }
             }
             var bottom = list.getBoundingClientRect().bottom + 0.5;
             var cut = firstOver(kids, bottom);
-            if (cut < kids.length) {  // leave room for the "另有 N 项" note below the last whole entry
+            // Leave room for the "另有 N 项" note below the last whole entry (unless the list's head holds it).
+            if (cut < kids.length && !list.hasAttribute("data-note-in-head")) {
                 cut = firstOver(kids, bottom - MORE_NOTE_REM * rem());
             }
             var hidden = 0;
@@ -220,11 +296,25 @@
                 kids[n].hidden = true;
                 hidden++;
             }
-            var more = hidden ? String(hidden) : null;
+            var left = leftOut(list, kids, hidden);
+            var more = left ? String(left) : null;
             if (list.getAttribute("data-more") !== more) {
                 if (more === null) { list.removeAttribute("data-more"); } else { list.setAttribute("data-more", more); }
             }
         }
+    }
+
+    /* How many entries a list leaves out. With data-total (its true total: the server sends only the
+     * first entries), total - entries shown; else the entries hidden here. Lines marked .fit-aside
+     * (a heading, "已确认 N 条") are not entries. */
+    function leftOut(list, kids, hidden) {
+        var total = parseInt(list.getAttribute("data-total"), 10);
+        if (isNaN(total)) { return hidden; }
+        var shown = 0;
+        for (var i = 0; i < kids.length; i++) {
+            if (!kids[i].hidden && !kids[i].classList.contains("fit-aside")) { shown++; }
+        }
+        return Math.max(0, total - shown);
     }
 
     /* A figure too wide for its tile (a five-digit count, a long delta, a rate) is set smaller, never cut. */
@@ -281,12 +371,35 @@
         });
     }
 
+    /* Each 7-day rate against its target (layouts/tiles.py: data-target, in percent): 达标 (good) at or
+     * above it, 接近 (warn) within data-margin points below, 未达标 (bad) further below. */
+    function rateTargets() {
+        var targets = document.querySelectorAll(".rate-target[data-target]");
+        for (var i = 0; i < targets.length; i++) {
+            var el = targets[i];
+            var target = parseFloat(el.getAttribute("data-target"));
+            var margin = parseFloat(el.getAttribute("data-margin")) || 0;
+            var valueEl = el.parentNode.querySelector(".rate-value");
+            var value = valueEl ? parseFloat(valueEl.textContent) : NaN;
+            var state = isNaN(value) ? "" : (value >= target ? "good" : (value >= target - margin ? "warn" : "bad"));
+            var word = {good: "达标", warn: "接近", bad: "未达标"}[state];
+            var text = "目标" + el.getAttribute("data-target") + "%" + (word ? "·" + word : "");
+            var cls = "rate-target" + (state ? " rate-target--" + state : "");
+            if (el.textContent !== text) { el.textContent = text; }
+            if (el.className !== cls) { el.className = cls; }
+            if (valueEl) {
+                var vcls = "rate-value" + (state ? " rate-value--" + state : "");
+                if (valueEl.className !== vcls) { valueEl.className = vcls; }
+            }
+        }
+    }
+
     var fitPending = false;
 
     function scheduleFit() {
         if (fitPending) { return; }
         fitPending = true;
-        window.requestAnimationFrame(function () { fitPending = false; fitFigures(); fitLists(); declutter(); });
+        window.requestAnimationFrame(function () { fitPending = false; rateTargets(); fitFigures(); fitLists(); declutter(); });
     }
 
     /* --- navigation: drill down from tables and the breadcrumb without a page load ---------- */
@@ -300,8 +413,7 @@
     function withRegion(search, code) {
         var params = new URLSearchParams(search || "");
         if (code) { params.set("region", code); } else { params["delete"]("region"); }
-        params["delete"]("rotate");  // a person drilling in stops the rotation
-        var text = params.toString();
+        var text = params.toString();  // ?rotate= stays: a person's click pauses the rotation (pauseRotation)
         return "?" + text;
     }
 
@@ -313,7 +425,9 @@
         if (link.tagName === "A") {
             var href = new URL(link.getAttribute("href"), window.location.href);
             var params = new URLSearchParams(href.search);
-            params["delete"]("rotate");
+            if (new URLSearchParams(window.location.search).get("rotate")) {  // the breadcrumb's hrefs were made before
+                params.set("rotate", new URLSearchParams(window.location.search).get("rotate"));
+            }
             navigate("?" + params.toString());
         } else {
             navigate(withRegion(window.location.search, link.getAttribute("data-region")));
@@ -326,6 +440,35 @@
         }
     }
 
+    /* --- rotation (?rotate=SECONDS): the streets, then the county; a person pauses it ------- */
+
+    gw.rotatePauseMs = 120000;  // after a click or a key, the rotation waits this long before its next step
+    gw.rotatePausedUntil = 0;
+
+    function pauseRotation() {
+        if (!new URLSearchParams(window.location.search).get("rotate")) { return; }
+        gw.rotatePausedUntil = Date.now() + gw.rotatePauseMs;
+        var caption = document.getElementById("scope-caption");
+        if (caption) { caption.setAttribute("data-paused", "true"); }
+    }
+
+    /* The stops of a rotation: the root's streets, then the root itself (null: no ?region=). */
+    function rotationStops(rotation) {
+        return rotation && rotation.regions && rotation.regions.length ? rotation.regions.concat([null]) : [];
+    }
+
+    function crumbName(crumbs) {
+        var list = Array.isArray(crumbs) ? crumbs : (crumbs ? [crumbs] : []);
+        var first = null, current = null;
+        list.forEach(function (c) {
+            var p = c && c.props;
+            if (!p || !p["data-region"]) { return; }
+            if (first === null) { first = p; }
+            if (String(p.className || "").indexOf("crumb--current") >= 0) { current = p; }
+        });
+        return {first: first, current: current};
+    }
+
     /* --- the chime ------------------------------------------------------------------------- */
 
     var MUTE_KEY = "gridwall.mute";
@@ -334,34 +477,110 @@
         try { return window.localStorage.getItem(MUTE_KEY) === "1"; } catch (e) { return false; }
     }
 
+    /* Browsers keep a page's audio suspended until a person has clicked or typed on it (the
+     * autoplay policy); a kiosk browser started with --autoplay-policy=no-user-gesture-required
+     * (README: Kiosk walls) never does. The state is read off a new AudioContext: it starts
+     * "running" where sound is allowed and "suspended" where it is not (resume() outside a gesture
+     * would only print a warning). While blocked, #chime-state asks for the click (kiosk mode too),
+     * and a new critical alert flashes the header instead of a chime nobody hears. */
     var audio = null;
+    var FLASH_MS = 7000;  // the header-flash animation's length (assets/live.css), and a little
+
+    function audioContext() {
+        if (audio) { return audio; }
+        var Ctx = window.AudioContext || window.webkitAudioContext;
+        if (!Ctx) { return null; }
+        try { audio = new Ctx(); } catch (e) { return null; }
+        if (audio.addEventListener) { audio.addEventListener("statechange", drawChimeState); }
+        return audio;
+    }
+
+    /* on, off (muted, or a browser without WebAudio) or blocked (interfaces.md #chime-state). */
+    function chimeState() {
+        if (muted()) { return "off"; }
+        var ctx = audioContext();
+        if (!ctx) { return "off"; }
+        return ctx.state === "running" ? "on" : "blocked";
+    }
+    gw.chimeState = chimeState;
+
+    function drawChimeState() {
+        var state = chimeState();
+        document.documentElement.classList.toggle("chime-blocked", state === "blocked");
+        var el = document.getElementById("chime-state");
+        if (el && el.getAttribute("data-state") !== state) { el.setAttribute("data-state", state); }
+    }
+
+    /* Any click or key on the page lets the sound start: resume the context in that gesture. */
+    function enableSound(event) {
+        var ctx = audioContext();
+        if (!ctx || ctx.state === "running" || ctx.state === "closed") { return; }
+        var asked = event && event.target && event.target.closest && event.target.closest("#chime-state");
+        var resumed = ctx.resume();
+        if (resumed && resumed.then) {
+            resumed.then(function () {
+                drawChimeState();
+                if (asked) { tones(ctx); }  // the button's click: say that the sound works
+            }, drawChimeState);
+        }
+    }
+
+    ["pointerdown", "keydown", "touchend", "click"].forEach(function (type) {
+        document.addEventListener(type, enableSound, true);
+    });
+    window.setInterval(drawChimeState, 1000);
+
+    function flashHeader() {
+        var header = document.querySelector(".wall-header");
+        if (!header) { return; }
+        header.classList.remove("header-flash");
+        void header.offsetWidth;  // restart the animation
+        header.classList.add("header-flash");
+        clearTimeout(gw.flashTimer);
+        gw.flashTimer = setTimeout(function () { header.classList.remove("header-flash"); }, FLASH_MS);
+    }
 
     /* Two short tones made in the browser (WebAudio): no sound file to fetch. */
+    function tones(ctx) {
+        [[880, 0], [660, 0.22], [880, 0.44]].forEach(function (tone) {
+            var osc = ctx.createOscillator();
+            var gain = ctx.createGain();
+            var start = ctx.currentTime + tone[1];
+            osc.type = "sine";
+            osc.frequency.value = tone[0];
+            gain.gain.setValueAtTime(0.0001, start);
+            gain.gain.exponentialRampToValueAtTime(0.35, start + 0.02);
+            gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.2);
+            osc.connect(gain).connect(ctx.destination);
+            osc.start(start);
+            osc.stop(start + 0.21);
+        });
+        gw.sounds = (gw.sounds || 0) + 1;
+    }
+
+    /* The alert signal: the chime, or while the browser holds sound back the header's flash.
+     * gw.chimes counts signals given, gw.sounds those heard, gw.flashes those seen only. True when
+     * it sounded. */
     function chime() {
         if (muted()) { return false; }
-        try {
-            var Ctx = window.AudioContext || window.webkitAudioContext;
-            if (!Ctx) { return false; }
-            audio = audio || new Ctx();
-            if (audio.state === "suspended") { audio.resume(); }
-            [[880, 0], [660, 0.22], [880, 0.44]].forEach(function (tone) {
-                var osc = audio.createOscillator();
-                var gain = audio.createGain();
-                var start = audio.currentTime + tone[1];
-                osc.type = "sine";
-                osc.frequency.value = tone[0];
-                gain.gain.setValueAtTime(0.0001, start);
-                gain.gain.exponentialRampToValueAtTime(0.35, start + 0.02);
-                gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.2);
-                osc.connect(gain).connect(audio.destination);
-                osc.start(start);
-                osc.stop(start + 0.21);
-            });
-            gw.chimes = (gw.chimes || 0) + 1;
-            return true;
-        } catch (e) {
-            return false;
+        var ctx = audioContext();
+        var sounded = false;
+        // Suspended after a click on the page (that click's resume() still on its way) it may start.
+        var clicked = !!(window.navigator.userActivation && window.navigator.userActivation.hasBeenActive);
+        if (ctx && (ctx.state === "running" || (ctx.state === "suspended" && clicked))) {
+            try {
+                if (ctx.state !== "running") { ctx.resume(); }
+                tones(ctx);
+                sounded = true;
+            } catch (e) { sounded = false; }
         }
+        if (!sounded) {
+            flashHeader();
+            gw.flashes = (gw.flashes || 0) + 1;
+        }
+        gw.chimes = (gw.chimes || 0) + 1;
+        drawChimeState();
+        return sounded;
     }
     gw.chime = chime;
 
@@ -392,10 +611,25 @@
             traces.push({x: hours, y: base.closed.mean, type: "scatter", mode: "lines",
                          line: {color: "#6ee7b7", width: 0.12 * r, dash: "dot"}, name: "结案均值"});
         }
+        // The hour under way (live only) is partial: a lighter, outlined bar and a dotted last segment.
+        var partial = data.live !== false ? data.hour : -1;
+        var barColours = [], barLines = [];
+        for (var b = 0; b < newToday.length; b++) {
+            barColours.push(b === partial ? "rgba(79,179,255,0.28)" : "rgba(79,179,255,0.85)");
+            barLines.push(b === partial ? "rgba(143,211,255,0.95)" : "rgba(0,0,0,0)");
+        }
         traces.push({x: hours.slice(0, upTo), y: newToday, type: "bar", name: "今日新增",
-                     marker: {color: "rgba(79,179,255,0.85)"}});
-        traces.push({x: hours.slice(0, upTo), y: closedToday, type: "scatter", mode: "lines+markers",
+                     marker: {color: barColours, line: {color: barLines, width: 0.1 * r}}});
+        var whole = partial >= 0 ? partial : upTo;  // complete hours: a solid line
+        traces.push({x: hours.slice(0, whole), y: closedToday.slice(0, whole), type: "scatter", mode: "lines+markers",
                      line: {color: "#34d399", width: 0.16 * r}, marker: {size: 0.4 * r}, name: "今日结案"});
+        if (partial >= 0 && closedToday.length > partial) {
+            traces.push({x: hours.slice(Math.max(0, partial - 1), partial + 1),
+                         y: closedToday.slice(Math.max(0, partial - 1), partial + 1), type: "scatter",
+                         mode: "lines+markers", name: "今日结案（本小时未完）",
+                         line: {color: "#34d399", width: 0.12 * r, dash: "dot"},
+                         marker: {size: 0.4 * r, symbol: ["circle", "circle-open"].slice(partial ? 0 : 1)}});
+        }
         var top = Math.max.apply(null, [0].concat(newToday, closedToday, base.days ? base["new"].max : []));
         var axis = {color: "#8ea7cc", gridcolor: "rgba(142,167,204,0.14)", zeroline: false,
                     tickfont: {size: 0.85 * r}, fixedrange: true};
@@ -414,6 +648,44 @@
             }
         };
     }
+
+    /* --- scale and seams --------------------------------------------------------------------- */
+
+    /* ?scale=X (0.5-3) multiplies the root font size, so all type and spacing (assets/wall.css sizes
+     * everything in rem); ?seams=3x1 or 2x2 lays the panels out so that none straddles a seam of a
+     * spliced wall. The deployment's defaults (GRIDWALL_SCALE, GRIDWALL_SEAMS) arrive on #wall's
+     * data-scale and data-seams; a value out of range or not understood is ignored. */
+    var SEAMS = {"1x1": [1, 1], "3x1": [3, 1], "2x2": [2, 2]};  // dashboard/core/config.py SEAM_LAYOUTS
+
+    function scaleOf(text) {
+        if (!/^[0-9]+(\.[0-9]+)?$/.test(text || "")) { return null; }
+        var x = parseFloat(text);
+        return x >= 0.5 && x <= 3 ? x : null;
+    }
+
+    function seamsOf(text) {
+        text = (text || "").toLowerCase();
+        return SEAMS.hasOwnProperty(text) ? text : null;
+    }
+
+    function applyDisplay(search) {
+        var p = params(search === undefined ? window.location.search : search);
+        var wall = document.getElementById("wall");
+        var defaults = wall ? wall.dataset : {};
+        var scale = String(scaleOf(p.get("scale")) || scaleOf(defaults.scale) || 1);
+        var seams = seamsOf(p.get("seams")) || seamsOf(defaults.seams) || "1x1";
+        var root = document.documentElement;
+        var shown = root.getAttribute("data-seams") || "1x1";
+        if (root.style.getPropertyValue("--scale") === scale && shown === seams) { return; }
+        root.style.setProperty("--scale", scale);
+        root.style.setProperty("--seam-cols", SEAMS[seams][0]);
+        root.style.setProperty("--seam-rows", SEAMS[seams][1]);
+        if (seams === "1x1") { root.removeAttribute("data-seams"); } else { root.setAttribute("data-seams", seams); }
+        // The map (Leaflet) and the trend size themselves on a window resize; the lists refit on it.
+        // Not from inside the clientside callback that called this: after it, in a task of its own.
+        window.setTimeout(function () { window.dispatchEvent(new Event("resize")); }, 0);
+    }
+    gw.applyDisplay = applyDisplay;
 
     /* --- clientside callbacks -------------------------------------------------------------- */
 
@@ -436,6 +708,7 @@
             kiosk: function (search) {
                 var kiosk = params(search).get("kiosk") === "1";
                 document.documentElement.classList.toggle("kiosk", kiosk);
+                applyDisplay(search);  // after the layout is drawn: #wall holds the defaults
                 return [kiosk ? "wall wall--kiosk" : "wall", kiosk];
             },
             rotateConfig: function (search) {
@@ -445,18 +718,37 @@
             },
             rotateStep: function (_n, search, rotation) {
                 var p = params(search);
-                if (!p.get("rotate") || !rotation || !rotation.regions || !rotation.regions.length) { return noUpdate(); }
-                var list = rotation.regions;
-                var i = list.indexOf(p.get("region"));
-                p.set("region", list[(i + 1) % list.length]);
+                var stops = rotationStops(rotation);
+                if (!p.get("rotate") || !stops.length || Date.now() < gw.rotatePausedUntil) { return noUpdate(); }
+                var caption = document.getElementById("scope-caption");
+                if (caption) { caption.removeAttribute("data-paused"); }
+                var i = stops.indexOf(p.get("region") || null);  // a region off the list: start again
+                var next = stops[(i + 1) % stops.length];
+                if (next) { p.set("region", next); } else { p["delete"]("region"); }
                 return "?" + p.toString();
+            },
+            /* #scope-caption: "本页为 某街道 数据" when the figures are not the user's whole region, and
+             * "轮播 3/9 · 某街道" while rotating (the streets, then the county). */
+            whereCaption: function (crumbs, search, rotation) {
+                var p = params(search);
+                var names = crumbName(crumbs);
+                var here = names.current || names.first;
+                var drilled = here && names.first && here["data-region"] !== names.first["data-region"];
+                var name = here ? String(here.children) : "";
+                var stops = rotationStops(rotation);
+                if (p.get("rotate") && stops.length) {
+                    var i = stops.indexOf(p.get("region") || null);
+                    var where = i < 0 ? "轮播" : "轮播 " + (i + 1) + "/" + stops.length;
+                    return [where + (name ? " · " + name : ""), "scope-caption scope-caption--rotate"];
+                }
+                if (drilled) { return ["本页为 " + name + " 数据", "scope-caption scope-caption--drilled"]; }
+                return ["", "scope-caption"];
             },
             mapClick: function (feature, search) {
                 var code = feature && feature.properties && feature.properties.code;
                 var p = params(search);
                 if (!code || code === p.get("region") || !/^[0-9]{6,15}$/.test(code)) { return noUpdate(); }
-                p.set("region", code);
-                p["delete"]("rotate");
+                p.set("region", code);  // ?rotate= stays: the click paused it (pauseRotation)
                 return "?" + p.toString();
             },
             mute: function (n) {
@@ -464,8 +756,9 @@
                 if (n) {
                     m = !m;
                     try { window.localStorage.setItem(MUTE_KEY, m ? "1" : "0"); } catch (e) { /* private mode */ }
-                    if (!m) { chime(); }  // unmuting plays the chime once, and unlocks audio
+                    if (!m) { chime(); }  // unmuting plays the chime once (the click let the sound start)
                 }
+                drawChimeState();
                 return [m ? "提示音 关" : "提示音 开", "mute-toggle control" + (m ? " is-muted" : "")];
             },
             chime: function (info) {
@@ -507,6 +800,14 @@
                 }
                 return out;
             },
+            /* The same against last week's figures (yesterday.week), into the tiles' "-week" elements. */
+            weekDeltas: function (catalogue, yesterday) {
+                var args = Array.prototype.slice.call(arguments);
+                args[1] = yesterday && yesterday.week ? {figures: yesterday.week} : null;
+                var out = window.dash_clientside.gridwall.deltas.apply(null, args);
+                for (var i = 1; i < out.length; i += 2) { out[i] += " tile-delta--week"; }  // (text, class) pairs
+                return out;
+            },
             trend: function (data) {
                 if (!data) { return noUpdate(); }
                 return trendFigure(data);
@@ -519,9 +820,13 @@
     var TICKING = "[data-due], [data-since], #clock, #freshness";
 
     function start() {
+        applyDisplay();  // before the first paint where the URL says
         document.addEventListener("click", onClick, true);
         document.addEventListener("keydown", onKey);
+        document.addEventListener("pointerdown", pauseRotation, true);
+        document.addEventListener("keydown", pauseRotation, true);
         window.setInterval(tick, 1000);
+        window.setInterval(turnPages, gw.pageMs);
         new MutationObserver(function (records) {
             // The timers' own text changes (every second) move nothing: no refit for them.
             for (var i = 0; i < records.length; i++) {
@@ -529,7 +834,8 @@
                 var el = target.nodeType === 1 ? target : target.parentElement;
                 if (!el || !el.closest(TICKING)) { tick(); scheduleFit(); return; }
             }
-        }).observe(document.body, {childList: true, subtree: true});
+        }).observe(document.body, {childList: true, subtree: true,
+                                   attributes: true, attributeFilter: ["data-total"]});  // a list's true total
         window.addEventListener("resize", scheduleFit);
     }
 

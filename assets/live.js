@@ -13,10 +13,10 @@
  * connection: the server cannot check the session while the database is down) is asked again
  * after RETRY_MS; one that gets no answer at all, after POKE_TIMEOUT_MS.
  *
- * #freshness is drawn from the live-version store and the heartbeat: the feed's age (the
- * deployment's last case change) keeps counting between data versions, and the wall says
- * "数据中断 自 hh:mm:ss" when the server reports an outage or stops answering altogether. The
- * view's own last case time goes to #region-last-case.
+ * #freshness is drawn from the live-version store and the heartbeat: it shows the link's state
+ * ("实时", "历史数据 · 2026-11-20 10:00" under ?at=), and "数据中断 自 hh:mm:ss" when the server
+ * reports an outage or stops answering altogether; meanwhile #wall carries wall--stale (the panels
+ * dim). The view's own last case time goes to #region-last-case, amber when quieter than usual.
  *
  * Everything done to Dash beyond its documented API (the fetch watch, set_props, drawing
  * component JSON, the undo history) goes through window.gridwallDash (assets/dash_adapter.js). */
@@ -319,20 +319,6 @@
         }
     }
 
-    /* The same words as layouts/i18n.py duration(): 45秒, 12分钟, 3小时20分, 2天5小时. */
-    function duration(seconds) {
-        var s = Math.max(0, Math.floor(seconds));
-        if (s < 60) { return s + "秒"; }
-        var minutes = Math.floor(s / 60);
-        if (minutes < 60) { return minutes + "分钟"; }
-        var hours = Math.floor(minutes / 60);
-        minutes = minutes % 60;
-        if (hours < 24) { return minutes ? hours + "小时" + minutes + "分" : hours + "小时"; }
-        var days = Math.floor(hours / 24);
-        hours = hours % 24;
-        return hours ? days + "天" + hours + "小时" : days + "天";
-    }
-
     /* A heartbeat from either path: the tick's answer (live-beat) or the push channel. */
     function heard(beat) {
         var now = Date.now();
@@ -342,7 +328,8 @@
         if (window.gridwall && window.gridwall.setServerTime) { window.gridwall.setServerTime(beat.t); }
     }
 
-    /* #freshness, written straight into the page (like the clock: no store update every second). */
+    /* #freshness, written straight into the page (like the clock: no store update every second):
+     * the link's state only. The feed's age (the deployment's last case change) is its tooltip. */
     function drawFreshness() {
         var now = Date.now();
         var live = state.live;
@@ -355,11 +342,10 @@
             stale = "true";
         } else if (!live) {
             text = "—";
-        } else if (live.as_of === null || live.as_of === undefined) {
-            text = "暂无数据";
+        } else if (live.mode === "history") {
+            text = "历史数据 · " + live.at_text;
         } else {
-            var ref = (live.ref !== null && live.ref !== undefined) ? live.ref : now + state.skew;
-            text = "数据 " + live.as_of_text + " · " + duration((ref - live.as_of) / 1000) + "前";
+            text = "实时";
         }
         var el = document.getElementById("freshness");
         if (!el) { return; }
@@ -367,18 +353,76 @@
         if (el.getAttribute("data-stale") !== stale) { el.setAttribute("data-stale", stale); }
         // live or history (?at=); an outage keeps the mode it interrupts.
         if (live && live.mode && el.getAttribute("data-mode") !== live.mode) { el.setAttribute("data-mode", live.mode); }
-        drawRegionLastCase(live);
+        var title = live && !live.stale && live.as_of_text ? "全平台最新变更 " + live.as_of_text : "";
+        if (el.title !== title) { el.title = title; }
+        // The panels dim with the badge. A class set here, not by the renderer: the kiosk callback
+        // rewrites #wall's className, and the next second puts it back.
+        var wall = document.getElementById("wall");
+        if (wall && wall.classList.contains("wall--stale") !== (stale === "true")) {
+            wall.classList.toggle("wall--stale", stale === "true");
+        }
+        drawRegionLastCase(live, now);
     }
 
-    /* #region-last-case: the view's own last case change. Kept as it is through an outage. */
-    function drawRegionLastCase(live) {
+    /* #region-last-case: the view's own last case change, kept as it is through an outage. Amber
+     * (data-quiet) when the region is quieter than usual: at its usual pace for these hours of
+     * this weekday (live.usual: changes per local hour, callbacks/live/tick.py usual_pace) the
+     * time since would have brought QUIET_EXPECTED changes, so silence that long happens in
+     * fewer than 1 in 20 such stretches (Poisson: e^-3). A night with no cases as usual stays plain. */
+    var QUIET_EXPECTED = 3;
+    var HOUR_MS = 3600000;
+
+    function drawRegionLastCase(live, now) {
         var el = document.getElementById("region-last-case");
         if (!el || (live && live.stale)) { return; }
         var text = "";
+        var quiet = "false";
         if (live && live.view) {
-            text = live.region_as_of_text ? "本区域最新事件 " + live.region_as_of_text : "本区域暂无事件";
+            text = live.region_as_of_text ? "最新事件 " + live.region_as_of_text : "暂无事件";
+            var ref = (live.ref !== null && live.ref !== undefined) ? live.ref : now + state.skew;
+            if (live.region_as_of && expectedChanges(live.usual, live.region_as_of, ref, live.tz) >= QUIET_EXPECTED) {
+                quiet = "true";
+            }
         }
         if (el.textContent !== text) { el.textContent = text; }
+        if (el.getAttribute("data-quiet") !== quiet) { el.setAttribute("data-quiet", quiet); }
+        var title = quiet === "true" ? "比该时段平常安静" : "";
+        if (el.title !== title) { el.title = title; }
+    }
+
+    var clockParts = {tz: null, format: null};
+
+    /* The local hour, minute and second of ``ms`` in ``tz``. */
+    function localTime(ms, tz) {
+        try {
+            if (clockParts.tz !== tz) {
+                clockParts = {tz: tz, format: new Intl.DateTimeFormat("en-GB", {
+                    timeZone: tz || "Asia/Shanghai", hour: "2-digit", minute: "2-digit", second: "2-digit",
+                    hour12: false})};
+            }
+            var parts = {};
+            clockParts.format.formatToParts(new Date(ms)).forEach(function (p) { parts[p.type] = p.value; });
+            return {hour: parseInt(parts.hour, 10) % 24, minute: parseInt(parts.minute, 10),
+                    second: parseInt(parts.second, 10)};
+        } catch (e) {
+            var d = new Date(ms);
+            return {hour: d.getHours(), minute: d.getMinutes(), second: d.getSeconds()};
+        }
+    }
+
+    /* The changes the usual pace brings between ``from`` and ``to`` (ms), hour by local hour. */
+    function expectedChanges(usual, from, to, tz) {
+        if (!Array.isArray(usual) || usual.length !== 24 || !(to > from)) { return 0; }
+        var total = 0;
+        var t = from;
+        for (var steps = 0; t < to && steps < 49 && total < QUIET_EXPECTED; steps += 1) {
+            var local = localTime(t, tz);
+            var next = Math.min(to, t - (t % 1000) + ((60 - local.minute) * 60 - local.second) * 1000);
+            if (next <= t) { next = Math.min(to, t + 1000); }
+            total += (usual[local.hour] || 0) * (next - t) / HOUR_MS;
+            t = next;
+        }
+        return total;
     }
 
     /* Dash keeps an undo history of every input prop that changes other than by a server answer:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import html as html_text
 from typing import Any
 
-import numpy as np
 from dash import Input, Output, State, get_relative_path, no_update
 from flask import abort, jsonify, request
 
@@ -21,11 +20,13 @@ from callbacks.live.outage import DataUnavailable
 from callbacks.view import read_scope, resolve_view
 from data_access.scope import BadRegionCode, ScopeError
 from layouts import i18n
-from layouts.map import PALETTE, PALETTE_HIGH_GOOD, legend
+from layouts.map import FILL_OPACITY, NO_DATA, PALETTE, breaks_for, legend
 
 SHADE_KEYS = [value for value, _, _ in i18n.SHADES]
 SHAPES_PATH = "/_wall/shapes/"
 SHAPES_MAX_AGE = 7 * 86400  # the URL changes with the shapes, so the browser may keep them long
+# The level of the regions the map shades for a view of each level (a grid shows itself).
+SHADED_LEVEL = {"city": "county", "county": "street", "street": "community", "community": "grid", "grid": "grid"}
 
 
 def register(app) -> None:
@@ -45,28 +46,10 @@ def register(app) -> None:
     )(update_map)
 
 
-def nice_breaks(values: list[float], classes: int = len(PALETTE)) -> list[float]:
-    """Upper bounds of the classes: even steps of 1, 2 or 5 x 10^k up to the largest value.
-
-    Even steps keep the legend readable (0–20, 21–40, ...) and stable from one refresh to the next.
-    """
-    top = max(values, default=0)
-    if top <= 0:
-        return [0]
-    raw = top / classes
-    magnitude = 10 ** np.floor(np.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    if step >= 1:
-        step = int(round(step))
-    return [round(step * i, 6) for i in range(1, classes) if step * i < top]
-
-
-def class_breaks(values: list[int], classes: int = len(PALETTE)) -> list[int]:
-    """Integer class bounds for counts (at least 1 apart)."""
-    top = max(values, default=0)
-    if top <= 0:
-        return [0]
-    return [int(b) for b in nice_breaks([max(top, classes)], classes) if b < top] or [0]
+def shaded_breaks(shade: str, level: str) -> list[float]:
+    """The class bounds for shading the children of a ``level`` view: fixed per figure and level
+    (layouts/map.py BREAKS), never drawn from the values shown, so a colour keeps its meaning."""
+    return breaks_for(shade, SHADED_LEVEL.get(level, "grid"))
 
 
 def shade_values(row: dict[str, Any]) -> dict[str, float | None]:
@@ -153,15 +136,9 @@ def update_map(live, shade, search, state):
         values[code] = value
         overdue[code] = int(row.get("overdue", 0))
         labels[code] = _label(feature["properties"].get("name") or code, shade, value, overdue[code])
-    known = [v for v in values.values() if v is not None]
-    if shade in ("open", "overdue"):
-        breaks = class_breaks([int(v) for v in known])
-    elif shade == "online_rate":
-        breaks = [50, 70, 80, 90, 95]
-    else:
-        breaks = nice_breaks(known)
-    palette = PALETTE_HIGH_GOOD if shade == "online_rate" else PALETTE
-    hideout = {"values": values, "labels": labels, "breaks": breaks, "palette": palette, "overdue": overdue}
+    breaks = shaded_breaks(shade, view.scope.level)
+    hideout = {"values": values, "labels": labels, "breaks": breaks, "palette": PALETTE, "overdue": overdue,
+               "fillOpacity": FILL_OPACITY, "noData": NO_DATA}
     url = shapes_url(view.scope.region, shapes_version)
     same_region = state.get("region") == view.scope.region and state.get("url") == url
     # The data prop wins over url in dash-leaflet: it is cleared so that the file is read.

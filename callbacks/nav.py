@@ -2,14 +2,18 @@
 
 - Drill-down: a click on a map region sets ``?region=`` (clientside); clicks on table rows and the
   breadcrumb are handled in assets/gridwall.js the same way (no page load).
-- ``?kiosk=1`` hides every control; ``?rotate=SECONDS`` cycles through the root's streets.
-- Acknowledging an alert (duty officers only) and the chime for a new critical alert.
+- ``?kiosk=1`` hides every control; ``?rotate=SECONDS`` cycles through the root's streets and back to
+  the root; a click or a key pauses it (assets/gridwall.js, ``gw.rotatePauseMs``).
+- Acknowledging an alert (duty officers only), with 撤销 (undo) for a few seconds after, and the
+  chime for a new critical alert.
 
 The region in the URL is only a wish: every data callback narrows the user's own scope with it on
 the server (``callbacks.view.resolve_view``).
 """
 
 from __future__ import annotations
+
+import time
 
 from dash import ALL, ClientsideFunction, Input, Output, State, ctx, html, no_update
 from flask import current_app
@@ -18,8 +22,9 @@ from callbacks import reads
 from callbacks.live.cache import shared_static
 from callbacks.live.outage import DataUnavailable, read
 from callbacks.view import checked_search, read_scope, resolve_view
+from dashboard.core.outward import outward
 from dashboard.identity.auth import RoleRequired, require_role
-from dashboard.usecases.alerts import acknowledge_alert
+from dashboard.usecases.alerts import acknowledge_alert, undo_acknowledge
 from data_access.db import get_engine
 from data_access.regions import rotation_streets
 from layouts import tile_catalogue
@@ -33,6 +38,9 @@ def register(app) -> None:
     client("rotateConfig", Output("rotate-tick", "interval"), Output("rotate-tick", "disabled"), Input("url", "search"))
     client("rotateStep", Output("url", "search", allow_duplicate=True), Input("rotate-tick", "n_intervals"),
            State("url", "search"), State("rotate-regions", "data"), prevent_initial_call=True)
+    # Where the figures are of: "本页为 某街道 数据" drilled in, "轮播 3/9 · 某街道" while rotating.
+    client("whereCaption", Output("scope-caption", "children"), Output("scope-caption", "className"),
+           Input("breadcrumb", "children"), Input("url", "search"), Input("rotate-regions", "data"))
     client("mapClick", Output("url", "search", allow_duplicate=True), Input("map-regions", "clickData"),
            State("url", "search"), prevent_initial_call=True)
     client("mute", Output("mute-toggle", "children"), Output("mute-toggle", "className"),
@@ -49,6 +57,9 @@ def register(app) -> None:
     app.callback(Output("ack-result", "children"),
                  Input({"type": "alert-ack", "id": ALL}, "n_clicks"), State("url", "search"),
                  prevent_initial_call=True)(acknowledge)
+    app.callback(Output("ack-undone", "data"), Output("ack-result", "children", allow_duplicate=True),
+                 Input({"type": "alert-undo", "id": ALL}, "n_clicks"), State("url", "search"),
+                 prevent_initial_call=True)(undo)
 
 
 def rotation(search):
@@ -80,23 +91,70 @@ def alert_id_of(value: object) -> int:
     return int(text)
 
 
-def acknowledge(clicks, search):
-    """Acknowledge the clicked alert as the session user; only ``center`` users (any user with auth off)."""
+def _clicked_alert() -> int | None:
+    """The alert id of the clicked ack or undo button; None when nothing was clicked (a button drawn)."""
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
+        return None
+    return alert_id_of(trigger.get("id"))
+
+
+def _message(text: str, alert_id: int, bad: bool = False, extra=None) -> html.Span:
+    # A new key each time: the message is a new element, and its CSS clears it again after a few seconds.
+    return html.Span([html.Span(text), *([extra] if extra is not None else [])],
+                     key=f"ack-{alert_id}-{time.monotonic_ns()}", className="ack-msg" + (" ack-msg--bad" if bad else ""))
+
+
+def _title(outcome) -> str:
+    """The alert's title as the wall shows it (masked: this leaves gridwall)."""
+    alert = outward(outcome.alert or {})
+    return (alert.get("title") or f"预警 {alert.get('id')}")[:60]
+
+
+def acknowledge(clicks, search):
+    """Acknowledge the clicked alert as the session user; only ``center`` users (any user with auth off).
+
+    The answer names the alert by its title and offers 撤销 (undo) until it clears itself (5 s)."""
+    alert_id = _clicked_alert()
+    if alert_id is None:
         return no_update
-    alert_id = alert_id_of(trigger.get("id"))
     try:
         user = require_role("center")
     except RoleRequired:
-        return html.Span("仅值班人员可确认预警", className="ack-msg ack-msg--bad")
+        return _message("仅值班人员可确认预警", alert_id, bad=True)
     engine = get_engine(current_app.config["GRIDWALL_DATABASE_URL"])
     try:
         scope = read_scope()
         outcome = read(lambda _conn: acknowledge_alert(engine, scope, user, alert_id, via="wall"), connect=False)
     except DataUnavailable:
-        return html.Span("数据库暂不可用，确认未保存", className="ack-msg ack-msg--bad")
+        return _message("数据库暂不可用，确认未保存", alert_id, bad=True)
     current_app.logger.info("wall alert ack %s by %s: %s", alert_id, user.username if user else "demo", outcome.status)
-    text = {"ok": f"预警 {alert_id} 已确认", "not_found": "预警不存在或不在权限范围内",
-            "closed": "预警已解除，无需确认"}[outcome.status]
-    return html.Span(text, className="ack-msg" + ("" if outcome.ok else " ack-msg--bad"))
+    if not outcome.ok:
+        text = {"not_found": "预警不存在或不在权限范围内", "closed": "预警已解除，无需确认"}[outcome.status]
+        return _message(text, alert_id, bad=True)
+    undo_button = html.Button("撤销", id={"type": "alert-undo", "id": str(alert_id)}, n_clicks=0,
+                              className="ack-undo control")
+    return _message(f"已确认：{_title(outcome)}", alert_id, extra=undo_button)
+
+
+def undo(clicks, search):
+    """Take back the session user's own acknowledgement just made (``undo_acknowledge``: the same user,
+    within its short window); ``center`` users only, as acknowledging."""
+    alert_id = _clicked_alert()
+    if alert_id is None:
+        return no_update, no_update
+    try:
+        user = require_role("center")
+    except RoleRequired:
+        return no_update, _message("仅值班人员可撤销确认", alert_id, bad=True)
+    engine = get_engine(current_app.config["GRIDWALL_DATABASE_URL"])
+    try:
+        scope = read_scope()
+        outcome = read(lambda _conn: undo_acknowledge(engine, scope, user, alert_id, via="wall"), connect=False)
+    except DataUnavailable:
+        return no_update, _message("数据库暂不可用，撤销未保存", alert_id, bad=True)
+    current_app.logger.info("wall alert undo %s by %s: %s", alert_id, user.username if user else "demo",
+                            outcome.status)
+    if not outcome.ok:
+        return no_update, _message("无法撤销：预警已由他人处理或已超过撤销时限", alert_id, bad=True)
+    return str(alert_id), _message(f"已撤销确认：{_title(outcome)}", alert_id)

@@ -11,26 +11,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State, no_update
+from dash import ClientsideFunction, Input, Output, State, no_update
+from flask import current_app
 
 from callbacks import reads
 from callbacks.live import shared, versions
 from callbacks.live.outage import DataUnavailable
 from callbacks.view import View, resolve_view
+from dashboard.core.config import get_settings
 from dashboard.identity.auth import has_role
+from data_access.sla import CENTER_STAGES
 from layouts import i18n, tile_catalogue
-from layouts.alerts import alert_entries
+from layouts.alerts import alert_entries, critical_banner
 from layouts.regions import children_table, grid_profile
-from layouts.sla import sla_board
+from layouts.sla import late_total, sla_board
 from layouts.staffing import staffing_detail
 
 # The four slower panels answer in one request: one per wall and 10-second epoch instead of four
 # (100 walls' panel requests were most of the server's work on the push channel).
 PANEL_OUTPUTS = [
-    Output("sla-board", "children"), Output("sla-state", "data"),
+    Output("sla-board", "children"), Output("sla-board", "data-total"), Output("sla-state", "data"),
     Output("staffing-detail", "children"), Output("staff-state", "data"),
     Output("region-title", "children"), Output("region-table", "children"), Output("region-state", "data"),
-    Output("alerts", "children"), Output("alert-chime", "data"), Output("alerts-state", "data"),
+    Output("alerts", "children"), Output("alerts", "data-total"), Output("alert-banner", "children"),
+    Output("alert-chime", "data"), Output("alerts-state", "data"),
 ]
 PANEL_STATES = ["sla-state", "staff-state", "region-state", "alerts-state"]
 
@@ -42,6 +46,12 @@ def register(app) -> None:
                  Input("slow-tick", "n_intervals"), Input("url", "search"))(update_trend)
     app.callback(Output("yesterday", "data"),
                  Input("slow-tick", "n_intervals"), Input("url", "search"))(update_yesterday)
+    # 较上周同期: each delta tile's change against last week (assets/gridwall.js weekDeltas).
+    weekly = [t.id for t in tile_catalogue.delta_tiles()]
+    app.clientside_callback(ClientsideFunction(namespace="gridwall", function_name="weekDeltas"),
+                            *[Output(f"{t}-week", p) for t in weekly for p in ("children", "className")],
+                            Input("tile-catalogue", "data"), Input("yesterday", "data"),
+                            *[Input(t, "children") for t in weekly])
 
 
 def _changed(kind: str, view: View, version: str, render, shown) -> tuple[list[Any], list[str]]:
@@ -71,32 +81,53 @@ def update_panels(live, search, sla_shown, staff_shown, region_shown, alerts_sho
 
 # --- SLA board ---------------------------------------------------------------------------------
 
+def own_stages() -> tuple[str, ...]:
+    """The stages the viewer's own desk answers for, listed first: the center accepts and dispatches."""
+    return CENTER_STAGES if has_role("center") else ()
+
+
 def update_sla(live, search, shown):
+    """The board and its true number of late cases (``data-total``: "另有 N 项" = total - shown)."""
     try:
         view, version = _view_version(search, live)
         board, root_name = reads.sla(view, version), reads.root_name(view)
+        own = own_stages()
 
         def render():
-            return [sla_board(board, board["at"], view.base.region, root_name)]
+            return [sla_board(board, board["at"], view.base.region, root_name, own), str(late_total(board))]
 
-        (board,), digests = _changed("sla-view", view, version, render, shown)
+        (children, total), digests = _changed(f"sla-view-{'-'.join(own) or 'all'}", view, version, render, shown)
     except DataUnavailable:
-        return no_update, no_update
-    return board, digests
+        return no_update, no_update, no_update
+    return children, total, digests
 
 
 # --- staffing ----------------------------------------------------------------------------------
 
+def staffing_names_shown() -> bool:
+    """Offline workers by name: only where the deployment chose ``[staffing] detail = "names"``, and
+    then to ``center`` users only (docs/security.md, "Staffing without surveillance")."""
+    detail = current_app.config.get("GRIDWALL_STAFFING_DETAIL") or get_settings().staffing.detail
+    return detail == "names" and has_role("center")
+
+
 def update_staffing(live, search, shown):
     try:
         view, version = _view_version(search, live)
+        names = staffing_names_shown()
         detail = reads.staffing_detail(view, version)
-        on_duty = reads.figures_bundle(view.scope, view.moment(), version)["staffing"].get("on_duty")
+        figures = reads.figures_bundle(view.scope, view.moment(), version)["staffing"]
+        on_duty = figures.get("on_duty")
+        # Pings are not kept for long: a past moment where nobody on duty pinged has no record, not
+        # everyone offline.
+        history_gap = not view.live and bool(on_duty) and not figures.get("online")
 
         def render():
-            return [staffing_detail(detail["offline"], detail["vacant"], detail["at"], view.base.region, on_duty)]
+            return [staffing_detail(detail["offline"], detail["vacant"], detail["at"], view.base.region, on_duty,
+                                    names=names, history_gap=history_gap)]
 
-        (children,), digests = _changed("staff-view", view, version, render, shown)
+        (children,), digests = _changed(f"staff-view-{'names' if names else 'counts'}", view, version, render,
+                                        shown)
     except DataUnavailable:
         return no_update, no_update
     return children, digests
@@ -136,28 +167,27 @@ def can_acknowledge() -> bool:
     return has_role("center")
 
 
-def newest_first(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(alerts, key=lambda a: (a.get("created_at") is None,
-                                         -(a["created_at"].timestamp() if a.get("created_at") else 0),
-                                         -(a.get("id") or 0)))
-
-
 def update_alerts(live, search, shown):
+    """The new alerts in the data layer's order (most severe first; never re-sorted here), the
+    acknowledged ones as one line, ``data-total`` (every new alert in scope: "另有 N 项" is total -
+    shown) and the header's banner while a critical alert is new."""
     try:
         view, version = _view_version(search, live)
         ack = can_acknowledge()
         bundle = reads.figures_bundle(view.scope, view.moment(), version)
 
         def render():
-            alerts = newest_first(bundle.get("alert_list") or [])
-            chime = sorted(str(a["id"]) for a in alerts
-                           if a.get("severity") == "critical" and a.get("status") == "new")
-            return [alert_entries(alerts, view.tz, can_ack=ack), {"view": view.key, "critical": chime}]
+            found = bundle.get("alert_list") or {}
+            alerts = found.get("rows") or []
+            chime = sorted(str(a["id"]) for a in alerts if a.get("severity") == "critical")
+            return [alert_entries(alerts, view.tz, can_ack=ack, acknowledged=found.get("acknowledged") or 0),
+                    str(found.get("new") or 0), critical_banner(alerts, found.get("new_critical") or 0),
+                    {"view": view.key, "critical": chime}]
 
         values, digests = _changed(f"alerts-view-{int(ack)}", view, version, render, shown)
     except DataUnavailable:
-        return no_update, no_update, no_update
-    return values[0], values[1], digests
+        return no_update, no_update, no_update, no_update, no_update
+    return (*values, digests)
 
 
 # --- trend and yesterday -----------------------------------------------------------------------
@@ -171,11 +201,13 @@ def update_trend(_n, search):
 
 
 def update_yesterday(_n, search):
-    """The case figures 24 hours before, by tile id (the catalogue's tiles with a delta rule); the
-    browser shows each tile's ▲/▼ against it."""
+    """The case figures 24 hours and 7 days before, by tile id (the catalogue's tiles with a delta
+    rule); the browser shows each tile's ▲/▼ against yesterday and against the same time last week."""
     try:
         view = resolve_view(search)
         before = reads.yesterday(view)
+        week = reads.yesterday(view, days=7)
     except DataUnavailable:
         return no_update
-    return {"view": view.key, "figures": tile_catalogue.yesterday_figures(before)}
+    return {"view": view.key, "figures": tile_catalogue.yesterday_figures(before),
+            "week": tile_catalogue.yesterday_figures(week)}

@@ -19,7 +19,7 @@ from callbacks.live.outage import read
 from callbacks.live.shared import bundle, cached_static, digest
 from callbacks.view import View
 from dashboard.core.outward import outward
-from data_access.alerts import list_alerts
+from data_access.alerts import wall_alerts
 from data_access.cases import data_as_of, latest_cases, sla_cases
 from data_access.figures import (
     alert_figures,
@@ -70,16 +70,7 @@ def _bundle(kind: str, view: View, version: str, compute):
 
 # --- the tiles, the stream and the header -------------------------------------------------------
 
-SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
-
-
-def open_alerts(conn, scope: Scope, m: Moment, limit: int) -> list[dict[str, Any]]:
-    """New and acknowledged alerts: the most severe first, then the newest."""
-    rows = list_alerts(conn, scope, m, status="new", limit=limit)
-    rows += list_alerts(conn, scope, m, status="acknowledged", limit=limit)
-    rows.sort(key=lambda a: (a["created_at"] is None, -(a["created_at"].timestamp() if a["created_at"] else 0)))
-    rows.sort(key=lambda a: SEVERITY_RANK.get(a.get("severity"), len(SEVERITY_RANK)))
-    return rows[:limit]
+ALERT_LIST_LIMIT = 10  # more than fit at 4K; the panel says how many of the true total it leaves out
 
 
 def figures_bundle(scope: Scope, m: Moment, version: str) -> dict[str, Any]:
@@ -90,7 +81,8 @@ def figures_bundle(scope: Scope, m: Moment, version: str) -> dict[str, Any]:
             "rates": rate_figures(conn, scope, m),
             "staffing": staffing_figures(conn, scope, m),
             "alerts": alert_figures(conn, scope, m),
-            "alert_list": open_alerts(conn, scope, m, limit=8),
+            # The new alerts, most pressing first, with the true totals (#alerts data-total).
+            "alert_list": wall_alerts(conn, scope, m, limit=ALERT_LIST_LIMIT),
             "sla": sla_cases(conn, scope, m, limit=12),
             "as_of": data_as_of(conn, scope, m),
             "at": m.at,
@@ -184,11 +176,13 @@ def trend(view: View) -> dict[str, Any]:
             "live": view.live}
 
 
-def yesterday(view: View) -> dict[str, int]:
-    """The case figures 24 hours before the shown moment, computed at most once a minute per region."""
+def yesterday(view: View, days: int = 1) -> dict[str, int]:
+    """The case figures ``days`` days (24 h each) before the shown moment (1: yesterday, 7: the same
+    time last week), computed at most once a minute per region."""
     m = bucketed(view, SLOW_BUCKET)
-    before = Moment(m.at - timedelta(days=1), m.tz)
-    return shared("yesterday", view.scope, m, lambda: read(lambda conn: case_figures(conn, view.scope, before)),
+    before = Moment(m.at - timedelta(days=days), m.tz)
+    return shared("yesterday" if days == 1 else f"days-before-{days}", view.scope, m,
+                  lambda: read(lambda conn: case_figures(conn, view.scope, before)),
                   live=view.live, timeout=SLOW_BUCKET * 2)
 
 

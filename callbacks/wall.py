@@ -69,7 +69,7 @@ def update_header(search, _n):
         names = header_names(view.base, view.scope)
     except DataUnavailable:
         return i18n.CENTER_TITLE, no_update, no_update, no_update, no_update
-    title = f"{names['base_name'] or view.base.region} {i18n.CENTER_TITLE}"
+    title = i18n.CENTER_TITLE  # the region's name is the breadcrumb's first link, not repeated here
     crumbs = []
     for i, (code, name) in enumerate(names["path"]):
         if i:
@@ -79,7 +79,9 @@ def update_header(search, _n):
                              className="crumb crumb--current" if current else "crumb",
                              **{"data-region": code}))
     notice = [html.Span(text, className="notice-item") for text in view.notices]
-    mode = [] if view.live else [html.Span("历史回看", className="mode-badge")]
+    # A past view says so in #freshness ("历史数据 · ...", assets/live.js); here the way back.
+    mode = [] if view.live else [html.A("返回实时", href=with_params(search, at=None), id="back-live",
+                                        className="back-live control", title="离开历史数据，回到实时")]
     clock = {"tz": str(view.tz.key), "at": view.at.isoformat() if view.at else None}
     return title, crumbs, notice, mode, clock
 

@@ -105,6 +105,8 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
         GRIDWALL_DATABASE_URL=settings.effective_database_url,
         GRIDWALL_ROOT=settings.root,
         GRIDWALL_TIMEZONE=settings.timezone,
+        GRIDWALL_REVIEW_SCORE=settings.review.score,
+        GRIDWALL_STAFFING_DETAIL=settings.staffing.detail,
         GRIDWALL_REDIS_URL=settings.redis_url,
     )
     server.secret_key = settings.effective_secret_key()
@@ -133,7 +135,8 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
     server.before_request(_page_roles)  # after the login requirement: no user yet is a login, not a 403
     register_api(server)
 
-    app.layout = _for_session_user(lambda _username, role: layout(role))
+    app.layout = _for_session_user(
+        lambda _username, role: layout(role, scale=settings.scale, seams=settings.seams))
     register_callbacks(app)
     register_push(server)
 

@@ -96,6 +96,10 @@ def warn_cmd(mode, at, from_, to, step, interval, lock_kind) -> None:
     warn_command(mode, at, from_, to, step, interval, lock_kind)
 
 
+# The demo's history: 13 months and a few days, so every month's 同比 (the same month a year earlier) has data.
+DEMO_DAYS = 400
+
+
 @main.command("demo")
 @click.option("--port", default=8050, show_default=True, type=int)
 def demo_cmd(port: int) -> None:
@@ -109,8 +113,8 @@ def demo_cmd(port: int) -> None:
     engine = _engine()
     init_db(engine)
     if not county_exists(engine):
-        click.echo("seeding a synthetic county (太仓市, 90 days) ...")
-        seed_county(engine, county="320585", days=90, seed=20261126)
+        click.echo(f"seeding a synthetic county (太仓市, {DEMO_DAYS} days) ...")
+        seed_county(engine, county="320585", days=DEMO_DAYS, seed=20261126)
     stop = threading.Event()
     threading.Thread(target=run_simulator, args=(engine,), kwargs={"stop": stop, "catch_up": True},
                      name="simulator", daemon=True).start()

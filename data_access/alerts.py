@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 
 from .models import Alert
@@ -37,6 +37,31 @@ def list_alerts(conn: Connection, scope: Scope, m: Moment, status: str | None = 
     return [dict(row) for row in conn.execute(stmt).mappings()]
 
 
+# The wall's order: new before acknowledged, then the most severe, then the newest.
+SEVERITY_ORDER = ("critical", "warning", "info")
+
+
+def wall_alerts(conn: Connection, scope: Scope, m: Moment, limit: int = 10) -> dict:
+    """What the wall's alert panel shows: the ``new`` alerts in its order (at most ``limit``) and the
+    true totals (``new``, ``new_critical``, ``acknowledged``) of the region created by T.
+
+    The totals count every alert the list would hold uncut, so that "另有 N 项" is total - shown and
+    equals the 新预警 tile (``data_access.figures.alert_figures``, same conditions).
+    """
+    base = (in_scope(scope, Alert), a.created_at <= m.at)
+    severity = case({s: i for i, s in enumerate(SEVERITY_ORDER)}, value=a.severity, else_=len(SEVERITY_ORDER))
+    rows = conn.execute(select(*_COLUMNS).where(*base, a.status == "new")
+                        .order_by(severity, a.created_at.desc(), a.id.desc()).limit(limit)).mappings()
+    is_new = a.status == "new"
+    totals = conn.execute(select(
+        func.count().filter(is_new),
+        func.count().filter(is_new, a.severity == "critical"),
+        func.count().filter(a.status == "acknowledged"),
+    ).where(*base, a.status.in_(("new", "acknowledged")))).one()
+    return {"rows": [dict(row) for row in rows], "new": int(totals[0]), "new_critical": int(totals[1]),
+            "acknowledged": int(totals[2])}
+
+
 def get_alert(conn: Connection, scope: Scope, alert_id: int) -> dict | None:
     row = conn.execute(select(*_COLUMNS).where(a.id == alert_id, in_scope(scope, Alert))).mappings().first()
     return dict(row) if row else None
@@ -57,3 +82,14 @@ def ack_alert(conn: Connection, scope: Scope, alert_id: int, by: str, at: dateti
                      .values(status="acknowledged", ack_by=by, ack_at=at))
         alert = get_alert(conn, scope, alert_id)
     return alert
+
+
+def unack_alert(conn: Connection, scope: Scope, alert_id: int, by: str, since: datetime) -> bool:
+    """Take back an acknowledgement: the alert is ``new`` again if ``by`` acknowledged it at or after
+    ``since``; False (nothing written) otherwise."""
+    if get_alert(conn, scope, alert_id) is None:
+        raise AlertNotFound(alert_id)
+    done = conn.execute(update(Alert).where(a.id == alert_id, a.status == "acknowledged", a.ack_by == by,
+                                            a.ack_at >= since)
+                        .values(status="new", ack_by=None, ack_at=None))
+    return done.rowcount == 1

@@ -135,6 +135,8 @@ class Case(Base):
         Index("ix_cases_reported_at_grid", "reported_at", "grid_code"),
         Index("ix_cases_closed_at_grid", "closed_at", "grid_code"),
         Index("ix_cases_resolve_due_at_grid", "resolve_due_at", "grid_code"),
+        # The review's return rate counts the cases first dispatched in a period (data_access/review.py).
+        Index("ix_cases_dispatched_at_grid", "dispatched_at", "grid_code"),
         Index("ix_cases_status", "status"),
         Index("ix_cases_updated_at", "updated_at"),
     )

@@ -57,7 +57,7 @@ def category_rows(conn: Connection) -> list[dict]:
 def live_cases(conn: Connection, county: str, closed_since: datetime) -> list[dict]:
     """Open cases of the county, and cases closed since ``closed_since`` still waiting for a rating."""
     cols = (c.id, c.code, c.reported_at, c.category_code, c.source, c.grid_code, c.reporter_staff_id, c.status,
-            c.updated_at)
+            c.handler_org_id, c.escalations, c.returns, c.reworks, c.urges, c.updated_at)
     where = and_(c.grid_code.like(f"{county}%"),
                  or_(c.closed_at.is_(None),
                      and_(c.status == "closed", c.closed_at > closed_since, c.satisfaction.is_(None))))

@@ -6,14 +6,18 @@ until closed). A stage is overdue (red) when its deadline has passed while it is
 warning (yellow) when 80 % of the time from report to its deadline is used. The accept and dispatch
 overdue counts are the contract's ``accept_overdue`` and ``dispatch_overdue``; the resolve counts
 are its ``overdue`` and ``warning``. A case may be late in several stages; it counts in each.
+
+The case list counts each case once, in its most pressing stage (its earliest overdue stage, else its
+earliest warning one): a case is 已超期 when any stage is overdue, else 即将超期. Overdue cases fall in
+age groups by how long that stage is overrun: under a day, one to three days, three days or more.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from .cases import _with_names
@@ -36,6 +40,13 @@ _STAGE_COLUMNS = (("accept", c.accepted_at, c.accept_due_at), ("dispatch", c.dis
                   ("resolve", None, c.resolve_due_at))
 
 _AT = bindparam("gw_at", type_=c.reported_at.type)
+_DAY_AGO = bindparam("gw_day_ago", type_=c.reported_at.type)
+_DAYS_AGO = bindparam("gw_days_ago", type_=c.reported_at.type)
+
+# Overdue age groups: (key, overrun below this); the last has no bound.
+AGE_GROUPS = (("day", timedelta(days=1)), ("days", timedelta(days=3)), ("long", None))
+# The center's own stages (it accepts and dispatches; the holding orgs resolve): first on its wall.
+CENTER_STAGES = ("accept", "dispatch")
 
 # Rows fetched for the case list; a county with more late cases than this lists the latest deadlines first.
 CASE_ROW_CAP = 3000
@@ -58,6 +69,20 @@ def _late_somewhere():
     return or_(*[cond for _, done, due in _STAGE_COLUMNS for cond in _stage_conditions(done, due)])
 
 
+def _late_case_columns() -> list[Any]:
+    """Cases counted once in their most pressing state (``late_*``), overdue ones by age group (``age_*``)."""
+    conditions = [(_stage_conditions(done, due), due) for _, done, due in _STAGE_COLUMNS]
+    # CASE answers 0 where a NULL deadline makes the plain condition NULL (never late).
+    overdue = case((or_(*[ov for (ov, _), _ in conditions]), 1), else_=0) == 1
+    warning = and_(~overdue, or_(*[wn for (_, wn), _ in conditions]))
+    pressing_due = case(*[(ov, due) for (ov, _), due in conditions])  # the earliest overdue stage's deadline
+    return [func.count().filter(overdue).label("late_overdue"),
+            func.count().filter(warning).label("late_warning"),
+            func.count().filter(overdue, pressing_due > _DAY_AGO).label("age_day"),
+            func.count().filter(overdue, pressing_due <= _DAY_AGO, pressing_due > _DAYS_AGO).label("age_days"),
+            func.count().filter(overdue, pressing_due <= _DAYS_AGO).label("age_long")]
+
+
 def _counts_by_org(conn: Connection, scope: Scope, m: Moment) -> list[dict[str, Any]]:
     cols = [func.count().label("open")]
     for stage, done, due in _STAGE_COLUMNS:
@@ -66,10 +91,20 @@ def _counts_by_org(conn: Connection, scope: Scope, m: Moment) -> list[dict[str, 
                  func.count().filter(warning).label(f"{stage}_warning")]
     cols += [func.coalesce(func.sum(c.urges), 0).label("urges"),
              func.coalesce(func.sum(c.returns), 0).label("returns")]
+    cols += _late_case_columns()
     stmt = (select(c.handler_org_id.label("org_id"), *cols)
             .where(open_at(_AT), in_scope(scope, Case, index=False))
             .group_by(c.handler_org_id))
-    return [dict(row) for row in conn.execute(stmt, {"gw_at": m.at}).mappings()]
+    params = {"gw_at": m.at, "gw_day_ago": m.at - AGE_GROUPS[0][1], "gw_days_ago": m.at - AGE_GROUPS[1][1]}
+    return [dict(row) for row in conn.execute(stmt, params).mappings()]
+
+
+def age_group(due: datetime, at: datetime) -> str:
+    """The age group of an overdue stage: ``day`` (overrun under a day), ``days`` (under three), ``long``."""
+    for key, below in AGE_GROUPS:
+        if below is None or at - due < below:
+            return key
+    raise AssertionError("unreachable")
 
 
 def _org_names(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -110,24 +145,32 @@ def _pressing(case: dict[str, Any], at: datetime) -> tuple[str, str, datetime] |
 def sla_board(conn: Connection, scope: Scope, m: Moment, *, cases: int = 40, orgs: int = 40) -> dict[str, Any]:
     """The board at T: totals per stage, the orgs holding late cases, and the most pressing cases.
 
-    ``totals``: {stage: {"overdue": n, "warning": n}} plus "urges" and "returns" over open cases.
+    ``totals``: {stage: {"overdue": n, "warning": n}} plus "urges" and "returns" over open cases, and
+    ``late``: the late cases counted once each, {"overdue": n, "warning": n, "day": n, "days": n,
+    "long": n} (the last three: overdue cases by age group).
     ``orgs``: one row per holding org (``org_id`` None: not assigned to an org) with ``name``,
     ``kind``, ``region_code``, ``open`` and ``<stage>_<state>`` counts, ``urges``, ``returns``;
     orgs with any late case, the most overdue first.
     ``cases``: open cases with a late stage, each with ``stage``, ``sla_state`` and ``due_at`` (that
-    stage's deadline), ``org_name`` and the place names; overdue first (longest overrun first), then
-    warnings by the time left.
+    stage's deadline), ``org_name`` and the place names: up to ``cases`` warnings, the soonest due
+    first, then up to ``cases`` overdue ones, the longest overrun first, and after them any overdue in
+    the center's own stages (``CENTER_STAGES``) that did not make the cut, up to ``cases`` more.
     """
     at = m.at
     by_org = _counts_by_org(conn, scope, m)
     totals: dict[str, Any] = {stage: {state: 0 for state in STATES} for stage in STAGES}
     totals["urges"] = totals["returns"] = totals["open"] = 0
+    late_keys = {"overdue": "late_overdue", "warning": "late_warning",
+                 **{key: f"age_{key}" for key, _ in AGE_GROUPS}}
+    totals["late"] = {key: 0 for key in late_keys}
     for row in by_org:
         for stage in STAGES:
             for state in STATES:
                 totals[stage][state] += int(row[f"{stage}_{state}"] or 0)
         for key in ("urges", "returns", "open"):
             totals[key] += int(row[key] or 0)
+        for key, column in late_keys.items():
+            totals["late"][key] += int(row.pop(column) or 0)
     names = _org_names(conn, [r["org_id"] for r in by_org if r["org_id"] is not None])
 
     def late(row) -> int:
@@ -156,8 +199,10 @@ def sla_board(conn: Connection, scope: Scope, m: Moment, *, cases: int = 40, org
         pressing = _pressing(dict(row), at)
         if pressing is not None:
             ranked.append((row["id"], *pressing))
-    ranked.sort(key=lambda r: (STATES.index(r[2]), r[3], r[0]))
-    ranked = ranked[:cases]
+    warnings = sorted((r for r in ranked if r[2] == "warning"), key=lambda r: (r[3], r[0]))
+    overdue = sorted((r for r in ranked if r[2] == "overdue"), key=lambda r: (r[3], r[0]))
+    center_more = [r for r in overdue[cases:] if r[1] in CENTER_STAGES][:cases]
+    ranked = warnings[:cases] + overdue[:cases] + center_more
     detail = {}
     if ranked:
         ids = [r[0] for r in ranked]

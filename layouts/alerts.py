@@ -1,4 +1,6 @@
-"""Alerts (预警), newest first: each entry carries ``data-alert-id``, its severity and status.
+"""Alerts (预警): the new ones in the data layer's order (most severe first, then the newest), each
+carrying ``data-alert-id``, ``data-severity`` and ``data-status``; the acknowledged ones as one line
+("已确认 N 条"); and the header's banner while a critical alert is new.
 
 The evidence (``alerts.detail``, JSON written by the early-warning engine or another system) is
 shown in one line; anything unreadable in it is left out rather than shown raw. Alerts arrive masked
@@ -22,8 +24,28 @@ def _number(value: Any) -> str | None:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def evidence(detail: Any) -> str:
-    """The evidence in one line: 观测 12 · 预期 3.1 · 得分 4.2 · 涉及 5件."""
+def _period(window: Any) -> str:
+    """The evidence's time span in words: 近7日, 当日, 近4周; a window given as text as it is."""
+    if isinstance(window, str):
+        return window[:12]
+    if not isinstance(window, dict):
+        return ""
+    days, weeks = window.get("days"), window.get("weeks")
+    if isinstance(weeks, int) and not isinstance(weeks, bool) and weeks > 0:
+        return f"近{weeks}周"
+    if isinstance(days, (int, float)) and not isinstance(days, bool) and days > 0:
+        return "当日" if days <= 1 else f"近{days:.0f}日"
+    return ""
+
+
+# Alerts whose figures are not case counts (workers, grids, feeds): their title says it all.
+NOT_CASE_COUNTS = frozenset(("staffing", "stale"))
+
+
+def evidence(detail: Any, kind: str | None = None) -> str:
+    """The evidence in plain words, in one line: "近7日 12 件，以往同期约 3 件 · 涉及 5 件事件"."""
+    if kind in NOT_CASE_COUNTS:
+        return ""
     if isinstance(detail, str):
         try:
             detail = json.loads(detail)
@@ -32,16 +54,16 @@ def evidence(detail: Any) -> str:
     if not isinstance(detail, dict):
         return ""
     parts = []
-    for key, label in (("observed", "观测"), ("expected", "预期"), ("score", "得分"), ("p_value", "p")):
-        text = _number(detail.get(key))
-        if text is not None:
-            parts.append(f"{label}{'=' if key == 'p_value' else ' '}{text}")
-    window = detail.get("window")
-    if isinstance(window, str) and window:
-        parts.append(window[:24])
+    observed, expected = _number(detail.get("observed")), detail.get("expected")
+    if observed is not None:
+        seen = f"{_period(detail.get('window')) or '实际'} {observed} 件"
+        # An expectation of 0 (a rule, not a baseline) says nothing: left out.
+        if isinstance(expected, (int, float)) and not isinstance(expected, bool) and expected > 0:
+            seen += f"，以往同期约 {expected:.0f} 件"
+        parts.append(seen)
     ids = detail.get("case_ids")
     if isinstance(ids, list) and ids:
-        parts.append(f"涉及 {len(ids)}件")
+        parts.append(f"涉及 {len(ids)} 件事件")
     return " · ".join(parts)
 
 
@@ -60,7 +82,7 @@ def alert_entry(alert: dict[str, Any], tz: ZoneInfo, can_ack: bool = True) -> ht
                                 className="alert-ack control"))
     elif status == "acknowledged":
         head.append(html.Span("已确认", className="alert-acked", title=alert.get("ack_by") or ""))
-    body = evidence(alert.get("detail"))
+    body = evidence(alert.get("detail"), alert.get("kind"))
     return html.Div(
         key=alert_id,
         className=f"alert alert--{severity} alert--{status}",
@@ -70,7 +92,25 @@ def alert_entry(alert: dict[str, Any], tz: ZoneInfo, can_ack: bool = True) -> ht
     )
 
 
-def alert_entries(alerts: list[dict[str, Any]], tz: ZoneInfo, can_ack: bool = True) -> list:
+def acknowledged_line(n: int) -> html.Div:
+    """The acknowledged alerts, collapsed: not an entry (``fit-aside``: "另有 N 项" does not count it)."""
+    return html.Div(f"已确认 {n} 条", className="alert-acked-line fit-aside", **{"data-acknowledged": str(n)})
+
+
+def alert_entries(alerts: list[dict[str, Any]], tz: ZoneInfo, can_ack: bool = True, acknowledged: int = 0) -> list:
+    """The new alerts as given, then the acknowledged ones as one line."""
+    tail = [acknowledged_line(acknowledged)] if acknowledged else []
     if not alerts:
-        return [html.Div("暂无预警", className="empty")]
-    return [alert_entry(a, tz, can_ack) for a in alerts]
+        return [html.Div("暂无新预警" if acknowledged else "暂无预警", className="empty fit-aside"), *tail]
+    return [*(alert_entry(a, tz, can_ack) for a in alerts), *tail]
+
+
+def critical_banner(alerts: list[dict[str, Any]], new_critical: int) -> list:
+    """The header's red banner while a critical alert is new: the first one's title ("等 N 条" for more)."""
+    first = next((a for a in alerts if a.get("severity") == "critical"), None)
+    if not new_critical or first is None:
+        return []
+    more = f" 等 {new_critical} 条" if new_critical > 1 else ""
+    return [html.Span("严重预警", className="alert-banner-tag"),
+            html.Span(first.get("title") or "（无标题）", className="alert-banner-title"),
+            html.Span(more, className="alert-banner-more")]

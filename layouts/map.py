@@ -15,10 +15,37 @@ from . import i18n
 # Taicang's centre; replaced by fitting to the boundaries as soon as they arrive.
 DEFAULT_CENTER = [31.55, 121.15]
 
-# Classes low to high: colours the JS style function picks by index.
-PALETTE = ["#1d4f7a", "#21708f", "#2f9c8f", "#d6a229", "#e0672c", "#d7263d"]
-# The online rate is good when high: the same ramp read the other way.
-PALETTE_HIGH_GOOD = list(reversed(PALETTE))
+# Classes low to high, one sequential hue for every shading figure: more is brighter. Not the SLA's
+# yellow and red, which mean 临期 and 超期 everywhere on the wall. The JS style function picks by index.
+PALETTE = ["#0f2a4d", "#153f70", "#1c5794", "#2b73b8", "#4a94d6", "#7ab6ee"]
+FILL_OPACITY = 0.55  # the regions' fill over the dark map; the legend's swatches are drawn alike
+OUTLINE = "#9fc6ff"  # a region's edge (assets/gridwall.js map.style)
+NO_DATA = "#3a3f47"  # grey, apart from the blues (assets/wall.css .legend-swatch--none)
+
+# Class upper bounds per shading figure and the level of the regions shaded, fixed so that a colour
+# means the same figure from one refresh, one moment and one region of that level to the next.
+# Counts are open cases (or overdue ones) per region; per_1000 per thousand residents; online_rate %.
+BREAKS: dict[str, dict[str, list[float]]] = {
+    "open": {"county": [50, 100, 250, 500, 1000], "street": [10, 25, 50, 100, 200],
+             "community": [2, 5, 10, 20, 40], "grid": [1, 2, 4, 8, 16]},
+    "overdue": {"county": [10, 25, 50, 100, 250], "street": [2, 5, 10, 25, 50],
+                "community": [1, 2, 5, 10, 20], "grid": [1, 2, 3, 5, 10]},
+    "per_1000": {"county": [0.25, 0.5, 1, 2, 4], "street": [0.25, 0.5, 1, 2, 4],
+                 "community": [0.5, 1, 2, 4, 8], "grid": [0.5, 1, 2, 4, 8]},
+    "online_rate": {level: [50, 70, 80, 90, 95] for level in ("county", "street", "community", "grid")},
+}
+
+
+def breaks_for(shade: str, level: str) -> list[float]:
+    """The fixed class bounds of a shading figure for regions of ``level`` (grid's for anything finer)."""
+    by_level = BREAKS.get(shade, BREAKS["open"])
+    return list(by_level.get(level, by_level["grid"]))
+
+
+def swatch_colour(colour: str) -> str:
+    """A palette colour as the map shows it: at the fill's opacity (over the legend's dark ground)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {FILL_OPACITY})"
 
 EMPTY = {"type": "FeatureCollection", "features": []}
 
@@ -48,7 +75,8 @@ def street_map(tile_url: str | None = None) -> html.Div:
         style={"variable": "gridwall.map.style"},
         hoverStyle={"variable": "gridwall.map.hover"},
         onEachFeature={"variable": "gridwall.map.label"},
-        hideout={"values": {}, "breaks": [], "palette": PALETTE, "labels": {}, "overdue": {}},
+        hideout={"values": {}, "breaks": [], "palette": PALETTE, "labels": {}, "overdue": {},
+                 "fillOpacity": FILL_OPACITY, "noData": NO_DATA},
     ))
     layers.append(dl.GeoJSON(
         id="map-cases",
@@ -85,13 +113,20 @@ def street_map(tile_url: str | None = None) -> html.Div:
             style={"width": "100%", "height": "100%"},
         ),
         html.Div(id="map-legend", className="map-legend"),
+        # The key draws what the map draws: the case points' colours, outline and sizes, and the
+        # alert markers' own markup (assets/gridwall.js casePoint, alertPoint).
         html.Div(className="map-key", children=[
             html.Span([html.I(className="key-dot key-dot--o"), "超期事件"]),
             html.Span([html.I(className="key-dot key-dot--w"), "临期"]),
             html.Span([html.I(className="key-dot key-dot--n"), "在办"]),
-            html.Span([html.I(className="key-alert"), "预警"]),
+            html.Span([alert_symbol("critical"), "严重预警"]),
+            html.Span([alert_symbol("warning"), "预警"]),
         ]),
     ])
+
+
+def alert_symbol(severity: str) -> html.Span:
+    return html.Span(className="alert-marker", children=html.Div(html.B("!"), className=f"am am--{severity}"))
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -106,7 +141,6 @@ def legend(shade: str, breaks: list[float], missing: list[str] | None = None) ->
     ``missing`` names the regions the map cannot draw (no usable boundary in the database).
     """
     label, unit = next(((lab, u) for v, lab, u in i18n.SHADES if v == shade), ("在办", "件"))
-    palette = PALETTE_HIGH_GOOD if shade == "online_rate" else PALETTE
     rows = [html.Div(f"{label}（{unit}）", className="legend-title")]
     counts = unit == "件"  # whole numbers: 0–2, 3–4, ...
     lower = None
@@ -120,7 +154,8 @@ def legend(shade: str, breaks: list[float], missing: list[str] | None = None) ->
         else:
             text = f"{_fmt(lower, unit)} – {_fmt(upper, unit)}"
         rows.append(html.Div(className="legend-row", children=[
-            html.Span(className="legend-swatch", style={"background": palette[min(i, len(palette) - 1)]}),
+            html.Span(className="legend-swatch",
+                      style={"background": swatch_colour(PALETTE[min(i, len(PALETTE) - 1)])}),
             html.Span(text),
         ]))
         lower = upper

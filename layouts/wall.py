@@ -36,6 +36,8 @@ def header(role: str | None = None) -> html.Header:
             html.H1(i18n.CENTER_TITLE, id="wall-title", className="wall-title"),
             html.Nav(id="breadcrumb", className="breadcrumb", children=[]),
             html.Div(id="region-notice", className="notice", children=[]),
+            # A critical alert still new, in red, also in kiosk mode (callbacks/panels.py update_alerts).
+            html.Div(id="alert-banner", className="alert-banner", role="alert", children=[]),
         ]),
         html.Div(className="header-right", children=[
             html.Div(id="ack-result", className="ack-result", children=[]),
@@ -43,8 +45,12 @@ def header(role: str | None = None) -> html.Header:
             # The other pages, for the roles that may open them; hidden on a kiosk wall.
             html.Div(nav_links("/", role), className="wall-nav control"),
             html.Button("提示音 开", id="mute-toggle", n_clicks=0, className="mute-toggle control", title="预警提示音"),
+            # Shown while the browser holds the alert sound back, kiosk mode too: not a .control
+            # (assets/gridwall.js sets data-state; a click on the page lets the sound start).
+            html.Button("点击启用提示音", id="chime-state", className="chime-state", title="浏览器未允许播放提示音",
+                        **{"data-state": "off"}),
             html.Div(id="clock", className="clock", children=""),
-            # The view's own last case time, apart from the feed's age in #freshness (assets/live.js).
+            # The view's own last case time, apart from the link's state in #freshness (assets/live.js).
             html.Div("", id="region-last-case", className="region-last-case"),
             html.Div("—", id="freshness", className="freshness", **{"data-stale": "false", "data-mode": "live"}),
         ]),
@@ -78,13 +84,17 @@ def stores() -> list:
         # The tiles' delta rules (layouts/tile_catalogue.py), read by assets/gridwall.js `deltas`.
         dcc.Store(id="tile-catalogue", data=tile_catalogue.browser_rules()),
         dcc.Store(id="alert-chime", data=None),  # new critical alert ids, for the chime
+        dcc.Store(id="ack-undone", data=None),  # the alert whose acknowledgement was just taken back
         dcc.Store(id="rotate-regions", data=None),  # the root's streets, for ?rotate=
         dcc.Store(id="kiosk-flag", data=None),
     ]
 
 
-def layout(role: str | None = None) -> html.Div:
-    return html.Div(id="wall", className="wall", children=[
+def layout(role: str | None = None, scale: float | None = None, seams: str | None = None) -> html.Div:
+    # The deployment's display defaults (GRIDWALL_SCALE, GRIDWALL_SEAMS); ?scale= and ?seams= win
+    # (assets/gridwall.js, applyDisplay).
+    display = {k: str(v) for k, v in (("data-scale", scale), ("data-seams", seams)) if v is not None}
+    return html.Div(id="wall", className="wall", **display, children=[
         *stores(),
         header(role),
         case_tiles(),

@@ -108,7 +108,7 @@ def test_backlog_growth_flags_a_jump_above_the_four_week_distribution():
     assert row.observed == 30 and 8 < row.expected < 12 and row.p_value < 1e-3 and row.z > 3
     findings = sla.backlog_findings(flagged, pd.DataFrame([{"id": 1, "name": "水务局", "kind": "department",
                                                              "region_code": ROOT}]), AT, ROOT, 28)
-    assert findings[0].dedup_key == "sla:backlog:org:1" and "水务局积压骤增" in findings[0].title
+    assert findings[0].dedup_key == "sla:backlog:org:1" and findings[0].title.startswith("积压骤增") and findings[0].title.endswith(" · 水务局")
 
 
 def test_backlog_growth_needs_history():
@@ -154,7 +154,7 @@ def test_offline_rolls_up_per_street_above_a_share_of_those_on_duty():
     assert set(found) == {"staffing:offline:320585100", "staffing:offline:320585102"}
     assert found["staffing:offline:320585100"].severity == "warning"
     assert found["staffing:offline:320585102"].severity == "critical"
-    assert found["staffing:offline:320585100"].title == "城厢镇：3名在岗网格员离线超过30分钟"
+    assert found["staffing:offline:320585100"].title == "3名在岗网格员离线超过30分钟 · 城厢镇"
     assert len(found["staffing:offline:320585100"].detail["workers"]) == 3
     # an open alert is kept with 2 offline (hysteresis)
     workers = _workers(_street_workers("320585100", 20, 2))
@@ -192,7 +192,7 @@ def test_uncovered_grids_roll_up_by_community():
     found = {f.dedup_key: f for f in staffing.uncovered_findings(grids, AT, ROOT, {"320585100001": "城东社区"})}
     assert set(found) == {"staffing:uncovered:320585100001", "staffing:uncovered:320585100002"}
     first = found["staffing:uncovered:320585100001"]
-    assert first.severity == "info" and first.title == "城东社区：3个网格无人在岗"
+    assert first.severity == "info" and first.title == "3个网格无人在岗 · 城东社区"
     assert first.detail["vacant"] == ["320585100001005"] and len(first.detail["absent"]) == 2
     assert found["staffing:uncovered:320585100002"].severity == "warning"
 

@@ -4,6 +4,7 @@ are reported once each with stable keys, and the forecast round-trips through it
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -87,6 +88,11 @@ def test_planted_situations_are_found_once_with_stable_keys(engine, county):
     repeats = [f for f in first if f.kind == "repeat" and set(county["repeat"]) <= set(f.detail["case_ids"])]
     assert len(repeats) == 1 and repeats[0].dedup_key.startswith("repeat:addr:")
     assert repeats[0].detail["first_case_id"] == county["repeat"][-1]  # the earliest report and repeats[0].region_code == county["other"]
+
+    # Titles lead with the problem, then the place; a grid is never named by its code's digits.
+    assert spike.title.split("：")[0].endswith("骤增") and " · " in spike.title
+    assert clusters[0].title.startswith("事件时空聚集：") and repeats[0].title.split(" · ")[0].endswith("次")
+    assert not any(re.search(r"网格\d{3}", f.title) for f in first)
 
 
 def test_forecast_is_written_and_read_for_a_street(engine, county):

@@ -10,6 +10,7 @@ route that exists in the app but not here FAILS the coverage tests: whoever adds
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -120,7 +121,7 @@ def assert_no_foreign_data(resp, markers, what):
 
 def callback_name(key: str) -> str:
     """The registry name of a callback: its output key without Dash's duplicate-output hash."""
-    return key.split("@")[0]
+    return re.sub(r"@[0-9a-f]+", "", key)
 
 
 def _outputs(cb: dict) -> list[dict]:
@@ -211,8 +212,6 @@ def check_map(ctx, resp, region, form):
 def check_codes_in_own_street(ctx, resp, region, form):
     """Every region/grid code the response names lies in the user's street (or is the root above it)."""
     text = text_of(resp)
-    import re
-
     for code in set(re.findall(r"(?<!\d)3205\d{5}(?:\d{3}){0,2}(?!\d)", text)):
         if code in region:  # the forged code itself, echoed in a notice, is not data
             continue
@@ -224,9 +223,9 @@ def check_rotation(ctx, resp, region, form):
     assert all(code.startswith(OWN) for code in regions.get("regions", [])), (region, regions)
 
 
-def _ack_body(key: str, alert_id, search: str) -> dict:
-    trigger = {"id": alert_id, "type": "alert-ack"}
-    return {"output": key, "outputs": {"id": "ack-result", "property": "children"},
+def _ack_body(key: str, alert_id, search: str, kind: str = "alert-ack", outputs: Any = None) -> dict:
+    trigger = {"id": alert_id, "type": kind}
+    return {"output": key, "outputs": outputs or {"id": "ack-result", "property": "children"},
             "inputs": [[{"id": trigger, "property": "n_clicks", "value": 1}]],
             "state": [{"id": "url", "property": "search", "value": search}],
             "changedPropIds": [json.dumps(trigger, sort_keys=True, separators=(",", ":")) + ".n_clicks"]}
@@ -256,6 +255,38 @@ def forge_ack(ctx):
     center.post("/login", data={"username": "center1", "password": PASSWORD})
     resp = center.post("/_dash-update-component", json=_ack_body(key, ids[f"secret-{OTHER}"], f"?region={OWN}"))
     assert "已确认" in text_of(resp)
+
+
+def forge_undo(ctx):
+    """撤销 after acknowledging: a street user is refused for any alert; a duty officer takes back only
+    an acknowledgement of their own."""
+    key = next(k for k in server_callbacks(ctx["app"]) if "ack-undone.data" in k)
+    outs = [{"id": "ack-undone", "property": "data"}, {"id": "ack-result", "property": "children"}]
+
+    def alert_states():
+        with ctx["engine"].connect() as conn:
+            return conn.execute(select(Alert.id, Alert.status, Alert.ack_by).order_by(Alert.id)).all()
+
+    with ctx["engine"].connect() as conn:
+        ids = dict(conn.execute(select(Alert.dedup_key, Alert.id)).all())
+    center = ctx["app"].server.test_client()
+    center.post("/login", data={"username": "center1", "password": PASSWORD})
+    ack_key = next(k for k in server_callbacks(ctx["app"]) if callback_name(k) == "ack-result.children")
+    center.post("/_dash-update-component", json=_ack_body(ack_key, ids[f"secret-{OWN}"], ""))
+    before = alert_states()
+    for alert_id in (ids[f"secret-{OWN}"], ids[f"secret-{OTHER}"], 99999999, "abc", -1, None):
+        for search in (f"?region={OTHER}", ""):
+            reset_outage_marks()
+            body = _ack_body(key, alert_id, search, "alert-undo", outs)
+            resp = ctx["client"].post("/_dash-update-component", json=body)
+            assert resp.status_code in (200, 204, 400), (alert_id, resp.status_code, resp.data[:200])
+            if resp.status_code == 200 and isinstance(alert_id, int) and alert_id > 0:
+                assert "仅值班人员" in text_of(resp), (alert_id, text_of(resp))
+    assert alert_states() == before
+    # The duty officer's own acknowledgement is taken back (the forgery above reached the callback).
+    resp = center.post("/_dash-update-component",
+                       json=_ack_body(key, ids[f"secret-{OWN}"], "", "alert-undo", outs))
+    assert "已撤销确认" in text_of(resp)
 
 
 def check_review(ctx, resp, region, form):
@@ -299,17 +330,21 @@ CALLBACKS: dict[str, Any] = {
             "rate-closed.children", "rate-satisfied.children", "rate-self-resolved.children",
             "staff-grids.children", "staff-vacant.children", "staff-patrolled.children",
             "staff-workers.children", "staff-on-duty.children", "staff-online.children",
-            "figures-state.data", "stream-feed.data", "stream-state.data"): (check_figures,),
+            "kpi-alerts-critical.children", "figures-state.data", "stream-feed.data", "stream-state.data"): (check_figures,),
     # The four slower panels answer in one request.
-    outputs("sla-board.children", "sla-state.data", "staffing-detail.children", "staff-state.data",
+    outputs("sla-board.children", "sla-board.data-total", "sla-state.data",
+            "staffing-detail.children", "staff-state.data",
             "region-title.children", "region-table.children", "region-state.data",
-            "alerts.children", "alert-chime.data", "alerts-state.data"): (),
+            "alerts.children", "alerts.data-total", "alert-banner.children", "alert-chime.data",
+            "alerts-state.data"): (),
     "trend-data.data": (),
     "yesterday.data": (),
     outputs("map-regions.data", "map-regions.url", "map-regions.hideout", "map-legend.children",
             "map-cases.data", "map-alerts.data", "map-state.data"): (check_map,),
     "rotate-regions.data": {"checks": (check_rotation,), "search": "&rotate=30"},
     "ack-result.children": forge_ack,
+    # 撤销 after acknowledging: a street user is refused like for acknowledging (generic forgery).
+    outputs("ack-undone.data", "ack-result.children"): forge_undo,
     # /review (its own Dash app): the period and the stored forecast of the URL's view.
     outputs("review-region.children", "review-region.data-region", "review-period.children",
             "review-period.data-start", "review-period.data-end", "review-period.data-partial",
@@ -641,6 +676,15 @@ def route_summary(ctx):
         assert body["region"] == OWN and body["cases"]["open"] == own_figures(ctx["engine"])["open"]
 
 
+def route_review(ctx):
+    _regions_refused(ctx, "/api/v1/review?region={}")
+    for resp in _api(ctx, f"/api/v1/review?at={AT}") + _api(ctx, f"/api/v1/review?period=quarter&date=2026-10-01&at={AT}"):
+        body = resp.get_json()
+        assert resp.status_code == 200 and body["region"] == OWN, resp.status_code
+        assert all(child["code"].startswith(OWN) for child in body["children"])
+        assert_no_foreign_data(resp, ctx["markers"], "review")
+
+
 def route_children(ctx):
     _regions_refused(ctx, "/api/v1/regions/{}/children")
     for resp in _api(ctx, f"/api/v1/regions/{OWN}/children"):
@@ -827,6 +871,7 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/healthz": route_no_data("/healthz?region={region}"),
     "/api/v1/openapi.json": route_no_data("/api/v1/openapi.json?region={region}"),
     "/api/v1/summary": route_summary,
+    "/api/v1/review": route_review,
     "/api/v1/regions/<code>/children": route_children,
     "/api/v1/cases": route_cases,
     "/api/v1/alerts": route_alerts,

@@ -1,5 +1,5 @@
-"""#freshness shows the feed's age (the deployment's last case change anywhere), and
-#region-last-case the view's own last case: a quiet grid is not a stale feed.
+"""#freshness shows the link's state, with the feed's age (the deployment's last case change anywhere)
+as its tooltip, and #region-last-case the view's own last case: a quiet grid is not a stale feed.
 
 Called at the callback level (callbacks/live/tick.py); assets/live.js draws the two from these fields.
 """
@@ -120,11 +120,11 @@ def test_the_wall_at_a_quiet_grid_shows_both_in_the_header(dash_duo, tmp_path):
     engine.dispose()
 
     start_wall(dash_duo, url, path=f"/?region={QUIET_GRID}")
-    dash_duo.wait_for_text_to_equal("#region-last-case", "本区域最新事件 " + old.astimezone(TZ).strftime("%m-%d %H:%M"),
+    dash_duo.wait_for_text_to_equal("#region-last-case", "最新事件 " + old.astimezone(TZ).strftime("%m-%d %H:%M"),
                                     timeout=30)
     badge = dash_duo.find_element("#freshness")
     assert badge.get_attribute("data-stale") == "false" and badge.get_attribute("data-mode") == "live"
-    # The feed's age: seconds or minutes, not the grid's two days.
-    assert badge.text.startswith("数据 ") and "天" not in badge.text and "小时" not in badge.text
+    # The link's state, not the grid's two days; the feed's age is the badge's tooltip.
+    assert badge.text == "实时" and badge.get_attribute("title").startswith("全平台最新变更 ")
     assert dash_duo.get_logs() == []
     dispose(url)

@@ -23,7 +23,9 @@ ALLOWED = {
     "dashboard.usecases": ("dashboard.core", "dashboard.identity", "data_access"),
     "dashboard.warning": ("dashboard.analytics", "dashboard.core", "data_access"),
     "dashboard.synth": ("dashboard.analytics", "dashboard.core", "data_access"),
-    "dashboard.web": ("dashboard.core", "dashboard.identity", "dashboard.usecases", "data_access"),
+    # analytics: the review's composite score and ranking (pure functions) for /api/v1/review.
+    "dashboard.web": ("dashboard.analytics", "dashboard.core", "dashboard.identity", "dashboard.usecases",
+                      "data_access"),
     "layouts": (),
     "callbacks": ("layouts", "data_access", "dashboard.core", "dashboard.identity", "dashboard.usecases",
                   "dashboard.analytics"),

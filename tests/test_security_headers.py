@@ -215,7 +215,7 @@ def test_the_wall_runs_under_its_policy_after_a_real_login(dash_duo, site):
     dash_duo.find_element("#password").send_keys(PASSWORD)
     dash_duo.find_element("#login-submit").click()
     dash_duo.wait_for_element("#case-stream", timeout=15)
-    dash_duo.wait_for_contains_text("#wall-title", "城厢镇", timeout=15)
+    dash_duo.wait_for_contains_text("#breadcrumb", "城厢镇", timeout=15)
     assert dash_duo.find_element("#kpi-open").text.isdigit()
     logs = dash_duo.driver.get_log("browser")
     violations = [entry["message"] for entry in logs if "Content Security Policy" in entry["message"]]

@@ -15,6 +15,8 @@ from dashboard.synth.profiles import TAICANG
 from dashboard.synth.seed import county_exists, seed_county
 from data_access.models import Case, CaseAction, Grid, Org, Region, Staff, StaffPing, StaffShift
 
+from .test_synth_flow import check_flows
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 25, 10, 30, tzinfo=SHANGHAI)  # a Wednesday morning
 SMALL = {"days": 2, "now": NOW, "full_ping_days": 1}
@@ -75,11 +77,16 @@ def check_lifecycles(engine, until: datetime) -> dict:
         cat = limits[c["category_code"]]
         assert c["accept_due_at"] == c["reported_at"] + timedelta(minutes=cat.accept_minutes), where
         assert c["dispatch_due_at"] == c["reported_at"] + timedelta(minutes=cat.dispatch_minutes), where
-        assert c["resolve_due_at"] == c["reported_at"] + timedelta(hours=cat.resolve_hours), where
+        resolve_due = c["reported_at"] + timedelta(hours=cat.resolve_hours)
+        if counts["extend"]:  # 延期 moved the deadline later
+            assert c["resolve_due_at"] > resolve_due, where
+        else:
+            assert c["resolve_due_at"] == resolve_due, where
         assert c["grid_code"] and len(c["grid_code"]) == 15 and c["lon"] and c["lat"] and c["title"], where
         if c["source"] == "patrol":
             assert c["reporter_staff_id"] is not None, where
         assert c["urgency"] in ("normal", "urgent", "critical"), where
+    check_flows(engine)  # the orgs of every step chain up (test_synth_flow)
     return Counter(c["status"] for c in cases)
 
 

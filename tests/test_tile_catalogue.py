@@ -28,6 +28,7 @@ GRIDWALL_JS = Path(__file__).resolve().parent.parent / "assets" / "gridwall.js"
 BUNDLE = {
     "cases": {"open": 256, "overdue": 5, "warning": 0, "new_today": 386, "closed_today": 250, "returned": 4},
     "alerts": {"new": 3},
+    "alert_list": {"rows": [], "new": 3, "new_critical": 1, "acknowledged": 2},
     "rates": {"on_time": 0.9174, "closed": 1.0, "satisfied": None, "self_resolved": 0.625},
     "staffing": {"grids": 820, "grids_staffed": 800, "patrolled_today": 766, "workers": 915, "on_duty": 876,
                  "online": 859},
@@ -38,7 +39,7 @@ SHOWN = {
     "kpi-alerts-new": "3",
     "rate-on-time": "91.7%", "rate-closed": "100%", "rate-satisfied": "—", "rate-self-resolved": "62.5%",
     "staff-grids": "820", "staff-vacant": "20", "staff-patrolled": "766", "staff-workers": "915",
-    "staff-on-duty": "876", "staff-online": "859",
+    "staff-on-duty": "876", "staff-online": "859", "kpi-alerts-critical": "· 严重 1",
 }
 EXTRA = Tile("kpi-returned", "退回", ("cases", "returned"), tone="warn", delta="bad")
 
@@ -133,3 +134,19 @@ def test_a_new_catalogue_entry_appears_in_layout_outputs_deltas_and_frames(monke
     assert tile_catalogue.yesterday_figures(BUNDLE["cases"])["kpi-returned"] == 4
     assert tile_catalogue.browser_rules()["deltas"][-1] == {"id": "kpi-returned", "tone": "bad"}
     assert tile_catalogue.ids()[-1] == "kpi-returned"  # the push frame's tiles (callbacks/live/push.py)
+
+
+def test_a_note_sits_beside_its_tile_and_says_nothing_for_zero():
+    """"9 · 严重 1": the note is a sibling of the figure, which stays plain digits (interfaces.md)."""
+    tile = next(t for t in tiles_drawn() if "kpi-alerts-new" in ids_in(t))
+    assert "kpi-alerts-critical" in ids_in(tile)
+    note = next(t for t in tile_catalogue.TILES if t.id == "kpi-alerts-critical")
+    assert tile_catalogue.formatted(note, {"alert_list": {"new_critical": 0}}) == ""
+    assert tile_catalogue.formatted(note, {}) == ""
+    assert note not in tile_catalogue.tiles(tile_catalogue.ROW)
+
+
+def tiles_drawn() -> list:
+    from layouts.tiles import case_tiles
+
+    return case_tiles().children

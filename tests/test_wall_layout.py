@@ -42,6 +42,10 @@ def test_wall_fits_every_screen_and_kiosk_hides_controls(dash_duo, tmp_path):
     shown = dash_duo.driver.execute_script(
         "return [...document.querySelectorAll('.control, button, input, select')]"
         ".filter(e => e.offsetParent !== null).map(e => e.id || e.className)")
-    assert shown == []
+    # The one exception: while the browser holds the sound back (headless Chromium does), the
+    # button that lets it start (interfaces.md #chime-state).
+    assert shown in ([], ["chime-state"])
+    if shown:
+        assert dash_duo.find_element("#chime-state").get_attribute("data-state") == "blocked"
     assert dash_duo.get_logs() == []
     dispose(url)

@@ -26,7 +26,7 @@ from data_access.map_layers import alert_points, anchor_points, case_points, own
 from data_access.models import Alert, Case, GwAudit, Org, Region, StaffPing
 from data_access.moment import Moment
 from data_access.scope import Scope
-from data_access.sla import sla_board, stage_state
+from data_access.sla import age_group, sla_board, stage_state
 from data_access.staffing_detail import (
     grid_profile,
     offline_on_duty,
@@ -36,6 +36,7 @@ from data_access.staffing_detail import (
 from data_access.trend import band, hourly_trend
 from layouts import tile_catalogue
 from layouts.alerts import evidence
+from layouts.sla import place, sla_span
 
 from . import handbuilt
 from .wall_fixtures import COUNTY, grid_codes, seed_small_county
@@ -85,6 +86,27 @@ def test_sla_board_totals_are_the_contract_figures(county):
             for case in board["cases"]:
                 assert (case["stage"], case["sla_state"], case["due_at"]) in [
                     (s, st, d) for s, st, d in stage_state(_raw(county, case["id"]), at)]
+            assert totals["late"] == _late_counts(county, region, at)
+
+
+def _late_counts(engine, region, at):
+    """Late cases counted once each from their rows: overdue in any stage (by the age of the earliest
+    overdue stage), else warning in any."""
+    late = {"overdue": 0, "warning": 0, "day": 0, "days": 0, "long": 0}
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(select(Case.__table__)).mappings()]
+    for row in rows:
+        inside = (row["grid_code"] or "").startswith(region) or (region == COUNTY and not row["grid_code"])
+        if not inside or row["reported_at"] > at or (row["closed_at"] is not None and row["closed_at"] <= at):
+            continue
+        states = stage_state(row, at)
+        overdue = [due for _, state, due in states if state == "overdue"]
+        if overdue:
+            late["overdue"] += 1
+            late[age_group(overdue[0], at)] += 1
+        elif states:
+            late["warning"] += 1
+    return late
 
 
 def _raw(engine, case_id):
@@ -101,10 +123,12 @@ def test_sla_board_groups_by_org_most_overdue_first(county):
     assert late == sorted(late, reverse=True)
     bureau = next(o for o in board["orgs"] if o["org_id"] == 1)
     assert bureau["urges"] == 2 * bureau["open"] and bureau["returns"] == bureau["open"]
+    # The savable ones first, soonest due first; then the overdue ones, the longest overrun first.
     states = [c["sla_state"] for c in board["cases"]]
-    assert states == sorted(states, key=lambda s: s != "overdue")
-    overdue_dues = [c["due_at"] for c in board["cases"] if c["sla_state"] == "overdue"]
-    assert overdue_dues == sorted(overdue_dues)
+    assert states == sorted(states, key=lambda s: s != "warning") and "overdue" in states
+    for state in ("warning", "overdue"):
+        dues = [c["due_at"] for c in board["cases"] if c["sla_state"] == state]
+        assert dues == sorted(dues)
     assert all(c["org_name"] in (None, "太仓市城市管理局", "城厢镇人民政府") for c in board["cases"])
 
 
@@ -253,6 +277,25 @@ def props(component) -> dict:
     return component.to_plotly_json()["props"]
 
 
+def test_sla_timers_show_seconds_only_under_an_hour_and_days_alone_from_three_days_overdue():
+    assert sla_span(59 * 60 + 7, overdue=False) == "剩 59分07秒"
+    assert sla_span(3600 + 23 * 60 + 40, overdue=False) == "剩 1时23分"
+    assert sla_span(2 * 86400 + 5 * 3600, overdue=False) == "剩 2天5时"
+    assert sla_span(5 * 60 + 3, overdue=True) == "超5分03秒"
+    assert sla_span(26 * 3600, overdue=True) == "超1天2时"
+    assert sla_span(19 * 86400 + 22 * 3600, overdue=True) == "超19天"
+    assert sla_span(123 * 86400, overdue=True) == "超123天"
+    assert sla_span(-5, overdue=False) == "剩 0分00秒"
+
+
+def test_sla_rows_name_the_place_grid_first_and_grids_one_way():
+    case = {"grid_code": "320585100001004", "grid_name": "第四网格", "community_name": "某社区", "street_name": "某街道"}
+    assert place(case) == "第四网格 · 某社区 · 某街道"
+    assert place({**case, "grid_name": None}) == "第四网格 · 某社区 · 某街道"  # never "网格004"
+    assert place({**case, "grid_name": None, "grid_code": "320585100001012"}).startswith("第十二网格 · ")
+    assert place({"grid_code": None}) == "未定位"
+
+
 def walk(component):
     """Every component in a rendered tree."""
     if isinstance(component, (list, tuple)):
@@ -267,12 +310,15 @@ def walk(component):
 
 def test_panels_render_once_per_version(wall_app):
     app, engine = wall_app
-    board, digests = panels.update_sla(None, "", None)
+    board, total, digests = panels.update_sla(None, "", None)
     timers = [props(c) for c in walk(board) if "data-due" in props(c)]
     assert timers and all(int(t["data-due"]) > 10 ** 12 for t in timers)
     assert {t["data-dir"] for t in timers} <= {"up", "down"}
+    # The board's total is every late case once: the two lists' totals.
+    lists = [props(c) for c in walk(board) if "sla-list" in (props(c).get("className") or "")]
+    assert int(total) == sum(int(p["data-total"]) for p in lists) > 0
     # The browser has it now: the same version sends nothing.
-    assert panels.update_sla(None, "", digests) == (no_update, digests)
+    assert panels.update_sla(None, "", digests) == (no_update, no_update, digests)
 
     title, table, _ = panels.update_region(None, "", None)
     assert title == "镇街排行"
@@ -289,41 +335,73 @@ def test_panels_render_once_per_version(wall_app):
 def test_the_four_slower_panels_answer_in_one_request_and_send_only_what_changed(wall_app):
     first = panels.update_panels(None, "", None, None, None, None)
     assert len(first) == len(panels.PANEL_OUTPUTS)
-    sla_state, staff_state, region_state, alerts_state = first[1], first[3], first[6], first[9]
-    assert first[4] == "镇街排行" and first[8]["critical"]
+    out = {f"{o.component_id}.{o.component_property}": v for o, v in zip(panels.PANEL_OUTPUTS, first)}
+    sla_state, staff_state, region_state, alerts_state = (out[f"{s}.data"] for s in panels.PANEL_STATES)
+    assert out["region-title.children"] == "镇街排行" and out["alert-chime.data"]["critical"]
     again = panels.update_panels(None, "", sla_state, staff_state, region_state, alerts_state)
     assert [v for v in again if v is not no_update] == [sla_state, staff_state, region_state, alerts_state]
 
 
-def test_alerts_are_masked_newest_first_and_chime_on_critical(wall_app):
-    entries, chime, _ = panels.update_alerts(None, "", None)
-    ids = [props(e)["data-alert-id"] for e in entries]
-    assert len(ids) == 3  # the critical one, the seeded new and acknowledged ones; not the resolved one
+def test_alerts_new_first_most_severe_first_with_true_totals_banner_and_chime(wall_app):
+    entries, total, banner, chime, _ = panels.update_alerts(None, "", None)
+    shown = [props(e) for e in entries if "data-alert-id" in props(e)]
+    # New only, the critical one first (the seeded warning is newer); the acknowledged one is a line.
+    assert [(e["data-severity"], e["data-status"]) for e in shown] == [("critical", "new"), ("warning", "new")]
+    assert total == "2"
+    assert [props(e)["children"] for e in entries if "alert-acked-line" in props(e)["className"]] == ["已确认 1 条"]
     text = " ".join(str(getattr(c, "children", "")) for c in walk(entries))
     assert "13812345678" not in text and "张三丰" not in text and "138****5678" in text
-    assert "观测 9 · 预期 2.5 · 得分 4.1 · 涉及 2件" in text
-    assert chime["critical"] == [ids[0]]  # the newest, and the only new critical one
+    banner_text = " ".join(str(getattr(c, "children", "")) for c in walk(banner))
+    assert "严重预警" in banner_text and "138****5678" in banner_text and "13812345678" not in banner_text
+    assert chime["critical"] == [shown[0]["data-alert-id"]]  # the only new critical one
+    assert "实际 9 件，以往同期约 2 件 · 涉及 2 件事件" in text  # plain words: no 得分, no p
+    assert evidence({"observed": 7, "expected": 0.4, "window": {"weeks": 1}}) == "近1周 7 件，以往同期约 0 件"
+    assert evidence({"observed": 3, "window": {"days": 7}}, "staffing") == ""  # workers, not cases: the title says
     assert evidence("not json") == "" and evidence({"observed": True}) == ""
 
 
-def test_acknowledge_from_the_wall(wall_app, monkeypatch):
-    app, engine = wall_app
-    entries, _, _ = panels.update_alerts(None, "", None)
-    new_id = next(props(e)["data-alert-id"] for e in entries if props(e)["data-status"] == "new")
-    monkeypatch.setattr(nav, "ctx", type("Ctx", (), {"triggered_id": {"type": "alert-ack", "id": new_id},
+def words(component) -> str:
+    return " ".join(c for c in (getattr(x, "children", None) for x in walk(component)) if isinstance(c, str))
+
+
+def click(monkeypatch, kind: str, alert_id: str) -> None:
+    monkeypatch.setattr(nav, "ctx", type("Ctx", (), {"triggered_id": {"type": kind, "id": alert_id},
                                                      "triggered": [{"value": 1}]})())
+
+
+def test_acknowledge_from_the_wall_names_the_alert_and_offers_undo(wall_app, monkeypatch):
+    app, engine = wall_app
+    entries, *_ = panels.update_alerts(None, "", None)
+    new_id = next(props(e)["data-alert-id"] for e in entries if props(e).get("data-severity") == "critical")
+    click(monkeypatch, "alert-ack", new_id)
     result = nav.acknowledge([1], "")
-    assert "已确认" in props(result)["children"]
+    # By its (masked) title, with 撤销; the message is a new element each time (its CSS clears it).
+    assert "已确认：" in words(result) and "138****5678" in words(result) and "13812345678" not in words(result)
+    assert [props(c)["id"] for c in walk(result) if props(c).get("id")] == [{"type": "alert-undo", "id": new_id}]
+    assert props(result)["key"] != props(nav.acknowledge([1], ""))["key"]
+    with engine.connect() as conn:
+        row = conn.execute(select(Alert.status, Alert.ack_by).where(Alert.id == int(new_id))).one()
+    assert tuple(row) == ("acknowledged", "demo")
+
+    click(monkeypatch, "alert-undo", new_id)
+    undone, result = nav.undo([1], "")
+    assert undone == new_id and "已撤销确认" in words(result)
     with engine.connect() as conn:
         row = conn.execute(select(Alert.status, Alert.ack_by).where(Alert.id == int(new_id))).one()
         audit = conn.execute(select(GwAudit.action, GwAudit.username, GwAudit.detail)).all()
-    assert tuple(row) == ("acknowledged", "demo")
-    assert [json.loads(d)["via"] for a, u, d in audit if (a, u) == ("alert_ack", "demo")] == ["wall"]
+    assert tuple(row) == ("new", None)
+    assert [(a, json.loads(d)["via"]) for a, u, d in audit if u == "demo"] == [
+        ("alert_ack", "wall"), ("alert_ack", "wall"), ("alert_unack", "wall")]
+    # Nothing to take back twice.
+    assert nav.undo([1], "")[0] is no_update
 
     # With authentication on, only duty officers may: anyone else is told so and nothing is written.
     app.server.config["GRIDWALL_AUTH_ENABLED"] = True
     monkeypatch.setattr(auth, "current_user", lambda: type("U", (), {"role": "leader", "username": "boss"})())
-    assert "仅值班人员" in props(nav.acknowledge([1], ""))["children"]
+    click(monkeypatch, "alert-ack", new_id)
+    assert "仅值班人员" in words(nav.acknowledge([1], ""))
+    click(monkeypatch, "alert-undo", new_id)
+    assert "仅值班人员" in words(nav.undo([1], "")[1])
     assert panels.can_acknowledge() is False
 
 
@@ -370,7 +448,7 @@ def test_rotation_and_yesterday(wall_app):
 
 def test_panels_keep_their_content_while_the_data_is_stale(wall_app):
     stale = {"stale": True}
-    assert panels.update_sla(stale, "", None) == (no_update, no_update)
-    assert panels.update_alerts(stale, "", None) == (no_update,) * 3
+    assert panels.update_sla(stale, "", None) == (no_update,) * 3
+    assert panels.update_alerts(stale, "", None) == (no_update,) * 5
     assert map_view.update_map(stale, "open", "", None) == (no_update,) * 7
     live_signal.refresh_all()

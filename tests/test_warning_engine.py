@@ -203,7 +203,7 @@ def test_sla_risk_family_rolls_up_and_resolves_on_progress(engine):
     state = EngineState(families=[fam.SlaRisk()])
     [alert] = run_once(engine, SCOPE, moment(T), state)
     assert alert["kind"] == "sla" and alert["region_code"] == oc.ROOT and alert["severity"] == "warning"
-    assert alert["title"] == "太仓市城市管理局：3件事件临期无进展，其中2件已超期"
+    assert alert["title"] == "3件事件临期无进展，其中2件已超期 · 太仓市城市管理局"
     assert alert["dedup_key"].startswith("sla:risk:org:2@")
     assert sorted(alert["detail"]["case_ids"]) == [1, 2, 3] and alert["detail"]["overdue"] == 2
     # two of them move: one case at risk is left, below the threshold that keeps the alert open
@@ -226,10 +226,10 @@ def test_staffing_families_on_a_hand_built_roster(engine):
     assert set(found) == {"staffing:offline:320585101", "staffing:uncovered:320585100002"}
     offline = found["staffing:offline:320585101"]
     assert offline["kind"] == "staffing" and offline["severity"] == "critical"  # 3 of 5 on duty
-    assert offline["title"] == "浏河镇：3名在岗网格员离线超过30分钟" and offline["region_code"] == "320585101"
+    assert offline["title"] == "3名在岗网格员离线超过30分钟 · 浏河镇" and offline["region_code"] == "320585101"
     assert sorted(w["staff_id"] for w in offline["detail"]["workers"]) == [12, 13, 14]
     uncovered = found["staffing:uncovered:320585100002"]
-    assert uncovered["severity"] == "warning" and uncovered["title"] == "城西社区：3个网格无人在岗"
+    assert uncovered["severity"] == "warning" and uncovered["title"] == "3个网格无人在岗 · 城西社区"
     # no case history to learn the usual gaps from; the ping feed (11 on duty) is judged and flows
     assert "stale" in report.ran
     assert "staffing.patrol" in report.ran  # before noon it runs and finds nothing to say
@@ -237,7 +237,7 @@ def test_staffing_families_on_a_hand_built_roster(engine):
     report = run_engine(engine, SCOPE, moment(T.replace(hour=12, minute=30)), state=state)
     [patrol] = report.raised
     assert patrol["dedup_key"].startswith("staffing:patrol:320585100@")
-    assert patrol["title"] == "城厢镇：今日巡查覆盖67%（4/6个网格），低于预期"
+    assert patrol["title"] == "今日巡查覆盖67%（4/6个网格），低于预期 · 城厢镇"
     assert sorted(patrol["detail"]["unpatrolled"]) == ["320585100001005", "320585100001006"]
 
     # after working hours: the roster is over, every staffing alert is resolved

@@ -16,10 +16,11 @@ The loop is driven from the page rather than by the 1-second ``dcc.Interval``: t
 an answer still on its way when the interval asks again, which under load would starve the wall.
 
 ``#freshness`` is drawn in the browser (``assets/live.js``) from ``live-version`` and the heartbeat:
-the feed's age (the platform's last case change anywhere in the deployment: whether data arrives at
-all) keeps counting between versions, and the wall says "数据中断 自 hh:mm:ss" as soon as the server
-reports that the database cannot be read, or when the server itself stops answering. The view's own
-last case time is shown apart from it (``#region-last-case``): a quiet grid is not a stale feed.
+it shows the link's state only: "实时", "历史数据 · 2026-11-20 10:00" under ``?at=``, and "数据中断 自
+hh:mm:ss" as soon as the server reports that the database cannot be read, or when the server itself
+stops answering. The view's own last case time is shown apart from it (``#region-last-case``): a
+quiet grid is not a stale feed; it turns amber only when the view is quieter than usual for the hour
+(``usual_pace``: the trend panel's baseline).
 """
 
 from __future__ import annotations
@@ -116,8 +117,9 @@ def known_version(view, shown: dict) -> str | None:
 
 def version_data(view, version: str) -> dict:
     """What ``live-version`` holds for a version: the version, the view, the feed's age (``as_of``:
-    the platform's last case change anywhere in the deployment, for ``#freshness``) and the view's
-    own last case change (``region_as_of``, for ``#region-last-case``)."""
+    the platform's last case change anywhere in the deployment, ``#freshness``'s tooltip), the view's
+    own last case change (``region_as_of``, for ``#region-last-case``) with the usual pace of changes
+    (``usual``), and for a past view its moment (``at_text``)."""
     tz = wall_tz()
     m = view.moment()
     as_of = feed_age(view, m, version)
@@ -131,9 +133,32 @@ def version_data(view, version: str) -> dict:
         "region_as_of": _ms(region_as_of),
         "region_as_of_text": case_time_text(region_as_of, m) if region_as_of else None,
         "ref": None if view.live else _ms(m.at),  # a past view's age is measured from its moment
+        "at_text": None if view.live else f"{m.at.astimezone(tz):%Y-%m-%d %H:%M}",
+        "usual": usual_pace(view),
         "tz": tz.key,
         "stale": False,
     }
+
+
+USUAL_PACE_SECONDS = 3600
+
+
+def usual_pace(view) -> list[float]:
+    """The case changes (new + closed) each local hour of T's weekday usually brings in the view's
+    region: the trend panel's baseline (``reads.trend``, the same weekday of the last four weeks),
+    for assets/live.js to tell a quiet hour from a quieter-than-usual one. Empty without a baseline.
+    Kept per region and day in each process's memory tier: one lookup per day, not per version."""
+    m = view.moment()
+    day = m.at.astimezone(m.tz).date()
+
+    def compute() -> list[float]:
+        base = reads.trend(view)["baseline"]
+        if not base.get("days"):
+            return []
+        return [round(n + c, 2) for n, c in zip(base["new"]["mean"], base["closed"]["mean"])]
+
+    return shared_versioned(f"usual-pace:{view.scope.region}:{day.isoformat()}", compute,
+                            timeout=USUAL_PACE_SECONDS)
 
 
 def feed_age(view, m, version: str) -> datetime | None:

@@ -81,7 +81,7 @@ def sla_risk_findings(risky: pd.DataFrame, orgs: pd.DataFrame, at: pd.Timestamp,
             continue
         overdue = int(group["overdue"].sum())
         name, kind, region = names.get(org_id, (UNKNOWN_ORG, None, None))
-        title = f"{name}：{n}件事件临期无进展" + (f"，其中{overdue}件已超期" if overdue else "")
+        title = f"{n}件事件临期无进展" + (f"，其中{overdue}件已超期" if overdue else "") + f" · {name}"
         listed = group.head(rules.max_listed)
         out.append(Finding(
             kind="sla", severity="critical" if overdue >= rules.critical_overdue else "warning",
@@ -148,7 +148,7 @@ def backlog_findings(flagged: pd.DataFrame, orgs: pd.DataFrame, at: pd.Timestamp
         name, kind, region = names.get(int(org_id), (UNKNOWN_ORG, None, None))
         out.append(Finding(
             kind="sla", severity="warning", region_code=_region_in(region, root),
-            title=f"{name}积压骤增：在办{int(r.observed)}件，近{days // 7}周同期通常{r.expected:.0f}件",
+            title=f"积压骤增：在办{int(r.observed)}件，近{days // 7}周同期通常{r.expected:.0f}件 · {name}",
             dedup_key=f"sla:backlog:org:{int(org_id)}",
             detail={"observed": int(r.observed), "expected": float(r.expected), "sd": float(r.sd),
                     "score": None if not np.isfinite(r.z) else float(r.z), "p_value": float(r.p_value),

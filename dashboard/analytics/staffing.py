@@ -84,7 +84,7 @@ def offline_findings(offline: pd.DataFrame, on_duty: pd.DataFrame, at: pd.Timest
         out.append(Finding(
             kind="staffing", severity="critical" if share >= rules.offline_critical_share else "warning",
             region_code=street if street.startswith(root) else root,
-            title=f"{names.get(street, street)}：{n}名在岗网格员离线超过{_minutes(rules.offline_after)}分钟",
+            title=f"{n}名在岗网格员离线超过{_minutes(rules.offline_after)}分钟 · {names.get(street, street)}",
             dedup_key=key,
             detail={"observed": n, "on_duty": total, "share": round(share, 3), "threshold": rules.offline_min,
                     "score": round(share, 3), "window": {"to": at.isoformat()}, "case_ids": [],
@@ -119,7 +119,7 @@ def uncovered_findings(grids: pd.DataFrame, at: pd.Timestamp, root: str, names: 
     if share >= rules.outage_share:
         return [Finding(
             kind="staffing", severity="critical", region_code=root,
-            title=f"{names.get(root, root)}：{len(uncovered)}个网格无人在岗（占{share:.0%}），请核实排班",
+            title=f"{len(uncovered)}个网格无人在岗（占{share:.0%}），请核实排班 · {names.get(root, root)}",
             dedup_key="staffing:uncovered:all",
             detail={"observed": len(uncovered), "grids": len(grids), "share": round(share, 3),
                     "threshold": rules.outage_share, "score": round(share, 3), "window": window, "case_ids": []})]
@@ -133,7 +133,7 @@ def uncovered_findings(grids: pd.DataFrame, at: pd.Timestamp, root: str, names: 
         out.append(Finding(
             kind="staffing", severity="warning" if n == total else "info",
             region_code=community if community.startswith(root) else root,
-            title=f"{names.get(community, community)}：{n}个网格无人在岗",
+            title=f"{n}个网格无人在岗 · {names.get(community, community)}",
             dedup_key=f"staffing:uncovered:{community}",
             detail={"observed": n, "grids": total, "share": round(n / total, 3), "threshold": rules.uncovered_min,
                     "score": round(n / total, 3), "window": window, "case_ids": [],
@@ -160,7 +160,7 @@ def patrol_findings(grids: pd.DataFrame, at: pd.Timestamp, since: pd.Timestamp, 
         out.append(Finding(
             kind="staffing", severity="critical" if share < rules.patrol_critical else "warning",
             region_code=street if street.startswith(root) else root,
-            title=f"{names.get(street, street)}：今日巡查覆盖{share:.0%}（{done}/{n}个网格），低于预期",
+            title=f"今日巡查覆盖{share:.0%}（{done}/{n}个网格），低于预期 · {names.get(street, street)}",
             dedup_key=f"staffing:patrol:{street}",
             detail={"observed": round(share, 3), "expected": rules.patrol_expected, "patrolled": done,
                     "rostered": n, "score": round(share - rules.patrol_expected, 3),

@@ -6,14 +6,15 @@ variable names without the prefix, in lower case (``database_url = "..."``). Env
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
+from pydantic import BaseModel, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -24,6 +25,13 @@ from pydantic_settings import (
 
 VAR_DIR = Path(os.environ.get("GRIDWALL_VAR_DIR", "var"))
 
+log = logging.getLogger(__name__)
+
+# The wall's type and spacing scale (``?scale=`` overrides it per wall; assets/gridwall.js).
+SCALE_RANGE = (0.5, 3.0)
+# The spliced walls whose seams the wall's layout knows (columns x rows of screens; assets/wall.css).
+SEAM_LAYOUTS = ("1x1", "3x1", "2x2")
+
 
 def _toml_file() -> Path | None:
     explicit = os.environ.get("GRIDWALL_CONFIG")
@@ -31,6 +39,59 @@ def _toml_file() -> Path | None:
         return Path(explicit)
     local = Path("gridwall.toml")
     return local if local.exists() else None
+
+
+class StaffingSettings(BaseModel):
+    """``[staffing]``: what the wall shows of the patrol app's pings (docs/security.md, "Staffing
+    without surveillance"). ``detail = "counts"`` (the default) shows offline workers as counts per
+    street; ``"names"`` lists them by name, and then to ``center`` users only."""
+
+    detail: Literal["names", "counts"] = "counts"
+
+
+class ScoreRuleSetting(BaseModel):
+    """One rule of the composite score: ``figure = {weight = 30, target = 0.95, better = "higher"}``;
+    ``target = "siblings_median"``: the median of the siblings' values (siblings with workers > 0)."""
+
+    weight: float
+    target: float | Literal["siblings_median"]
+    better: Literal["higher", "lower"]
+
+    @field_validator("weight", "target")
+    @classmethod
+    def _not_negative(cls, v):
+        if isinstance(v, (int, float)) and v < 0:
+            raise ValueError(f"must not be negative ({v})")
+        return v
+
+
+# contract.md, "Composite score and ranking": the default rules.
+DEFAULT_SCORE_RULES = {
+    "on_time_rate": ScoreRuleSetting(weight=30, target=0.95, better="higher"),
+    "closed_rate": ScoreRuleSetting(weight=15, target=0.98, better="higher"),
+    "satisfied_rate": ScoreRuleSetting(weight=20, target=0.95, better="higher"),
+    "return_rate": ScoreRuleSetting(weight=10, target=0.05, better="lower"),
+    "rework_rate": ScoreRuleSetting(weight=10, target=0.05, better="lower"),
+    "reports_per_worker": ScoreRuleSetting(weight=15, target="siblings_median", better="higher"),
+}
+
+
+class ReviewSettings(BaseModel):
+    """``[review.score]``: the composite score's rules, one per figure (they replace the defaults)."""
+
+    score: dict[str, ScoreRuleSetting] = DEFAULT_SCORE_RULES
+
+    @field_validator("score")
+    @classmethod
+    def _known_figures(cls, v: dict) -> dict:
+        from data_access.review import SCORABLE_KEYS
+
+        unknown = sorted(set(v) - set(SCORABLE_KEYS))
+        if unknown:
+            raise ValueError(f"[review.score] names unknown figures {unknown}; known: {', '.join(SCORABLE_KEYS)}")
+        if not v:
+            raise ValueError("[review.score] needs at least one rule")
+        return v
 
 
 class Settings(BaseSettings):
@@ -64,6 +125,12 @@ class Settings(BaseSettings):
     proxy_user_header: str | None = None
     proxy_groups_header: str | None = None
     proxy_trusted_ips: Annotated[list[str], NoDecode] = []
+    # The wall's display (docs/interfaces.md, ``?scale=`` and ``?seams=`` win): a value out of range
+    # or not understood is ignored with the default, as in the URL.
+    scale: float = 1.0
+    seams: str | None = None
+    staffing: StaffingSettings = StaffingSettings()
+    review: ReviewSettings = ReviewSettings()
 
     @field_validator("auth")
     @classmethod
@@ -86,6 +153,29 @@ class Settings(BaseSettings):
         if isinstance(v, str):  # "10.0.0.1, 10.0.1.0/24" from the environment
             return [part.strip() for part in v.split(",") if part.strip()]
         return v
+
+    @field_validator("scale", mode="before")
+    @classmethod
+    def _scale_in_range(cls, v) -> float:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            x = float("nan")
+        if not SCALE_RANGE[0] <= x <= SCALE_RANGE[1]:  # NaN fails too
+            log.warning("GRIDWALL_SCALE %r ignored: not a number from %g to %g", v, *SCALE_RANGE)
+            return 1.0
+        return x
+
+    @field_validator("seams", mode="before")
+    @classmethod
+    def _known_seams(cls, v) -> str | None:
+        if v is None or v == "":
+            return None
+        text = v.strip().lower() if isinstance(v, str) else ""
+        if text not in SEAM_LAYOUTS:
+            log.warning("GRIDWALL_SEAMS %r ignored: one of %s", v, ", ".join(SEAM_LAYOUTS))
+            return None
+        return None if text == "1x1" else text
 
     @field_validator("timezone")
     @classmethod

@@ -2,24 +2,29 @@
 
 The plan is a pure function of the case's facts (code, report time, category, source, grid,
 reporter, the case it duplicates), the Directory and the calendar; its randomness comes from a
-numpy Generator keyed by those facts. The seed writes the steps up to its ``now``; the simulator
+random stream keyed by those facts. The seed writes the steps up to its ``now``; the simulator
 rebuilds the same plan from the database row and writes the later steps as their time comes.
 
 Flow (domain.md): 上报 report -> 受理 accept (or 不予立案 reject / 重复合并 merge) -> [上报 escalate]
--> 派遣 dispatch -> [回退 return, re-dispatch] -> 签收 sign -> [督办 urge, 上报 escalate]
+-> 派遣 dispatch -> [回退 return, re-dispatch] -> 签收 sign -> [延期 extend, 督办 urge, 上报 escalate]
 -> 处置 handle -> 核查 verify [返工 rework] -> 结案 close -> 回访 callback (a comment with the rating).
 Grid workers close simple problems themselves (自处置, level ``grid``).
+
+Every step names the orgs it moves the case between: report/dispatch/escalate/return go to the
+new holder (``to_org``) from the one that held it (``from_org``), so ``handler_org_id`` is the
+last of them. A return goes back to the dispatcher; a share of department-bound cases bounce
+between two departments two or three times (推诿) before the dispatcher settles who takes it. An
+extension moves ``resolve_due_at`` later (the step's ``ref`` carries the new deadline).
 """
 
 from __future__ import annotations
 
 import math
+import random
 import zlib
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import NamedTuple
-
-import numpy as np
 
 from .local_calendar import HOUR, LocalCalendar
 from .catalog import FALLBACK_LIMITS, Category
@@ -50,9 +55,25 @@ P_LATE = 0.04
 P_MERGE = {"patrol": 0.15}
 P_MERGE_DEFAULT = 0.35
 P_REJECT = 0.02
-P_RETURN = 0.07
+P_RETURN = 0.025         # a department sends a case back once; the street office takes it
+P_BOUNCE = 0.07          # department-bound B/C/D cases bounced between two departments (推诿)
+P_BOUNCE_THIRD = 0.35    # ... a third time
+P_RETURN_OFFICE = 0.02   # a street office sends back a case a line department should take
+P_EXTEND = 0.5           # B/C/D cases running late (or about to) whose handler asks for more time (延期)
 P_ESCALATE = 0.06
 P_REWORK = 0.05
+# How prone a line's cases are to be sent back (x P_RETURN and P_BOUNCE): where duties overlap
+# (illegal building, pollution, property) far more than where they are plain (police, fire, health).
+RETURN_PRONE = {"urban_management": 1.6, "housing": 1.6, "natural_resources": 1.4, "environment": 1.2,
+                "water": 1.2, "market": 1.0, "human_resources": 1.0, "civil_affairs": 0.8, "justice": 0.8,
+                "transport": 0.8, "utilities": 0.8}
+RETURN_PRONE_DEFAULT = 0.3
+# The department a bounced case is pushed to: the one whose duties overlap (default: none, no bounce).
+BOUNCE_PARTNER = {"urban_management": "housing", "housing": "urban_management", "environment": "water",
+                  "water": "environment", "market": "urban_management", "civil_affairs": "human_resources",
+                  "human_resources": "justice", "justice": "civil_affairs", "natural_resources": "housing",
+                  "emergency": "fire", "fire": "emergency", "transport": "urban_management",
+                  "utilities": "housing", "health": "market", "education": "police", "police": "urban_management"}
 
 _normal = NormalDist()
 
@@ -67,7 +88,7 @@ class Step(NamedTuple):
     status: str | None = None   # the case's status after this step (None: unchanged)
     holder: int | None = None   # handler_org_id after this step (None: unchanged)
     level: str | None = None    # level after this step (None: unchanged)
-    ref: int | None = None      # merge: merged_into; callback comment: the rating
+    ref: int | None = None      # merge: merged_into; comment: the rating; report/extend: resolve_due_at
 
 
 @dataclass(frozen=True)
@@ -86,20 +107,11 @@ def case_key(f: CaseFacts) -> int:
 
 
 class Stream:
-    """Uniforms from a numpy Generator keyed by the case, drawn in blocks."""
+    """Uniforms from a Mersenne Twister keyed by the case (cheaper to start than a numpy Generator,
+    and a case draws only a few dozen)."""
 
     def __init__(self, key: int):
-        self._g = np.random.default_rng([PLAN_SALT, key])
-        self._buf: list[float] = []
-        self._i = 0
-
-    def u(self) -> float:
-        if self._i >= len(self._buf):
-            self._buf = self._g.random(32).tolist()
-            self._i = 0
-        v = self._buf[self._i]
-        self._i += 1
-        return v
+        self.u = random.Random((PLAN_SALT << 32) | key).random
 
     def logn(self, median: float, sigma: float) -> float:
         return median * math.exp(sigma * _normal.inv_cdf(min(max(self.u(), 1e-9), 1 - 1e-9)))
@@ -163,7 +175,7 @@ def plan_case(f: CaseFacts, cat: Category | None, d: Directory, cal: LocalCalend
     else:
         intake = center if center is not None else (sub or comm)
     b.add(t0, "report", None, intake, f.reporter if f.source == "patrol" else None, SOURCE_NOTES.get(f.source),
-          status="reported", holder=intake, level=d.level_of(intake))
+          status="reported", holder=intake, level=d.level_of(intake), ref=t0 + window)
 
     # 受理 accept / 不予立案 reject / 重复合并 merge
     late_accept, u_merge, u_reject = r.u() < 0.04, r.u(), r.u()
@@ -233,13 +245,30 @@ def plan_case(f: CaseFacts, cat: Category | None, d: Directory, cal: LocalCalend
           status="dispatched", holder=handler, level=d.level_of(handler))
     dispatcher = holder
 
-    # 回退 return to the dispatcher, re-dispatch to the street office
-    if route == "dept" and office is not None and r.u() < P_RETURN:
-        b.add(b.last + r.logn(min(2 * HOUR, 0.1 * window), 0.8), "return", handler, dispatcher, d.actor(handler, r.u()),
-              "非本单位职责，申请退回", status="accepted", holder=dispatcher, level=d.level_of(dispatcher))
-        handler = office
-        b.add(b.last + r.logn(min(40 * MINUTE, 0.05 * window), 0.6), "dispatch", dispatcher, handler,
-              d.actor(dispatcher, r.u()), "重新派遣", status="dispatched", holder=handler, level=d.level_of(handler))
+    # 回退 return to the dispatcher and re-dispatch; 推诿: bounced between two departments first
+    u_return = r.u()
+    partner = d.dept.get(BOUNCE_PARTNER.get(dept_type or "", ""))
+    prone = RETURN_PRONE.get(dept_type or "", RETURN_PRONE_DEFAULT)
+    slow = tier not in ("U", "A")
+    if route == "dept" and slow and partner not in (None, handler) and u_return < P_BOUNCE * prone:
+        pair, n = (handler, partner), 2 + (r.u() < P_BOUNCE_THIRD)
+        for k in range(n):
+            _return(b, r, d, handler, dispatcher, window, daytime)
+            if k < n - 1:
+                handler = pair[(k + 1) % 2]
+                _dispatch(b, r, d, dispatcher, handler, window, "改派", daytime)
+        u_settle = r.u()
+        handler = office if office is not None and u_settle < 0.4 else pair[int(u_settle * 2) % 2]
+        route = "office" if handler == office else "dept"
+        _dispatch(b, r, d, dispatcher, handler, window, "协调明确责任单位，指定承办", daytime)
+    elif route == "dept" and office is not None and u_return < (P_BOUNCE + P_RETURN) * prone:
+        _return(b, r, d, handler, dispatcher, window, None)
+        handler, route = office, "office"
+        _dispatch(b, r, d, dispatcher, handler, window, "重新派遣", None)
+    elif route == "office" and dept is not None and slow and u_return < P_RETURN_OFFICE:
+        _return(b, r, d, handler, dispatcher, window, daytime)
+        handler, route = dept, "dept"
+        _dispatch(b, r, d, dispatcher, handler, window, "重新派遣", daytime)
 
     # 签收 sign
     sign_median = min(15 * MINUTE, 0.05 * window)
@@ -257,22 +286,42 @@ def plan_case(f: CaseFacts, cat: Category | None, d: Directory, cal: LocalCalend
     f_done = max(f_done, earliest + 0.02 * r.u())
     t_handle_target = t0 + f_done * window - verify_gap - close_gap
 
-    # 督办 urges and 上报 escalation while it is being handled
-    events: list[tuple[float, str]] = []
-    if f_done > 0.8 and r.u() < 0.5:
-        events.append((t0 + window * (0.8 + 0.15 * r.u()), "临期提醒督办"))
-    if late and r.u() < 0.7:
-        events.append((t0 + window * (1.0 + (f_done - 1.0) * 0.4 * r.u()), "超期黄牌督办"))
-        if f_done > 1.6 and r.u() < 0.5:
-            events.append((t0 + window * (1.0 + (f_done - 1.0) * 0.7), "超期红牌督办"))
+    # 延期 extension: asked before the deadline by a handler who will overrun; mostly long enough
+    events: list[tuple[float, str, int | None]] = []
+    due = t0 + window
+    if slow and f_done > 0.8 and r.u() < P_EXTEND:
+        t_ext = daytime(max(b.last + 10 * MINUTE, t0 + window * (0.55 + 0.35 * r.u())))
+        covers, u_extra = r.u() < 0.8, r.u()
+        extra = (f_done - 1.0 + 0.1 + 0.4 * u_extra) if covers else 0.5 * (f_done - 1.0)
+        new_due = due + max(0.25, extra) * window
+        new_due = int(math.ceil(new_due / HOUR) * HOUR)  # granted to a whole hour
+        if t_ext < min(due, t_handle_target):
+            events.append((t_ext, "extend", new_due))
+            due = new_due
+
+    # 督办 urges and 上报 escalation while it is being handled (against the deadline in force)
+    span = due - t0
+    overrun = t0 + f_done * window - due
+    if t0 + f_done * window > t0 + 0.8 * span and r.u() < 0.5:
+        events.append((t0 + span * (0.8 + 0.15 * r.u()), "临期提醒督办", None))
+    if overrun > 0 and r.u() < 0.7:
+        events.append((due + overrun * 0.4 * r.u(), "超期黄牌督办", None))
+        if overrun > 0.6 * window and r.u() < 0.5:
+            events.append((due + overrun * 0.7, "超期红牌督办", None))
     upper = office if route == "community" else (dept if route == "office" else None)
     if upper is not None and upper != handler and r.u() < P_ESCALATE:
-        events.append((b.last + window * (0.15 + 0.25 * r.u()), "escalate"))
-    for ts, what in sorted(events):
-        ts = daytime(ts)  # supervisors urge in office hours (short-deadline tiers: any time)
+        events.append((b.last + window * (0.15 + 0.25 * r.u()), "escalate", None))
+    for ts, what, new_due in sorted(events, key=lambda e: e[0]):
+        ts = ts if what == "extend" else daytime(ts)  # supervisors urge in office hours (short tiers: any time)
         if ts >= t_handle_target:
             continue
-        if what == "escalate":
+        if what == "extend":
+            if max(ts, b.last + 1) >= t0 + window:  # an escalation took the time: asked too late, not granted
+                due = t0 + window
+                continue
+            b.add(ts, "extend", handler, center, d.actor(handler, r.u()), f"申请延期至{_local_day(cal, new_due)}，已批准",
+                  ref=new_due)
+        elif what == "escalate":
             b.add(ts, "escalate", handler, upper, d.actor(handler, r.u()), "处置难度大，上报上级",
                   status="dispatched", holder=upper, level=d.level_of(upper))
             handler = upper
@@ -292,8 +341,27 @@ def plan_case(f: CaseFacts, cat: Category | None, d: Directory, cal: LocalCalend
               d.actor(handler, r.u()), "返工处置完毕", status="verifying")
     b.add(daytime(b.last + verify_gap), "verify", None, None, checker, "核查通过")
     b.add(b.last + close_gap, "close", None, None, d.actor(dispatcher, r.u()), "结案", status="closed")
-    _callback(b, r, f, d, center, late=late or rework or b.last > t0 + window)
+    _callback(b, r, f, d, center, late=late or rework or b.last > due)
     return b.steps
+
+
+def _return(b: _Builder, r: Stream, d: Directory, holder: int, dispatcher: int, window: float, daytime) -> None:
+    """回退: the holder sends the case back to the dispatcher (not its duty)."""
+    ts = b.last + r.logn(min(2 * HOUR, 0.1 * window), 0.8)
+    b.add(daytime(ts, 20.0) if daytime else ts, "return", holder, dispatcher, d.actor(holder, r.u()),
+          "非本单位职责，申请退回", status="accepted", holder=dispatcher, level=d.level_of(dispatcher))
+
+
+def _dispatch(b: _Builder, r: Stream, d: Directory, dispatcher: int, to: int, window: float, note: str,
+              daytime) -> None:
+    ts = b.last + r.logn(min(40 * MINUTE, 0.05 * window), 0.6)
+    b.add(daytime(ts, 20.0) if daytime else ts, "dispatch", dispatcher, to, d.actor(dispatcher, r.u()), note,
+          status="dispatched", holder=to, level=d.level_of(to))
+
+
+def _local_day(cal: LocalCalendar, ts: int) -> str:
+    day = cal.local_date(ts)
+    return f"{day.month}月{day.day}日"
 
 
 def _callback(b: _Builder, r: Stream, f: CaseFacts, d: Directory, center: int | None, *, late: bool) -> None:
@@ -306,10 +374,11 @@ def _callback(b: _Builder, r: Stream, f: CaseFacts, d: Directory, center: int | 
 
 
 def state_after(steps: list[Step]) -> dict:
-    """The mutable columns of the case row after ``steps`` (epoch seconds for times)."""
+    """The mutable columns of the case row after ``steps`` (epoch seconds for times; ``resolve_due_at``
+    None when ``steps`` is empty)."""
     st = {"status": None, "level": None, "handler_org_id": None, "accepted_at": None, "dispatched_at": None,
           "closed_at": None, "escalations": 0, "returns": 0, "reworks": 0, "urges": 0, "satisfaction": None,
-          "merged_into": None, "updated_at": None}
+          "merged_into": None, "resolve_due_at": None, "updated_at": None}
     for s in steps:
         if s.status is not None:
             st["status"] = s.status
@@ -318,6 +387,8 @@ def state_after(steps: list[Step]) -> dict:
         if s.level is not None:
             st["level"] = s.level
         a = s.action
+        if a in ("report", "extend"):
+            st["resolve_due_at"] = s.ref
         if a == "accept" and st["accepted_at"] is None:
             st["accepted_at"] = s.ts
         elif a == "dispatch" and st["dispatched_at"] is None:

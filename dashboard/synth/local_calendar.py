@@ -11,6 +11,7 @@ import numpy as np
 UTC = timezone.utc
 DAY = 86400
 HOUR = 3600
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 class LocalCalendar:
@@ -42,11 +43,12 @@ class LocalCalendar:
         return int(datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp())
 
     def at(self, day: date, seconds: float) -> int:
-        """Epoch seconds of ``seconds`` after local midnight of ``day`` (wall-clock)."""
-        h, rem = divmod(int(seconds), HOUR)
-        m, s = divmod(rem, 60)
-        base = datetime(day.year, day.month, day.day, tzinfo=self.tz) + timedelta(hours=h, minutes=m, seconds=s)
-        return int(base.timestamp())
+        """Epoch seconds of ``seconds`` after local midnight of ``day`` (wall-clock).
+
+        From the cached hourly offsets (the seed asks this about a million times): the wall-clock
+        time read as UTC, less the offset in force then (taken twice to settle across a change)."""
+        wall = (day.toordinal() - EPOCH_ORDINAL) * DAY + int(seconds)
+        return wall - self.offset(wall - self.offset(wall))
 
     def days(self, start: date, end: date) -> list[date]:
         return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -7,21 +7,23 @@ rows. The whole county is replaced in one transaction.
 Pings: a worker on duty pings once a minute, about 400,000 rows a working day for the county.
 Only the last ``full_ping_days`` local days (default 3: today and the two before) keep that
 resolution; older days keep one ping every ``sparse_ping_minutes`` (default 60), which still
-answers "patrolled that day" but not "online at that minute". This keeps the 90-day seed to
-about 1.5 million pings and well under a minute on SQLite.
+answers "patrolled that day" but not "online at that minute", and days more than
+``sparse_ping_days`` (default 92) back one every ``old_ping_minutes`` (default 240: a couple a
+shift). This keeps the 90-day seed to about 1.9 million pings and the 400-day demo to about 2.5
+million, well under a minute on SQLite.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 from sqlalchemy import Engine
 
 from data_access import sim_reads, writes
-from data_access.db import transaction
 
 from .local_calendar import LocalCalendar
 from .casegen import CaseFactory, NewCases, seed_grid_weights
@@ -53,6 +55,7 @@ def county_exists(engine: Engine) -> bool:
 
 def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed: int = 20261126,
                 now: datetime | None = None, full_ping_days: int = 3, sparse_ping_minutes: int = 60,
+                sparse_ping_days: int = 92, old_ping_minutes: int = 240,
                 realism: Realism | None = None, truth: dict | None = None) -> dict:
     """Write the synthetic county ``county`` with ``days`` local days of history up to ``now``.
 
@@ -71,7 +74,7 @@ def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed:
     categories = load_categories()
     by_code = {c.code: c for c in categories}
 
-    with transaction(engine) as conn:
+    with writes.bulk_load(engine) as conn:
         writes.delete_county(conn, county)
         writes.upsert_categories(conn, [c.as_row() for c in categories])
         ids = writes.next_ids(conn)
@@ -84,52 +87,24 @@ def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed:
         for day in cal.days(first_day, today):
             shifts = day_roster(chart.staff, day, cal, rng, directory.center)
             shift_parts.append(shifts)
-            every = 1 if (today - day).days < full_ping_days else sparse_ping_minutes
+            age = (today - day).days
+            every = (1 if age < full_ping_days else sparse_ping_minutes if age < sparse_ping_days
+                     else max(sparse_ping_minutes, old_ping_minutes))
             ping_parts.append(shift_pings(walkers, shifts, every, now_ts, rng))
         shifts = Shifts.concat(shift_parts)
         pings = Pings.concat(ping_parts)
 
-        # cases
-        weight, patrol_weight = seed_grid_weights(geo.table, rng)
-        factory = CaseFactory(profile.code, profile.name, geo.table, categories,
-                              {g: w[0] for g, w in directory.workers.items()}, weight, patrol_weight)
-        scale = len(geo.table) / REFERENCE_GRIDS
-        shaper = Shaper(realism, geo.table, factory, cal, first_day, today, seed, scale)
-        if realism is not None:
-            scale *= realism.volume
-        noise = DayNoise(rng)
-        if realism is None:
-            times, sources = draw_arrivals(cal, cal.midnight(first_day), now_ts + 1, rng, noise, scale=scale)
-            new = factory.make(times, sources, rng)
-        else:
-            times, sources = draw_arrivals(cal, cal.midnight(first_day), now_ts + 1, rng, noise,
-                                           scale=scale * shaper.m_max, rest_day=shaper.rest_day)
-            grid_idx, cat_idx = factory.places(sources, rng)
-            kept = shaper.keep(times, grid_idx, cat_idx, rng)
-            extra = shaper.extras(now_ts, rng)
-            times = np.concatenate([times[kept], extra.times])
-            order = np.argsort(times, kind="stable")
-            sources = np.concatenate([sources[kept], extra.source])[order]
-            grid_idx = np.concatenate([grid_idx[kept], extra.grid])[order]
-            cat_idx = np.concatenate([cat_idx[kept], extra.cat])[order]
-            new = factory.make(times[order], sources, rng, grid_idx, cat_idx)
-        if truth is not None:
-            truth.update(days=shaper.days, grids=list(geo.table.codes), majors=shaper.majors,
-                         expected=shaper.expected(noise.factors, scale * shaper.m_max),
-                         expected_no_shock=shaper.expected(None, scale * shaper.m_max, shocks=False))
-        case_cols, action_cols = _lifecycles(new, ids["cases"], ids["case_actions"], profile.code, by_code,
-                                             directory, cal, now_ts)
+        # The map, people, shifts and pings go in on a worker thread while this one draws the cases:
+        # SQLite and the PostgreSQL driver work without the GIL, so the two overlap. Nothing else
+        # touches the connection until the worker is done.
+        with ThreadPoolExecutor(1, thread_name_prefix="seed-load") as pool:
+            loading = pool.submit(_load_people, conn, geo, chart, shifts, pings, ids["staff_shifts"])
 
-        counts = {}
-        counts["regions"] = writes.bulk_insert(conn, "regions", _columns(geo.regions))
-        counts["grids"] = writes.bulk_insert(conn, "grids", _columns(geo.grid_rows))
-        counts["orgs"] = writes.bulk_insert(conn, "orgs", _columns(chart.orgs))
-        counts["staff"] = writes.bulk_insert(conn, "staff", _columns(chart.staff))
-        counts["shifts"] = writes.bulk_insert(conn, "staff_shifts", {
-            "id": np.arange(ids["staff_shifts"], ids["staff_shifts"] + len(shifts)),
-            "staff_id": shifts.staff_id, "starts_at": shifts.starts, "ends_at": shifts.ends})
-        counts["pings"] = writes.bulk_insert(conn, "staff_pings", {
-            "staff_id": pings.staff_id, "ts": pings.ts, "lon": pings.lon, "lat": pings.lat})
+            new = _draw_cases(geo, categories, directory, cal, first_day, today, now_ts, seed, rng, realism, truth)
+            case_cols, action_cols = _lifecycles(new, ids["cases"], ids["case_actions"], profile.code, by_code,
+                                                 directory, cal, now_ts)
+
+            counts = loading.result()
         counts["categories"] = len(categories)
         counts["cases"] = writes.bulk_insert(conn, "cases", case_cols)
         counts["actions"] = writes.bulk_insert(conn, "case_actions", action_cols)
@@ -140,6 +115,53 @@ def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed:
     counts["workers"] = sum(1 for s in chart.staff if s["role"] == "grid_worker" and s["active"])
     counts["seconds"] = round(time.perf_counter() - started, 1)
     log.info("seeded %s: %s", county, counts)
+    return counts
+
+
+def _draw_cases(geo, categories, directory: Directory, cal: LocalCalendar, first_day, today, now_ts: int, seed: int,
+                rng: np.random.Generator, realism: Realism | None, truth: dict | None) -> NewCases:
+    """The cases reported from ``first_day`` up to ``now_ts`` (no lifecycle yet)."""
+    profile = geo.profile
+    weight, patrol_weight = seed_grid_weights(geo.table, rng)
+    factory = CaseFactory(profile.code, profile.name, geo.table, categories,
+                          {g: w[0] for g, w in directory.workers.items()}, weight, patrol_weight)
+    scale = len(geo.table) / REFERENCE_GRIDS
+    shaper = Shaper(realism, geo.table, factory, cal, first_day, today, seed, scale)
+    if realism is not None:
+        scale *= realism.volume
+    noise = DayNoise(rng)
+    if realism is None:
+        times, sources = draw_arrivals(cal, cal.midnight(first_day), now_ts + 1, rng, noise, scale=scale)
+        new = factory.make(times, sources, rng)
+    else:
+        times, sources = draw_arrivals(cal, cal.midnight(first_day), now_ts + 1, rng, noise,
+                                       scale=scale * shaper.m_max, rest_day=shaper.rest_day)
+        grid_idx, cat_idx = factory.places(sources, rng)
+        kept = shaper.keep(times, grid_idx, cat_idx, rng)
+        extra = shaper.extras(now_ts, rng)
+        times = np.concatenate([times[kept], extra.times])
+        order = np.argsort(times, kind="stable")
+        sources = np.concatenate([sources[kept], extra.source])[order]
+        grid_idx = np.concatenate([grid_idx[kept], extra.grid])[order]
+        cat_idx = np.concatenate([cat_idx[kept], extra.cat])[order]
+        new = factory.make(times[order], sources, rng, grid_idx, cat_idx)
+    if truth is not None:
+        truth.update(days=shaper.days, grids=list(geo.table.codes), majors=shaper.majors,
+                     expected=shaper.expected(noise.factors, scale * shaper.m_max),
+                     expected_no_shock=shaper.expected(None, scale * shaper.m_max, shocks=False))
+    return new
+
+
+def _load_people(conn, geo, chart, shifts: Shifts, pings: Pings, first_shift_id: int) -> dict:
+    counts = {"regions": writes.bulk_insert(conn, "regions", _columns(geo.regions)),
+              "grids": writes.bulk_insert(conn, "grids", _columns(geo.grid_rows)),
+              "orgs": writes.bulk_insert(conn, "orgs", _columns(chart.orgs)),
+              "staff": writes.bulk_insert(conn, "staff", _columns(chart.staff))}
+    counts["shifts"] = writes.bulk_insert(conn, "staff_shifts", {
+        "id": np.arange(first_shift_id, first_shift_id + len(shifts)),
+        "staff_id": shifts.staff_id, "starts_at": shifts.starts, "ends_at": shifts.ends})
+    counts["pings"] = writes.bulk_insert(conn, "staff_pings", {
+        "staff_id": pings.staff_id, "ts": pings.ts, "lon": pings.lon, "lat": pings.lat})
     return counts
 
 
@@ -198,12 +220,10 @@ def _lifecycles(new: NewCases, first_case_id: int, first_action_id: int, county:
         steps = plan_case(facts, cat, directory, cal)
         steps = steps[:steps_until(steps, now_ts)]
         state = state_after(steps)
+        due = deadlines(reported, cat)
+        state.update(accept_due_at=due[0], dispatch_due_at=due[1], resolve_due_at=state["resolve_due_at"] or due[2])
         for k, v in state.items():
             cols[k].append(v)
-        due = deadlines(reported, cat)
-        cols["accept_due_at"].append(due[0])
-        cols["dispatch_due_at"].append(due[1])
-        cols["resolve_due_at"].append(due[2])
         case_id = int(ids[i])
         for s in steps:
             acts["case_id"].append(case_id)

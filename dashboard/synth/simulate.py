@@ -46,6 +46,8 @@ CATCH_UP_TICK = 600
 CATCH_UP_SPARSE_PINGS = 10      # minutes between pings while catching up, until the last half hour
 RECENTLY_CLOSED = 2 * DAY       # closed cases still waiting for their callback are followed this long
 P_PING_LOST = 0.01
+# A case is continued only when its rebuilt plan reproduces these columns of its row.
+REBUILT_COLUMNS = ("status", "handler_org_id", "escalations", "returns", "reworks", "urges")
 
 
 @dataclass
@@ -154,7 +156,8 @@ class Simulator:
         steps = plan_case(self._facts(row, dup_of), self.categories.get(row["category_code"]), self.directory,
                           self.cal)
         applied = steps_until(steps, to_epoch(row["updated_at"]))
-        if applied == 0 or state_after(steps[:applied])["status"] != row["status"]:
+        state = state_after(steps[:applied]) if applied else None
+        if state is None or any(state[k] != row.get(k) for k in REBUILT_COLUMNS):
             return None  # not a case this generator planned (or changed by someone else): leave it alone
         return LiveCase(row["id"], steps, applied)
 
@@ -312,7 +315,7 @@ class Simulator:
 
 def _state_row(state: dict) -> dict:
     row = dict(state)
-    for k in ("accepted_at", "dispatched_at", "closed_at", "updated_at"):
+    for k in ("accepted_at", "dispatched_at", "closed_at", "resolve_due_at", "updated_at"):
         row[k] = to_datetime(row[k])
     return row
 

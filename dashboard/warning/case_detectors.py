@@ -101,6 +101,16 @@ def _name(names: dict, code: str | None) -> str:
     return names.get(code) or code
 
 
+def _at(place: str) -> str:
+    """An alert title leads with the problem; the place follows: "乱堆物堆料 结案6天后反弹 · 某社区第四网格"."""
+    return f" · {place}" if place else ""
+
+
+def _grid_place(names: dict, grid: str) -> str:
+    """A grid by its name after its community's ("城东社区第四网格"), never by its code's digits."""
+    return f"{_name(names, grid[:12])}{names.get(grid) or ''}" if len(grid) == 15 else _name(names, grid)
+
+
 def _cat_name(names: dict, code: str | None) -> str:
     return names.get(f"cat:{code}") or (code or "")
 
@@ -170,7 +180,7 @@ def _spike_finding(facts, fam, best: spikes.Rise, rises, start, latest, names, m
     else:
         first = np.datetime64(best.day, "D") - np.timedelta64(best.window - 1, "D")
         when = f"{_day_text(first)[5:]}至{_day_text(best.day)[5:]}"
-    title = f"{where}{what}骤增：{when}{int(best.observed)}件，预期{best.expected:.1f}件"
+    title = f"{what}骤增：{when}{int(best.observed)}件，通常约{best.expected:.0f}件{_at(where)}"
     strong = best.observed >= 3 * best.expected and best.observed - best.expected >= 10
     window_first = np.datetime64(best.day, "D") - np.timedelta64(max(best.window, 1) - 1, "D")
     detail = {
@@ -227,8 +237,8 @@ def cluster_findings(conn, scope: Scope, m: Moment, facts: pd.DataFrame, names: 
         inside = f[np.isin(f["grid_code"].values, grids) & (d >= first)]
         cats = inside["category_code"].value_counts().head(3)
         community = center[:12]
-        title = (f"{_name(names, community[:9])}{_name(names, community)}周边时空聚集：近{cl.window}日{cl.observed}件，"
-                 f"预期{cl.expected:.1f}件，重现间隔约{cl.recurrence_days:.0f}天")
+        title = (f"事件时空聚集：近{cl.window}日{cl.observed}件，通常约{cl.expected:.0f}件"
+                 f"{_at(_name(names, community[:9]) + _name(names, community) + '周边')}")
         detail = {
             "observed": cl.observed, "expected": round(cl.expected, 2), "p_value": cl.p_value,
             "recurrence_days": round(cl.recurrence_days, 1), "llr": round(cl.llr, 2),
@@ -262,11 +272,12 @@ def repeat_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Finding]
         if r.place_kind == "address":
             digest = hashlib.sha1(r.place.encode("utf-8")).hexdigest()[:12]
             key = f"repeat:addr:{digest}"
-            title = f"{addresses.get(r.case_ids[-1]) or r.place}重复多发：{REPEAT_PARAMS.m_days:.0f}日内上报{r.count}次"
+            title = (f"{what or '同一地点'}重复多发：{REPEAT_PARAMS.m_days:.0f}日内上报{r.count}次"
+                     f"{_at(addresses.get(r.case_ids[-1]) or r.place)}")
             need = REPEAT_PARAMS.n
         else:
             key = f"repeat:grid:{r.grid_code}:{r.category_code}"
-            title = f"{_name(names, region[:12])}网格{region[-3:]}{what}重复多发：{REPEAT_PARAMS.m_days:.0f}日内{r.count}次"
+            title = f"{what}重复多发：{REPEAT_PARAMS.m_days:.0f}日内{r.count}次{_at(_grid_place(names, region))}"
             need = REPEAT_PARAMS.grid_n
         detail = {"observed": r.count, "threshold": need, "place_kind": r.place_kind,
                   "window": {"days": REPEAT_PARAMS.m_days, "end": m.local_iso()},
@@ -277,7 +288,8 @@ def repeat_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Finding]
     for b in repeats.find_rebounds(frame, m.at, REPEAT_PARAMS):
         region = b.grid_code if isinstance(b.grid_code, str) and len(b.grid_code) == 15 else scope.root
         gap = (b.new_at - b.closed_at).total_seconds() / 86400
-        title = f"{addresses.get(b.new_id) or b.place}{_cat_name(names, b.category_code)}结案后{gap:.1f}天再次上报（反弹）"
+        title = (f"{_cat_name(names, b.category_code) or '同一问题'} 结案{max(round(gap), 1)}天后反弹"
+                 f"{_at(addresses.get(b.new_id) or b.place)}")
         detail = {"observed": 1, "closed_case_id": b.closed_id, "closed_at": b.closed_at.isoformat(),
                   "new_case_id": b.new_id, "reported_at": b.new_at.isoformat(), "gap_days": round(gap, 2),
                   "window": {"days": REPEAT_PARAMS.rebound_days}, "case_ids": [b.closed_id, b.new_id]}
@@ -340,16 +352,16 @@ def _concealment_finding(test, community, res, i, weeks, start, names) -> Findin
     if test == "own":
         since = weeks[int(res.tau[i])]
         n_weeks = len(weeks) - int(res.tau[i])
-        title = (f"{name}疑似瞒报漏报：近{n_weeks}周网格员上报{int(res.observed[i])}件，按以往应约{res.expected[i]:.0f}件"
-                 f"（{res.ratio[i]:.0%}），12345/随手拍/视频未同步下降")
+        title = (f"疑似瞒报漏报：近{n_weeks}周网格员上报{int(res.observed[i])}件，按以往应约{res.expected[i]:.0f}件"
+                 f"（{res.ratio[i]:.0%}），12345/随手拍/视频未同步下降{_at(name)}")
         detail = {"test": "own_history", "observed": int(res.observed[i]), "expected": round(float(res.expected[i]), 1),
                   "gap": round(float(res.expected[i] - res.observed[i]), 1), "ratio": round(float(res.ratio[i]), 3),
                   "uncontrolled_ratio": round(float(res.u_ratio[i]), 3), "score": round(float(res.llr[i]), 2),
                   "window": {"start": _day_text(since), "end": _day_text(weeks[-1] + np.timedelta64(6, "D")),
                              "weeks": n_weeks}}
     else:
-        title = (f"{name}疑似瞒报漏报：近{CONCEALMENT_PARAMS.peer_weeks}周网格员上报占比{res.share[i]:.0%}，"
-                 f"同类社区{res.peer_share[i]:.0%}，按同类应约{res.expected[i]:.0f}件、实报{int(res.observed[i])}件")
+        title = (f"疑似瞒报漏报：近{CONCEALMENT_PARAMS.peer_weeks}周网格员上报占比{res.share[i]:.0%}，"
+                 f"同类社区{res.peer_share[i]:.0%}，按同类应约{res.expected[i]:.0f}件、实报{int(res.observed[i])}件{_at(name)}")
         detail = {"test": "peers", "observed": int(res.observed[i]), "expected": round(float(res.expected[i]), 1),
                   "gap": round(float(res.expected[i] - res.observed[i]), 1), "share": round(float(res.share[i]), 3),
                   "peer_share": round(float(res.peer_share[i]), 3), "p_value": float(f"{res.tail[i]:.3g}"),

@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.analytics import scoring
+from dashboard.core.config import ReviewSettings
 from dashboard.core.outward import outward
 from dashboard.identity.auth import RoleRequired, audit, current_scope, require_role
 from dashboard.usecases.alerts import acknowledge_alert
 from dashboard.web.openapi import openapi_document
-from data_access import figures
+from data_access import figures, review
 from data_access.alerts import STATUSES as ALERT_STATUSES
 from data_access.alerts import list_alerts
 from data_access.case_list import STATES as CASE_STATES
@@ -28,6 +30,7 @@ from data_access.case_list import list_cases
 from data_access.db import get_engine
 from data_access.health import database_status
 from data_access.moment import MAX_YEAR, MIN_YEAR, Moment, parse_moment
+from data_access.period import PeriodError, parse_period
 from data_access.regions import NoRoot, children, region_name
 from data_access.scope import REGION_CODE, BadRegionCode, Scope, ScopeError, code_level
 from data_access.users import audit_rows
@@ -219,6 +222,53 @@ def cases():
                          "at": m.local_iso()})
         return _csv(rows, f"cases-{scope.region}-{state}.csv")
     return _json(rows)
+
+
+def _score_rules() -> list[scoring.Rule]:
+    """The composite score's rules: ``[review.score]`` of the settings the app was made with
+    (``GRIDWALL_REVIEW_SCORE``, validated at start), else the contract's defaults."""
+    configured = current_app.config.get("GRIDWALL_REVIEW_SCORE") or ReviewSettings().score
+    return [scoring.Rule(figure, float(r.weight), None if r.target == scoring.SIBLINGS_MEDIAN else float(r.target),
+                         r.better) for figure, r in configured.items()]
+
+
+@bp.get("/api/v1/review")
+def review_period():
+    """The period figures of a region (interfaces.md, ``/api/v1/review``)."""
+    m = _moment()
+    try:
+        period = parse_period(request.args.get("period"), request.args.get("date"), request.args.get("end"),
+                              _tz(), m.at)
+    except PeriodError as exc:
+        raise ApiError(400, f"{exc} (period {exc.reason})")
+    with _engine().connect() as conn:
+        scope, name = _scope(conn, request.args.get("region"))
+        data = review.review_figures(conn, scope, period, m.at)
+        rows = children(conn, scope) if len(scope.region) < 15 else []
+        departments = review.departments(conn, scope, period, m.at)
+        bounced = review.bounced_cases(conn, scope, period, m.at)
+    empty = review.empty_figures()
+    kids = {row["code"]: data["children"].get(row["code"], {}) for row in rows}
+    current = {code: f.get("current") or empty for code, f in kids.items()}
+    previous = {code: f.get("previous") or empty for code, f in kids.items()}
+    rules = _score_rules()
+    scored, goal = scoring.rank_siblings(current, previous, rules)
+    windows = data["windows"]
+    body = {
+        "region": scope.region, "name": name, "at": m.local_iso(),
+        "period": {**period.to_dict(m.at), "until": _local(windows["current"][1])},
+        "previous": {**period.previous().to_dict(), "until": _local(windows["previous"][1])},
+        "last_year": {**period.last_year().to_dict(), "until": _local(windows["last_year"][1])},
+        "figures": data["region"],
+        "children": [{"code": row["code"], "name": row["name"], "level": code_level(row["code"]),
+                      "figures": current[row["code"]], **scored[row["code"]]} for row in rows],
+        "departments": departments,
+        "bounced": bounced,
+        "score_rules": scoring.rules_json(rules, goal),
+    }
+    for key in ("previous", "last_year"):
+        body[key].pop("kind", None)
+    return _json(outward(body))
 
 
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).

@@ -5,6 +5,8 @@ from __future__ import annotations
 from data_access.alerts import STATUSES as ALERT_STATUSES
 from data_access.case_list import STATES as CASE_STATES
 from data_access.figures import CASE_KEYS, RATE_KEYS, STAFFING_KEYS
+from data_access.period import KINDS as PERIOD_KINDS
+from data_access.review import FIGURE_KEYS as PERIOD_FIGURE_KEYS
 
 
 def _ints(keys) -> dict:
@@ -95,6 +97,55 @@ def openapi_document() -> dict:
                 "source": {"type": "string", "nullable": True},
             },
         },
+        "PeriodFigures": {
+            "type": "object", "required": list(PERIOD_FIGURE_KEYS),
+            "description": "contract.md, Period figures: counts, rates as fractions (null on an empty "
+                           "denominator), by_source an object; also the denominators dispatched, rated, "
+                           "patrol_closed.",
+            "properties": {k: ({"type": "object", "additionalProperties": {"type": "integer"}} if k == "by_source"
+                               else {"type": "number", "nullable": True}) for k in PERIOD_FIGURE_KEYS}},
+        "PeriodDays": {"type": "object", "required": ["start", "end"],
+                       "properties": {"kind": {"type": "string", "enum": list(PERIOD_KINDS)},
+                                      "start": {"type": "string", "format": "date"},
+                                      "end": {"type": "string", "format": "date"},
+                                      "partial": {"type": "boolean"},
+                                      "until": {"type": "string", "format": "date-time",
+                                                "description": "E': the end of the window read (like for like)"}}},
+        "Review": {
+            "type": "object",
+            "required": ["region", "name", "at", "period", "previous", "last_year", "figures", "children",
+                         "departments", "bounced", "score_rules"],
+            "properties": {
+                "region": {"type": "string"}, "name": {"type": "string"},
+                "at": {"type": "string", "format": "date-time"},
+                "period": _ref("PeriodDays"), "previous": _ref("PeriodDays"), "last_year": _ref("PeriodDays"),
+                "figures": {"type": "object", "properties": {
+                    k: _ref("PeriodFigures") for k in ("current", "previous", "last_year")}},
+                "children": {"type": "array", "items": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "name": {"type": "string", "nullable": True},
+                    "level": {"type": "string"}, "figures": _ref("PeriodFigures"),
+                    "score": {"type": "number", "nullable": True},
+                    "rank": {"type": "integer", "nullable": True},
+                    "unranked": {"type": "boolean", "description": "due < 10 (样本不足)"},
+                    "rank_change": {"type": "integer", "nullable": True,
+                                    "description": "previous rank minus this one (positive: moved up)"},
+                    "parts": {"type": "object", "additionalProperties": {"type": "number", "nullable": True}}}}},
+                "departments": {"type": "array", "items": {"type": "object", "properties": {
+                    "org_id": {"type": "integer"}, "name": {"type": "string", "nullable": True},
+                    "received": {"type": "integer"}, "returned": {"type": "integer"},
+                    "return_rate": {"type": "number", "nullable": True}}}},
+                "bounced": {"type": "array", "items": {"type": "object", "properties": {
+                    "case_id": {"type": "integer"}, "code": {"type": "string"},
+                    "title": {"type": "string", "nullable": True}, "grid_code": {"type": "string", "nullable": True},
+                    "returns": {"type": "integer"}, "orgs": {"type": "array", "items": {"type": "string"}},
+                    "days_lost": {"type": "number", "nullable": True}}}},
+                "score_rules": {"type": "array", "items": {"type": "object", "properties": {
+                    "figure": {"type": "string"}, "weight": {"type": "number"},
+                    "target": {"type": "number", "nullable": True},
+                    "better": {"type": "string", "enum": ["higher", "lower"]},
+                    "target_rule": {"type": "string", "enum": ["fixed", "siblings_median"]}}}},
+            },
+        },
     }
     paths = {
         "/summary": {"get": {
@@ -134,6 +185,18 @@ def openapi_document() -> dict:
                            _LIMIT],
             "responses": {**_ok({"type": "array", "items": _ref("AuditRow")}, "Audit rows"),
                           **_errors(400, 401, 403, 503)}}},
+        "/review": {"get": {
+            "summary": "The period figures of a region for a review meeting, with its children's scores and ranks, "
+                       "departments and bounced cases",
+            "parameters": [_REGION,
+                           _param("period", "query", {"type": "string", "enum": list(PERIOD_KINDS)},
+                                  "week/month/quarter: the one containing `date`; custom: `date` to `end`. "
+                                  "Default: the last complete week."),
+                           _param("date", "query", {"type": "string", "format": "date"}, "YYYY-MM-DD"),
+                           _param("end", "query", {"type": "string", "format": "date"},
+                                  "custom only: the last day (at most 366 days)"),
+                           _AT],
+            "responses": {**_ok(_ref("Review"), "Period figures"), **read_errors}}},
         "/openapi.json": {"get": {
             "summary": "This document", "security": [],
             "responses": _ok({"type": "object"}, "OpenAPI 3 document")}},

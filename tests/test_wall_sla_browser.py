@@ -1,0 +1,187 @@
+"""The SLA board as a duty officer reads it (issue 13, items 2, 4 and 10), at 1920x1080 and 3840x2160.
+
+即将超期 and 已超期 are separate lists, each carrying its true total; the savable cases are listed
+soonest first, the overdue ones counted by age and the center's own stages (accept, dispatch) first;
+timers show seconds only under an hour and tick in the browser; a three-digit day count and every
+other row text fit their boxes; the 处置超期/处置临期 tiles equal the board's 处置 chip.
+
+Screenshots land in /tmp/wall-sla-<w>x<h>.png for a human to look at.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import create_engine, insert, select
+
+from data_access.models import Case, Grid, Org, Region
+
+from .wall_browser_support import dispose, set_screen, start_wall, synthetic_county
+
+pytestmark = pytest.mark.browser
+
+UTC = timezone.utc
+HOPELESS = "GW-SLA-HOPELESS"  # accept overdue by 123 days: the center's own, and the worst
+SAVABLE = "GW-SLA-SAVABLE"  # resolve due in 30 minutes
+OWN = "GW-SLA-OWN-DISPATCH"  # dispatch overdue by 10 minutes
+
+BOARD_JS = """
+const board = document.getElementById('sla-board');
+const section = s => board.querySelector('.sla-section--' + s);
+const entries = s => [...section(s).querySelectorAll('.sla-list > .late')].map(e => ({
+    code: e.getAttribute('data-case-code'), sla: e.getAttribute('data-sla'), stage: e.getAttribute('data-stage'),
+    shown: !e.hidden && e.getBoundingClientRect().height > 0,
+    due: +e.querySelector('[data-due]').getAttribute('data-due'), timer: e.querySelector('.timer').textContent,
+    where: e.querySelector('.late-where').textContent, org: e.querySelector('.late-org').textContent}));
+const num = s => +section(s).querySelector('.sla-section-head .n').textContent;
+const chip = (stage, state) => +board.querySelector(
+    `.stage-chip[data-stage="${stage}"] .stage-count[data-state="${state}"] .n`).textContent;
+const label = id => document.getElementById(id).closest('.tile').textContent;
+return {total: board.getAttribute('data-total'), warning: entries('warning'), overdue: entries('overdue'),
+        totals: {warning: num('warning'), overdue: num('overdue')},
+        lists: [...board.querySelectorAll('.sla-list')].map(
+            l => [l.getAttribute('data-total'), l.getAttribute('data-more')]),
+        ages: [...board.querySelectorAll('.sla-age')].map(a => +a.querySelector('.sla-age-n').textContent),
+        resolve: [chip('resolve', 'overdue'), chip('resolve', 'warning')],
+        tiles: ['kpi-overdue', 'kpi-warning'].map(id => +document.getElementById(id).textContent),
+        labels: [label('kpi-overdue'), label('kpi-warning')]};
+"""
+
+# Every box of the board's rows whose text is wider than the box, or that sticks out of its row.
+OVERFLOW_JS = """
+const out = [];
+const rows = document.querySelectorAll(
+    '#sla-board .late, #sla-board .org-row, #sla-board .stage-chip, #sla-board .sla-section-head');
+for (const row of rows) {
+    if (row.hidden || !row.getBoundingClientRect().height) continue;
+    const box = row.getBoundingClientRect();
+    for (const el of [row, ...row.querySelectorAll('*')]) {
+        const r = el.getBoundingClientRect();
+        if (!r.width) continue;
+        const block = getComputedStyle(el).display !== 'inline';
+        if ((block && el.scrollWidth > el.clientWidth + 1) || r.right > box.right + 1 || r.left < box.left - 1) {
+            out.push(el.className + ' ' + el.scrollWidth + '>' + el.clientWidth + ': ' + el.textContent.slice(0, 40));
+        }
+    }
+}
+return out;
+"""
+
+
+def _add_cases(url: str) -> tuple[str, str]:
+    """Three late cases in one grid of the county; that grid's code and its place, grid first."""
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        grid, name = conn.execute(select(Grid.code, Grid.name).order_by(Grid.code).limit(1)).one()
+        names = dict(conn.execute(select(Region.code, Region.name).where(Region.code.in_([grid[:12], grid[:9]]))).all())
+        place = " · ".join([name, names[grid[:12]], names[grid[:9]]])
+        org_id = (conn.execute(select(Org.id).order_by(Org.id).limit(1)).scalar() or 0) + 9000
+        conn.execute(insert(Org), [{"id": org_id, "name": "太仓市交通运输局", "kind": "department",
+                                    "region_code": grid[:6]}])
+        base = {"category_code": None, "source": "patrol", "urgency": "normal", "status": "processing",
+                "grid_code": grid, "handler_org_id": org_id, "lon": None, "lat": None,
+                "accepted_at": None, "dispatched_at": None}  # every row the same keys (one executemany)
+        conn.execute(insert(Case), [
+            {**base, "code": HOPELESS, "title": "浏河镇新闸村十八组河道长期淤积并伴有大量生活垃圾堆放",
+             "status": "reported", "reported_at": now - timedelta(days=124),
+             "accept_due_at": now - timedelta(days=123, hours=2), "dispatch_due_at": now - timedelta(days=123),
+             "resolve_due_at": now - timedelta(days=120)},
+            {**base, "code": SAVABLE, "title": "积水点排涝", "reported_at": now - timedelta(hours=10),
+             "accepted_at": now - timedelta(hours=9, minutes=50), "dispatched_at": now - timedelta(hours=9),
+             "accept_due_at": now - timedelta(hours=9), "dispatch_due_at": now - timedelta(hours=8),
+             "resolve_due_at": now + timedelta(minutes=30)},
+            {**base, "code": OWN, "title": "井盖缺失", "status": "accepted", "reported_at": now - timedelta(hours=1),
+             "accepted_at": now - timedelta(minutes=55), "accept_due_at": now - timedelta(minutes=50),
+             "dispatch_due_at": now - timedelta(minutes=10), "resolve_due_at": now + timedelta(days=2)},
+        ])
+    engine.dispose()
+    return grid, place
+
+
+def _board(dash_duo) -> dict:
+    dash_duo.wait_for_element(f'#sla-board [data-case-code="{HOPELESS}"]', timeout=20)
+    dash_duo.driver.execute_script(
+        "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))")
+    return dash_duo.driver.execute_script(BOARD_JS)
+
+
+def test_the_board_splits_savable_from_overdue_and_nothing_overflows(dash_duo, tmp_path):
+    url = synthetic_county(tmp_path)
+    _, place = _add_cases(url)
+    set_screen(dash_duo, 1920, 1080)
+    start_wall(dash_duo, url)
+    for width, height in [(1920, 1080), (3840, 2160)]:
+        set_screen(dash_duo, width, height)
+        dash_duo.wait_for_page(dash_duo.server_url + "/")
+        got = _board(dash_duo)
+        where = f"at {width}x{height}"
+
+        # Two lists, each with its true total; the board's total is every late case once.
+        assert got["warning"] and got["overdue"], (where, got)
+        assert [t for t, _ in got["lists"]] == [str(got["totals"]["warning"]), str(got["totals"]["overdue"])]
+        assert int(got["total"]) == got["totals"]["warning"] + got["totals"]["overdue"], (where, got)
+        assert sum(got["ages"]) == got["totals"]["overdue"], (where, got)
+        for kind, state in (("warning", "warning"), ("overdue", "overdue")):
+            assert {e["sla"] for e in got[kind]} == {state} and all(e["code"] for e in got[kind])
+            shown = [e for e in got[kind] if e["shown"]]
+            assert shown, (where, kind, got)  # each list shows at least its most pressing case
+            more = got["lists"][-2 if kind == "warning" else -1][1]
+            hidden = got["totals"][kind] - len(shown)
+            assert (more or None) == (str(hidden) if hidden else None), (where, kind, more, hidden)
+
+        # 即将超期: the center's own stages first, then the soonest due first; "剩 …", seconds only under an hour.
+        order = [(e["stage"] not in ("accept", "dispatch"), e["due"]) for e in got["warning"]]
+        assert order == sorted(order), (where, got["warning"])
+        for e in got["warning"]:
+            left = e["due"] / 1000 - time.time()
+            pattern = r"剩 \d+分\d\d秒" if left < 3590 else r"剩 (\d+时\d\d分|\d+天\d+时)"
+            assert re.fullmatch(pattern, e["timer"]), (where, e)
+
+        # 已超期: the center's own stages (accept, dispatch) first, the worst of them first; "超123天".
+        stages = [e["stage"] for e in got["overdue"]]
+        own = [s in ("accept", "dispatch") for s in stages]
+        assert own == sorted(own, reverse=True) and own[0], (where, stages)
+        first = got["overdue"][0]
+        assert first["code"] == HOPELESS and first["shown"] and first["timer"] == "超123天", (where, first)
+        assert any(e["code"] == OWN for e in got["overdue"]), (where, got["overdue"])
+        for e in got["overdue"]:
+            assert re.fullmatch(r"超(\d+分\d\d秒|\d+时\d\d分|[12]天\d+时|\d+天)", e["timer"]), (where, e)
+
+        # The holding org as a chip, the place grid first (第N网格 · community · street).
+        assert first["org"] == "交通运输局", (where, first)
+        assert first["where"][len(first["org"]):] == place, (where, first, place)
+
+        # Tiles and board agree: the tiles count the resolve stage and say so.
+        assert got["tiles"] == got["resolve"], (where, got)
+        assert "处置超期" in got["labels"][0] and "处置临期" in got["labels"][1], (where, got["labels"])
+
+        overflow = dash_duo.driver.execute_script(OVERFLOW_JS)
+        assert overflow == [], (where, overflow)
+        dash_duo.driver.save_screenshot(f"/tmp/wall-sla-{width}x{height}.png")
+    dispose(url)
+
+
+def test_countdowns_under_an_hour_tick_in_the_browser(dash_duo, tmp_path):
+    url = synthetic_county(tmp_path)
+    grid, _ = _add_cases(url)
+    set_screen(dash_duo, 1920, 1080)
+    start_wall(dash_duo, url, path=f"/?region={grid}")
+    timer = f'#sla-board [data-case-code="{SAVABLE}"] .timer'
+    dash_duo.wait_for_element(timer, timeout=20)
+    driver = dash_duo.driver
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*_dash-update-component*"]})
+    read = f"return document.querySelector('{timer}').textContent"  # shown or cut from the list alike
+    try:
+        before = driver.execute_script(read)
+        time.sleep(2.2)
+        after = driver.execute_script(read)
+    finally:
+        driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    dash_duo.get_logs()
+    assert re.fullmatch(r"剩 (29|30)分\d\d秒", before) and before != after, (before, after)
+    dispose(url)
