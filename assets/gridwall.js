@@ -584,7 +584,33 @@
     }
     gw.chime = chime;
 
+    /* A new critical alert chimes once: a critical entry that #alerts shows and did not show before
+     * in the same view (data-view, callbacks/panels.py update_alerts). Decided from the list as
+     * drawn, not from a store's callback: the renderer holds a clientside callback back while any
+     * request upstream of its input is open (the tick is held open for up to a second, and asked
+     * again at once), so such a callback could first run after an alert had come in, and take it
+     * for what the page already showed. The first list of a view is not news; an id stays seen
+     * for the view (an acknowledgement taken back does not chime again). */
     var seenAlerts = {view: null, ids: {}};
+
+    function noticeAlerts() {
+        var box = document.getElementById("alerts");
+        var view = box && box.getAttribute("data-view");
+        if (!view) { return; }  // nothing drawn yet
+        var ids = Array.prototype.map.call(
+            box.querySelectorAll('[data-alert-id][data-severity="critical"][data-status="new"]'),
+            function (el) { return el.getAttribute("data-alert-id"); });
+        var fresh = false;
+        if (seenAlerts.view !== view) {
+            seenAlerts = {view: view, ids: {}};  // a new view: what it shows is not news
+            ids.forEach(function (id) { seenAlerts.ids[id] = true; });
+        } else {
+            ids.forEach(function (id) {
+                if (!seenAlerts.ids[id]) { fresh = true; seenAlerts.ids[id] = true; }
+            });
+        }
+        if (fresh) { chime(); }
+    }
 
     /* --- the trend chart ------------------------------------------------------------------- */
 
@@ -761,20 +787,6 @@
                 drawChimeState();
                 return [m ? "提示音 关" : "提示音 开", "mute-toggle control" + (m ? " is-muted" : "")];
             },
-            chime: function (info) {
-                if (!info || !info.critical) { return noUpdate(); }
-                var fresh = false;
-                if (seenAlerts.view !== info.view) {
-                    seenAlerts = {view: info.view, ids: {}};  // a new view: what it shows is not news
-                    info.critical.forEach(function (id) { seenAlerts.ids[id] = true; });
-                } else {
-                    info.critical.forEach(function (id) {
-                        if (!seenAlerts.ids[id]) { fresh = true; seenAlerts.ids[id] = true; }
-                    });
-                }
-                if (fresh) { chime(); }
-                return noUpdate();
-            },
             /* Each tile's ▲/▼ against yesterday. The tiles and what a rise means come from the
              * tile catalogue (the tile-catalogue store, layouts/tile_catalogue.py), in the order of
              * this callback's outputs and value inputs (callbacks/nav.py). */
@@ -829,13 +841,18 @@
         window.setInterval(turnPages, gw.pageMs);
         new MutationObserver(function (records) {
             // The timers' own text changes (every second) move nothing: no refit for them.
+            var moved = false, alerts = false;
             for (var i = 0; i < records.length; i++) {
                 var target = records[i].target;
                 var el = target.nodeType === 1 ? target : target.parentElement;
-                if (!el || !el.closest(TICKING)) { tick(); scheduleFit(); return; }
+                if (!el || !el.closest(TICKING)) { moved = true; }
+                if (!alerts && el && el.closest("#alerts")) { alerts = true; }
+                if (moved && alerts) { break; }
             }
-        }).observe(document.body, {childList: true, subtree: true,
-                                   attributes: true, attributeFilter: ["data-total"]});  // a list's true total
+            if (alerts) { noticeAlerts(); }
+            if (moved) { tick(); scheduleFit(); }
+        }).observe(document.body, {childList: true, subtree: true,  // a list's true total; the alerts' view
+                                   attributes: true, attributeFilter: ["data-total", "data-view"]});
         window.addEventListener("resize", scheduleFit);
     }
 

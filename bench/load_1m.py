@@ -39,7 +39,9 @@ from sqlalchemy import text  # noqa: E402
 
 from data_access.db import init_db, make_engine  # noqa: E402
 from data_access.writes import sync_sequences  # noqa: E402
-from data_access.models import Alert, Base, Case, Category, Grid, Org, Region, Staff, StaffPing, StaffShift  # noqa: E402
+from data_access.models import (  # noqa: E402
+    Alert, Base, Case, CaseAction, Category, Grid, Org, Region, Staff, StaffPing, StaffShift,
+)
 
 UTC = timezone.utc
 US_MIN = 60_000_000
@@ -218,8 +220,9 @@ def geo_from_frames(county: str, f: dict[str, pd.DataFrame], rng: np.random.Gene
 # --- the case history --------------------------------------------------------------------------
 
 def bulk_cases(rng: np.random.Generator, geo: Geo, *, n: int, per_day: int, until_us: int, now_us: int,
-               first_id: int) -> pd.DataFrame:
-    """``n`` cases reported before ``until_us``, as they stand at ``now_us``. Timestamps: int64 epoch us."""
+               first_id: int, first_action_id: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` cases reported before ``until_us``, as they stand at ``now_us``, and their flow logs
+    (``case_actions``, ids from ``first_action_id``). Timestamps: int64 epoch us."""
     days = int(np.ceil(n / per_day))
     first_day = local_midnight_us(until_us - 1) - (days - 1) * US_DAY  # local midnight, as UTC us
 
@@ -308,10 +311,8 @@ def bulk_cases(rng: np.random.Generator, geo: Geo, *, n: int, per_day: int, unti
     escalations = np.where(level == "county", 1 + rng.poisson(0.3, n),
                            np.where(level == "street", rng.poisson(0.4, n), rng.poisson(0.05, n)))
     escalations[level == "grid"] = 0
-    returns = rng.poisson(0.05, n)
-    reworks = rng.poisson(0.03, n)
     overdue_close = (planned_close != NAT) & (resolve_due != NAT) & (planned_close > resolve_due)
-    urges = rng.poisson(0.05, n) + overdue_close * rng.poisson(1.0, n)
+    urges = rng.poisson(0.01, n) + overdue_close * rng.poisson(0.5, n)  # drawn; the flow log writes those due by now
     rated = (status == "closed") & (rng.random(n) < 0.55)
     satisfaction = pd.array(np.where(rated, rng.choice([1, 2, 3, 4, 5], n, p=[.01, .025, .065, .2, .7]), 0),
                             dtype="Int16")
@@ -324,7 +325,22 @@ def bulk_cases(rng: np.random.Generator, geo: Geo, *, n: int, per_day: int, unti
     handler = np.where(np.isin(level, ["grid", "community"]), region_org.reindex(comm).to_numpy(),
                        np.where(level == "street", region_org.reindex(street).to_numpy(),
                                 pd.Series(geo.org_of_dept).reindex(dept).to_numpy()))
-    handler = pd.array(np.where(pd.isna(handler), geo.center_org, handler).astype(np.int64), dtype="Int64")
+    handler = np.where(pd.isna(handler), geo.center_org, handler).astype(np.int64)
+
+    # The flow log (case_actions) of each case, and the case columns it decides.
+    accepted[merged] = NAT  # a duplicate is merged instead of accepted
+    intake = np.where(source == "patrol", region_org.reindex(comm).to_numpy(), np.nan)
+    intake = np.where(pd.isna(intake), geo.center_org, intake).astype(np.int64)
+    flow = bulk_flow_logs(rng, n=n, now_us=now_us, first_case_id=first_id, first_action_id=first_action_id,
+                          rep=rep, accepted=accepted, dispatched=dispatched, closed=closed,
+                          planned_close=planned_close, resolve_due=resolve_due, window=res_h * US_HOUR,
+                          slow=~np.isin(tier, ["U", "A"]), status=status, intake=intake, handler=handler,
+                          dept_orgs=np.array(sorted(set(geo.org_of_dept.values())), dtype=np.int64),
+                          center=geo.center_org, rated=rated, escalations=escalations, urges=urges)
+    resolve_due, escalations, returns, reworks, urges = (flow.counters[k] for k in (
+        "resolve_due", "escalations", "returns", "reworks", "urges"))
+    satisfaction[~flow.counters["rated"]] = pd.NA
+    handler = pd.array(handler, dtype="Int64")
 
     reporter = pd.array(geo.grids["worker_id"].to_numpy(dtype="float64")[gi], dtype="Int64")
     reporter[(source != "patrol") | unlocated] = pd.NA
@@ -349,7 +365,7 @@ def bulk_cases(rng: np.random.Generator, geo: Geo, *, n: int, per_day: int, unti
     ids = np.arange(first_id, first_id + n)
     merged_into = pd.array(np.where(merged, np.maximum(ids - rng.integers(1, 200, n), first_id), 0), dtype="Int64")
     merged_into[~merged] = pd.NA
-    updated = np.maximum.reduce([rep, accepted, dispatched, closed])  # NAT is the smallest int64
+    updated = np.maximum(np.maximum.reduce([rep, accepted, dispatched, closed]), flow.last_ts)  # NAT is the smallest
 
     # Bad rows the platform really has: a few cases timestamped in the future, a few with none.
     future = rng.choice(n, 10, replace=False)
@@ -364,7 +380,131 @@ def bulk_cases(rng: np.random.Generator, geo: Geo, *, n: int, per_day: int, unti
         "resolve_due_at": resolve_due, "accepted_at": accepted, "dispatched_at": dispatched, "closed_at": closed,
         "escalations": escalations, "returns": returns, "reworks": reworks, "urges": urges,
         "satisfaction": satisfaction, "merged_into": merged_into, "updated_at": updated,
+    }), flow.actions
+
+
+@dataclass
+class FlowLogs:
+    actions: pd.DataFrame        # case_actions rows
+    counters: dict[str, np.ndarray]  # the case columns the flow log decides
+    last_ts: np.ndarray          # each case's last step (NAT when none)
+
+
+ACTION_NOTES = {"report": "上报", "accept": "受理立案", "reject": "不予立案", "merge": "与在办事件重复，合并办理",
+                "escalate": "超出处置权限，提请上级派遣", "dispatch": "派遣处置", "return": "非本单位职责，申请退回",
+                "sign": "签收", "extend": "申请延期，已批准", "urge": "超期督办", "handle": "处置完毕，反馈结果",
+                "rework": "核查未通过，返工", "verify": "核查通过", "close": "结案", "comment": "回访"}
+
+
+def bulk_flow_logs(rng: np.random.Generator, *, n: int, now_us: int, first_case_id: int, first_action_id: int,
+                   rep, accepted, dispatched, closed, planned_close, resolve_due, window, slow, status, intake,
+                   handler, dept_orgs, center: int, rated, escalations, urges) -> FlowLogs:
+    """The case_actions of the bulk cases, vectorised, in the synthetic county's proportions
+    (dashboard/synth/lifecycle.py; per case: ~1 dispatch, 3.3 % returned, 1.2 % bounced at least
+    twice, 3.8 % reworked, 1.7 % extended, 3 % urged, 0.4 escalations, comments on rated cases).
+
+    Steps after ``now_us`` are not written (the case is still in progress); the case's counters,
+    its deadline (an extension moves it later) and its rating follow the steps written. The
+    handling steps sit at fixed fractions of the time from the first dispatch to the planned close,
+    so each case's steps are strictly increasing.
+    """
+    idx_all = np.arange(n)
+    NONE = np.full(n, -1, dtype=np.int64)
+    parts: list[tuple] = []
+
+    def add(mask, ts, action, from_org=NONE, to_org=NONE):
+        ts = np.broadcast_to(ts, (n,))
+        ok = mask & (ts != NAT) & (ts <= now_us)
+        i = idx_all[ok]
+        f = np.broadcast_to(from_org, (n,))[ok]
+        t = np.broadcast_to(to_org, (n,))[ok]
+        parts.append((i, ts[ok].astype(np.int64), action, f, t))
+        return ok
+
+    live = (status != "rejected") & (status != "merged")
+    dispatched_ok = live & (dispatched != NAT)
+    stuck = planned_close == NAT
+    end = np.where(stuck, dispatched + 3 * window, planned_close)
+    span = np.where(dispatched_ok, end - dispatched, 0).astype(np.float64)
+
+    def at(frac):
+        return np.where(dispatched_ok, dispatched + (span * frac).astype(np.int64), NAT)
+
+    add(np.ones(n, bool), rep, "report", to_org=intake)
+    add(status == "rejected", closed, "reject", from_org=intake)
+    add(status == "merged", closed, "merge", from_org=intake)
+    add(live & (accepted != NAT), accepted, "accept", to_org=intake)
+
+    # Escalations before the dispatch, up the chain to the centre.
+    n_esc = np.where(dispatched_ok & (accepted != NAT), np.minimum(escalations, 3), 0)
+    for j in range(3):
+        gap = np.where(n_esc > j, dispatched - accepted, 0)
+        ts = np.where(n_esc > j, accepted + (gap * (j + 1) / (n_esc + 1)).astype(np.int64), NAT)
+        add(n_esc > j, ts, "escalate", from_org=intake, to_org=center)
+
+    # Dispatch, returns (回退) and re-dispatch; two or three returns bounce between two departments.
+    u = rng.random(n)
+    k = np.where(dispatched_ok, np.where(u < 0.004, 3, np.where(u < 0.012, 2, np.where(u < 0.033, 1, 0))), 0)
+    ia = rng.integers(0, len(dept_orgs), n)
+    pair = (dept_orgs[ia], dept_orgs[(ia + 1 + rng.integers(0, len(dept_orgs) - 1, n)) % len(dept_orgs)])
+    dispatcher = np.where(np.isin(handler, dept_orgs), center, intake)
+    for j in range(4):
+        to = np.where(k == j, handler, pair[j % 2])
+        add(dispatched_ok & (k >= j), at(0.06 * j), "dispatch", from_org=dispatcher, to_org=to)
+        if j < 3:
+            add(k > j, at(0.06 * j + 0.03), "return", from_org=pair[j % 2], to_org=dispatcher)
+    add(dispatched_ok, at(0.2), "sign", to_org=handler)
+
+    # Extension (延期): asked before the deadline by a slow case's handler who will overrun.
+    ts_ext = at(rng.uniform(0.3, 0.5, n))
+    wants = (dispatched_ok & slow & ~stuck & (resolve_due != NAT) & (planned_close > rep + 0.8 * window)
+             & (rng.random(n) < 0.27) & (ts_ext < resolve_due))
+    extended = add(wants, ts_ext, "extend", from_org=handler, to_org=center)
+    covers = rng.random(n) < 0.8
+    more = (window * rng.uniform(0.1, 0.5, n)).astype(np.int64)
+    granted = np.where(covers, np.maximum(resolve_due, planned_close) + more, resolve_due + (planned_close - resolve_due) // 2)
+    granted = -(-granted // US_HOUR) * US_HOUR
+    resolve_due = np.where(extended, np.maximum(granted, resolve_due), resolve_due)
+
+    # Urges (督办) while it is handled, from the centre.
+    n_urge = np.where(dispatched_ok, np.minimum(urges, 3), 0)
+    for j in range(3):
+        add(n_urge > j, at(0.6 + 0.08 * j), "urge", from_org=center, to_org=handler)
+
+    # Handle, verify (返工 rework), close, and the rating call.
+    done = dispatched_ok & ~stuck
+    rework = done & (status == "closed") & (rng.random(n) < 0.04)
+    add(done, at(np.where(rework, 0.84, 0.9)), "handle", from_org=handler)
+    add(rework, at(0.87), "rework", from_org=intake, to_org=handler)
+    add(rework, at(0.92), "handle", from_org=handler)
+    add(done, at(0.96), "verify")
+    add(done & (status == "closed"), closed, "close")
+    called = add(rated, closed + (rng.lognormal(np.log(5.0), 0.8, n) * US_HOUR).astype(np.int64), "comment",
+                 from_org=np.full(n, center))
+
+    idx = np.concatenate([p[0] for p in parts])
+    ts = np.concatenate([p[1] for p in parts])
+    action = np.concatenate([np.full(len(p[0]), p[2], dtype=object) for p in parts])
+    from_org = np.concatenate([p[3] for p in parts])
+    to_org = np.concatenate([p[4] for p in parts])
+    order = np.lexsort((ts, idx))
+    idx, ts, action, from_org, to_org = idx[order], ts[order], action[order], from_org[order], to_org[order]
+    count = {a: np.bincount(idx[action == a], minlength=n) for a in ("escalate", "return", "rework", "urge")}
+    last_ts = np.full(n, NAT, dtype=np.int64)
+    np.maximum.at(last_ts, idx, ts)
+
+    def org(x):
+        out = pd.array(x, dtype="Int64")
+        out[x < 0] = pd.NA
+        return out
+
+    actions = pd.DataFrame({
+        "id": np.arange(first_action_id, first_action_id + len(idx)), "case_id": first_case_id + idx, "ts": ts,
+        "action": action, "from_org_id": org(from_org), "to_org_id": org(to_org), "actor_staff_id": pd.NA,
+        "note": pd.Series(action).map(ACTION_NOTES).to_numpy(),
     })
+    return FlowLogs(actions, {"resolve_due": resolve_due, "escalations": count["escalate"], "returns": count["return"],
+                              "reworks": count["rework"], "urges": count["urge"], "rated": called}, last_ts)
 
 
 def bulk_alerts(rng: np.random.Generator, geo: Geo, *, n: int, now_us: int, first_id: int) -> pd.DataFrame:
@@ -398,7 +538,8 @@ def bulk_alerts(rng: np.random.Generator, geo: Geo, *, n: int, now_us: int, firs
 
 TS_COLUMNS = {t.name: [c.name for c in t.columns if c.type.__class__.__name__ == "UTCDateTime"]
               for t in Base.metadata.sorted_tables}
-MODELS = {m.__tablename__: m for m in (Region, Grid, Org, Staff, StaffShift, StaffPing, Category, Case, Alert)}
+MODELS = {m.__tablename__: m for m in (Region, Grid, Org, Staff, StaffShift, StaffPing, Category, Case, CaseAction,
+                                       Alert)}
 
 
 def _prepared(table: str, df: pd.DataFrame, *, sqlite: bool) -> pd.DataFrame:
@@ -528,25 +669,27 @@ def main(argv: list[str] | None = None) -> int:
                 f = {name: pd.read_sql_table(name, conn) for name in ("regions", "grids", "orgs", "staff", "categories")}
                 seeded = conn.execute(text("SELECT count(*), coalesce(max(id), 0) FROM cases")).one()
                 first_alert = conn.execute(text("SELECT coalesce(max(id), 0) FROM alerts")).scalar_one() + 1
+                first_action = conn.execute(text("SELECT coalesce(max(id), 0) FROM case_actions")).scalar_one() + 1
             until_us = local_midnight_us(now_us) - (args.recent_days - 1) * US_DAY  # where the seed's days begin
             n_bulk, first_id = args.cases - int(seeded[0]), int(seeded[1]) + 1
         else:
             f = minimal_geography(rng, args.county, now_us, args.recent_days)
             for table in ("regions", "grids", "orgs", "staff", "categories", "staff_shifts", "staff_pings"):
                 bulk_write(engine, backend, table, f[table])
-            until_us, n_bulk, first_id, first_alert = now_us, args.cases, 1, 1
+            until_us, n_bulk, first_id, first_alert, first_action = now_us, args.cases, 1, 1, 1
         t_geo = time.perf_counter()
 
         if frames is None:  # the same rows for every backend
             geo = geo_from_frames(args.county, f, rng)
-            frames = (bulk_cases(rng, geo, n=n_bulk, per_day=args.per_day, until_us=until_us, now_us=now_us,
-                                 first_id=first_id),
-                      bulk_alerts(rng, geo, n=args.alerts, now_us=now_us, first_id=first_alert))
-            print(f"generated {len(frames[0]):,} cases, {len(frames[1]):,} alerts in "
+            cases, actions = bulk_cases(rng, geo, n=n_bulk, per_day=args.per_day, until_us=until_us, now_us=now_us,
+                                        first_id=first_id, first_action_id=first_action)
+            frames = (cases, bulk_alerts(rng, geo, n=args.alerts, now_us=now_us, first_id=first_alert), actions)
+            print(f"generated {len(frames[0]):,} cases, {len(frames[2]):,} case actions, {len(frames[1]):,} alerts in "
                   f"{time.perf_counter() - t_geo:.1f}s", flush=True)
         t_gen = time.perf_counter()
         bulk_write(engine, backend, "cases", frames[0])
         bulk_write(engine, backend, "alerts", frames[1])
+        bulk_write(engine, backend, "case_actions", frames[2])
         with engine.begin() as conn:
             sync_sequences(conn)
         t_write = time.perf_counter()
@@ -554,7 +697,7 @@ def main(argv: list[str] | None = None) -> int:
         t_end = time.perf_counter()
         with engine.connect() as conn:
             counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                      for t in ("grids", "staff", "staff_shifts", "staff_pings", "cases", "alerts")}
+                      for t in ("grids", "staff", "staff_shifts", "staff_pings", "cases", "case_actions", "alerts")}
             open_now = conn.execute(
                 text("SELECT count(*) FROM cases WHERE closed_at IS NULL AND reported_at <= :t"),
                 {"t": now if backend == "postgresql" else now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")},

@@ -1,27 +1,43 @@
-"""Benchmark: /api/v1/review's data on the 1,000,000-case databases against plain per-figure SQL.
+"""Benchmark: ``/api/v1/review`` on the 1,000,000-case databases against plain per-figure SQL, and the
+/review page's first render in Chromium.
 
-    .venv/bin/python bench/review_1m.py [--backend both|sqlite|postgresql] [--reps 7] [--period quarter]
+    .venv/bin/python bench/review_1m.py [--backend both|sqlite|postgresql] [--reps 9] [--period quarter]
+                                        [--region CODE] [--browser on|off] [--port 18870]
 
-For the root and the period (default: the quarter containing the data's "now", partial, so that the
-comparisons are cut like for like) it times, in turns:
+For a region (default: the root) and the period (default: the quarter containing the data's "now",
+partial, so that the comparisons are cut like for like) it times, taking turns:
 
-- gridwall: what the route reads (data_access.review: figures of the region and its children for the
-  three windows, departments, bounced cases; regions.children) plus the score and ranking;
-- plain: one hand-written statement per figure, window and numerator/denominator on the raw DBAPI
-  cursor (GROUP BY the child's code prefix; the median by percentile_cont on PostgreSQL and by
-  fetching the close times on SQLite), departments and bounced cases likewise.
+- ``gridwall``: what the route reads and computes, in this process (data_access.review: figures of the
+  region and its children for the three windows, departments, bounced cases; regions.children; the
+  score and ranking), without HTTP and JSON;
+- ``api``: ``GET /api/v1/review`` through gunicorn (the production server, 2 workers, auth on, a
+  ``center`` user's API token), so HTTP, scope, JSON and all;
+- ``plain``: one hand-written statement per figure, window and numerator/denominator on the raw DBAPI
+  cursor (GROUP BY the child's code prefix; the flow-log figures by a correlated EXISTS; the median
+  by percentile_cont on PostgreSQL and by fetching the close times on SQLite), departments and
+  bounced cases likewise.
 
-The two must agree on the region's figures first. The review's return rate reads an index on
-cases (dispatched_at, grid_code) (data_access/models.py); it is created here when the bench database
-predates it.
+The two must agree on the region's figures first. Then the page: headless Chromium (1920x1080)
+signs in once, and each run navigates to ``/review?region=..&period=..&date=..&at=..`` and stops the
+clock when the children table holds its rows (``#review-children tbody tr[data-region]``); static
+files stay in the browser's cache after the first load, as for a returning user. ``--browser off``
+skips the server and the page; when /review does not answer (``PAGE_READY`` below) the page is
+reported as not measured.
+
+The load average is recorded before and after every series: the machine's two cores are shared with
+other work, so read the medians with it. The review's indexes (data_access/models.py) are created
+here when the bench database predates them; load_1m.py builds them with the tables.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
+import time
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,18 +45,57 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import BACKENDS, backend_url, git_head, machine_info, measure_side_by_side, read_meta  # noqa: E402
+from common import (  # noqa: E402
+    BACKENDS, OUT, REPO, backend_url, git_head, machine_info, measure_side_by_side, read_meta,
+)
 
 from dashboard.analytics import scoring  # noqa: E402
 from dashboard.core.config import ReviewSettings  # noqa: E402
 from data_access import review  # noqa: E402
 from data_access.db import make_engine  # noqa: E402
+from data_access.models import Base  # noqa: E402
 from data_access.period import Period  # noqa: E402
 from data_access.regions import children  # noqa: E402
 from data_access.scope import Scope  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
-INDEX = "CREATE INDEX IF NOT EXISTS ix_cases_dispatched_at_grid ON cases (dispatched_at, grid_code)"
+# The /review page exists (layouts/review.py, callbacks/review.py). Set False to skip the browser
+# part, e.g. on a branch where the page is not built yet: the report then says "page not measured".
+PAGE_READY = True
+REVIEW_INDEXES = ("ix_cases_dispatched_at_grid", "ix_cases_open_late", "ix_case_actions_action_ts")
+USER, PASSWORD = "bench_review", "bench-review-密码"
+FLOW_ACTIONS = ("dispatch", "return", "rework", "extend", "urge", "close")
+
+
+def ensure_indexes(engine) -> list[str]:
+    """Create the review's indexes the bench database lacks (it may predate them); ANALYZE after."""
+    from sqlalchemy import inspect
+
+    have = {ix["name"] for t in ("cases", "case_actions") for ix in inspect(engine).get_indexes(t)}
+    made = []
+    for table in Base.metadata.sorted_tables:
+        for ix in table.indexes:
+            if ix.name in REVIEW_INDEXES and ix.name not in have:
+                print(f"creating {ix.name} (the bench database predates it) ...", flush=True)
+                ix.create(engine)
+                made.append(ix.name)
+    if made:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    return made
+
+
+def flow_log_shares(conn) -> dict:
+    """case_actions per action and the share of cases with at least one: the review's figures read
+    them, so the bench data must have them (bench/load_1m.py writes them)."""
+    n_cases = conn.exec_driver_sql("SELECT count(*) FROM cases").scalar()
+    rows = conn.exec_driver_sql("SELECT action, count(*) FROM case_actions GROUP BY action").all()
+    counts = {a: int(k) for a, k in rows}
+    missing = [a for a in FLOW_ACTIONS if not counts.get(a)]
+    if missing:
+        raise SystemExit(f"the bench database has no {', '.join(missing)} actions: rebuild it with bench/load_1m.py")
+    per_case = {a: round(counts[a] / n_cases, 4) for a in FLOW_ACTIONS}
+    return {"cases": n_cases, "actions": sum(counts.values()), "per_case": per_case}
 
 
 def rules() -> list[scoring.Rule]:
@@ -192,41 +247,144 @@ def check_agree(ours: dict, theirs: dict) -> None:
         (int(i), int(r), int(b)) for i, _, r, b in theirs["departments"] if r or b)
 
 
+# --- the served route and the page ---------------------------------------------------------------
+
+def start_server(backend: str, url: str, root: str, port: int):
+    """gunicorn serving the bench database (bench/serve.py), with a ``center`` user; (server, token)."""
+    from serve import Server, run_cli
+
+    env = {**os.environ, "GRIDWALL_DATABASE_URL": url, "GRIDWALL_SECRET_KEY": "bench-review-secret",
+           "GRIDWALL_ROOT": root}
+    env.pop("GRIDWALL_REDIS_URL", None)
+    run_cli(REPO, env, "user", "add", USER, "--role", "center", "--password-stdin", "--enable", stdin=PASSWORD)
+    token = run_cli(REPO, env, "token", "create", USER).splitlines()[-1].strip()
+    OUT.mkdir(parents=True, exist_ok=True)
+    return Server(REPO, env, port, OUT / f"review_1m_server_{backend}.log", startup_timeout=300), token
+
+
+def api_get(server_url: str, token: str, query: str) -> int:
+    req = urllib.request.Request(f"{server_url}/api/v1/review?{query}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        body = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"/api/v1/review answered {resp.status}")
+    return len(body)
+
+
+ROWS_DRAWN = """
+var rows = document.querySelectorAll('#review-children tbody tr[data-region]');
+if (!rows.length) return null;
+var code = rows[0].dataset.region;
+return code.indexOf(arguments[0]) === 0 && code.length > arguments[0].length ? performance.now() : null;
+"""
+
+
+def measure_page(server_url: str, query: str, region: str, reps: int) -> dict:
+    """First render of /review in headless Chromium: navigation start -> the children table drawn (ms,
+    the browser's clock), ``reps`` runs after one warm-up; a sign-in first."""
+    from serve import chromium
+
+    driver = chromium(1920, 1080)
+    try:
+        driver.get(f"{server_url}/login?next=%2Freview")
+        driver.find_element("id", "username").send_keys(USER)
+        driver.find_element("id", "password").send_keys(PASSWORD)
+        driver.find_element("id", "login-submit").click()
+        deadline = time.time() + 60
+        while "/login" in driver.current_url and time.time() < deadline:
+            time.sleep(0.1)
+        page = f"{server_url}/review?{query}"
+        times, wall = [], []
+        for run in range(reps + 1):
+            t0 = time.perf_counter()
+            driver.get(page)
+            drawn = None
+            deadline = time.time() + 120
+            while drawn is None and time.time() < deadline:
+                drawn = driver.execute_script(ROWS_DRAWN, region)
+                if drawn is None:
+                    time.sleep(0.02)
+            if drawn is None:
+                return {"status": "the children table never appeared (120 s)", "url": page}
+            if run:  # the first run warms the browser's cache and the server
+                times.append(float(drawn))
+                wall.append((time.perf_counter() - t0) * 1000.0)
+        times.sort()
+        return {"status": "ok", "url": page, "runs": reps, "median": round(statistics.median(times), 1),
+                "p95": round(times[min(len(times) - 1, round(0.95 * (len(times) - 1)))], 1),
+                "min": round(times[0], 1), "webdriver_median": round(statistics.median(wall), 1)}
+    finally:
+        driver.quit()
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", choices=("both", *BACKENDS), default="both")
-    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--reps", type=int, default=9)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--period", choices=("week", "month", "quarter"), default="quarter")
+    ap.add_argument("--region", default=None, help="default: the root (the county)")
+    ap.add_argument("--browser", choices=("on", "off"), default="on", help="the API through gunicorn and the page")
+    ap.add_argument("--page-reps", type=int, default=7)
+    ap.add_argument("--port", type=int, default=18870)
     args = ap.parse_args()
     meta = read_meta()
     at = datetime.fromisoformat(meta["now"])
-    period = Period.containing(args.period, at.astimezone(TZ).date(), TZ)
+    local = at.astimezone(TZ)
+    period = Period.containing(args.period, local.date(), TZ)
     root = meta["county"]
-    scope = Scope(root, root)
+    region = args.region or root
+    scope = Scope(region, root)
+    query = (f"region={region}&period={args.period}&date={local.date().isoformat()}"
+             f"&at={local.replace(tzinfo=None).isoformat()}")
     results = []
     for backend in (BACKENDS if args.backend == "both" else (args.backend,)):
-        engine = make_engine(backend_url(backend))
-        with engine.begin() as conn:
-            conn.exec_driver_sql(INDEX)
-        with engine.connect() as conn:
-            counts = dict(conn.exec_driver_sql("SELECT action, count(*) FROM case_actions GROUP BY action").all())
-            cur = conn.connection.driver_connection.cursor()
-            ours = gridwall(conn, scope, period, at)
-            check_agree(ours, plain(cur, backend, scope, period, at))
-            times = measure_side_by_side({"gridwall": lambda: gridwall(conn, scope, period, at),
-                                          "plain": lambda: plain(cur, backend, scope, period, at)},
-                                         reps=args.reps, warmup=args.warmup)
-            cur.close()
-        engine.dispose()
-        row = {"backend": backend, "scope": root, "period": period.to_dict(at), "case_actions": counts,
-               "children": len(ours["children"]), "departments": len(ours["departments"]),
-               "bounced": len(ours["bounced"]), **{k: {s: round(v, 1) for s, v in t.items()} for k, t in times.items()}}
+        url = backend_url(backend)
+        engine = make_engine(url)
+        made = ensure_indexes(engine)
+        server = token = None
+        if args.browser == "on":
+            server, token = start_server(backend, url, root, args.port)
+        try:
+            with engine.connect() as conn:
+                flow = flow_log_shares(conn)
+                cur = conn.connection.driver_connection.cursor()
+                ours = gridwall(conn, scope, period, at)
+                check_agree(ours, plain(cur, backend, scope, period, at))
+                fns = {"gridwall": lambda: gridwall(conn, scope, period, at),
+                       "plain": lambda: plain(cur, backend, scope, period, at)}
+                if server is not None:
+                    fns["api"] = lambda: api_get(server.url, token, query)
+                load_before = loadavg()
+                times = measure_side_by_side(fns, reps=args.reps, warmup=args.warmup)
+                load_after = loadavg()
+                cur.close()
+            page = {"status": "not measured (--browser off)"}
+            if server is not None:
+                page = ({"status": "not measured: PAGE_READY is False (the /review page is not built)"}
+                        if not PAGE_READY else measure_page(server.url, query, region, args.page_reps))
+                page["load_after"] = loadavg()
+        finally:
+            if server is not None:
+                server.stop()
+            engine.dispose()
+        row = {"backend": backend, "region": region, "period": period.to_dict(at), "reps": args.reps,
+               "indexes_created": made, "flow_log": flow, "children": len(ours["children"]),
+               "departments": len(ours["departments"]), "bounced": len(ours["bounced"]),
+               "load_before": load_before, "load_after": load_after,
+               **{k: {s: round(v, 1) for s, v in t.items()} for k, t in times.items()},
+               "vs_plain": round(times["gridwall"]["median"] / times["plain"]["median"], 3),
+               "page": page}
         results.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
-    print(json.dumps({"git": git_head(), "machine": machine_info(backend_url("postgresql")
-                                                                if args.backend != "sqlite" else None)},
-                     ensure_ascii=False))
+    info = {"git": git_head(), "machine": machine_info(backend_url("postgresql") if args.backend != "sqlite" else None)}
+    print(json.dumps(info, ensure_ascii=False))
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "review_1m.json").write_text(json.dumps({"results": results, **info}, ensure_ascii=False, indent=2) + "\n")
     return 0
 
 

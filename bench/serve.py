@@ -43,7 +43,7 @@ def kiosk_token(code_dir: Path, env: dict, name: str, region: str) -> str:
 class Server:
     """gunicorn running the wall from ``code_dir`` with ``env``; stopped with ``stop()``."""
 
-    def __init__(self, code_dir: Path, env: dict, port: int, log_path: Path):
+    def __init__(self, code_dir: Path, env: dict, port: int, log_path: Path, startup_timeout: float = 60):
         if not port_free(port):
             raise RuntimeError(f"port {port} is taken by another program; pick another with --port")
         self.port = port
@@ -53,7 +53,7 @@ class Server:
             [str(BIN / "gunicorn"), "-c", "python:dashboard.gunicorn_conf", "dashboard.wsgi:server"],
             cwd=code_dir, env={**env, "GRIDWALL_BIND": f"127.0.0.1:{port}"},
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.time() + 60
+        deadline = time.time() + startup_timeout
         while time.time() < deadline and self.proc.poll() is None:
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as resp:

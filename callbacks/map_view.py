@@ -135,7 +135,7 @@ def update_map(live, shade, search, state):
         value = shade_values(row)[shade]
         values[code] = value
         overdue[code] = int(row.get("overdue", 0))
-        labels[code] = _label(feature["properties"].get("name") or code, shade, value, overdue[code])
+        labels[code] = _label(i18n.place_name(code, feature["properties"].get("name")), shade, value, overdue[code])
     breaks = shaded_breaks(shade, view.scope.level)
     hideout = {"values": values, "labels": labels, "breaks": breaks, "palette": PALETTE, "overdue": overdue,
                "fillOpacity": FILL_OPACITY, "noData": NO_DATA}

@@ -4,8 +4,8 @@
   breadcrumb are handled in assets/gridwall.js the same way (no page load).
 - ``?kiosk=1`` hides every control; ``?rotate=SECONDS`` cycles through the root's streets and back to
   the root; a click or a key pauses it (assets/gridwall.js, ``gw.rotatePauseMs``).
-- Acknowledging an alert (duty officers only), with 撤销 (undo) for a few seconds after, and the
-  chime for a new critical alert.
+- Acknowledging an alert (duty officers only), with 撤销 (undo) for a few seconds after. (The chime
+  for a new critical alert is the browser's: assets/gridwall.js noticeAlerts.)
 
 The region in the URL is only a wish: every data callback narrows the user's own scope with it on
 the server (``callbacks.view.resolve_view``).
@@ -45,7 +45,6 @@ def register(app) -> None:
            State("url", "search"), prevent_initial_call=True)
     client("mute", Output("mute-toggle", "children"), Output("mute-toggle", "className"),
            Input("mute-toggle", "n_clicks"))
-    client("chime", Output("mute-toggle", "title"), Input("alert-chime", "data"))
     client("trend", Output("trend-graph", "figure"), Input("trend-data", "data"))
     # Each tile with a delta rule: its ▲/▼ against yesterday, in the order of the catalogue's rules
     # (the tile-catalogue store tells assets/gridwall.js the ids and tones).

@@ -1,5 +1,5 @@
 """Callbacks of the panels beyond the tiles and the stream: SLA board, staffing detail, the region
-table or grid profile, alerts (and the chime), the trend and the change against yesterday.
+table or grid profile, alerts, the trend and the change against yesterday.
 
 The data-driven panels run, in one request, when the slower panels' version changes (``live-slow``:
 one version per 10-second epoch, passed on by each wall within 8 s; see ``callbacks.live.tick`` and
@@ -34,7 +34,7 @@ PANEL_OUTPUTS = [
     Output("staffing-detail", "children"), Output("staff-state", "data"),
     Output("region-title", "children"), Output("region-table", "children"), Output("region-state", "data"),
     Output("alerts", "children"), Output("alerts", "data-total"), Output("alert-banner", "children"),
-    Output("alert-chime", "data"), Output("alerts-state", "data"),
+    Output("alerts", "data-view"), Output("alerts-state", "data"),
 ]
 PANEL_STATES = ["sla-state", "staff-state", "region-state", "alerts-state"]
 
@@ -170,7 +170,9 @@ def can_acknowledge() -> bool:
 def update_alerts(live, search, shown):
     """The new alerts in the data layer's order (most severe first; never re-sorted here), the
     acknowledged ones as one line, ``data-total`` (every new alert in scope: "另有 N 项" is total -
-    shown) and the header's banner while a critical alert is new."""
+    shown), the header's banner while a critical alert is new, and ``data-view``: the view the list
+    is of. The chime is decided in the browser from the list as shown (assets/gridwall.js
+    noticeAlerts): a critical entry the list did not show before in the same view."""
     try:
         view, version = _view_version(search, live)
         ack = can_acknowledge()
@@ -179,10 +181,9 @@ def update_alerts(live, search, shown):
         def render():
             found = bundle.get("alert_list") or {}
             alerts = found.get("rows") or []
-            chime = sorted(str(a["id"]) for a in alerts if a.get("severity") == "critical")
             return [alert_entries(alerts, view.tz, can_ack=ack, acknowledged=found.get("acknowledged") or 0),
                     str(found.get("new") or 0), critical_banner(alerts, found.get("new_critical") or 0),
-                    {"view": view.key, "critical": chime}]
+                    view.key]
 
         values, digests = _changed(f"alerts-view-{int(ack)}", view, version, render, shown)
     except DataUnavailable:

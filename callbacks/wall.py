@@ -75,7 +75,8 @@ def update_header(search, _n):
         if i:
             crumbs.append(html.Span("›", className="crumb-sep"))
         current = code == view.scope.region
-        crumbs.append(html.A(name, href=with_params(search, region=None if code == view.base.region else code),
+        crumbs.append(html.A(i18n.place_name(code, name),
+                             href=with_params(search, region=None if code == view.base.region else code),
                              className="crumb crumb--current" if current else "crumb",
                              **{"data-region": code}))
     notice = [html.Span(text, className="notice-item") for text in view.notices]

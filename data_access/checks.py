@@ -66,6 +66,12 @@ RECOMMENDED_INDEXES: tuple[tuple[str, str], ...] = (
     ("cases", "resolve_due_at"),
     ("staff_pings", "ts"),
 )
+# Composite (and partial) indexes of data_access/models.py the review's figures rely on
+# (data_access/review.py): recommended when no index starts with their columns, with the model's own
+# CREATE INDEX statement. `gridwall init-db` creates them with a new table, never on an existing one.
+RECOMMENDED_MODEL_INDEXES: tuple[str, ...] = (
+    "ix_cases_dispatched_at_grid", "ix_cases_open_late", "ix_case_actions_action_ts",
+)
 
 # The contract's closed vocabularies.
 CASE_STATUSES = ("reported", "accepted", "dispatched", "handling", "verifying", "closed", "rejected", "merged")
@@ -148,6 +154,7 @@ class Schema:
     columns: dict[str, dict[str, TypeEngine]] = field(default_factory=dict)
     unique: dict[str, set[str]] = field(default_factory=dict)  # single columns the database keeps unique
     index_leads: dict[str, set[str]] = field(default_factory=dict)  # leading columns of indexes and the PK
+    index_columns: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)  # every index's columns
     errors: dict[str, str] = field(default_factory=dict)  # table -> why it could not be introspected
 
     def has(self, table: str, column: str | None = None) -> bool:
@@ -205,13 +212,14 @@ def read_schema(engine: Engine) -> Schema:
         except Exception as exc:  # noqa: BLE001 - a broken view must not stop the report
             schema.errors[name] = short_error(exc)
             continue
-        schema.unique[name], schema.index_leads[name] = _keys_and_indexes(insp, name)
+        schema.unique[name], schema.index_leads[name], schema.index_columns[name] = _keys_and_indexes(insp, name)
     return schema
 
 
-def _keys_and_indexes(insp, name: str) -> tuple[set[str], set[str]]:
+def _keys_and_indexes(insp, name: str) -> tuple[set[str], set[str], list[tuple[str, ...]]]:
     unique: set[str] = set()
     leads: set[str] = set()
+    columns: list[tuple[str, ...]] = []
     try:
         pk = insp.get_pk_constraint(name).get("constrained_columns") or []
         if pk:
@@ -227,11 +235,12 @@ def _keys_and_indexes(insp, name: str) -> tuple[set[str], set[str]]:
             if not cols:
                 continue
             leads.add(cols[0])
+            columns.append(tuple(c.lower() for c in cols))
             if ix.get("unique") and len(cols) == 1:
                 unique.add(cols[0])
     except Exception:  # noqa: BLE001 - views have none, some dialects raise: report without them
         pass
-    return {c.lower() for c in unique}, {c.lower() for c in leads}
+    return {c.lower() for c in unique}, {c.lower() for c in leads}, columns
 
 
 def _family(type_: TypeEngine) -> str | None:
@@ -287,6 +296,30 @@ def missing_indexes(schema: Schema) -> list[Problem]:
         elif column not in schema.index_leads.get(table, set()):
             out.append(Problem("missing-index", f"{table}.{column}", None,
                                (f"CREATE INDEX ix_{table}_{column} ON {table} ({column});",)))
+    out += _missing_model_indexes(schema)
+    return out
+
+
+def _missing_model_indexes(schema: Schema) -> list[Problem]:
+    """``RECOMMENDED_MODEL_INDEXES`` that no index of the table starts like, each with its statement
+    (CONCURRENTLY on PostgreSQL: a live platform database keeps taking writes while it builds)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.schema import CreateIndex
+
+    dialect = postgresql.dialect() if schema.dialect == "postgresql" else sqlite.dialect()
+    wanted = {ix.name: ix for t in MODEL_TABLES.values() for ix in t.indexes if ix.name in RECOMMENDED_MODEL_INDEXES}
+    out = []
+    for name in RECOMMENDED_MODEL_INDEXES:
+        ix = wanted[name]
+        table, cols = ix.table.name, tuple(c.name for c in ix.columns)
+        if not all(schema.has(table, col) for col in cols) or schema.relations.get(table) == "view":
+            continue
+        if any(have[:len(cols)] == cols for have in schema.index_columns.get(table, [])):
+            continue
+        statement = " ".join(str(CreateIndex(ix).compile(dialect=dialect)).split())
+        if schema.dialect == "postgresql":
+            statement = statement.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1)
+        out.append(Problem("missing-index", f"{table}.{name}", None, (statement + ";",)))
     return out
 
 

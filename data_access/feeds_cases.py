@@ -338,13 +338,18 @@ def facts_fingerprint(conn: Connection, scope: Scope, start: datetime, end: date
 
 
 def region_and_category_names(conn: Connection, scope: Scope) -> dict[str, str]:
-    """Names of the regions (not grids) in scope and of every category, by code."""
+    """Names of the regions and grids in scope (a grid by its 15-digit code, from the grids table),
+    and of every category (``cat:`` + its code), by code. A grid without a name is left out: the
+    layouts name it 第N网格 (``layouts.i18n.grid_name``)."""
     from .models import Category, Region
 
     r = Region.__table__.c
+    g = Grid.__table__.c
     k = Category.__table__.c
     names = {code: name for code, name in conn.execute(select_in(scope, Region, r.code, r.name))
              if isinstance(code, str) and name}
+    names.update({code: name for code, name in conn.execute(select_in(scope, Grid, g.code, g.name))
+                  if isinstance(code, str) and len(code) == 15 and name})
     names.update({f"cat:{code}": name for code, name in conn.execute(select(k.code, k.name))
                   if isinstance(code, str) and name})
     return names

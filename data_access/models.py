@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
@@ -94,6 +94,9 @@ class Category(Base):
     dept_type: Mapped[str | None] = mapped_column(Text)
 
 
+OPEN_LATE = "closed_at IS NULL OR closed_at > resolve_due_at"  # the partial index ix_cases_open_late
+
+
 class Case(Base):
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -139,6 +142,12 @@ class Case(Base):
         Index("ix_cases_dispatched_at_grid", "dispatched_at", "grid_code"),
         Index("ix_cases_status", "status"),
         Index("ix_cases_updated_at", "updated_at"),
+        # Overdue at a moment E' (review, data_access/review.py): open at E' and due before it. Only
+        # the cases open now or closed after their deadline can be (a few percent of all); the other
+        # indexes would read every case closed since E' (a year of them for last year's E').
+        # Covering, so SQLite never visits the table. The query repeats the condition verbatim.
+        Index("ix_cases_open_late", "closed_at", "resolve_due_at", "reported_at", "grid_code",
+              postgresql_where=text(OPEN_LATE), sqlite_where=text(OPEN_LATE)),
     )
 
 
@@ -155,6 +164,11 @@ class CaseAction(Base):
     __table_args__ = (
         Index("ix_case_actions_case_id", "case_id"),
         Index("ix_case_actions_ts", "ts"),
+        # The review's flow-log figures read one kind of action over a time range (the returns,
+        # reworks and extensions before E', the urges, dispatches and returns in P) and need only the
+        # case and the orgs: an index-only range scan instead of reading every action of the period
+        # (data_access/review.py; docs/benchmarks.md, section 7).
+        Index("ix_case_actions_action_ts", "action", "ts", "case_id", "from_org_id", "to_org_id"),
     )
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, case, func, literal, literal_column, or_, select
 from sqlalchemy.engine import Connection
 
 from .models import Case, CaseAction, Grid, Org, Staff
@@ -55,6 +55,8 @@ def _window_params(windows: dict[str, tuple[datetime, datetime]]) -> dict[str, d
     out = {}
     for i, name in enumerate(WINDOWS):
         out[f"gw_s{i}"], out[f"gw_e{i}"] = windows[name]
+    out["gw_emax"] = max(e for _, e in windows.values())
+    out["gw_emin"] = min(e for _, e in windows.values())
     return out
 
 
@@ -62,16 +64,32 @@ def _in(col, s, e):
     return and_(col >= s, col < e)
 
 
-def _has_action(case_id, action: str, e):
-    """The case has at least one ``action`` in its flow log with ts < E'. An uncorrelated IN: each
-    backend reads the matching actions once per statement (a hash or an ephemeral index), not once
-    per case."""
-    return case_id.in_(select(a.case_id).where(a.action == action, a.ts < e).scalar_subquery())
-
-
 def _child_key(column, scope: Scope):
+    """The child's code (the first n characters of ``column``), or None below the grid level. The
+    constants are literal so that the same expression may appear in SELECT, GROUP BY and GROUPING."""
     n = CHILD_LENGTH.get(len(scope.region))
-    return None if n is None else func.substr(column, 1, n)
+    return None if n is None else func.substr(column, literal_column("1"), literal_column(str(n)))
+
+
+# --- the flow log, once per case ----------------------------------------------------------------------
+
+FLOW_FIRSTS = ("return", "rework", "extend")
+
+
+@cache
+def _flow_firsts():
+    """Per case, the first ``return``, ``rework`` and ``extend`` with ts before the latest E'.
+
+    "At least one such action with ts < E' of window i" is "the first one is before E'", so one read
+    of these (rare) actions, through the index on (action, ts, case_id), serves every window and
+    every case: no per-case or per-window look-up of the flow log.
+    """
+    emax = bindparam("gw_emax", type_=a.ts.type)
+    firsts = [func.min(case((a.action == name, a.ts))).label(f"first_{name}") for name in FLOW_FIRSTS]
+    return (select(a.case_id.label("case_id"), *firsts)
+            .where(a.action.in_(FLOW_FIRSTS), a.ts < emax)
+            .group_by(a.case_id)
+            .subquery("flow"))
 
 
 # --- the case figures, one pass ------------------------------------------------------------------
@@ -83,6 +101,7 @@ COUNT_KEYS = ("reported", "patrol", "accepted", "rejected", "closed", "due", "on
 @cache
 def _case_columns():
     """(the count columns ``<key>_<i>`` of every window i, the rows at least one of them counts)."""
+    fl = _flow_firsts().c
     cols, rows = [], []
     for i in range(len(WINDOWS)):
         s, e = _bounds(i)
@@ -109,9 +128,9 @@ def _case_columns():
             "patrol_closed": patrol_closed,
             "self_resolved": and_(patrol_closed, c.escalations == 0, c.level.in_(("grid", "community"))),
             "dispatched": dispatched,
-            "returned": and_(dispatched, _has_action(c.id, "return", e)),
-            "reworked": and_(closed, _has_action(c.id, "rework", e)),
-            "extended": and_(due, _has_action(c.id, "extend", e)),
+            "returned": and_(dispatched, fl.first_return < e),
+            "reworked": and_(closed, fl.first_rework < e),
+            "extended": and_(due, fl.first_extend < e),
             "patrol_accepted": and_(patrol, c.accepted_at < e, c.status.notin_(("rejected", "merged"))),
         }
         cols += [func.count().filter(cond).label(f"{key}_{i}") for key, cond in conditions.items()]
@@ -120,44 +139,50 @@ def _case_columns():
     return cols, or_(*rows)
 
 
-def _grouped_counts(conn: Connection, scope: Scope, params: dict) -> dict[Any, list[dict[str, int]]]:
-    """{child key (None for the region itself or unlocated cases): [counts of window i]}."""
+def _grouped_counts(conn: Connection, scope: Scope, params: dict):
+    """({child key: [counts of window i]}, {child key: [{source: reported} of window i]}).
+
+    The key is None for the region itself (below the grid level) or for unlocated cases. One
+    statement grouped by child and source: the counts are sums over the sources, and the reported
+    count of each source is ``by_source`` (only sources that occur; a NULL source is "").
+    """
     cols, rows = _case_columns()
     key = _child_key(c.grid_code, scope)
-    where = and_(rows, in_scope(scope, Case, index=False))
-    if key is None:
-        stmt = select(literal(None).label("g"), *cols).select_from(Case.__table__).where(where)
-    else:
-        stmt = select(key.label("g"), *cols).select_from(Case.__table__).where(where).group_by(key)
-    out = {}
-    for row in conn.execute(stmt, params).mappings():
-        out[row["g"]] = [{k: int(row[f"{k}_{i}"] or 0) for k in COUNT_KEYS} for i in range(len(WINDOWS))]
-    return out
-
-
-def _by_source(conn: Connection, scope: Scope, params: dict) -> dict[Any, list[dict[str, int]]]:
-    """{child key: [{source: reported} of window i]} (only sources that occur; a NULL source is "")."""
-    key = _child_key(c.grid_code, scope)
     key = key if key is not None else literal(None)
-    cols = [func.count().filter(_in(c.reported_at, *_bounds(i))).label(f"n{i}") for i in range(len(WINDOWS))]
-    stmt = (select(key.label("g"), c.source, *cols)
-            .where(or_(*(_in(c.reported_at, *_bounds(i)) for i in range(len(WINDOWS)))),
-                   in_scope(scope, Case, index=False))
+    fl = _flow_firsts()
+    stmt = (select(key.label("g"), c.source.label("src"), *cols)
+            .select_from(Case.__table__.outerjoin(fl, fl.c.case_id == c.id))
+            .where(rows, in_scope(scope, Case, index=False))
             .group_by(key, c.source))
-    out: dict[Any, list[dict[str, int]]] = {}
+    counts: dict[Any, list[dict[str, int]]] = {}
+    sources: dict[Any, list[dict[str, int]]] = {}
+    n = range(len(WINDOWS))
     for row in conn.execute(stmt, params).mappings():
-        per = out.setdefault(row["g"], [{} for _ in WINDOWS])
-        for i in range(len(WINDOWS)):
-            if row[f"n{i}"]:
-                per[i][row["source"] or ""] = int(row[f"n{i}"])
-    return out
+        per = counts.setdefault(row["g"], [dict.fromkeys(COUNT_KEYS, 0) for _ in n])
+        by = sources.setdefault(row["g"], [{} for _ in n])
+        for i in n:
+            got = {k: int(row[f"{k}_{i}"] or 0) for k in COUNT_KEYS}
+            _add(per[i], got)
+            if got["reported"]:
+                src = row["src"] or ""
+                by[i][src] = by[i].get(src, 0) + got["reported"]
+    return counts, sources
+
+
+def _open_late():
+    """Open, or closed after its deadline: every case overdue at some moment is one of these (open at
+    E' with ``resolve_due_at`` < E' means ``closed_at`` NULL or >= E' > ``resolve_due_at``). The
+    condition of the partial index ``ix_cases_open_late`` (data_access/models.py), written the same
+    way so that both backends see the index applies."""
+    return or_(c.closed_at.is_(None), c.closed_at > c.resolve_due_at)
 
 
 def _overdue_at_end(conn: Connection, scope: Scope, params: dict) -> dict[Any, list[int]]:
     """{child key: [cases overdue at E' of window i]}: reported before E', open at E', due before E'.
 
-    Its own statement: its rows (open at E') are found through closed_at (NULL or >= E'), a range
-    far wider than the period for the comparisons a year back.
+    Its own statement: open at E' is a range of ``closed_at`` far wider than the period for the
+    comparisons a year back (or NULL), so the rows come from the partial index of the cases that are
+    open or were closed late (a few percent of all), ``closed_at`` NULL or after the earliest E'.
     """
     key = _child_key(c.grid_code, scope)
     key = key if key is not None else literal(None)
@@ -165,14 +190,19 @@ def _overdue_at_end(conn: Connection, scope: Scope, params: dict) -> dict[Any, l
     for i in range(len(WINDOWS)):
         _, e = _bounds(i)
         conds.append(and_(or_(c.closed_at.is_(None), c.closed_at >= e), c.resolve_due_at < e, c.reported_at < e))
+    emin = bindparam("gw_emin", type_=c.closed_at.type)
     cols = [func.count().filter(cond).label(f"n{i}") for i, cond in enumerate(conds)]
-    stmt = (select(key.label("g"), *cols).where(or_(*conds), in_scope(scope, Case, index=False)).group_by(key))
+    stmt = (select(key.label("g"), *cols)
+            .where(_open_late(), or_(c.closed_at.is_(None), c.closed_at >= emin), or_(*conds),
+                   in_scope(scope, Case, index=False))
+            .group_by(key))
     return {row["g"]: [int(row[f"n{i}"] or 0) for i in range(len(WINDOWS))]
             for row in conn.execute(stmt, params).mappings()}
 
 
 def _urged(conn: Connection, scope: Scope, params: dict) -> dict[Any, list[int]]:
-    """{child key: [cases with an urge action in window i]}."""
+    """{child key: [cases with an urge action in window i]}: the urges of each window through the
+    index on (action, ts, case_id), their cases by key."""
     key = _child_key(c.grid_code, scope)
     key = key if key is not None else literal(None)
     cols = [func.count(c.id.distinct()).filter(_in(a.ts, *_bounds(i))).label(f"n{i}") for i in range(len(WINDOWS))]
@@ -197,56 +227,65 @@ def _workers(conn: Connection, scope: Scope) -> dict[Any, int]:
     return {row.g: int(row.n) for row in conn.execute(stmt)}
 
 
+def _median(values: list[float]) -> float | None:
+    """The mean of the middle one or two of ``values`` (sorted); None when empty."""
+    n = len(values)
+    if not n:
+        return None
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
 def _medians(conn: Connection, scope: Scope, params: dict) -> tuple[list[float | None], dict[Any, list]]:
     """The exact median close hours of window i: ([of the region], {child key: [of the child]}).
 
-    Window functions rank the closed cases of each window (both backends have them); the median is
-    the mean of the middle one or two values.
+    PostgreSQL: percentile_cont(0.5) of each window, by child and for the region in one statement
+    (GROUP BY ROLLUP). SQLite has no ordered-set aggregate, and ranking rows with window functions
+    sorts them three times; it returns each window's close times sorted by child and hours (through
+    the closed_at index), and the middle values are picked here: the same mean of the middle one or
+    two values.
     """
     key = _child_key(c.grid_code, scope)
-    key = key if key is not None else literal(None)
     hours = (epoch_seconds(c.closed_at) - epoch_seconds(c.reported_at)) / 3600.0
     if conn.dialect.name == "postgresql":
         return _medians_percentile_cont(conn, scope, params, key, hours)
-    parts = [select(key.label("g"), literal(i).label("w"), hours.label("h"))
-             .where(c.status == "closed", _in(c.closed_at, *_bounds(i)), c.reported_at.is_not(None),
-                    in_scope(scope, Case, index=False))
-             for i in range(len(WINDOWS))]
-    closed = union_all(*parts).subquery("closed")
-    ranked = select(
-        closed.c.g, closed.c.w, closed.c.h,
-        func.row_number().over(partition_by=(closed.c.g, closed.c.w), order_by=closed.c.h).label("rk"),
-        func.count().over(partition_by=(closed.c.g, closed.c.w)).label("nk"),
-        func.row_number().over(partition_by=closed.c.w, order_by=closed.c.h).label("rt"),
-        func.count().over(partition_by=closed.c.w).label("nt"),
-    ).subquery("ranked")
-    r = ranked.c
-    by_key = (select(literal(1).label("child"), r.g, r.w, func.avg(r.h).label("m"))
-              .where(or_(r.rk == (r.nk + 1) // 2, r.rk == (r.nk + 2) // 2)).group_by(r.g, r.w))
-    total = (select(literal(0).label("child"), literal(None).label("g"), r.w, func.avg(r.h).label("m"))
-             .where(or_(r.rt == (r.nt + 1) // 2, r.rt == (r.nt + 2) // 2)).group_by(r.w))
+    g = key if key is not None else literal(None)
     region: list[float | None] = [None] * len(WINDOWS)
     children: dict[Any, list] = {}
-    for row in conn.execute(union_all(by_key, total), params).mappings():
-        if row["child"]:
-            children.setdefault(row["g"], [None] * len(WINDOWS))[int(row["w"])] = float(row["m"])
-        else:
-            region[int(row["w"])] = float(row["m"])
+    for i in range(len(WINDOWS)):
+        stmt = (select(g.label("g"), hours.label("h"))
+                .where(c.status == "closed", _in(c.closed_at, *_bounds(i)), c.reported_at.is_not(None),
+                       in_scope(scope, Case, index=False)))
+        rows = conn.execute(stmt, params).all()
+        by_child: dict[Any, list[float]] = {}
+        for child, h in rows:
+            by_child.setdefault(child, []).append(h)
+        region[i] = _median(sorted(h for _, h in rows))
+        for child, values in by_child.items():
+            children.setdefault(child, [None] * len(WINDOWS))[i] = _median(sorted(values))
     return region, children
 
 
 def _medians_percentile_cont(conn: Connection, scope: Scope, params: dict, key, hours):
-    """``_medians`` on PostgreSQL: percentile_cont(0.5) is the same exact median, without ranking rows."""
+    """``_medians`` on PostgreSQL: percentile_cont(0.5) is the same exact median, without ranking rows;
+    GROUP BY ROLLUP(child) gives the children's and the region's in one pass."""
     closed = [and_(c.status == "closed", _in(c.closed_at, *_bounds(i)), c.reported_at.is_not(None))
               for i in range(len(WINDOWS))]
     cols = [func.percentile_cont(0.5).within_group(hours).filter(cond).label(f"m{i}") for i, cond in enumerate(closed)]
     where = and_(or_(*closed), in_scope(scope, Case, index=False))
-    total = conn.execute(select(*cols).where(where), params).mappings().one()
-    region = [None if total[f"m{i}"] is None else float(total[f"m{i}"]) for i in range(len(WINDOWS))]
+
+    def values(row) -> list[float | None]:
+        return [None if row[f"m{i}"] is None else float(row[f"m{i}"]) for i in range(len(WINDOWS))]
+
+    if key is None:
+        return values(conn.execute(select(*cols).where(where), params).mappings().one()), {}
+    region: list[float | None] = [None] * len(WINDOWS)
     children: dict[Any, list] = {}
-    if CHILD_LENGTH.get(len(scope.region)):
-        for row in conn.execute(select(key.label("g"), *cols).where(where).group_by(key), params).mappings():
-            children[row["g"]] = [None if row[f"m{i}"] is None else float(row[f"m{i}"]) for i in range(len(WINDOWS))]
+    stmt = select(key.label("g"), func.grouping(key).label("total"), *cols).where(where).group_by(func.rollup(key))
+    for row in conn.execute(stmt, params).mappings():
+        if row["total"]:
+            region = values(row)
+        else:
+            children[row["g"]] = values(row)
     return region, children
 
 
@@ -294,6 +333,16 @@ def _add(into: dict[str, int], more: dict[str, int]) -> None:
         into[k] = into.get(k, 0) + v
 
 
+def _no_jit(conn: Connection) -> None:
+    """PostgreSQL: no JIT compilation for the rest of this transaction. The review's statements are
+    costed above ``jit_above_cost`` (a hundred thousand rows, fifty filtered counts) yet run in well
+    under a second; compiling them takes longer than running them (docs/benchmarks.md, section 7).
+    SET LOCAL ends with the transaction (the connection begins one, as for any read), so a pooled
+    connection is returned unchanged."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
 def review_figures(conn: Connection, scope: Scope, period: Period, at: datetime) -> dict[str, Any]:
     """The period figures of the scope's region and of each of its children, for the three windows.
 
@@ -303,8 +352,8 @@ def review_figures(conn: Connection, scope: Scope, period: Period, at: datetime)
     """
     windows = period.windows(at)
     params = _window_params(windows)
-    counts = _grouped_counts(conn, scope, params)
-    sources = _by_source(conn, scope, params)
+    _no_jit(conn)
+    counts, sources = _grouped_counts(conn, scope, params)
     overdue = _overdue_at_end(conn, scope, params)
     urged = _urged(conn, scope, params)
     workers = _workers(conn, scope)
@@ -351,30 +400,28 @@ def departments(conn: Connection, scope: Scope, period: Period, at: datetime) ->
 
     ``[{"org_id", "name", "received", "returned", "return_rate"}]``, most returns first; orgs with
     neither are left out (as are actions naming no org).
+
+    The dispatches and returns of P come from the index on (action, ts, case_id); each one's case is
+    looked up by its key to check the scope (a correlated look-up, not a join: the planner would
+    otherwise read the whole cases table in key order to meet a few ten thousand actions).
     """
     s, e = period.windows(at)["current"]
     o = Org.__table__.c
-    received = (select(a.to_org_id.label("org"), func.count().label("received"), literal(0).label("returned"))
-                .select_from(CaseAction.__table__.join(Case.__table__, c.id == a.case_id))
-                .where(a.action == "dispatch", _in(a.ts, s, e), a.to_org_id.is_not(None),
-                       in_scope(scope, Case, index=False))
-                .group_by(a.to_org_id))
-    returned = (select(a.from_org_id.label("org"), literal(0).label("received"), func.count().label("returned"))
-                .select_from(CaseAction.__table__.join(Case.__table__, c.id == a.case_id))
-                .where(a.action == "return", _in(a.ts, s, e), a.from_org_id.is_not(None),
-                       in_scope(scope, Case, index=False))
-                .group_by(a.from_org_id))
-    both = union_all(received, returned).subquery("b")
-    stmt = (select(both.c.org, o.name, func.sum(both.c.received).label("received"),
-                   func.sum(both.c.returned).label("returned"))
-            .select_from(both.outerjoin(Org.__table__, o.id == both.c.org))
-            .group_by(both.c.org, o.name))
-    rows = []
-    for row in conn.execute(stmt):
-        got, back = int(row.received or 0), int(row.returned or 0)
-        if got or back:
-            rows.append({"org_id": int(row.org), "name": row.name, "received": got, "returned": back,
-                         "return_rate": _share(back, got)})
+    inside = (select(c.id).where(c.id == a.case_id, in_scope(scope, Case, index=False))
+              .correlate(CaseAction.__table__).scalar_subquery())
+    steps = (select(a.action, a.to_org_id, a.from_org_id, func.count().label("n"))
+             .where(a.action.in_(("dispatch", "return")), _in(a.ts, s, e), inside.is_not(None))
+             .group_by(a.action, a.to_org_id, a.from_org_id))
+    counts: dict[int, list[int]] = {}
+    for row in conn.execute(steps):
+        org = row.to_org_id if row.action == "dispatch" else row.from_org_id
+        if org is not None:
+            counts.setdefault(int(org), [0, 0])[0 if row.action == "dispatch" else 1] += int(row.n)
+    if not counts:
+        return []
+    names = dict(conn.execute(select(o.id, o.name).where(o.id.in_(list(counts)))).all())
+    rows = [{"org_id": org, "name": names.get(org), "received": got, "returned": back,
+             "return_rate": _share(back, got)} for org, (got, back) in counts.items()]
     rows.sort(key=lambda r: (-r["returned"], -r["received"], r["org_id"]))
     return rows
 

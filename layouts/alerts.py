@@ -25,9 +25,10 @@ def _number(value: Any) -> str | None:
 
 
 def _period(window: Any) -> str:
-    """The evidence's time span in words: 近7日, 当日, 近4周; a window given as text as it is."""
+    """The evidence's time span in words: 近7日, 当日, 近4周; a window given as text as it is (up to
+    24 characters: "2026-11-20 至 2026-11-26" whole)."""
     if isinstance(window, str):
-        return window[:12]
+        return window[:24]
     if not isinstance(window, dict):
         return ""
     days, weeks = window.get("days"), window.get("weeks")

@@ -55,6 +55,38 @@ SHADES = (
 
 NONE = "—"
 
+_DIGITS = "零一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1 -> 一, 12 -> 十二, 40 -> 四十, 123 -> 123 (grid sequences stay well below 100)."""
+    if n < 10:
+        return _DIGITS[n]
+    if n < 20:
+        return "十" + (_DIGITS[n % 10] if n % 10 else "")
+    if n < 100:
+        return _DIGITS[n // 10] + "十" + (_DIGITS[n % 10] if n % 10 else "")
+    return str(n)
+
+
+def grid_name(code: str | None, name: str | None = None) -> str | None:
+    """A grid as the wall names it, the one way it does: its own name; for a grid the platform left
+    unnamed, 第N网格 from the 3-digit sequence ending its 15-digit code (第四网格, never "网格004");
+    None when there is neither (not a grid code, or sequence 000). A name equal to the code is the
+    data layer's stand-in for a missing one (``data_access.regions``)."""
+    code = code or ""
+    if name and name != code:
+        return name
+    tail = code[-3:]
+    if len(code) == 15 and tail.isdigit() and int(tail):
+        return f"第{chinese_number(int(tail))}网格"
+    return None
+
+
+def place_name(code: str | None, name: str | None = None) -> str:
+    """A region or grid by its name; an unnamed grid as 第N网格; else its code ("—" without one)."""
+    return grid_name(code, name) or code or NONE
+
 
 def label(table: dict[str, str], code: str | None) -> str:
     if not code:

@@ -31,7 +31,7 @@ def children_table(rows: list[dict[str, Any]], region: str, child_level: str) ->
             key=row["code"],
             className="rt-row drill",
             children=[
-                html.Span(row.get("name") or row["code"], className="rt-name"),
+                html.Span(i18n.place_name(row["code"], row.get("name")), className="rt-name"),
                 html.Span(str(row.get("open", 0)), className="rt-n"),
                 html.Span(str(overdue), className="rt-n" + (" is-bad" if overdue else " is-zero")),
                 html.Span(str(row.get("new_today", 0)), className="rt-n"),
@@ -79,7 +79,7 @@ def grid_profile(profile: dict[str, Any] | None, at: datetime, tz: ZoneInfo) -> 
         workers = [html.Div("未配备网格员", className="empty empty--bad")]
     return [
         html.Div(className="gp-head", children=[
-            html.Span(profile.get("name") or profile.get("code"), className="gp-title"),
+            html.Span(i18n.place_name(profile.get("code"), profile.get("name")), className="gp-title"),
             html.Span(i18n.label(i18n.GRID_KIND, profile.get("kind")), className="gp-kind"),
             html.Span(where, className="gp-where"),
         ]),

@@ -1,9 +1,12 @@
-"""The review page at ``/review`` (研判会商): the period under review and, until the period figures
-arrive, the engine's stored forecast for the coming week.
+"""The review page at ``/review`` (研判会商): the period under review, the core sections (headline
+figures, children table and 红黑榜, score rules: layouts/review_core.py), the other sections
+(layouts/review_*.py: departments, trends, forecast and the concealment watch).
 
-The URL holds the whole view (``?region=&period=&date=&end=&at=``), so a link reproduces it; the
-controls only rewrite the URL (assets/pages.js). ``#review-period`` carries the period's first and
-last days in ``data-start``/``data-end`` (docs/interfaces.md).
+The URL holds the whole view (``?region=&period=&date=&end=&at=``, ``&present=1`` for the
+presentation mode), so a link reproduces it; the controls only rewrite the URL (assets/pages.js).
+``#review-period`` carries the period's first and last days in ``data-start``/``data-end``
+(docs/interfaces.md). In presentation mode the controls and navigation are hidden and each panel
+after the period is one slide, scaled to fit the screen (assets/pages.js, ``pages.present``).
 """
 
 from __future__ import annotations
@@ -13,12 +16,11 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
+from . import review_core, review_departments, review_forecast, review_trends
 from .shell import REVIEW, page_frame, section
 
 KIND_OPTIONS = [{"label": "周", "value": "week"}, {"label": "月", "value": "month"},
                 {"label": "季度", "value": "quarter"}, {"label": "自定义", "value": "custom"}]
-FORECAST_DAYS = 7
-FORECAST_ROWS = 40
 
 
 def period_label(period, at: datetime, tz: ZoneInfo) -> str:
@@ -48,32 +50,40 @@ def controls() -> html.Div:
         dcc.DatePickerSingle(id="review-end", display_format="YYYY-MM-DD", first_day_of_week=1,
                              placeholder="结束日期", disabled=True, className="review-date"),
         html.Button("查看", id="review-apply", n_clicks=0, className="review-apply"),
+        html.Button("演示模式", id="review-present-on", n_clicks=0, className="review-apply review-present-on",
+                    title="隐藏控件与导航，逐页放映（← → 翻页，Esc 退出）"),
     ])
 
 
-def forecast_table(rows: list[dict], names: dict[str, str]) -> html.Div:
-    """Per region and category: the expected cases over the coming days (the engine's stored forecast)."""
-    if not rows:
-        return html.Div("暂无预测数据（预警引擎每日生成）", className="empty")
-    shown = rows[:FORECAST_ROWS]
-    body = [html.Tr([
-        html.Td(names.get(r["region_code"], r["region_code"])),
-        html.Td(names.get(f"cat:{r['category_code']}", r["category_code"])),
-        html.Td(f"{r['expected']:.1f}", className="num"),
-        html.Td(f"{r['expected'] / r['days']:.1f}", className="num"),
-    ], **{"data-region": r["region_code"]}) for r in shown]
-    table = html.Table(className="page-table", children=[
-        html.Thead(html.Tr([html.Th("区域"), html.Th("类别"), html.Th(f"预计件数（{FORECAST_DAYS}天合计）"),
-                            html.Th("日均")])),
-        html.Tbody(body),
+def slide_nav() -> html.Div:
+    """Presentation mode: the slide counter, previous/next and the way out (assets/pages.js)."""
+    return html.Div(id="review-slides", className="review-slides", children=[
+        html.Button("‹", id="review-slide-prev", className="review-apply", title="上一页（←）"),
+        html.Span("", id="review-slide-count", className="review-slide-count"),
+        html.Button("›", id="review-slide-next", className="review-apply", title="下一页（→）"),
+        html.Button("退出演示", id="review-present-off", n_clicks=0, className="review-apply", title="Esc"),
     ])
-    more = [html.Div(f"仅显示前 {FORECAST_ROWS} 行（共 {len(rows)} 行）", className="panel-note")] \
-        if len(rows) > len(shown) else []
-    return html.Div([table, *more])
+
+
+def core_sections() -> list:
+    """The headline figures, the children with their ranks and the 红黑榜, the score rules."""
+    return [
+        section("核心指标", html.Div(id="review-headline", children=[html.Div("—", className="empty")]),
+                extra=html.Div("环比：与上期比；同比：与去年同期比。分母不足 10 时不计百分比变化，只列件数。",
+                               className="panel-note")),
+        section("下级区域排名", html.Div(className="review-ranking", children=[
+            html.Div(className="review-ranking-table", children=[
+                html.Table(id="review-children", className="page-table review-children-table"),
+                html.Div(review_core.DISCOVERY_NOTE, className="panel-note review-discovery-note"),
+            ]),
+            html.Div(id="review-rolls", className="review-rolls"),
+        ])),
+        section("评分规则", html.Div(id="review-rules")),
+    ]
 
 
 def layout(username: str | None = None, role: str | None = None) -> html.Div:
-    return html.Div(id="review", children=[
+    return html.Div(id="review", className="review", children=[
         dcc.Location(id="url", refresh=False),
         page_frame("研判会商", REVIEW.path, username, role, [
             section("研判周期", [
@@ -83,9 +93,13 @@ def layout(username: str | None = None, role: str | None = None) -> html.Div:
                     html.H2("—", id="review-period", className="review-period",
                             **{"data-start": "", "data-end": "", "data-partial": ""}),
                 ]),
+                html.Div(id="review-compare", className="review-compare"),
                 html.Div(id="review-notice", className="notice"),
             ]),
-            section(f"预测（未来{FORECAST_DAYS}天）", html.Div(id="review-forecast", children=[
-                html.Div("—", className="empty")]), extra=html.Div("来源：预警引擎每日预测", className="panel-note")),
+            *core_sections(),
+            *review_departments.sections(role),
+            *review_trends.sections(role),
+            *review_forecast.sections(role),
         ]),
+        slide_nav(),
     ])

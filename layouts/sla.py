@@ -18,7 +18,6 @@ from . import i18n
 from .stream import case_key, category_name
 
 AGE_GROUPS = {"day": "1天内", "days": "1-3天", "long": "3天以上"}
-_DIGITS = "零一二三四五六七八九"
 
 
 def epoch_ms(value: datetime) -> int:
@@ -51,25 +50,9 @@ def timer(due: datetime, at: datetime, state: str) -> html.Span:
                      **{"data-due": str(epoch_ms(due)), "data-dir": "up" if overdue else "down", "data-fmt": "sla"})
 
 
-def chinese_number(n: int) -> str:
-    """1 -> 一, 12 -> 十二, 40 -> 四十, 123 -> 123 (grid sequences stay well below 100)."""
-    if n < 10:
-        return _DIGITS[n]
-    if n < 20:
-        return "十" + (_DIGITS[n % 10] if n % 10 else "")
-    if n < 100:
-        return _DIGITS[n // 10] + "十" + (_DIGITS[n % 10] if n % 10 else "")
-    return str(n)
-
-
 def grid_name(case: dict[str, Any]) -> str | None:
-    """The grid's own name; for a grid the platform left unnamed, 第N网格 from its 3-digit sequence
-    (the one way the wall names grids, never "网格004")."""
-    if case.get("grid_name"):
-        return case["grid_name"]
-    code = case.get("grid_code") or ""
-    tail = code[-3:]
-    return f"第{chinese_number(int(tail))}网格" if len(code) == 15 and tail.isdigit() and int(tail) else None
+    """The case's grid as the wall names it (``i18n.grid_name``: 第四网格, never "网格004")."""
+    return i18n.grid_name(case.get("grid_code"), case.get("grid_name"))
 
 
 def place(case: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from .sla import drill_props
 
 
 def grid_place(row: dict[str, Any]) -> str:
-    parts = [row.get("community_name"), row.get("grid_name")]
+    parts = [row.get("community_name"), i18n.grid_name(row.get("code"), row.get("grid_name"))]
     known = [p for p in parts if p]
     return " · ".join(known) if known else (row.get("code") or i18n.NONE)
 

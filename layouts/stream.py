@@ -25,7 +25,8 @@ def place(case: dict[str, Any]) -> str:
     """Street · community · grid, whichever names are known; "未定位" for a case without a grid."""
     if not case.get("grid_code"):
         return "未定位"
-    parts = [case.get("street_name"), case.get("community_name"), case.get("grid_name")]
+    grid = i18n.grid_name(case["grid_code"], case.get("grid_name"))
+    parts = [case.get("street_name"), case.get("community_name"), grid]
     known = [p for p in parts if p]
     return " · ".join(known) if known else case["grid_code"]
 

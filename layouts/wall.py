@@ -83,7 +83,6 @@ def stores() -> list:
         dcc.Store(id="yesterday", data=None),  # the case figures 24 h earlier, for the tiles' ▲/▼
         # The tiles' delta rules (layouts/tile_catalogue.py), read by assets/gridwall.js `deltas`.
         dcc.Store(id="tile-catalogue", data=tile_catalogue.browser_rules()),
-        dcc.Store(id="alert-chime", data=None),  # new critical alert ids, for the chime
         dcc.Store(id="ack-undone", data=None),  # the alert whose acknowledgement was just taken back
         dcc.Store(id="rotate-regions", data=None),  # the root's streets, for ?rotate=
         dcc.Store(id="kiosk-flag", data=None),

@@ -95,6 +95,13 @@ ensure_browser() {
   apt_install chromium chromium-driver
 }
 
+have_cjk_font() {  # some font here draws Chinese (fontconfig's view, as Chromium's on Linux; a machine
+  # without fontconfig, macOS say, has its own CJK fonts)
+  ! command -v fc-list >/dev/null || [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]
+}
+
 ensure_cjk_fonts() {  # Chinese text in the browser tests, screenshots and packs: no boxes
+  # Noto Sans CJK exactly, not just any CJK font: the wall's layout tests measure real glyph boxes
+  # (a CJK font's em box is 1.45 of the type size, a Latin one's 1.16) and were made with this one.
   apt_install fonts-noto-cjk
 }

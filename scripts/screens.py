@@ -40,6 +40,31 @@ def has_cjk_font() -> bool:
     return bool(out.strip())
 
 
+def wait_for_map(driver, timeout: float = 60) -> None:
+    """Until the map shows its regions (their shapes come in a request of their own, which a busy
+    machine answers after the figures)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if driver.execute_script("return document.querySelectorAll('#map .region-label').length"):
+            return
+        time.sleep(0.5)
+    print("warning: the map drew no regions in time", file=sys.stderr)
+
+
+def save_screenshot(driver, path: Path, tries: int = 3) -> None:
+    """A 4K or 5760-wide shot on a busy machine can outlast chromedriver's wait for the renderer."""
+    from selenium.common.exceptions import TimeoutException
+
+    for attempt in range(1, tries + 1):
+        try:
+            driver.save_screenshot(str(path))
+            return
+        except TimeoutException:
+            if attempt == tries:
+                raise
+            time.sleep(5)
+
+
 def gridwall(*args: str, env: dict) -> None:
     subprocess.run([str(REPO / ".venv/bin/gridwall"), *args], cwd=REPO, env=env, check=True)
 
@@ -103,9 +128,10 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in args.modes.split(","):
                     driver.get(base + query_for(mode, street, grid))
                     wait_for_wall(driver)
+                    wait_for_map(driver)
                     time.sleep(SETTLE_SECONDS)
                     path = args.out / f"wall-{layout}-{mode}.png"
-                    driver.save_screenshot(str(path))
+                    save_screenshot(driver, path)
                     written.append(path)
                     print(path.relative_to(REPO))
             finally:

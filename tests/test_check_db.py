@@ -281,6 +281,22 @@ def test_missing_recommended_index_comes_with_its_create_statement(engine):
     assert not report.fatal
 
 
+def test_missing_review_index_comes_with_the_models_own_statement(engine):
+    # The review's composite and partial indexes (data_access/models.py) are recommended whole.
+    seed_clean(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_case_actions_action_ts"))
+        conn.execute(text("DROP INDEX ix_cases_open_late"))
+    report = check(engine)
+    f = one(report, "missing-index", "case_actions.ix_case_actions_action_ts")
+    concurrently = " CONCURRENTLY" if engine.dialect.name == "postgresql" else ""
+    assert f.examples == (f"CREATE INDEX{concurrently} ix_case_actions_action_ts ON case_actions "
+                          "(action, ts, case_id, from_org_id, to_org_id);",)
+    g = one(report, "missing-index", "cases.ix_cases_open_late")
+    assert g.examples[0].endswith("WHERE closed_at IS NULL OR closed_at > resolve_due_at;")
+    assert not findings(report, "missing-index", "cases.ix_cases_dispatched_at_grid")
+
+
 def test_unreachable_database_is_fatal_not_a_traceback(tmp_path):
     from data_access.db import make_engine
 

@@ -296,6 +296,19 @@ def check_review(ctx, resp, region, form):
         assert values["review-region"]["data-region"].startswith(OWN), (region, values["review-region"])
 
 
+def check_review_core(ctx, resp, region, form):
+    """The review page's children table lists communities of the user's own street only."""
+    rows = re.findall(r'"data-region": "(\d+)"', text_of(resp))
+    assert all(code.startswith(OWN) for code in rows), (region, rows)
+
+
+def check_case_flow_refused(ctx, resp, region, form):
+    """Another street's case never opens: the panel says "not found" and names no case."""
+    values = response_values(resp).get("review-case-flow", {})
+    assert values.get("data-case-code") == "", (region, form, values.get("data-case-code"))
+    assert "未找到该事件" in text_of(resp), (region, form)
+
+
 def forge_ops(ctx):
     """The operations page is for duty officers: a street user's forgeries answer 403, a duty officer's 200."""
     app = ctx["app"]
@@ -309,6 +322,35 @@ def forge_ops(ctx):
     center.post("/login", data={"username": "center1", "password": PASSWORD})
     resp = center.post(update_path(app, key), json=forged_body(key, cb, OTHER, 0))
     assert resp.status_code == 200 and "尚无大屏心跳" in text_of(resp)
+
+
+def forge_concealment(ctx):
+    """The concealment watch is for duty officers and leaders: every forgery of a street user answers 403
+    (its own street included) and reads nothing; a duty officer's request answers with the flagged
+    community of another street (the forgery above did reach the callback)."""
+    app = ctx["app"]
+    key = next(k for k in server_callbacks(app) if callback_name(k) == "review-concealment.children")
+    cb = server_callbacks(app)[key]
+    with ctx["engine"].begin() as conn:
+        conn.execute(insert(Alert).values(
+            created_at=T0 - timedelta(days=1), kind="underreport", severity="warning", region_code=f"{OTHER}001",
+            title="外街疑似瞒报", detail='{"test": "peers", "share": 0.1, "peer_share": 0.5, "observed": 3, '
+                                       '"expected": 15.0, "window": {"weeks": 8}}',
+            status="new", source="gridwall", dedup_key="t-underreport"))
+    for region in FOREIGN + MALFORMED + [OWN]:
+        for form in (0, 1, 2):
+            reset_outage_marks()
+            body = forged_body(key, cb, region, form)
+            add_search(body, "&period=week&date=2026-11-16")
+            resp = ctx["client"].post(update_path(app, key), json=body)
+            assert resp.status_code == 403, (region, form, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], "review-concealment")
+    center = app.server.test_client()
+    center.post("/login", data={"username": "center1", "password": PASSWORD})
+    body = forged_body(key, cb, COUNTY, 0)
+    add_search(body, "&period=week&date=2026-11-16")
+    resp = center.post(update_path(app, key), json=body)
+    assert resp.status_code == 200 and "疑似瞒报漏报 · 建议核实" in text_of(resp), text_of(resp)[:300]
 
 
 def outputs(*names: str) -> str:
@@ -335,7 +377,7 @@ CALLBACKS: dict[str, Any] = {
     outputs("sla-board.children", "sla-board.data-total", "sla-state.data",
             "staffing-detail.children", "staff-state.data",
             "region-title.children", "region-table.children", "region-state.data",
-            "alerts.children", "alerts.data-total", "alert-banner.children", "alert-chime.data",
+            "alerts.children", "alerts.data-total", "alert-banner.children", "alerts.data-view",
             "alerts-state.data"): (),
     "trend-data.data": (),
     "yesterday.data": (),
@@ -349,7 +391,21 @@ CALLBACKS: dict[str, Any] = {
     outputs("review-region.children", "review-region.data-region", "review-period.children",
             "review-period.data-start", "review-period.data-end", "review-period.data-partial",
             "review-notice.children", "review-kind.value", "review-date.date", "review-end.date"): (check_review,),
-    "review-forecast.children": (),
+    # /review, the core (callbacks/review_core.py): comparisons, headline figures, children, 红黑榜, rules.
+    outputs("review-compare.children", "review-headline.children", "review-children.children",
+            "review-rolls.children", "review-rules.children"): (check_review_core,),
+    # /review, the coming week (预测研判): the stored forecast, the hotspot grids, the forecasts' record.
+    outputs("review-forecast.children", "review-hotspots.children", "review-forecast-record.children"): (),
+    # /review, the concealment watch (疑似瞒报漏报): duty officers and leaders only.
+    "review-concealment.children": forge_concealment,
+    # /review, hot issues (热点问题) and the 26-week trend (趋势) of the URL's view.
+    "review-hot-issues.children": (),
+    "review-trend.children": (),
+    # /review, departments (部门退单) and bounced cases (推诿扯皮) of the URL's view.
+    outputs("review-departments.children", "review-bounced.children", "review-departments-view.data"): (),
+    # /review, a case's flow log (?case=): another street's case is "not found", like an unknown one.
+    outputs("review-case-flow.children", "review-case-flow.hidden", "review-case-flow.data-case-code"):
+        {"checks": (check_case_flow_refused,), "search": f"&case=SECRET-{OTHER}"},
     # /ops (its own Dash app): duty officers only.
     outputs("ops-walls.children", "ops-channels.children"): forge_ops,
 }
@@ -685,6 +741,47 @@ def route_review(ctx):
         assert_no_foreign_data(resp, ctx["markers"], "review")
 
 
+def route_review_section(path: str):
+    """A review section's route (hot issues, trend): other regions 403, malformed codes 400, a bad or
+    future period 400; the user's own street otherwise, naming no code outside it."""
+    def run(ctx):
+        _regions_refused(ctx, path + "?region={}")
+        for resp in _api(ctx, f"{path}?at={AT}") + _api(ctx, f"{path}?period=quarter&date=2026-10-01&at={AT}"):
+            assert resp.status_code == 200 and resp.get_json()["region"] == OWN, (path, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], path)
+            check_codes_in_own_street(ctx, resp, "", 0)
+        for query in ("period=week&date=2026-12-01", "period=fortnight", "period=week&date=0001-01-08",
+                      "period=custom&date=2026-01-01"):
+            for resp in _api(ctx, f"{path}?{query}&at={AT}"):
+                assert resp.status_code == 400 and set(resp.get_json()) == {"error"}, (path, query, resp.status_code)
+    return run
+
+
+def route_review_forecast(ctx):
+    """The coming week's forecast: other regions 403, malformed codes 400; the user's own street otherwise,
+    naming no code outside it (its hotspot grids included)."""
+    _regions_refused(ctx, "/api/v1/review/forecast?region={}")
+    for resp in _api(ctx, f"/api/v1/review/forecast?at={AT}") + _api(ctx, "/api/v1/review/forecast"):
+        assert resp.status_code == 200 and resp.get_json()["region"] == OWN, resp.status_code
+        assert {r["region_code"] for r in resp.get_json()["forecast"]["rows"]} <= {OWN}
+        assert_no_foreign_data(resp, ctx["markers"], "review/forecast")
+        check_codes_in_own_street(ctx, resp, "", 0)
+    for resp in _api(ctx, "/api/v1/review/forecast?at=0001-01-02"):
+        assert resp.status_code == 400
+
+
+def route_review_concealment(ctx):
+    """The concealment watch is for duty officers and leaders: a street user is refused whatever it asks."""
+    for query in ("", f"?region={OWN}&at={AT}", f"?region={OTHER}", f"?period=week&date=2026-11-16&at={AT}",
+                  "?region=' OR '1'='1"):
+        for resp in _api(ctx, f"/api/v1/review/concealment{query}"):
+            assert resp.status_code == 403 and set(resp.get_json()) == {"error"}, (query, resp.status_code)
+    center = ctx["app"].server.test_client()
+    resp = center.get(f"/api/v1/review/concealment?at={AT}",
+                      headers={"Authorization": f"Bearer {ctx['tokens']['center1']}"})
+    assert resp.status_code == 200 and resp.get_json()["region"] == COUNTY
+
+
 def route_children(ctx):
     _regions_refused(ctx, "/api/v1/regions/{}/children")
     for resp in _api(ctx, f"/api/v1/regions/{OWN}/children"):
@@ -698,6 +795,21 @@ def route_cases(ctx):
         assert resp.status_code == 200
         assert_no_foreign_data(resp, ctx["markers"], "cases")
         assert "本街标记事件" in resp.get_data(as_text=True)
+
+
+def route_case_flow(ctx):
+    """A case's flow log: another street's case (or an unlocated one) answers 404 like an unknown code,
+    a malformed code 400; the user's own case answers 200."""
+    for code in [f"SECRET-{street}" for street, *_ in STREETS if street != OWN] + ["SECRET-UNLOCATED", "NO-SUCH-CASE"]:
+        for resp in _api(ctx, f"/api/v1/cases/{code}/flow?at={AT}") + _api(ctx, f"/api/v1/cases/{code}/flow"):
+            assert resp.status_code == 404 and set(resp.get_json()) == {"error"}, (code, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], "case flow")
+    for code in MALFORMED[:-1] + [".x", "SECRET-%", "A" * 65]:
+        for resp in _api(ctx, f"/api/v1/cases/{quote(code, safe='')}/flow"):
+            assert resp.status_code == 400, (code, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], "case flow")
+    for resp in _api(ctx, f"/api/v1/cases/SECRET-{OWN}/flow?at={AT}"):
+        assert resp.status_code == 200 and resp.get_json()["title"] == "本街标记事件"
 
 
 def route_alerts(ctx):
@@ -872,8 +984,13 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/api/v1/openapi.json": route_no_data("/api/v1/openapi.json?region={region}"),
     "/api/v1/summary": route_summary,
     "/api/v1/review": route_review,
+    "/api/v1/review/hot-issues": route_review_section("/api/v1/review/hot-issues"),
+    "/api/v1/review/trend": route_review_section("/api/v1/review/trend"),
+    "/api/v1/review/forecast": route_review_forecast,
+    "/api/v1/review/concealment": route_review_concealment,
     "/api/v1/regions/<code>/children": route_children,
     "/api/v1/cases": route_cases,
+    "/api/v1/cases/<code>/flow": route_case_flow,
     "/api/v1/alerts": route_alerts,
     "/api/v1/alerts/<alert_id>/ack": route_ack,
     "/api/v1/audit": route_audit_api,

@@ -298,11 +298,16 @@ def test_the_wall_pages_show_cases_and_alerts_masked(personal_wall):
         stream = _text(feed["entries"][PERSONAL_CODE])
         assert mask_text(PERSONAL_TITLE) in stream
         _assert_masked(stream)
-        alerts, _, _ = panels.update_alerts(None, "", None)
+        alerts, _total, banner, _view, _digests = panels.update_alerts(None, "", None)
         alert_text = _text(alerts)
         assert mask_text(ALERT_TITLE) in alert_text and "身份证320***********1234" in alert_text
         _assert_masked(alert_text)
-        board, _ = panels.update_sla(None, "", None)
+        # The header's red banner names the new critical alert by its title: masked as well.
+        banner_text = _text(banner)
+        assert mask_text(ALERT_TITLE) in banner_text
+        assert PHONE not in banner_text and ID_NUMBER not in banner_text
+        assert all(raw not in banner_text for raw, _masked in FORMATS)
+        board, _total, _digests = panels.update_sla(None, "", None)
         board_text = _text(board)
         assert mask_text(PERSONAL_TITLE) in board_text
         _assert_masked(board_text)

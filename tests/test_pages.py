@@ -266,7 +266,7 @@ def test_the_forecast_table_shows_the_stored_forecast_in_scope(site):
     status, values = call(client, app, "/review/", "review-forecast", {"url.search": f"?at={AT}"})
     text = text_of(values)
     assert status == 200 and "城厢镇" in text and "沙溪镇" in text and "城市管理" in text
-    assert "21.0" in text and "14.0" in text  # 7 days x 3.0 and 7 days x 2.0
+    assert '"21"' in text and '"14"' in text  # weekly totals: 7 days x 3.0 and 7 days x 2.0
     status, values = call(client, app, "/review/", "review-forecast", {"url.search": f"?region={TOWN_B}&at={AT}"})
     assert "沙溪镇" in text_of(values) and "城厢镇" not in text_of(values)
     # Before anything was forecast: the empty state.

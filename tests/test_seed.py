@@ -7,12 +7,14 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import shapely
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from dashboard.synth.catalog import load_categories
 from dashboard.synth.profiles import TAICANG
 from dashboard.synth.seed import county_exists, seed_county
+from data_access import writes
 from data_access.models import Case, CaseAction, Grid, Org, Region, Staff, StaffPing, StaffShift
 
 from .test_synth_flow import check_flows
@@ -109,6 +111,34 @@ def test_seed_is_deterministic_and_replaces_the_county(engine):
     assert pings == second["pings"]
     other = seed_county(engine, seed=8, **SMALL)
     assert other["cases"] != first["cases"] or other["actions"] != first["actions"]
+
+
+def _indexes(engine) -> dict:
+    insp = inspect(engine)
+    return {t: sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t))
+            for t in insp.get_table_names()}
+
+
+def test_seed_puts_back_every_index_it_drops_for_the_bulk_load(engine):
+    before = _indexes(engine)
+    seed_county(engine, seed=7, **SMALL)  # an empty database: the big tables' indexes are built after the load
+    seed_county(engine, seed=7, **SMALL)  # replacing the county: the same again
+    assert _indexes(engine) == before
+    if engine.dialect.name == "sqlite":  # the rebuilt indexes hold every row
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+def test_bulk_load_timestamp_texts_are_the_stored_format():
+    # whole epoch seconds take a faster path than datetimes; both give SQLAlchemy's text, NULL as None
+    moments = [datetime(1970, 1, 1, tzinfo=UTC), datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
+               datetime(2026, 12, 31, 16, 0, 1, tzinfo=UTC), datetime(2027, 1, 1, 0, 0, tzinfo=UTC)]
+    secs = [int(m.timestamp()) for m in moments]
+    expected = [m.strftime("%Y-%m-%d %H:%M:%S.%f") for m in moments]
+    assert writes._timestamp_texts(np.array(secs), "") == expected
+    assert writes._timestamp_texts(secs + [None], "+00:00") == [e + "+00:00" for e in expected] + [None]
+    assert writes._timestamp_texts(moments + [None], "") == expected + [None]
+    assert writes._timestamp_texts([], "") == []
 
 
 def test_county_map_tiles_the_outline(engine):

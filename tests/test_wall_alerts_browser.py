@@ -12,18 +12,16 @@ Screenshots land in /tmp/wall-alerts-<w>x<h>.png for a human to look at.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import insert, select
 
-from data_access.db import init_db, make_engine
 from data_access.models import Alert
 
-from .wall_browser_support import dispose, set_screen, start_wall
-from .wall_fixtures import seed_small_county
+from .wall_browser_support import next_frames, set_screen, small_county, start_wall  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -45,13 +43,11 @@ return {total: list.getAttribute('data-total'), more: list.getAttribute('data-mo
 """
 
 
-def seeded(tmp_path) -> tuple[str, int]:
-    url = f"sqlite:///{tmp_path / 'alerts.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    now = datetime.now(UTC)
-    seed_small_county(engine, now=now)  # also: one new warning, one acknowledged critical
-    with engine.begin() as conn:
+def add_alerts(county) -> int:
+    """The critical alert and the newer warnings beside the small county's own (one new warning, one
+    acknowledged critical); the critical one's id."""
+    now = county.now
+    with county.engine.begin() as conn:
         conn.execute(insert(Alert), [
             {"created_at": now - timedelta(minutes=30), "kind": "sla", "severity": "critical",
              "region_code": "320585", "title": CRITICAL, "status": "new", "source": "gridwall",
@@ -60,28 +56,21 @@ def seeded(tmp_path) -> tuple[str, int]:
                "region_code": "320585100", "title": f"暴露垃圾 事件骤增 {i} · 城厢镇", "status": "new",
                "source": "gridwall", "detail": "{}", "dedup_key": f"t-w{i}"} for i in range(1, N_WARNINGS + 1)),
         ])
-        critical_id = conn.execute(select(Alert.id).where(Alert.dedup_key == "t-critical")).scalar_one()
-    engine.dispose()
-    return url, critical_id
+        return conn.execute(select(Alert.id).where(Alert.dedup_key == "t-critical")).scalar_one()
 
 
 def panel(dash_duo) -> dict:
-    dash_duo.driver.execute_script(
-        "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))")
+    next_frames(dash_duo.driver)
     return dash_duo.driver.execute_script(PANEL_JS)
 
 
-def status_of(url: str, alert_id: int) -> str:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(select(Alert.status).where(Alert.id == alert_id)).scalar_one()
-    finally:
-        engine.dispose()
+def status_of(engine, alert_id: int) -> str:
+    with engine.connect() as conn:
+        return conn.execute(select(Alert.status).where(Alert.id == alert_id)).scalar_one()
 
 
-def test_critical_first_true_totals_banner_and_undo(dash_duo, tmp_path):
-    url, critical_id = seeded(tmp_path)
+def test_critical_first_true_totals_banner_and_undo(dash_duo, small_county):
+    url, critical_id = small_county.url, add_alerts(small_county)
     set_screen(dash_duo, 1920, 1080)
     start_wall(dash_duo, url)
     new_total = N_WARNINGS + 2  # the fixture's new warning and the critical one
@@ -106,14 +95,13 @@ def test_critical_first_true_totals_banner_and_undo(dash_duo, tmp_path):
         lambda d: d.find_element(By.CSS_SELECTOR, "#ack-result .ack-msg"))
     assert f"已确认：{CRITICAL}" in message.text and "撤销" in message.text
     WebDriverWait(dash_duo.driver, 15).until(lambda d: not panel(dash_duo)["bannerShown"])
-    assert status_of(url, critical_id) == "acknowledged"
+    assert status_of(small_county.engine, critical_id) == "acknowledged"
     dash_duo.driver.save_screenshot("/tmp/wall-alerts-acked.png")
     dash_duo.find_element("#ack-result .ack-undo").click()
     WebDriverWait(dash_duo.driver, 10).until(lambda d: "已撤销确认" in d.find_element(By.ID, "ack-result").text)
-    assert status_of(url, critical_id) == "new"
+    assert status_of(small_county.engine, critical_id) == "new"
     WebDriverWait(dash_duo.driver, 15).until(lambda d: panel(dash_duo)["bannerShown"])
     # The message clears itself after 5 seconds.
     time.sleep(5.5)
     assert not dash_duo.find_element("#ack-result .ack-msg").is_displayed()
     assert dash_duo.get_logs() == []
-    dispose(url)

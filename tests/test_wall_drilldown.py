@@ -5,8 +5,6 @@ the root's streets. All on the hand-made county (tests/wall_fixtures.py), SQLite
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlparse
-
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.support.ui import WebDriverWait
@@ -16,8 +14,8 @@ from data_access.moment import Moment
 from data_access.scope import Scope
 from dashboard.core.config import Settings
 
-from .wall_browser_support import start_wall
-from .wall_fixtures import COUNTY, grid_codes, seed_small_county
+from .wall_browser_support import region_in_url, small_county, start_wall  # noqa: F401 (a fixture)
+from .wall_fixtures import COUNTY, grid_codes
 
 pytestmark = pytest.mark.browser
 
@@ -25,26 +23,9 @@ TZ = Settings(database_url="sqlite://", secret_key="t").tz
 STREET, COMMUNITY = "320585100", "320585100002"
 
 
-@pytest.fixture
-def small_county(tmp_path):
-    from data_access.db import get_engine, init_db, make_engine
-
-    url = f"sqlite:///{tmp_path / 'drill.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_small_county(engine)
-    yield engine, url
-    engine.dispose()
-    get_engine(url).dispose()
-
-
 def open_cases(engine, region: str) -> str:
     with engine.connect() as conn:
         return str(case_figures(conn, Scope(region, COUNTY), Moment.now(TZ))["open"])
-
-
-def region_in_url(driver) -> str | None:
-    return parse_qs(urlparse(driver.current_url).query).get("region", [None])[0]
 
 
 def crumbs(dash_duo) -> list[str]:
@@ -56,7 +37,7 @@ def wait_region(dash_duo, region: str | None, timeout: float = 15) -> None:
 
 
 def test_drill_down_by_map_and_table_and_back(dash_duo, small_county):
-    engine, url = small_county
+    engine, url = small_county.engine, small_county.url
     start_wall(dash_duo, url)
     dash_duo.wait_for_text_to_equal("#kpi-open", open_cases(engine, COUNTY), timeout=15)
 
@@ -95,7 +76,7 @@ def test_drill_down_by_map_and_table_and_back(dash_duo, small_county):
 
 
 def test_rotate_cycles_through_the_streets(dash_duo, small_county):
-    _, url = small_county
+    url = small_county.url
     start_wall(dash_duo, url, "/?rotate=5&kiosk=1")
     wait_region(dash_duo, "320585100", timeout=20)
     wait_region(dash_duo, "320585101", timeout=20)

@@ -13,7 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from .wall_browser_support import dispose, set_screen, start_wall, synthetic_county
+from .wall_browser_support import dispose, next_frames, set_screen, start_wall, synthetic_county
 
 pytestmark = pytest.mark.browser
 
@@ -35,8 +35,7 @@ def test_the_county_ranking_shows_all_its_streets_and_the_deltas_follow_the_cata
         dash_duo.wait_for_page(dash_duo.server_url + "/")
         dash_duo.wait_for_element("#region-table .rt-body .rt-row", timeout=20)
         # The lists are cut in an animation frame after the rows arrive: wait for the next two.
-        dash_duo.driver.execute_script(
-            "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))")
+        next_frames(dash_duo.driver)
         got = dash_duo.driver.execute_script(ROWS_JS)
         assert got["n"] == 8, got  # the synthetic county's eight streets
         assert got["shown"] == 8 and got["more"] is None, f"at {width}x{height}: {got}"

@@ -15,31 +15,17 @@ import pytest
 from sqlalchemy import delete, insert, text
 
 from dashboard.core.config import Settings
-from data_access.db import get_engine, init_db, make_engine
 from data_access.models import Case
 
-from .wall_browser_support import start_wall
-from .wall_fixtures import insert_case, seed_small_county
+from .wall_browser_support import AMBER, WAIT, small_county, start_wall  # noqa: F401 (a fixture)
+from .wall_fixtures import insert_case
 
 pytestmark = pytest.mark.browser
 
 UTC = timezone.utc
 TZ = Settings(database_url="sqlite://", secret_key="t").tz
-WAIT = 15
-AMBER = "rgba(245, 197, 66, 1)"  # --warn
 BUSY_GRID = "320585103002001"  # usually a dozen cases an hour (baseline below)
 NEW_GRID = "320585103002002"  # no history at all
-
-
-@pytest.fixture
-def county(tmp_path):
-    url = f"sqlite:///{tmp_path / 'wall.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    seed_small_county(engine)
-    yield engine, url
-    engine.dispose()
-    get_engine(url).dispose()
 
 
 def freshness(dash_duo) -> tuple[str, str, str]:
@@ -51,8 +37,8 @@ def opacity(dash_duo, selector: str) -> float:
     return float(dash_duo.find_element(selector).value_of_css_property("opacity"))
 
 
-def test_live_says_realtime_and_an_outage_dims_the_panels_not_only_the_badge(dash_duo, county):
-    engine, url = county
+def test_live_says_realtime_and_an_outage_dims_the_panels_not_only_the_badge(dash_duo, small_county):
+    engine, url = small_county.engine, small_county.url
     start_wall(dash_duo, url)
     dash_duo.wait_for_text_to_equal("#freshness", "实时", timeout=WAIT)
     assert freshness(dash_duo) == ("实时", "false", "live")
@@ -77,8 +63,8 @@ def test_live_says_realtime_and_an_outage_dims_the_panels_not_only_the_badge(das
     assert dash_duo.get_logs() == []
 
 
-def test_history_mode_says_so_and_returns_to_live(dash_duo, county):
-    _, url = county
+def test_history_mode_says_so_and_returns_to_live(dash_duo, small_county):
+    url = small_county.url
     at = (datetime.now(TZ) - timedelta(hours=3)).replace(second=0, microsecond=0)
     start_wall(dash_duo, url, path=f"/?at={at:%Y-%m-%dT%H:%M}")
     dash_duo.wait_for_text_to_equal("#freshness", f"历史数据 · {at:%Y-%m-%d %H:%M}", timeout=WAIT)
@@ -112,8 +98,8 @@ def _busy_baseline(engine) -> None:
         conn.execute(insert(Case), rows)
 
 
-def test_the_last_case_is_amber_only_when_quieter_than_usual_for_the_hour(dash_duo, county):
-    engine, url = county
+def test_the_last_case_is_amber_only_when_quieter_than_usual_for_the_hour(dash_duo, small_county):
+    engine, url = small_county.engine, small_county.url
     _busy_baseline(engine)
     forty_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
     insert_case(engine, "320585-QUIET-1", forty_ago, grid_code=BUSY_GRID)

@@ -337,13 +337,13 @@ def test_the_four_slower_panels_answer_in_one_request_and_send_only_what_changed
     assert len(first) == len(panels.PANEL_OUTPUTS)
     out = {f"{o.component_id}.{o.component_property}": v for o, v in zip(panels.PANEL_OUTPUTS, first)}
     sla_state, staff_state, region_state, alerts_state = (out[f"{s}.data"] for s in panels.PANEL_STATES)
-    assert out["region-title.children"] == "镇街排行" and out["alert-chime.data"]["critical"]
+    assert out["region-title.children"] == "镇街排行" and out["alerts.data-view"] == f"{COUNTY}|live"
     again = panels.update_panels(None, "", sla_state, staff_state, region_state, alerts_state)
     assert [v for v in again if v is not no_update] == [sla_state, staff_state, region_state, alerts_state]
 
 
-def test_alerts_new_first_most_severe_first_with_true_totals_banner_and_chime(wall_app):
-    entries, total, banner, chime, _ = panels.update_alerts(None, "", None)
+def test_alerts_new_first_most_severe_first_with_true_totals_banner_and_the_view_they_are_of(wall_app):
+    entries, total, banner, view, _ = panels.update_alerts(None, "", None)
     shown = [props(e) for e in entries if "data-alert-id" in props(e)]
     # New only, the critical one first (the seeded warning is newer); the acknowledged one is a line.
     assert [(e["data-severity"], e["data-status"]) for e in shown] == [("critical", "new"), ("warning", "new")]
@@ -353,7 +353,8 @@ def test_alerts_new_first_most_severe_first_with_true_totals_banner_and_chime(wa
     assert "13812345678" not in text and "张三丰" not in text and "138****5678" in text
     banner_text = " ".join(str(getattr(c, "children", "")) for c in walk(banner))
     assert "严重预警" in banner_text and "138****5678" in banner_text and "13812345678" not in banner_text
-    assert chime["critical"] == [shown[0]["data-alert-id"]]  # the only new critical one
+    # The view the list is of: the browser chimes for a critical entry new to that view's list.
+    assert view == f"{COUNTY}|live"
     assert "实际 9 件，以往同期约 2 件 · 涉及 2 件事件" in text  # plain words: no 得分, no p
     assert evidence({"observed": 7, "expected": 0.4, "window": {"weeks": 1}}) == "近1周 7 件，以往同期约 0 件"
     assert evidence({"observed": 3, "window": {"days": 7}}, "staffing") == ""  # workers, not cases: the title says

@@ -12,12 +12,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from layouts.wall import layout
 
-from .wall_browser_support import dispose, set_screen, start_wall, synthetic_county
+from .wall_browser_support import dispose, next_frames, set_screen, start_wall, synthetic_county
 
 pytestmark = pytest.mark.browser
 
 ROOT_PX_JS = "return parseFloat(getComputedStyle(document.documentElement).fontSize)"
-TWO_FRAMES_JS = "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
 
 # Boxes that cross a seam: tiles, panels and every row of the SLA board.
 STRADDLE_JS = """
@@ -55,7 +54,7 @@ FLOOR_AT_4K = 39.5  # px: --read-floor, 1.85vh of 2160 (assets/wall.css)
 def _open(dash_duo, search: str, ready: str = "#region-table .rt-row") -> None:
     dash_duo.wait_for_page(dash_duo.server_url + "/" + search)
     dash_duo.wait_for_element(ready, timeout=45)  # a busy test machine takes a while for the first panels
-    dash_duo.driver.execute_script(TWO_FRAMES_JS)
+    next_frames(dash_duo.driver)
 
 
 def test_scale_multiplies_the_root_font_size_and_junk_is_ignored(dash_duo, tmp_path):

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, insert, select
 
 from data_access.models import Case, Grid, Org, Region
 
-from .wall_browser_support import dispose, set_screen, start_wall, synthetic_county
+from .wall_browser_support import dispose, next_frames, set_screen, start_wall, synthetic_county
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,7 @@ return {total: board.getAttribute('data-total'), warning: entries('warning'), ov
 """
 
 # Every box of the board's rows whose text is wider than the box, or that sticks out of its row.
-OVERFLOW_JS = """
+BOARD_OVERFLOW_JS = """
 const out = [];
 const rows = document.querySelectorAll(
     '#sla-board .late, #sla-board .org-row, #sla-board .stage-chip, #sla-board .sla-section-head');
@@ -104,8 +104,7 @@ def _add_cases(url: str) -> tuple[str, str]:
 
 def _board(dash_duo) -> dict:
     dash_duo.wait_for_element(f'#sla-board [data-case-code="{HOPELESS}"]', timeout=20)
-    dash_duo.driver.execute_script(
-        "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))")
+    next_frames(dash_duo.driver)
     return dash_duo.driver.execute_script(BOARD_JS)
 
 
@@ -159,7 +158,7 @@ def test_the_board_splits_savable_from_overdue_and_nothing_overflows(dash_duo, t
         assert got["tiles"] == got["resolve"], (where, got)
         assert "处置超期" in got["labels"][0] and "处置临期" in got["labels"][1], (where, got["labels"])
 
-        overflow = dash_duo.driver.execute_script(OVERFLOW_JS)
+        overflow = dash_duo.driver.execute_script(BOARD_OVERFLOW_JS)
         assert overflow == [], (where, overflow)
         dash_duo.driver.save_screenshot(f"/tmp/wall-sla-{width}x{height}.png")
     dispose(url)

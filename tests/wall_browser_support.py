@@ -1,20 +1,90 @@
-"""Helpers for the wall's browser tests (dash_duo with headless Chromium, see conftest.py)."""
+"""Helpers for the wall's browser tests (dash_duo with headless Chromium, see conftest.py).
+
+A test module that starts a wall takes what it needs from here: ``start_wall``, the counties
+(``small_county``, a pytest fixture: import it into the module; ``synthetic_county``), alerts
+written as another system would (``critical_alert``), waits, and the page scripts shared by several
+modules.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import socket
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any, Callable, NamedTuple
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from selenium.webdriver.support.wait import WebDriverWait
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
 
 from dashboard.app import create_app
 from dashboard.core.config import Settings
 from data_access.db import get_engine, init_db, make_engine
+from data_access.models import Alert
 
 from .wall_fixtures import COUNTY, seed_small_county
 
+UTC = timezone.utc
+WAIT = 15  # seconds: the first panels of a wall on a busy test machine
+AMBER = "rgba(245, 197, 66, 1)"  # --warn (assets/wall.css), as getComputedStyle reports it
+# Resolves after the browser has drawn twice: layout and the page's own fitting are done.
+NEXT_FRAMES_JS = "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
+
 _SYNTHETIC: Path | None = None
+
+
+class County(NamedTuple):
+    engine: Engine
+    url: str
+    now: datetime  # the moment it was seeded as of (whole seconds)
+
+
+@pytest.fixture
+def small_county(tmp_path):
+    """The hand-made county (tests/wall_fixtures.py) in its own SQLite file, seeded as of now: its
+    alerts are one new warning, one acknowledged critical and one resolved."""
+    url = f"sqlite:///{tmp_path / 'wall.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    now = datetime.now(UTC).replace(microsecond=0)
+    seed_small_county(engine, now=now)
+    yield County(engine, url, now)
+    engine.dispose()
+    get_engine(url).dispose()
+
+
+def critical_alert(engine, key: str, region: str = "320585100") -> int:
+    """A new critical alert written as the early-warning engine would; its id."""
+    with engine.begin() as conn:
+        conn.execute(insert(Alert).values(
+            created_at=datetime.now(UTC) - timedelta(seconds=5), kind="spike", severity="critical",
+            region_code=region, title=f"城厢镇 事件骤增 {key}",
+            detail=json.dumps({"observed": 12, "expected": 3}), status="new", source="gridwall", dedup_key=key))
+        return conn.execute(select(Alert.id).where(Alert.dedup_key == key)).scalar()
+
+
+def wait_until(driver, condition: Callable[[], Any], timeout: float = WAIT) -> Any:
+    """The first truthy value of ``condition()``, polled every 0.1 s."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda _driver: condition())
+
+
+def wait_js(driver, script: str, timeout: float = 20) -> Any:
+    """The first truthy value of ``script`` (a JS expression)."""
+    return wait_until(driver, lambda: driver.execute_script(f"return {script}"), timeout)
+
+
+def next_frames(driver) -> None:
+    driver.execute_script(NEXT_FRAMES_JS)
+
+
+def region_in_url(driver) -> str | None:
+    return parse_qs(urlparse(driver.current_url).query).get("region", [None])[0]
 
 
 def free_port() -> int:

@@ -124,3 +124,49 @@ def rules_json(rules: Iterable[Rule], goal: Mapping[str, float | None]) -> list[
     """The rules as shown: a median target is given as the value used, with ``target_rule``."""
     return [{"figure": r.figure, "weight": r.weight, "target": goal.get(r.figure, r.target), "better": r.better,
              "target_rule": "fixed" if r.target is not None else SIBLINGS_MEDIAN} for r in rules]
+
+
+# --- for the review page: the configured rules, the 红黑榜 and what lifted or sank each -------------
+
+HONOUR_SIZE = 3  # 红榜: the top 3; 黑榜: the bottom 3
+
+
+def rules_from_settings(configured: Mapping[str, Any]) -> list[Rule]:
+    """The rules of ``[review.score]`` ({figure: an object with ``weight``, ``target`` (a number or
+    "siblings_median") and ``better``}), in their configured order."""
+    return [Rule(figure, float(r.weight), None if r.target == SIBLINGS_MEDIAN else float(r.target), r.better)
+            for figure, r in configured.items()]
+
+
+def honour_rolls(scored: Mapping[str, Mapping[str, Any]], size: int = HONOUR_SIZE) -> tuple[list[str], list[str]]:
+    """(红榜, 黑榜): the best ``size`` ranked siblings, best first, and the worst ``size``, worst first.
+
+    ``scored`` is ``rank_siblings``' first result. Unranked siblings (样本不足) are on neither. With
+    fewer than 2 x ``size`` ranked, each roll takes half of them (rounded down), so that no sibling
+    is on both rolls; ties are ordered by code.
+    """
+    ranked = sorted(((s["rank"], code) for code, s in scored.items() if s.get("rank") is not None))
+    n = min(size, len(ranked) // 2)
+    if n == 0:
+        return [], []
+    order = [code for _, code in ranked]
+    return order[:n], list(reversed(order[-n:]))
+
+
+def decisive_part(parts: Mapping[str, float | None], rules: Iterable[Rule], lifted: bool) -> tuple[str, float] | None:
+    """The rule part that lifted a sibling (``lifted``: the part furthest above 1, i.e. the highest)
+    or sank it (the part furthest below 1, the lowest): (figure, part), None when no part has a value.
+
+    Rules of weight 0 count for nothing and are skipped; a tie goes to the heavier rule, then to the
+    rule listed first.
+    """
+    best: tuple[float, float, int, str, float] | None = None
+    for order, r in enumerate(rules):
+        p = parts.get(r.figure)
+        if p is None or r.weight <= 0:
+            continue
+        distance = (p - 1.0) if lifted else (1.0 - p)
+        key = (distance, r.weight, -order, r.figure, p)
+        if best is None or key[:3] > best[:3]:
+            best = key
+    return None if best is None else (best[3], best[4])

@@ -75,7 +75,11 @@ BOUNCE_PARTNER = {"urban_management": "housing", "housing": "urban_management", 
                   "emergency": "fire", "fire": "emergency", "transport": "urban_management",
                   "utilities": "housing", "health": "market", "education": "police", "police": "urban_management"}
 
-_normal = NormalDist()
+try:  # the standard normal quantile without NormalDist.inv_cdf's checks (the seed asks it ~900,000 times)
+    from statistics import _normal_dist_inv_cdf as _inv_cdf
+except ImportError:  # pragma: no cover - a Python without the helper
+    def _inv_cdf(p: float, mu: float, sigma: float) -> float:
+        return NormalDist(mu, sigma).inv_cdf(p)
 
 
 class Step(NamedTuple):
@@ -114,7 +118,7 @@ class Stream:
         self.u = random.Random((PLAN_SALT << 32) | key).random
 
     def logn(self, median: float, sigma: float) -> float:
-        return median * math.exp(sigma * _normal.inv_cdf(min(max(self.u(), 1e-9), 1 - 1e-9)))
+        return median * math.exp(sigma * _inv_cdf(min(max(self.u(), 1e-9), 1 - 1e-9), 0.0, 1.0))
 
     def expo(self, mean: float) -> float:
         return -mean * math.log(1.0 - self.u())
@@ -133,17 +137,15 @@ class _Builder:
 
     def __init__(self) -> None:
         self.steps: list[Step] = []
-
-    @property
-    def last(self) -> int:
-        return self.steps[-1].ts
+        self.last: int | None = None  # the time of the last step
 
     def add(self, ts: float, action: str, from_org=None, to_org=None, actor=None, note=None, *,
             status=None, holder=None, level=None, ref=None) -> int:
         t = int(ts)
-        if self.steps and t <= self.last:
+        if self.last is not None and t <= self.last:
             t = self.last + 1
         self.steps.append(Step(t, action, from_org, to_org, actor, note, status, holder, level, ref))
+        self.last = t
         return t
 
 

@@ -36,7 +36,19 @@ class LocalCalendar:
         return self.local_date(ts).weekday()
 
     def local_date(self, ts: int) -> date:
-        return datetime.fromtimestamp(int(ts), UTC).astimezone(self.tz).date()
+        t = int(ts)
+        return date.fromordinal(EPOCH_ORDINAL + (t + self.offset(t)) // DAY)
+
+    def offsets(self, ts: np.ndarray) -> np.ndarray:
+        """The UTC offset in force at each timestamp (seconds), from the cached hourly offsets."""
+        ts = np.asarray(ts, dtype=np.int64)
+        hours, where = np.unique(ts // HOUR, return_inverse=True)
+        return np.array([self._offset(int(h)) for h in hours.tolist()], dtype=np.int64)[where].reshape(ts.shape)
+
+    def local_day_numbers(self, ts: np.ndarray) -> np.ndarray:
+        """Each timestamp's local date as days since 1970-01-01."""
+        ts = np.asarray(ts, dtype=np.int64)
+        return (ts + self.offsets(ts)) // DAY
 
     def midnight(self, day: date) -> int:
         """Epoch seconds of 00:00 local time on ``day``."""
@@ -55,18 +67,18 @@ class LocalCalendar:
 
     def to_daytime(self, ts: int, earliest: float = 8.0, latest: float = 21.0, u: float = 0.5) -> int:
         """``ts`` if its local hour is within [earliest, latest); else the next morning, earliest + u hours."""
-        hour = self.local_hour(ts)
+        t = int(ts)
+        local = t + self.offset(t)
+        hour = local % DAY / HOUR
         if earliest <= hour < latest:
-            return int(ts)
-        day = self.local_date(ts)
-        if hour >= latest:
-            day += timedelta(days=1)
-        return self.at(day, (earliest + u * 1.5) * HOUR)
+            return t
+        day = local // DAY + (1 if hour >= latest else 0)
+        wall = day * DAY + int((earliest + u * 1.5) * HOUR)
+        return wall - self.offset(wall - self.offset(wall))
 
     def hours_array(self, ts: np.ndarray) -> np.ndarray:
         """Local hour (0-23) of each timestamp."""
-        offsets = np.array([self.offset(t) for t in np.asarray(ts).ravel()]).reshape(np.shape(ts))
-        return ((np.asarray(ts) + offsets) % DAY) // HOUR
+        return ((np.asarray(ts) + self.offsets(ts)) % DAY) // HOUR
 
 
 def to_datetime(ts: int | None) -> datetime | None:

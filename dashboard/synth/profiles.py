@@ -9,6 +9,7 @@ with the same shape and invented names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def county_profile(code: str) -> CountyProfile:
     return TAICANG if code == TAICANG.code else generic_profile(code)
 
 
+@lru_cache(maxsize=1024)  # asked once per case by the lifecycle planner; the profiles are frozen
 def street_profile(street_code: str) -> StreetProfile | None:
     """The profile of a street by code (for the simulator, which starts from the database)."""
     profile = county_profile(street_code[:6])

@@ -15,10 +15,12 @@ million, well under a minute on SQLite.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 from sqlalchemy import Engine
@@ -38,6 +40,7 @@ from .roster import Pings, Shifts, Walkers, day_roster, shift_pings
 
 log = logging.getLogger("gridwall.seed")
 UTC = timezone.utc
+EPOCH = date(1970, 1, 1)
 DUPLICATE_WINDOW = 48 * 3600  # a report repeats an earlier one in the same grid and category within 48 h
 
 
@@ -74,7 +77,7 @@ def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed:
     categories = load_categories()
     by_code = {c.code: c for c in categories}
 
-    with writes.bulk_load(engine) as conn:
+    with _gc_paused(), writes.bulk_load(engine) as conn:
         writes.delete_county(conn, county)
         writes.upsert_categories(conn, [c.as_row() for c in categories])
         ids = writes.next_ids(conn)
@@ -103,11 +106,14 @@ def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed:
             new = _draw_cases(geo, categories, directory, cal, first_day, today, now_ts, seed, rng, realism, truth)
             case_cols, action_cols = _lifecycles(new, ids["cases"], ids["case_actions"], profile.code, by_code,
                                                  directory, cal, now_ts)
+            dialect = engine.dialect.name
+            case_rows = writes.prepare_rows(dialect, "cases", case_cols)
+            action_rows = writes.prepare_rows(dialect, "case_actions", action_cols)
 
             counts = loading.result()
         counts["categories"] = len(categories)
-        counts["cases"] = writes.bulk_insert(conn, "cases", case_cols)
-        counts["actions"] = writes.bulk_insert(conn, "case_actions", action_cols)
+        counts["cases"] = _load(conn, case_rows)
+        counts["actions"] = _load(conn, action_rows)
         writes.sync_sequences(conn)
 
     statuses = case_cols["status"]
@@ -116,6 +122,19 @@ def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed:
     counts["seconds"] = round(time.perf_counter() - started, 1)
     log.info("seeded %s: %s", county, counts)
     return counts
+
+
+@contextmanager
+def _gc_paused():
+    """The cyclic garbage collector off while the seed holds millions of rows as tuples: it would
+    walk them again and again (it tripled the time of the lifecycles); nothing here makes cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _draw_cases(geo, categories, directory: Directory, cal: LocalCalendar, first_day, today, now_ts: int, seed: int,
@@ -157,12 +176,21 @@ def _load_people(conn, geo, chart, shifts: Shifts, pings: Pings, first_shift_id:
               "grids": writes.bulk_insert(conn, "grids", _columns(geo.grid_rows)),
               "orgs": writes.bulk_insert(conn, "orgs", _columns(chart.orgs)),
               "staff": writes.bulk_insert(conn, "staff", _columns(chart.staff))}
-    counts["shifts"] = writes.bulk_insert(conn, "staff_shifts", {
+    dialect = conn.dialect.name
+    counts["shifts"] = _load(conn, writes.prepare_rows(dialect, "staff_shifts", {
         "id": np.arange(first_shift_id, first_shift_id + len(shifts)),
-        "staff_id": shifts.staff_id, "starts_at": shifts.starts, "ends_at": shifts.ends})
-    counts["pings"] = writes.bulk_insert(conn, "staff_pings", {
-        "staff_id": pings.staff_id, "ts": pings.ts, "lon": pings.lon, "lat": pings.lat})
+        "staff_id": shifts.staff_id, "starts_at": shifts.starts, "ends_at": shifts.ends}))
+    counts["pings"] = _load(conn, writes.prepare_rows(dialect, "staff_pings", {
+        "staff_id": pings.staff_id, "ts": pings.ts, "lon": pings.lon, "lat": pings.lat}))
     return counts
+
+
+def _load(conn, prepared: writes.Prepared) -> int:
+    """A big table's rows in, its indexes built after them (on SQLite)."""
+    rebuild = writes.drop_indexes(conn, prepared.table_name, len(prepared.rows))
+    n = writes.insert_prepared(conn, prepared)
+    writes.create_indexes(conn, rebuild)
+    return n
 
 
 def _columns(rows: list[dict]) -> dict[str, list]:
@@ -193,13 +221,14 @@ def duplicate_of(grid: list[str], category: list[str], reported: np.ndarray, ids
 
 def case_codes(county: str, reported: np.ndarray, cal: LocalCalendar) -> list[str]:
     """320585-20261126-00042: the local report date and a running number within it (by report time)."""
-    codes, seq, last = [], 0, None
-    for ts in reported.tolist():
-        day = cal.local_date(ts)
-        seq = seq + 1 if day == last else 1
-        last = day
-        codes.append(f"{county}-{day:%Y%m%d}-{seq:05d}")
-    return codes
+    n = len(reported)
+    if n == 0:
+        return []
+    days = cal.local_day_numbers(reported)
+    run_start = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])  # the number restarts at each new day
+    seq = np.arange(n) - np.repeat(run_start, np.diff(np.r_[run_start, n])) + 1
+    prefix = {int(d): f"{county}-{(EPOCH + timedelta(days=int(d))):%Y%m%d}-" for d in np.unique(days).tolist()}
+    return [f"{prefix[d]}{q:05d}" for d, q in zip(days.tolist(), seq.tolist())]
 
 
 def _lifecycles(new: NewCases, first_case_id: int, first_action_id: int, county: str, by_code, directory,
@@ -208,12 +237,15 @@ def _lifecycles(new: NewCases, first_case_id: int, first_action_id: int, county:
     ids = np.arange(first_case_id, first_case_id + n)
     codes = case_codes(county, new.reported, cal)
     dups = duplicate_of(new.grid_code, new.category, new.reported, ids)
-    cols = {k: [] for k in ("status", "level", "handler_org_id", "accepted_at", "dispatched_at", "closed_at",
-                            "escalations", "returns", "reworks", "urges", "satisfaction", "merged_into", "updated_at",
-                            "accept_due_at", "dispatch_due_at", "resolve_due_at")}
-    acts = {k: [] for k in ("case_id", "ts", "action", "from_org_id", "to_org_id", "actor_staff_id", "note")}
+    state_keys = ("status", "level", "handler_org_id", "accepted_at", "dispatched_at", "closed_at", "escalations",
+                  "returns", "reworks", "urges", "satisfaction", "merged_into", "updated_at")
+    states: list[tuple] = []
+    due_at: list[tuple[int, int, int]] = []
+    all_steps: list = []
+    per_case = np.zeros(n, dtype=np.int64)
+    reported_all = new.reported.tolist()
     for i in range(n):
-        reported = int(new.reported[i])
+        reported = reported_all[i]
         facts = CaseFacts(codes[i], reported, new.category[i], new.source[i], new.grid_code[i], new.reporter[i],
                           dups[i])
         cat = by_code.get(new.category[i])
@@ -221,22 +253,21 @@ def _lifecycles(new: NewCases, first_case_id: int, first_action_id: int, county:
         steps = steps[:steps_until(steps, now_ts)]
         state = state_after(steps)
         due = deadlines(reported, cat)
-        state.update(accept_due_at=due[0], dispatch_due_at=due[1], resolve_due_at=state["resolve_due_at"] or due[2])
-        for k, v in state.items():
-            cols[k].append(v)
-        case_id = int(ids[i])
-        for s in steps:
-            acts["case_id"].append(case_id)
-            acts["ts"].append(s.ts)
-            acts["action"].append(s.action)
-            acts["from_org_id"].append(s.from_org)
-            acts["to_org_id"].append(s.to_org)
-            acts["actor_staff_id"].append(s.actor)
-            acts["note"].append(s.note)
+        states.append(tuple(state[k] for k in state_keys))
+        due_at.append((due[0], due[1], state["resolve_due_at"] or due[2]))
+        all_steps.extend(steps)
+        per_case[i] = len(steps)
+    state_cols = dict(zip(state_keys, map(list, zip(*states)))) if n else {k: [] for k in state_keys}
+    due_cols = list(map(list, zip(*due_at))) if n else [[], [], []]
+    # Step fields in order: ts, action, from_org, to_org, actor, note (then the planner's own)
+    step_cols = list(map(list, zip(*all_steps)))[:6] if all_steps else [[] for _ in range(6)]
     case_cols = {
         "id": ids, "code": codes, "title": new.title, "description": new.description, "category_code": new.category,
         "source": new.source, "urgency": new.urgency, "reported_at": new.reported, "lon": new.lon, "lat": new.lat,
-        "grid_code": new.grid_code, "address": new.address, "reporter_staff_id": new.reporter, **cols,
+        "grid_code": new.grid_code, "address": new.address, "reporter_staff_id": new.reporter, **state_cols,
+        "accept_due_at": due_cols[0], "dispatch_due_at": due_cols[1], "resolve_due_at": due_cols[2],
     }
-    action_cols = {"id": np.arange(first_action_id, first_action_id + len(acts["case_id"])), **acts}
+    action_cols = {"id": np.arange(first_action_id, first_action_id + len(all_steps)),
+                   "case_id": np.repeat(ids, per_case),
+                   **dict(zip(("ts", "action", "from_org_id", "to_org_id", "actor_staff_id", "note"), step_cols))}
     return case_cols, action_cols

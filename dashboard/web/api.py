@@ -10,32 +10,39 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.analytics import scoring
+from dashboard.analytics import concealment_watch, forecast_record, hot_issues, scoring
 from dashboard.core.config import ReviewSettings
 from dashboard.core.outward import outward
 from dashboard.identity.auth import RoleRequired, audit, current_scope, require_role
 from dashboard.usecases.alerts import acknowledge_alert
 from dashboard.web.openapi import openapi_document
-from data_access import figures, review
+from data_access import concealment_watch as concealment_db
+from data_access import figures, review, review_trends
+from data_access import forecast_record as forecast_db
 from data_access.alerts import STATUSES as ALERT_STATUSES
 from data_access.alerts import list_alerts
 from data_access.case_list import STATES as CASE_STATES
 from data_access.case_list import list_cases
 from data_access.db import get_engine
+from data_access.feeds_cases import region_and_category_names
 from data_access.health import database_status
 from data_access.moment import MAX_YEAR, MIN_YEAR, Moment, parse_moment
-from data_access.period import PeriodError, parse_period
+from data_access.period import Period, PeriodError, parse_period
 from data_access.regions import NoRoot, children, region_name
+from data_access.review_departments import case_flow_as_of
 from data_access.scope import REGION_CODE, BadRegionCode, Scope, ScopeError, code_level
 from data_access.users import audit_rows
 
 MAX_LIMIT = 1000
+# Who sees the concealment watch (layouts/review_forecast.py WATCH_ROLES says the same for the page).
+CONCEALMENT_ROLES = ("center", "leader")
 DEFAULT_LIMIT = 100
 
 bp = Blueprint("gridwall_api", __name__)
@@ -232,15 +239,36 @@ def _score_rules() -> list[scoring.Rule]:
                          r.better) for figure, r in configured.items()]
 
 
+def _period(m: Moment) -> Period:
+    """The review period of the request (``period``, ``date``, ``end``) at T: 400 when malformed, not
+    started by T, too long, or outside the years a moment may take (its comparisons go a year back)."""
+    try:
+        period = parse_period(request.args.get("period"), request.args.get("date"), request.args.get("end"),
+                              _tz(), m.at)
+        if not (MIN_YEAR <= period.first.year and period.last.year <= MAX_YEAR):
+            raise PeriodError(f"period out of range ({MIN_YEAR}-{MAX_YEAR})")
+    except PeriodError as exc:
+        raise ApiError(400, f"{exc} (period {exc.reason})")
+    return period
+
+
+def _period_days(period: Period, windows: dict, at: datetime) -> dict:
+    """``period``, ``previous`` and ``last_year`` as /api/v1/review shows them (first and last days,
+    ``until`` = E' of each window cut like for like)."""
+    return {"period": {**period.to_dict(at), "until": _local(windows["current"][1])},
+            "previous": {**_days(period.previous()), "until": _local(windows["previous"][1])},
+            "last_year": {**_days(period.last_year()), "until": _local(windows["last_year"][1])}}
+
+
+def _days(period: Period) -> dict:
+    return {"start": period.first.isoformat(), "end": period.last.isoformat()}
+
+
 @bp.get("/api/v1/review")
 def review_period():
     """The period figures of a region (interfaces.md, ``/api/v1/review``)."""
     m = _moment()
-    try:
-        period = parse_period(request.args.get("period"), request.args.get("date"), request.args.get("end"),
-                              _tz(), m.at)
-    except PeriodError as exc:
-        raise ApiError(400, f"{exc} (period {exc.reason})")
+    period = _period(m)
     with _engine().connect() as conn:
         scope, name = _scope(conn, request.args.get("region"))
         data = review.review_figures(conn, scope, period, m.at)
@@ -268,6 +296,114 @@ def review_period():
     }
     for key in ("previous", "last_year"):
         body[key].pop("kind", None)
+    return _json(outward(body))
+
+
+@bp.get("/api/v1/review/hot-issues")
+def review_hot_issues():
+    """Categories whose reported cases rose beyond chance against the previous period and last year
+    (dashboard/analytics/hot_issues.py: exact conditional binomial test, Holm-adjusted p < 0.01)."""
+    m = _moment()
+    period = _period(m)
+    with _engine().connect() as conn:
+        scope, name = _scope(conn, request.args.get("region"))
+        data = review_trends.category_counts(conn, scope, period, m.at)
+        names = region_and_category_names(conn, scope)
+        names.update({row["code"]: row["name"] for row in children(conn, scope)})
+    found = hot_issues.find_hot_issues(data["counts"], data["places"], hot_issues.window_lengths(data["windows"]),
+                                       covered=hot_issues.coverage(data["windows"], data["since"]))
+    issues = []
+    for issue in found.issues:
+        row = issue.to_dict()
+        row["name"] = names.get(f"cat:{issue.code}")
+        row["places"] = [{**place, "name": names.get(place["code"])} for place in row["places"]]
+        issues.append(row)
+    body = {"region": scope.region, "name": name, "at": m.local_iso(), **_period_days(period, data["windows"], m.at),
+            "test": {"method": "exact conditional binomial, one-sided (rise)", "adjustment": "holm",
+                     "alpha": found.alpha, "tests": found.tests},
+            "hot_issues": issues}
+    return _json(outward(body))
+
+
+@bp.get("/api/v1/review/trend")
+def review_trend():
+    """The main period figures of each of the 26 ISO weeks up to the period's end (each week as
+    /api/v1/review would give it for that week at T)."""
+    m = _moment()
+    period = _period(m)
+    with _engine().connect() as conn:
+        scope, name = _scope(conn, request.args.get("region"))
+        weeks = review_trends.weekly_figures(conn, scope, period, m.at)
+    body = {"region": scope.region, "name": name, "at": m.local_iso(),
+            "period": {**period.to_dict(m.at), "until": _local(period.as_of(m.at))},
+            "figures": list(review_trends.TREND_KEYS),
+            "weeks": [{"start": row["week"].week.first.isoformat(), "end": row["week"].week.last.isoformat(),
+                       "until": _local(row["week"].until), "partial": row["week"].partial,
+                       "in_period": row["week"].in_period, "figures": row["figures"]} for row in weeks]}
+    return _json(outward(body))
+
+
+@bp.get("/api/v1/review/forecast")
+def review_forecast():
+    """The coming week (预测研判) of a region from T: the engine's stored forecast per street x major
+    category with 80 % intervals, the hotspot grids, and the forecasts' record over the 8 complete
+    weeks before T's week (dashboard/analytics/forecast_record.py). No period: it looks ahead from T."""
+    m = _moment()
+    with _engine().connect() as conn:
+        scope, name = _scope(conn, request.args.get("region"))
+        with_record = len(scope.region) <= 9   # the engine forecasts streets and the county, not below
+        inputs = forecast_db.section_inputs(conn, scope, m, forecast_record.record_days() if with_record else 0,
+                                            forecast_record.hotspot_days())
+        data = forecast_record.forecast_view(**inputs, today=m.at.astimezone(m.tz).date(), with_record=with_record)
+        places = forecast_db.grid_places(conn, scope, [g["grid_code"] for g in data["hotspots"]["grids"]])
+    for grid in data["hotspots"]["grids"]:
+        grid["name"] = (places.get(grid["grid_code"]) or {}).get("name")
+    data["forecast"]["made_at"] = _local(data["forecast"]["made_at"])
+    return _json(outward({"region": scope.region, "name": name, "at": m.local_iso(), **data}))
+
+
+@bp.get("/api/v1/review/concealment")
+def review_concealment():
+    """The communities the engine flagged as 疑似瞒报漏报 during the period, with their evidence (roles
+    ``center`` and ``leader`` only: a street user is refused whatever it asks)."""
+    require_role(*CONCEALMENT_ROLES)
+    m = _moment()
+    period = _period(m)
+    with _engine().connect() as conn:
+        scope, name = _scope(conn, request.args.get("region"))
+        alerts, channels = concealment_db.watch_inputs(conn, scope, period, m.at, concealment_watch.BEFORE_WEEKS)
+        names = region_and_category_names(conn, scope)
+    rows = concealment_watch.watch_rows(alerts, channels)
+    communities = [{**row, "name": names.get(row["community"]),
+                    "alerts": [{**a, "created_at": _local(a["created_at"]), "ended_at": _local(a["ended_at"])}
+                               for a in row["alerts"]]} for row in rows]
+    body = {"region": scope.region, "name": name, "at": m.local_iso(),
+            "period": {**period.to_dict(m.at), "until": _local(period.as_of(m.at))},
+            "before_weeks": concealment_watch.BEFORE_WEEKS,
+            "wording": "疑似瞒报漏报，建议核实：预警引擎的线索，不是结论",
+            "communities": communities}
+    return _json(outward(body))
+
+
+# A case code as a platform writes it (contract.md: 320585-20261126-00042).
+CASE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+@bp.get("/api/v1/cases/<code>/flow")
+def case_flow(code: str):
+    """A case's flow log (``case_actions`` in order, org names, notes masked) as it stood at T. A case
+    outside the caller's scope answers 404 like an unknown one: no probing."""
+    if not CASE_CODE.fullmatch(code):
+        raise ApiError(400, "malformed case code: ASCII letters, digits, '-', '_' or '.', at most 64 characters")
+    m = _moment()
+    scope = _caller_scope()
+    with _engine().connect() as conn:
+        flow = case_flow_as_of(conn, scope, code, m.at)
+    if flow is None:
+        raise ApiError(404, "no such case in your scope")
+    body = {**flow, "at": m.local_iso(), "reported_at": _local(flow["reported_at"]),
+            "closed_at": _local(flow["closed_at"]),
+            "actions": [{**step, "ts": _local(step["ts"])} for step in flow["actions"]]}
     return _json(outward(body))
 
 

@@ -7,6 +7,7 @@ from data_access.case_list import STATES as CASE_STATES
 from data_access.figures import CASE_KEYS, RATE_KEYS, STAFFING_KEYS
 from data_access.period import KINDS as PERIOD_KINDS
 from data_access.review import FIGURE_KEYS as PERIOD_FIGURE_KEYS
+from data_access.review_trends import TREND_COUNTS, TREND_KEYS
 
 
 def _ints(keys) -> dict:
@@ -95,6 +96,30 @@ def openapi_document() -> dict:
                 "status": {"type": "string", "enum": list(ALERT_STATUSES)},
                 "ack_by": {"type": "string", "nullable": True}, "ack_at": _TS, "resolved_at": _TS,
                 "source": {"type": "string", "nullable": True},
+            },
+        },
+        "CaseFlow": {
+            "type": "object",
+            "required": ["code", "at", "actions", "orgs", "returns", "urges", "extensions", "reworks", "escalations"],
+            "description": "A case's flow log (case_actions) as it stood at `at`: the actions logged by then, in "
+                           "order; the counts are of those actions. Text fields are masked.",
+            "properties": {
+                "code": {"type": "string"}, "title": {"type": "string", "nullable": True},
+                "grid_code": {"type": "string", "nullable": True}, "reported_at": _TS,
+                "status": {"type": "string", "nullable": True,
+                           "description": "closed, rejected or merged once the case was by `at`; else null"},
+                "closed_at": _TS, "at": {"type": "string", "format": "date-time"},
+                "orgs": {"type": "array", "items": {"type": "string"},
+                         "description": "The orgs that held it: each dispatch's receiver and each return's sender"},
+                **{k: {"type": "integer"} for k in ("returns", "urges", "extensions", "reworks", "escalations")},
+                "actions": {"type": "array", "items": {"type": "object", "properties": {
+                    "ts": _TS, "action": {"type": "string", "description": "report, accept, dispatch, return, "
+                                          "rework, extend, urge, escalate, close ... (contract.md, case_actions)"},
+                    "from_org_id": {"type": "integer", "nullable": True},
+                    "from_org": {"type": "string", "nullable": True},
+                    "to_org_id": {"type": "integer", "nullable": True},
+                    "to_org": {"type": "string", "nullable": True},
+                    "note": {"type": "string", "nullable": True}}}},
             },
         },
         "PeriodFigures": {
@@ -197,10 +222,22 @@ def openapi_document() -> dict:
                                   "custom only: the last day (at most 366 days)"),
                            _AT],
             "responses": {**_ok(_ref("Review"), "Period figures"), **read_errors}}},
+        "/cases/{code}/flow": {"get": {
+            "summary": "A case's flow log: who held it and when, returns, urges, extensions (case_actions in order)",
+            "parameters": [_param("code", "path", {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+                                  "Case code (事件编号)", True),
+                           _param("at", "query", {"type": "string"},
+                                  "ISO 8601 moment: the log as it stood then. Default: now.")],
+            "responses": {**_ok(_ref("CaseFlow"), "The flow log"), **_errors(400, 401, 503),
+                          "404": {"description": "No such case in the caller's scope (unknown and outside look "
+                                                 "the same)",
+                                  "content": {"application/json": {"schema": _ref("Error")}}}}}},
         "/openapi.json": {"get": {
             "summary": "This document", "security": [],
             "responses": _ok({"type": "object"}, "OpenAPI 3 document")}},
     }
+    _review_sections(schemas, paths, read_errors)
+    _forecast_sections(schemas, paths, read_errors)
     return {
         "openapi": "3.0.3",
         "info": {"title": "gridwall API", "version": "1",
@@ -217,3 +254,157 @@ def openapi_document() -> dict:
             },
         },
     }
+
+
+def _review_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
+    """The review page's hot issues and 26-week trend: same parameters and errors as ``/review``."""
+    params = paths["/review"]["get"]["parameters"]
+    number = {"type": "number", "nullable": True}
+    comparison = {"type": "object", "properties": {
+        "count": {"type": "integer", "description": "cases of the comparison window"},
+        "ratio": {**number, "description": "current / comparison per unit of time; null when the comparison is 0"},
+        "p_value": {**number, "description": "one-sided exact conditional binomial test of the rise"},
+        "p_adjusted": {**number, "description": "Holm-adjusted over the family; null when the test could "
+                                                "not reach alpha at all and was left out of the family"},
+        "significant": {"type": "boolean", "description": "p_adjusted < alpha"},
+        "covered": {"type": "boolean", "description": "false: the window starts before the database's first "
+                                                      "case, so it was not tested (p_value null)"}}}
+    schemas["HotIssues"] = {
+        "type": "object", "required": ["region", "name", "at", "period", "previous", "last_year", "test", "hot_issues"],
+        "properties": {
+            "region": {"type": "string"}, "name": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+            "period": _ref("PeriodDays"), "previous": _ref("PeriodDays"), "last_year": _ref("PeriodDays"),
+            "test": {"type": "object", "properties": {
+                "method": {"type": "string"}, "adjustment": {"type": "string", "enum": ["holm"]},
+                "alpha": {"type": "number"}, "tests": {"type": "integer", "description": "size of the family"}}},
+            "hot_issues": {"type": "array", "description": "largest significant rise first", "items": {
+                "type": "object", "properties": {
+                    "category_code": {"type": "string"}, "name": {"type": "string", "nullable": True},
+                    "level": {"type": "string", "enum": ["major", "minor"]},
+                    "current": {"type": "integer"}, "previous": comparison, "last_year": comparison,
+                    "places": {"type": "array", "description": "top 3 children (streets, communities or grids) "
+                               "by current count", "items": {"type": "object", "properties": {
+                                   "code": {"type": "string"}, "name": {"type": "string", "nullable": True},
+                                   "count": {"type": "integer"}, "share": number}}}}}}}}
+    schemas["ReviewTrend"] = {
+        "type": "object", "required": ["region", "name", "at", "period", "figures", "weeks"],
+        "properties": {
+            "region": {"type": "string"}, "name": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+            "period": _ref("PeriodDays"),
+            "figures": {"type": "array", "items": {"type": "string", "enum": list(TREND_KEYS)}},
+            "weeks": {"type": "array", "description": "26 ISO weeks, oldest first, the last holding the period's "
+                      "last day (or T while the period runs)", "items": {"type": "object", "properties": {
+                          "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
+                          "until": {"type": "string", "format": "date-time", "description": "E' = min(E, T)"},
+                          "partial": {"type": "boolean"}, "in_period": {"type": "boolean"},
+                          "figures": {"type": "object", "description": "as PeriodFigures for that week",
+                                      "properties": {k: number for k in TREND_KEYS + TREND_COUNTS}}}}}}}
+    paths["/review/hot-issues"] = {"get": {
+        "summary": "Hot issues: categories whose reported cases rose against the previous period and last year "
+                   "beyond chance (exact test, Holm-adjusted p < 0.01), with the places they concentrate",
+        "parameters": params,
+        "responses": {**_ok(_ref("HotIssues"), "Hot issues"), **read_errors}}}
+    paths["/review/trend"] = {"get": {
+        "summary": "The main period figures of each of the last 26 ISO weeks up to the period's end",
+        "parameters": params,
+        "responses": {**_ok(_ref("ReviewTrend"), "Weekly figures"), **read_errors}}}
+
+
+def _forecast_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
+    """The review page's forecast (预测研判: forecast, hotspots, record) and concealment watch (疑似瞒报漏报)."""
+    number = {"type": "number", "nullable": True}
+    total = {"type": "object", "description": "a weekly total: mean and its central 80 % interval", "properties": {
+        "expected": {"type": "number"}, "lo80": {"type": "integer"}, "hi80": {"type": "integer"},
+        "days": {"type": "integer", "description": "forecast days summed"}}}
+    named = {"type": "string", "nullable": True}
+    schemas["ReviewForecast"] = {
+        "type": "object", "required": ["region", "name", "at", "interval", "forecast", "hotspots", "record"],
+        "description": "dashboard/analytics/forecast_record.py. The interval of a sum is read off the daily 80 % "
+                       "intervals (variance ((hi - lo) / 2z)^2, at least the mean) plus, for totals over several "
+                       "series, the common variance measured on the 10 weeks before; negative-binomial quantiles.",
+        "properties": {
+            "region": {"type": "string"}, "name": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+            "interval": {"type": "number", "description": "0.8"},
+            "forecast": {"type": "object", "description": "the engine's stored forecast (gw_forecasts) from T's "
+                         "date, as last made by T, summed over its days", "properties": {
+                "made_at": _TS, "start": {"type": "string", "format": "date", "nullable": True},
+                "end": {"type": "string", "format": "date", "nullable": True}, "days": {"type": "integer"},
+                "rows": {"type": "array", "description": "per street x major category", "items": {
+                    "type": "object", "properties": {"region_code": {"type": "string"}, "region_name": named,
+                                                     "category_code": {"type": "string"}, "category_name": named,
+                                                     **total["properties"]}}},
+                "regions": {"type": "array", "description": "per street", "items": {"type": "object", "properties": {
+                    "region_code": {"type": "string"}, "region_name": named, **total["properties"]}}},
+                "categories": {"type": "array", "description": "per major category", "items": {
+                    "type": "object", "properties": {"category_code": {"type": "string"}, "category_name": named,
+                                                     **total["properties"]}}},
+                "total": {**total, "nullable": True}}},
+            "hotspots": {"type": "object", "description": "the grids with the most expected cases in the 7 days "
+                         "from T's date (the engine's grid model, dashboard/analytics/hotspots.py), top 10 of the "
+                         "region", "properties": {
+                "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
+                "top_n": {"type": "integer"},
+                "grids": {"type": "array", "items": {"type": "object", "properties": {
+                    "grid_code": {"type": "string"}, "name": named, "rank": {"type": "integer"},
+                    "expected": {"type": "number"}}}},
+                "record": {"type": "object", "description": "per past week: share of the predicted top grids "
+                           "among the week's actual top grids; naive: last week's ranking", "properties": {
+                    "top_n": {"type": "integer"}, "hit_rate": number, "naive_hit_rate": number,
+                    "weeks": {"type": "array", "items": {"type": "object", "properties": {
+                        "start": {"type": "string", "format": "date"}, "hit_rate": number,
+                        "naive_hit_rate": number}}}}}}},
+            "record": {"type": "object", "description": "the 8 complete weeks before T's week, each forecast by "
+                       "the engine's model from the days before its Monday (memory chosen the engine's way), "
+                       "against what happened; empty below a street", "properties": {
+                "weeks": {"type": "array", "items": {"type": "object", "properties": {
+                    "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
+                    "memory": {"type": "string", "enum": ["weeks", "half-year", "year"]},
+                    "expected": {"type": "number"}, "lo80": {"type": "integer"}, "hi80": {"type": "integer"},
+                    "actual": {"type": "integer"}, "inside": {"type": "boolean"},
+                    "series": {"type": "integer", "description": "street x major category series"},
+                    "series_inside": {"type": "integer"}, "coverage": number,
+                    "mae": {**number, "description": "mean absolute error of a series' weekly count"},
+                    "naive_mae": {**number, "description": "the same for the week before's count"}}}},
+                "regions": {"type": "array", "description": "per street over the weeks", "items": {
+                    "type": "object", "properties": {
+                        "region_code": {"type": "string"}, "region_name": named, "weeks": {"type": "integer"},
+                        "inside": {"type": "integer"}, "coverage": number, "mae": number, "mean_actual": number}}},
+                "overall": {"type": "object", "nullable": True, "properties": {
+                    "weeks": {"type": "integer"}, "total_inside": {"type": "integer"},
+                    "series_weeks": {"type": "integer"}, "series_inside": {"type": "integer"},
+                    "coverage": number, "mae": number, "naive_mae": number, "mean_actual": number}}}},
+        },
+    }
+    share = {"type": "object", "properties": {
+        "patrol": {"type": "integer", "description": "patrol reports (巡查上报)"},
+        "other": {"type": "integer", "description": "12345, resident photos and video reports"},
+        "share": {**number, "description": "patrol / (patrol + other); null without reports"}}}
+    schemas["ReviewConcealment"] = {
+        "type": "object", "required": ["region", "name", "at", "period", "communities"],
+        "description": "A suspicion to verify (疑似, 建议核实), never a finding.",
+        "properties": {
+            "region": {"type": "string"}, "name": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+            "period": _ref("PeriodDays"), "before_weeks": {"type": "integer"}, "wording": {"type": "string"},
+            "communities": {"type": "array", "description": "in the order first flagged", "items": {
+                "type": "object", "properties": {
+                    "community": {"type": "string"}, "name": named,
+                    "period": share,
+                    "peers": {**share, "properties": {**share["properties"], "communities": {"type": "integer"}},
+                              "description": "the other communities of the region, pooled, in the period"},
+                    "before": {**share, "properties": {**share["properties"], "weeks": {"type": "integer"}},
+                               "description": "the community itself over the weeks before the period"},
+                    "alerts": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "integer"}, "created_at": _TS, "ended_at": _TS,
+                        "acknowledged": {"type": "boolean"}, "dismissed": {"type": "boolean"},
+                        "evidence": {"type": "object", "description": "the engine's: test own_history or peers, "
+                                     "observed, expected, ratio, uncontrolled_ratio, share, peer_share ..."}}}}}}}}}
+    paths["/review/forecast"] = {"get": {
+        "summary": "The coming week from T (预测研判): the stored forecast per street x major category with 80 % "
+                   "intervals, next week's hotspot grids, and the forecasts' record over the past 8 weeks",
+        "parameters": [_REGION, _AT],
+        "responses": {**_ok(_ref("ReviewForecast"), "Forecast, hotspots and record"), **read_errors}}}
+    paths["/review/concealment"] = {"get": {
+        "summary": "Communities the engine flagged as 疑似瞒报漏报 in the period, with their evidence "
+                   "(roles center and leader only)",
+        "parameters": paths["/review"]["get"]["parameters"],
+        "responses": {**_ok(_ref("ReviewConcealment"), "Flagged communities"), **read_errors}}}
