@@ -13,6 +13,7 @@ font on the machine (Debian: fonts-noto-cjk); without one the script says so and
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import sqlite3
 import subprocess
@@ -51,18 +52,20 @@ def wait_for_map(driver, timeout: float = 60) -> None:
     print("warning: the map drew no regions in time", file=sys.stderr)
 
 
-def save_screenshot(driver, path: Path, tries: int = 3) -> None:
-    """A 4K or 5760-wide shot on a busy machine can outlast chromedriver's wait for the renderer."""
-    from selenium.common.exceptions import TimeoutException
+def save_screenshot(driver, path: Path, tries: int = 4) -> None:
+    """The page as shown, through DevTools: chromedriver's own screenshot gives the renderer 10 s, which a
+    4K or 5760-wide wall on a busy machine can outlast."""
+    from selenium.common.exceptions import WebDriverException
 
     for attempt in range(1, tries + 1):
         try:
-            driver.save_screenshot(str(path))
+            shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+            path.write_bytes(base64.b64decode(shot["data"]))
             return
-        except TimeoutException:
+        except WebDriverException:
             if attempt == tries:
                 raise
-            time.sleep(5)
+            time.sleep(10)
 
 
 def gridwall(*args: str, env: dict) -> None:
