@@ -46,10 +46,10 @@ def breadcrumb(path: Sequence[tuple[str, str, str | None]]) -> list:
 # --- headline figures ---------------------------------------------------------------------------------
 
 def _change_cell(change: fmt.Change, window: str) -> html.Td:
+    # As few components as will do: the Dash renderer's work grows with their number.
     verdict = change.verdict or "none"
-    kids: list = [html.Span(change.text, className="change-text")]
-    if change.word and change.verdict != "same":
-        kids.append(html.Span(change.word, className=f"verdict verdict--{verdict}"))
+    kids = [change.text, html.Span(change.word, className=f"verdict verdict--{verdict}")] \
+        if change.word and change.verdict != "same" else change.text
     return html.Td(kids, className=f"change change--{verdict}", **{"data-window": window,
                                                                     "data-verdict": change.verdict or ""})
 
@@ -70,7 +70,7 @@ def headline(figures: Mapping[str, Mapping[str, Any] | None], windows: Mapping[s
     rows = []
     for key in fmt.HEADLINE_KEYS:
         better = fmt.BETTER.get(key)
-        label = [html.Span(fmt.LABELS[key])]
+        label: list = [fmt.LABELS[key]]
         if better:
             label.append(html.Span(fmt.BETTER_WORDS[better], className="figure-better"))
         rows.append(html.Tr([

@@ -282,7 +282,7 @@ def record_table(rec: dict, scope_name: str, level: str = "county") -> html.Div:
 
 # --- the concealment watch -------------------------------------------------------------------------------
 
-def engine_line(ev: dict) -> str:
+def evidence_line(ev: dict) -> str:
     """The engine's evidence of one alert in words (as suspicion)."""
     weeks = f"近{ev['weeks']}周" if ev.get("weeks") else "近期"
     if ev.get("test") == "own_history" and ev.get("observed") is not None and ev.get("expected") is not None:
@@ -310,7 +310,7 @@ def concealment_list(rows: list[dict], names: dict[str, str], period_text: str, 
             elif a["acknowledged"]:
                 state += " · 已确认"
             statuses.append(html.Li(className="cw-alert", **{"data-alert-id": str(a["id"])}, children=[
-                html.Span(engine_line(a["evidence"])),
+                html.Span(evidence_line(a["evidence"])),
                 html.Span(f"（{local_time(a['created_at'], tz)} 标记，{state}）", className="cw-when")]))
         p, peers, before = row["period"], row["peers"], row["before"]
         items.append(html.Li(className="cw-item", **{"data-community": code}, children=[

@@ -47,6 +47,11 @@ return {doc: [d.scrollWidth - d.clientWidth, d.scrollHeight - d.clientHeight],
                   document.querySelector('.review-controls').offsetParent !== null,
         nav: document.querySelector('.shell-nav') ? document.querySelector('.shell-nav').offsetParent !== null : false};
 """
+# Generous: every section of the page answers each change of the URL, and a loaded test machine is slow
+# (waits, not timed assertions).
+WAIT = 240
+
+
 SETTLE_JS = "return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r())))"
 
 
@@ -62,6 +67,8 @@ def start(dash_duo, url: str, auth: bool):
     # With auth on, "/" is the login page, not a Dash page: do not wait for Dash there.
     dash_duo.start_server(app, navigate=False, port=free_port())
     dash_duo._url = dash_duo.server.url
+    # A script waits while the page's main thread is busy (Dash rendering every section on a slow machine).
+    dash_duo.driver.set_script_timeout(WAIT)
     return app
 
 
@@ -70,10 +77,6 @@ def sign_in(dash_duo, who: str, next_path: str) -> None:
     dash_duo.find_element("#username").send_keys(who)
     dash_duo.find_element("#password").send_keys(PASSWORD)
     dash_duo.find_element("#login-submit").click()
-
-
-# Generous: every section of the page answers each change of the URL, and a loaded test machine is slow.
-WAIT = 120
 
 
 def wait_for(dash_duo, predicate, timeout: float = WAIT):

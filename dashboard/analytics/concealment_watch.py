@@ -41,7 +41,7 @@ def _counts(frame: pd.DataFrame, window: int) -> dict[str, tuple[int, int]]:
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def engine_evidence(detail: dict[str, Any]) -> dict[str, Any]:
+def alert_evidence(detail: dict[str, Any]) -> dict[str, Any]:
     """The engine's evidence of one alert, as the watch shows it (missing keys are None)."""
     test = detail.get("test")
     window = detail.get("window") if isinstance(detail.get("window"), dict) else {}
@@ -81,5 +81,5 @@ def watch_rows(alerts: list[dict], channels: pd.DataFrame, period_window: int = 
             }
         row["alerts"].append({"id": alert["id"], "created_at": alert["created_at"], "ended_at": alert.get("ended_at"),
                               "acknowledged": bool(alert.get("acknowledged")), "dismissed": bool(alert.get("dismissed")),
-                              "evidence": engine_evidence(alert.get("detail") or {})})
+                              "evidence": alert_evidence(alert.get("detail") or {})})
     return list(rows.values())
