@@ -133,11 +133,13 @@
         var room = window.innerHeight - current.getBoundingClientRect().top - navHeight - 12;
         var width = current.parentElement.clientWidth;
         var natural = current.scrollHeight;
-        var scale = Math.min(1, room / Math.max(1, natural), width / Math.max(1, current.scrollWidth));
+        // The panel clips its body: what its body holds may be wider than the panel itself.
+        var wide = Math.max(current.scrollWidth, body ? current.clientWidth + body.scrollWidth - body.clientWidth : 0);
+        var scale = Math.min(1, room / Math.max(1, natural), width / Math.max(1, wide));
         screens = 1;
         if (scale < MIN_SCALE && body) {
             // Too tall to read scaled: full size (or the width's), cut into screens.
-            scale = Math.min(1, width / Math.max(1, current.scrollWidth));
+            scale = Math.min(1, width / Math.max(1, wide));
             current.style.maxHeight = (room / scale) + "px";
             var starts = screenStarts(body, 1);
             screens = starts.length;

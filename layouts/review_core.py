@@ -73,12 +73,13 @@ def headline(figures: Mapping[str, Mapping[str, Any] | None], windows: Mapping[s
         label: list = [fmt.LABELS[key]]
         if better:
             label.append(html.Span(fmt.BETTER_WORDS[better], className="figure-better"))
+        num = "num sources" if key == "by_source" else "num"  # a list of sources may wrap
         rows.append(html.Tr([
             html.Th(label, scope="row", className="figure-name"),
-            html.Td(fmt.figure_text(key, cur), className="num figure-now", **{"data-window": "current"}),
-            html.Td(fmt.figure_text(key, prev), className="num", **{"data-window": "previous"}),
+            html.Td(fmt.figure_text(key, cur), className=f"{num} figure-now", **{"data-window": "current"}),
+            html.Td(fmt.figure_text(key, prev), className=num, **{"data-window": "previous"}),
             _change_cell(fmt.change(key, cur, prev), "previous"),
-            html.Td(fmt.figure_text(key, ly), className="num", **{"data-window": "last_year"}),
+            html.Td(fmt.figure_text(key, ly), className=num, **{"data-window": "last_year"}),
             _change_cell(fmt.change(key, cur, ly), "last_year"),
         ], **{"data-figure": key}))
     return html.Table(className="page-table review-headline-table", children=[html.Thead(head), html.Tbody(rows)])

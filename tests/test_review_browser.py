@@ -37,11 +37,13 @@ FIT_JS = """
 const d = document.documentElement, page = document.querySelector('.page');
 const slide = document.querySelector('.page-body > .is-slide');
 const r = slide ? slide.getBoundingClientRect() : null;
+const body = slide ? slide.querySelector('.panel-body') : null;
 return {doc: [d.scrollWidth - d.clientWidth, d.scrollHeight - d.clientHeight],
         page: page ? [page.scrollWidth - page.clientWidth, page.scrollHeight - page.clientHeight] : null,
         view: [window.innerWidth, window.innerHeight],
         slide: r ? [r.left, r.top, r.right, r.bottom] : null,
         title: slide ? slide.querySelector('.panel-title').textContent : null,
+        clipped: body ? body.scrollWidth - body.clientWidth : null,
         count: (document.getElementById('review-slide-count') || {}).textContent,
         controls: !!document.querySelector('.review-controls') &&
                   document.querySelector('.review-controls').offsetParent !== null,
@@ -155,6 +157,7 @@ def assert_fits(dash_duo, width: int, height: int) -> dict:
     assert got["page"][0] <= 0, f"the page scrolls sideways: {got}"
     left, top, right, bottom = got["slide"]
     assert left >= -1 and top >= 0 and right <= width + 1 and bottom <= height + 1, f"a slide off screen: {got}"
+    assert got["clipped"] <= 1, f"a slide cut at its right edge: {got}"  # (a tall one is cut into screens)
     assert not got["controls"] and not got["nav"], got
     return got
 
