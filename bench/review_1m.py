@@ -282,9 +282,12 @@ return code.indexOf(arguments[0]) === 0 && code.length > arguments[0].length ? p
 def measure_page(server_url: str, query: str, region: str, reps: int) -> dict:
     """First render of /review in headless Chromium: navigation start -> the children table drawn (ms,
     the browser's clock), ``reps`` runs after one warm-up; a sign-in first."""
+    from selenium.common.exceptions import TimeoutException
     from serve import chromium
 
     driver = chromium(1920, 1080)
+    driver.set_script_timeout(10)
+    driver.set_page_load_timeout(300)
     try:
         driver.get(f"{server_url}/login?next=%2Freview")
         driver.find_element("id", "username").send_keys(USER)
@@ -301,7 +304,10 @@ def measure_page(server_url: str, query: str, region: str, reps: int) -> dict:
             drawn = None
             deadline = time.time() + 120
             while drawn is None and time.time() < deadline:
-                drawn = driver.execute_script(ROWS_DRAWN, region)
+                try:
+                    drawn = driver.execute_script(ROWS_DRAWN, region)
+                except TimeoutException:  # the renderer is busy (drawing other sections): ask again
+                    drawn = None
                 if drawn is None:
                     time.sleep(0.02)
             if drawn is None:
@@ -364,9 +370,14 @@ def main() -> int:
                 load_after = loadavg()
                 cur.close()
             page = {"status": "not measured (--browser off)"}
+            print(json.dumps({"backend": backend, "load_before": load_before, "load_after": load_after,
+                              **{k: {s: round(v, 1) for s, v in t.items()} for k, t in times.items()}}), flush=True)
             if server is not None:
-                page = ({"status": "not measured: PAGE_READY is False (the /review page is not built)"}
-                        if not PAGE_READY else measure_page(server.url, query, region, args.page_reps))
+                try:
+                    page = ({"status": "not measured: PAGE_READY is False (the /review page is not built)"}
+                            if not PAGE_READY else measure_page(server.url, query, region, args.page_reps))
+                except Exception as exc:  # noqa: BLE001 - report the page's failure, keep the figures
+                    page = {"status": f"failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
                 page["load_after"] = loadavg()
         finally:
             if server is not None:

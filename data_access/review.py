@@ -100,43 +100,76 @@ COUNT_KEYS = ("reported", "patrol", "accepted", "rejected", "closed", "due", "on
 
 @cache
 def _case_columns():
-    """(the count columns ``<key>_<i>`` of every window i, the rows at least one of them counts)."""
+    """(the per-row conditions, computed once per case: ``{name: condition}``; the count columns
+    ``<key>_<i>`` of every window i over them, given the subquery's columns; the rows at least one
+    window counts).
+
+    Each count of the contract's table is a conjunction of a few facts about the case (reported in
+    window i, closed in it, due in it, accepted before E', the first return before E' ...). The facts
+    are evaluated once per case in a subquery, and the 51 counts combine them: evaluating each
+    count's whole condition per case costs about a third more on both backends (docs/benchmarks.md,
+    section 7). NULLs stay NULL in the facts, so a comparison with NULL is still false.
+    """
     fl = _flow_firsts().c
-    cols, rows = [], []
+    facts = {
+        "live": c.status.notin_(("rejected", "merged")),
+        "rej": c.status == "rejected",
+        "pat": c.source == "patrol",
+        "ontime": c.closed_at <= c.resolve_due_at,
+        "rated": c.satisfaction.is_not(None),
+        "sat": c.satisfaction >= 3,
+        "selfres": and_(c.escalations == 0, c.level.in_(("grid", "community"))),
+    }
+    rows = []
     for i in range(len(WINDOWS)):
         s, e = _bounds(i)
-        reported = _in(c.reported_at, s, e)
-        closed = and_(c.status == "closed", _in(c.closed_at, s, e))
-        due = and_(c.status.notin_(("rejected", "merged")), c.reported_at < e,
-                   or_(_in(c.resolve_due_at, s, e), closed))
-        closed_by_end = and_(c.status == "closed", c.closed_at < e)
-        rated = and_(closed, c.satisfaction.is_not(None))
-        patrol = and_(reported, c.source == "patrol")
-        patrol_closed = and_(closed, c.source == "patrol")
-        dispatched = _in(c.dispatched_at, s, e)
+        facts.update({
+            f"r{i}": _in(c.reported_at, s, e),                          # reported in P
+            f"c{i}": and_(c.status == "closed", _in(c.closed_at, s, e)),  # closed in P
+            f"dw{i}": _in(c.resolve_due_at, s, e),                     # falls due in P
+            f"p{i}": _in(c.dispatched_at, s, e),                       # dispatched in P
+            f"a{i}": c.accepted_at < e,
+            f"rb{i}": c.reported_at < e,
+            f"cb{i}": and_(c.status == "closed", c.closed_at < e),     # closed by E'
+            f"fr{i}": fl.first_return < e,
+            f"fw{i}": fl.first_rework < e,
+            f"fe{i}": fl.first_extend < e,
+        })
+        # Each is served by its own time index.
+        rows += [_in(c.reported_at, s, e), _in(c.closed_at, s, e), _in(c.resolve_due_at, s, e),
+                 _in(c.dispatched_at, s, e)]
+    return facts, or_(*rows)
+
+
+def _count_columns(x):
+    """The count columns ``<key>_<i>`` over the facts of subquery ``x`` (``_case_columns``)."""
+    cols = []
+    for i in range(len(WINDOWS)):
+        f = {k[:-1] if k[-1].isdigit() else k: col for k, col in x.c.items()
+             if not k[-1].isdigit() or k.endswith(str(i))}
+        rep, closed = f["r"], f["c"]
+        due = and_(f["live"], f["rb"], or_(f["dw"], closed))
         conditions = {
-            "reported": reported,
-            "patrol": patrol,
-            "accepted": and_(reported, c.accepted_at < e),
-            "rejected": and_(reported, c.status == "rejected"),
+            "reported": rep,
+            "patrol": and_(rep, f["pat"]),
+            "accepted": and_(rep, f["a"]),
+            "rejected": and_(rep, f["rej"]),
             "closed": closed,
             "due": due,
-            "on_time": and_(due, closed_by_end, c.closed_at <= c.resolve_due_at),
-            "closed_due": and_(due, closed_by_end),
-            "rated": rated,
-            "satisfied": and_(rated, c.satisfaction >= 3),
-            "patrol_closed": patrol_closed,
-            "self_resolved": and_(patrol_closed, c.escalations == 0, c.level.in_(("grid", "community"))),
-            "dispatched": dispatched,
-            "returned": and_(dispatched, fl.first_return < e),
-            "reworked": and_(closed, fl.first_rework < e),
-            "extended": and_(due, fl.first_extend < e),
-            "patrol_accepted": and_(patrol, c.accepted_at < e, c.status.notin_(("rejected", "merged"))),
+            "on_time": and_(due, f["cb"], f["ontime"]),
+            "closed_due": and_(due, f["cb"]),
+            "rated": and_(closed, f["rated"]),
+            "satisfied": and_(closed, f["rated"], f["sat"]),
+            "patrol_closed": and_(closed, f["pat"]),
+            "self_resolved": and_(closed, f["pat"], f["selfres"]),
+            "dispatched": f["p"],
+            "returned": and_(f["p"], f["fr"]),
+            "reworked": and_(closed, f["fw"]),
+            "extended": and_(due, f["fe"]),
+            "patrol_accepted": and_(rep, f["pat"], f["a"], f["live"]),
         }
         cols += [func.count().filter(cond).label(f"{key}_{i}") for key, cond in conditions.items()]
-        # Each is served by its own time index.
-        rows += [reported, _in(c.closed_at, s, e), _in(c.resolve_due_at, s, e), dispatched]
-    return cols, or_(*rows)
+    return cols
 
 
 def _grouped_counts(conn: Connection, scope: Scope, params: dict):
@@ -145,15 +178,18 @@ def _grouped_counts(conn: Connection, scope: Scope, params: dict):
     The key is None for the region itself (below the grid level) or for unlocated cases. One
     statement grouped by child and source: the counts are sums over the sources, and the reported
     count of each source is ``by_source`` (only sources that occur; a NULL source is "").
+    The facts subquery has OFFSET 0 so that neither backend folds it back into the counts.
     """
-    cols, rows = _case_columns()
+    facts, rows = _case_columns()
     key = _child_key(c.grid_code, scope)
     key = key if key is not None else literal(None)
     fl = _flow_firsts()
-    stmt = (select(key.label("g"), c.source.label("src"), *cols)
-            .select_from(Case.__table__.outerjoin(fl, fl.c.case_id == c.id))
-            .where(rows, in_scope(scope, Case, index=False))
-            .group_by(key, c.source))
+    x = (select(key.label("g"), c.source.label("src"), *(cond.label(name) for name, cond in facts.items()))
+         .select_from(Case.__table__.outerjoin(fl, fl.c.case_id == c.id))
+         .where(rows, in_scope(scope, Case, index=False))
+         .offset(0)
+         .subquery("x"))
+    stmt = select(x.c.g, x.c.src, *_count_columns(x)).group_by(x.c.g, x.c.src)
     counts: dict[Any, list[dict[str, int]]] = {}
     sources: dict[Any, list[dict[str, int]]] = {}
     n = range(len(WINDOWS))
@@ -333,14 +369,19 @@ def _add(into: dict[str, int], more: dict[str, int]) -> None:
         into[k] = into.get(k, 0) + v
 
 
-def _no_jit(conn: Connection) -> None:
-    """PostgreSQL: no JIT compilation for the rest of this transaction. The review's statements are
-    costed above ``jit_above_cost`` (a hundred thousand rows, fifty filtered counts) yet run in well
-    under a second; compiling them takes longer than running them (docs/benchmarks.md, section 7).
+def _planner_settings(conn: Connection) -> None:
+    """PostgreSQL: no JIT compilation and no parallel workers for the rest of this transaction.
+
+    The review's statements are costed above ``jit_above_cost`` (a hundred thousand rows, fifty
+    filtered counts) yet run in a few hundred milliseconds; compiling them took longer than running
+    them. A parallel plan has each worker build its own hash of the flow log's first actions, three
+    times the work for a slower answer on a two-core server (docs/benchmarks.md, section 7).
     SET LOCAL ends with the transaction (the connection begins one, as for any read), so a pooled
-    connection is returned unchanged."""
+    connection is returned unchanged.
+    """
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL jit = off")
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 def review_figures(conn: Connection, scope: Scope, period: Period, at: datetime) -> dict[str, Any]:
@@ -352,7 +393,7 @@ def review_figures(conn: Connection, scope: Scope, period: Period, at: datetime)
     """
     windows = period.windows(at)
     params = _window_params(windows)
-    _no_jit(conn)
+    _planner_settings(conn)
     counts, sources = _grouped_counts(conn, scope, params)
     overdue = _overdue_at_end(conn, scope, params)
     urged = _urged(conn, scope, params)

@@ -185,14 +185,12 @@ def bulk_load(engine: Engine, cache_mb: int = 256) -> Iterator[Connection]:
         before = raw.execute("PRAGMA cache_size").fetchone()[0] if raw is not None else None
         if raw is not None:
             raw.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
-            raw.execute("PRAGMA threads=2")  # CREATE INDEX after a load (drop_indexes) sorts on two threads
         try:
             with conn.begin():
                 yield conn
         finally:
             if raw is not None:
                 raw.execute(f"PRAGMA cache_size={int(before)}")
-                raw.execute("PRAGMA threads=0")
 
 
 class Prepared(NamedTuple):

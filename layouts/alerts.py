@@ -112,6 +112,12 @@ def critical_banner(alerts: list[dict[str, Any]], new_critical: int) -> list:
     if not new_critical or first is None:
         return []
     more = f" 等 {new_critical} 条" if new_critical > 1 else ""
+    # Titles lead with the problem and end with " · place"; the banner is narrow and cuts its text at
+    # the end, so it names the place first: where to send someone is what must survive the cut.
+    problem, _, place = (first.get("title") or "（无标题）").rpartition(" · ")
+    if not problem:
+        problem, place = place, ""
     return [html.Span("严重预警", className="alert-banner-tag"),
-            html.Span(first.get("title") or "（无标题）", className="alert-banner-title"),
+            *([html.Span(place, className="alert-banner-place")] if place else []),
+            html.Span(problem, className="alert-banner-title"),
             html.Span(more, className="alert-banner-more")]

@@ -91,6 +91,8 @@ def test_planted_situations_are_found_once_with_stable_keys(engine, county):
 
     # Titles lead with the problem, then the place; a grid is never named by its code's digits.
     assert spike.title.split("：")[0].endswith("骤增") and " · " in spike.title
+    # the span and the count are apart ("11-30至12-02共4件", not "12-024件")
+    assert re.search(r"(全天|至\d\d-\d\d|\d\d:\d\d)共\d+件，通常约", spike.title), spike.title
     assert clusters[0].title.startswith("事件时空聚集：") and repeats[0].title.split(" · ")[0].endswith("次")
     assert not any(re.search(r"网格\d{3}", f.title) for f in first)
 

@@ -35,7 +35,7 @@ from data_access.staffing_detail import (
 )
 from data_access.trend import band, hourly_trend
 from layouts import tile_catalogue
-from layouts.alerts import evidence
+from layouts.alerts import critical_banner, evidence
 from layouts.sla import place, sla_span
 
 from . import handbuilt
@@ -453,3 +453,13 @@ def test_panels_keep_their_content_while_the_data_is_stale(wall_app):
     assert panels.update_alerts(stale, "", None) == (no_update,) * 5
     assert map_view.update_map(stale, "open", "", None) == (no_update,) * 7
     live_signal.refresh_all()
+
+
+def test_the_critical_banner_names_the_place_before_the_problem():
+    alerts = [{"severity": "warning", "title": "噪音 · 城厢镇"},
+              {"severity": "critical", "title": "乱堆物堆料骤增：今日截至10:00共9件，通常约1件 · 城东社区第四网格"}]
+    tag, place, problem, more = critical_banner(alerts, 2)
+    assert (tag.children, place.children) == ("严重预警", "城东社区第四网格")
+    assert problem.children.startswith("乱堆物堆料骤增") and more.children == " 等 2 条"
+    assert [s.children for s in critical_banner([{"severity": "critical", "title": "无地点"}], 1)][1:] == ["无地点", ""]
+    assert critical_banner(alerts, 0) == []

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
+from typing import Iterator
 
 import numpy as np
 from sqlalchemy import Engine
@@ -42,6 +43,9 @@ log = logging.getLogger("gridwall.seed")
 UTC = timezone.utc
 EPOCH = date(1970, 1, 1)
 DUPLICATE_WINDOW = 48 * 3600  # a report repeats an earlier one in the same grid and category within 48 h
+CHUNK_CASES = 20_000  # cases planned, formatted and handed to the loading thread at a time
+STATE_KEYS = ("status", "level", "handler_org_id", "accepted_at", "dispatched_at", "closed_at", "escalations",
+              "returns", "reworks", "urges", "satisfaction", "merged_into", "updated_at")
 
 
 def _timezone():
@@ -97,27 +101,34 @@ def seed_county(engine: Engine, *, county: str = "320585", days: int = 90, seed:
         shifts = Shifts.concat(shift_parts)
         pings = Pings.concat(ping_parts)
 
-        # The map, people, shifts and pings go in on a worker thread while this one draws the cases:
-        # SQLite and the PostgreSQL driver work without the GIL, so the two overlap. Nothing else
-        # touches the connection until the worker is done.
+        # One worker thread does every insert, in the order given: the map, people, shifts and pings
+        # first, while this thread draws the cases and plans their lifecycles; then the cases and their
+        # flow steps, a chunk at a time as they are planned. SQLite and the PostgreSQL driver work
+        # without the GIL, so writing and planning overlap. Only the worker touches the connection.
         with ThreadPoolExecutor(1, thread_name_prefix="seed-load") as pool:
-            loading = pool.submit(_load_people, conn, geo, chart, shifts, pings, ids["staff_shifts"])
-
+            jobs = [pool.submit(_load_people, conn, geo, chart, shifts, pings, ids["staff_shifts"])]
             new = _draw_cases(geo, categories, directory, cal, first_day, today, now_ts, seed, rng, realism, truth)
-            case_cols, action_cols = _lifecycles(new, ids["cases"], ids["case_actions"], profile.code, by_code,
-                                                 directory, cal, now_ts)
-            dialect = engine.dialect.name
-            case_rows = writes.prepare_rows(dialect, "cases", case_cols)
-            action_rows = writes.prepare_rows(dialect, "case_actions", action_cols)
-
-            counts = loading.result()
+            cases = _CaseLoader(conn, len(new))
+            jobs.append(pool.submit(cases.begin))
+            open_cases = 0
+            for case_cols, action_cols in _lifecycles(new, ids["cases"], ids["case_actions"], profile.code, by_code,
+                                                      directory, cal, now_ts):
+                open_cases += sum(1 for s in case_cols["status"] if s not in ("closed", "rejected", "merged"))
+                jobs.append(pool.submit(cases.add, writes.prepare_rows(engine.dialect.name, "cases", case_cols),
+                                        writes.prepare_rows(engine.dialect.name, "case_actions", action_cols)))
+            jobs.append(pool.submit(cases.finish))
+            try:
+                counts = jobs[0].result()
+                for job in jobs[1:]:
+                    job.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
         counts["categories"] = len(categories)
-        counts["cases"] = _load(conn, case_rows)
-        counts["actions"] = _load(conn, action_rows)
+        counts["cases"], counts["actions"] = cases.cases, cases.actions
         writes.sync_sequences(conn)
 
-    statuses = case_cols["status"]
-    counts["open_cases"] = sum(1 for s in statuses if s not in ("closed", "rejected", "merged"))
+    counts["open_cases"] = open_cases
     counts["workers"] = sum(1 for s in chart.staff if s["role"] == "grid_worker" and s["active"])
     counts["seconds"] = round(time.perf_counter() - started, 1)
     log.info("seeded %s: %s", county, counts)
@@ -193,6 +204,28 @@ def _load(conn, prepared: writes.Prepared) -> int:
     return n
 
 
+class _CaseLoader:
+    """The cases and their flow steps, inserted a chunk at a time (begin, add..., finish: all on the
+    loading thread), the two tables' indexes built after the last chunk (on SQLite)."""
+
+    def __init__(self, conn, expected_cases: int):
+        self.conn, self.expected = conn, expected_cases
+        self.rebuild: list[str] = []
+        self.cases = self.actions = 0
+
+    def begin(self) -> None:
+        # a case has several steps: its count is a lower bound for the steps to come
+        self.rebuild = [sql for table in ("cases", "case_actions")
+                        for sql in writes.drop_indexes(self.conn, table, self.expected)]
+
+    def add(self, case_rows: writes.Prepared, action_rows: writes.Prepared) -> None:
+        self.cases += writes.insert_prepared(self.conn, case_rows)
+        self.actions += writes.insert_prepared(self.conn, action_rows)
+
+    def finish(self) -> None:
+        writes.create_indexes(self.conn, self.rebuild)
+
+
 def _columns(rows: list[dict]) -> dict[str, list]:
     keys = [k for k in rows[0] if not k.startswith("_")] if rows else []
     return {k: [r[k] for r in rows] for k in keys}
@@ -232,42 +265,46 @@ def case_codes(county: str, reported: np.ndarray, cal: LocalCalendar) -> list[st
 
 
 def _lifecycles(new: NewCases, first_case_id: int, first_action_id: int, county: str, by_code, directory,
-                cal: LocalCalendar, now_ts: int) -> tuple[dict, dict]:
+                cal: LocalCalendar, now_ts: int, chunk: int = CHUNK_CASES) -> Iterator[tuple[dict, dict]]:
+    """(case columns, flow step columns) of the cases ``new`` up to ``now_ts``, ``chunk`` cases at a time."""
     n = len(new)
     ids = np.arange(first_case_id, first_case_id + n)
     codes = case_codes(county, new.reported, cal)
     dups = duplicate_of(new.grid_code, new.category, new.reported, ids)
-    state_keys = ("status", "level", "handler_org_id", "accepted_at", "dispatched_at", "closed_at", "escalations",
-                  "returns", "reworks", "urges", "satisfaction", "merged_into", "updated_at")
-    states: list[tuple] = []
-    due_at: list[tuple[int, int, int]] = []
-    all_steps: list = []
-    per_case = np.zeros(n, dtype=np.int64)
     reported_all = new.reported.tolist()
-    for i in range(n):
-        reported = reported_all[i]
-        facts = CaseFacts(codes[i], reported, new.category[i], new.source[i], new.grid_code[i], new.reporter[i],
-                          dups[i])
-        cat = by_code.get(new.category[i])
-        steps = plan_case(facts, cat, directory, cal)
-        steps = steps[:steps_until(steps, now_ts)]
-        state = state_after(steps)
-        due = deadlines(reported, cat)
-        states.append(tuple(state[k] for k in state_keys))
-        due_at.append((due[0], due[1], state["resolve_due_at"] or due[2]))
-        all_steps.extend(steps)
-        per_case[i] = len(steps)
-    state_cols = dict(zip(state_keys, map(list, zip(*states)))) if n else {k: [] for k in state_keys}
-    due_cols = list(map(list, zip(*due_at))) if n else [[], [], []]
-    # Step fields in order: ts, action, from_org, to_org, actor, note (then the planner's own)
-    step_cols = list(map(list, zip(*all_steps)))[:6] if all_steps else [[] for _ in range(6)]
-    case_cols = {
-        "id": ids, "code": codes, "title": new.title, "description": new.description, "category_code": new.category,
-        "source": new.source, "urgency": new.urgency, "reported_at": new.reported, "lon": new.lon, "lat": new.lat,
-        "grid_code": new.grid_code, "address": new.address, "reporter_staff_id": new.reporter, **state_cols,
-        "accept_due_at": due_cols[0], "dispatch_due_at": due_cols[1], "resolve_due_at": due_cols[2],
-    }
-    action_cols = {"id": np.arange(first_action_id, first_action_id + len(all_steps)),
-                   "case_id": np.repeat(ids, per_case),
-                   **dict(zip(("ts", "action", "from_org_id", "to_org_id", "actor_staff_id", "note"), step_cols))}
-    return case_cols, action_cols
+    next_action_id = first_action_id
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        states: list[tuple] = []
+        due_at: list[tuple[int, int, int]] = []
+        all_steps: list = []
+        per_case = np.zeros(hi - lo, dtype=np.int64)
+        for i in range(lo, hi):
+            reported = reported_all[i]
+            facts = CaseFacts(codes[i], reported, new.category[i], new.source[i], new.grid_code[i], new.reporter[i],
+                              dups[i])
+            cat = by_code.get(new.category[i])
+            steps = plan_case(facts, cat, directory, cal)
+            steps = steps[:steps_until(steps, now_ts)]
+            state = state_after(steps)
+            due = deadlines(reported, cat)
+            states.append(tuple(state[k] for k in STATE_KEYS))
+            due_at.append((due[0], due[1], state["resolve_due_at"] or due[2]))
+            all_steps.extend(steps)
+            per_case[i - lo] = len(steps)
+        state_cols = dict(zip(STATE_KEYS, map(list, zip(*states))))
+        due_cols = list(map(list, zip(*due_at)))
+        # Step fields in order: ts, action, from_org, to_org, actor, note (then the planner's own)
+        step_cols = list(map(list, zip(*all_steps)))[:6] if all_steps else [[] for _ in range(6)]
+        case_cols = {
+            "id": ids[lo:hi], "code": codes[lo:hi], "title": new.title[lo:hi], "description": new.description[lo:hi],
+            "category_code": new.category[lo:hi], "source": new.source[lo:hi], "urgency": new.urgency[lo:hi],
+            "reported_at": new.reported[lo:hi], "lon": new.lon[lo:hi], "lat": new.lat[lo:hi],
+            "grid_code": new.grid_code[lo:hi], "address": new.address[lo:hi], "reporter_staff_id": new.reporter[lo:hi],
+            **state_cols, "accept_due_at": due_cols[0], "dispatch_due_at": due_cols[1], "resolve_due_at": due_cols[2],
+        }
+        action_cols = {"id": np.arange(next_action_id, next_action_id + len(all_steps)),
+                       "case_id": np.repeat(ids[lo:hi], per_case),
+                       **dict(zip(("ts", "action", "from_org_id", "to_org_id", "actor_staff_id", "note"), step_cols))}
+        next_action_id += len(all_steps)
+        yield case_cols, action_cols

@@ -180,7 +180,7 @@ def _spike_finding(facts, fam, best: spikes.Rise, rises, start, latest, names, m
     else:
         first = np.datetime64(best.day, "D") - np.timedelta64(best.window - 1, "D")
         when = f"{_day_text(first)[5:]}至{_day_text(best.day)[5:]}"
-    title = f"{what}骤增：{when}{int(best.observed)}件，通常约{best.expected:.0f}件{_at(where)}"
+    title = f"{what}骤增：{when}共{int(best.observed)}件，通常约{best.expected:.0f}件{_at(where)}"
     strong = best.observed >= 3 * best.expected and best.observed - best.expected >= 10
     window_first = np.datetime64(best.day, "D") - np.timedelta64(max(best.window, 1) - 1, "D")
     detail = {

@@ -235,8 +235,7 @@ def _score_rules() -> list[scoring.Rule]:
     """The composite score's rules: ``[review.score]`` of the settings the app was made with
     (``GRIDWALL_REVIEW_SCORE``, validated at start), else the contract's defaults."""
     configured = current_app.config.get("GRIDWALL_REVIEW_SCORE") or ReviewSettings().score
-    return [scoring.Rule(figure, float(r.weight), None if r.target == scoring.SIBLINGS_MEDIAN else float(r.target),
-                         r.better) for figure, r in configured.items()]
+    return scoring.rules_from_settings(configured)
 
 
 def _period(m: Moment) -> Period:
