@@ -1,8 +1,9 @@
 """Callbacks of the review page's core: the comparisons' dates, the headline figures, the children
 table with scores and ranks, the 红黑榜 and the score rules, and the breadcrumb of the drill-down.
 
-One read per URL: ``data_access.review.review_figures`` (the region and each child, three windows)
-and the child regions of the view (``data_access.regions.children``), through the outage guard.
+One read per URL: ``data_access.review.review_reads`` (the region and each child, three windows; two
+connections at once) and the child regions of the view (``data_access.regions.children``), through
+the outage guard.
 The children are scored by ``dashboard.analytics.scoring`` with the rules of ``[review.score]``.
 The view is the user's scope narrowed by ``?region=`` (``callbacks.review_view.view_period``): a
 region outside the scope falls back to the user's own, and nothing outside it is read.
@@ -23,7 +24,8 @@ from dashboard.analytics import scoring
 from dashboard.core.config import ReviewSettings
 from data_access.period import Period
 from data_access.regions import children
-from data_access.review import empty_figures, review_figures
+from data_access.db import get_engine
+from data_access.review import empty_figures, review_reads
 from layouts import review_core as core
 from layouts import review_format as fmt
 from layouts.shell import REVIEW
@@ -40,6 +42,9 @@ def register(app) -> None:
         Output("review-children", "children"),
         Output("review-rolls", "children"),
         Output("review-rules", "children"),
+        # The other sections wait for this (Dash holds a callback while one that outputs its input is
+        # pending): the figures the meeting opens with are drawn first, not after the forecast's.
+        Output("review-core-drawn", "data"),
         Input("url", "search"),
     )(show_core)
 
@@ -125,11 +130,13 @@ def show_core(search):
     try:
         view, period, at, _notices = view_period(search)
         scope = view.scope
-        data, kids = read(lambda conn: (review_figures(conn, scope, period, at),
-                                        children(conn, scope) if len(scope.region) < 15 else []))
+        engine = get_engine(current_app.config["GRIDWALL_DATABASE_URL"])
+        data, kids = read(lambda _conn: review_reads(
+            engine, scope, period, at, also=lambda conn: children(conn, scope) if len(scope.region) < 15 else []),
+            connect=False)
     except DataUnavailable:
         down = html.Div(DOWN, className="empty empty--bad")
-        return no_update, down, [html.Tbody(html.Tr(html.Td(DOWN, className="empty empty--bad")))], [], no_update
+        return no_update, down, [html.Tbody(html.Tr(html.Td(DOWN, className="empty empty--bad")))], [], no_update, search
     rules = score_rules()
     texts = window_texts(period, data["windows"], view.tz)
     rows, red, black, goal, median = ranked_children(data, kids, rules, search)
@@ -139,4 +146,5 @@ def show_core(search):
         core.children_rows(rows, median),
         core.rolls(red, black, bool(kids)),
         core.rules_table(scoring.rules_json(rules, goal)),
+        search,
     )

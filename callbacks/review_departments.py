@@ -36,6 +36,7 @@ def register(app) -> None:
         Output("review-bounced", "children"),
         Output("review-departments-view", "data"),
         Input("url", "search"),
+        Input("review-core-drawn", "data"),  # after the core sections: the renderer holds this until then
         State("review-departments-view", "data"),
     )(show_departments)
     app.callback(
@@ -56,7 +57,7 @@ def names_of(scope) -> dict[str, str]:
                          lambda: read(lambda conn: region_and_category_names(conn, scope)), timeout=60)
 
 
-def show_departments(search, shown):
+def show_departments(search, _core_drawn=None, shown=None):
     key = view_key(search)
     if shown == key:
         raise PreventUpdate

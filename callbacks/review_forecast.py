@@ -35,8 +35,10 @@ def register(app) -> None:
         Output("review-hotspots", "children"),
         Output("review-forecast-record", "children"),
         Input("url", "search"),
+        Input("review-core-drawn", "data"),  # after the core sections: the renderer holds this until then
     )(show_forecast)
-    app.callback(Output("review-concealment", "children"), Input("url", "search"))(show_concealment)
+    app.callback(Output("review-concealment", "children"), Input("url", "search"),
+                 Input("review-core-drawn", "data"))(show_concealment)
 
 
 def forecast_section(view) -> tuple[dict, dict[str, dict]]:
@@ -51,7 +53,7 @@ def forecast_section(view) -> tuple[dict, dict[str, dict]]:
     return data, places
 
 
-def show_forecast(search):
+def show_forecast(search, _core_drawn=None):
     try:
         view, _period, _at, _notices = view_period(search)
         data, places = forecast_section(view)
@@ -72,7 +74,7 @@ def region_and_category_names_cached(view) -> dict[str, str]:
                                lambda: read(lambda conn: region_and_category_names(conn, view.scope)), timeout=60)
 
 
-def show_concealment(search):
+def show_concealment(search, _core_drawn=None):
     checked_search(search)                 # a query no page sends: 400, as for every callback of the page
     require_role(*page.WATCH_ROLES)        # then the role, before anything is read
     try:

@@ -8,44 +8,25 @@ cannot be reviewed falls back to the last complete week; the header says why), t
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from dash import Input, Output, html
 
 from callbacks.live.outage import DataUnavailable, read
-from callbacks.view import View, query_params, resolve_view
+from callbacks.review_view import view_period
 from dashboard.analytics.hot_issues import coverage, find_hot_issues, window_lengths
-from dashboard.identity.auth import require_role
 from data_access.feeds_cases import region_and_category_names
-from data_access.moment import MAX_YEAR, MIN_YEAR
-from data_access.period import Period, PeriodError, last_complete_week, parse_period
 from data_access.regions import children
 from data_access.review_trends import category_counts, weekly_figures
 from layouts import review_trends as page
-from layouts.shell import REVIEW
 
 UNAVAILABLE = "数据库暂不可用"
 
 
 def register(app) -> None:
-    app.callback(Output("review-hot-issues", "children"), Input("url", "search"))(show_hot_issues)
-    app.callback(Output("review-trend", "children"), Input("url", "search"))(show_trend)
-
-
-def view_period(search: str | None) -> tuple[View, Period, datetime]:
-    """The view and period of the URL, as ``callbacks.review.view_period`` reads them (not imported
-    from there: that module registers this one). Raises DataUnavailable."""
-    require_role(*REVIEW.roles)
-    view = resolve_view(search)
-    at = view.moment().at
-    params = query_params(search)
-    try:
-        period = parse_period(params.get("period"), params.get("date"), params.get("end"), view.tz, at)
-        if not (MIN_YEAR <= period.first.year and period.last.year <= MAX_YEAR):
-            raise PeriodError("period out of range")
-    except PeriodError:
-        period = last_complete_week(at, view.tz)
-    return view, period, at
+    # After the core sections (review-core-drawn): the renderer holds these until it is drawn.
+    app.callback(Output("review-hot-issues", "children"), Input("url", "search"),
+                 Input("review-core-drawn", "data"))(show_hot_issues)
+    app.callback(Output("review-trend", "children"), Input("url", "search"),
+                 Input("review-core-drawn", "data"))(show_trend)
 
 
 def place_names(conn, scope) -> dict[str, str]:
@@ -55,9 +36,9 @@ def place_names(conn, scope) -> dict[str, str]:
     return names
 
 
-def show_hot_issues(search):
+def show_hot_issues(search, _core_drawn=None):
     try:
-        view, period, at = view_period(search)
+        view, period, at, _notices = view_period(search)
         data, names = read(lambda conn: (category_counts(conn, view.scope, period, at), place_names(conn, view.scope)))
     except DataUnavailable:
         return html.Div(UNAVAILABLE, className="empty empty--bad")
@@ -72,9 +53,9 @@ def trend_rows(weeks: list[dict]) -> list[dict]:
              "figures": row["figures"]} for row in weeks]
 
 
-def show_trend(search):
+def show_trend(search, _core_drawn=None):
     try:
-        view, period, at = view_period(search)
+        view, period, at, _notices = view_period(search)
         weeks = read(lambda conn: weekly_figures(conn, view.scope, period, at))
     except DataUnavailable:
         return html.Div(UNAVAILABLE, className="empty empty--bad")

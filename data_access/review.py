@@ -16,12 +16,13 @@ medians). NULL semantics are the contract's: a comparison with NULL is false.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import and_, bindparam, case, func, literal, literal_column, or_, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from .models import Case, CaseAction, Grid, Org, Staff
 from .period import Period
@@ -30,6 +31,7 @@ from .scoped import in_scope
 from .sqlfuncs import epoch_seconds
 
 WINDOWS = ("current", "previous", "last_year")
+T = TypeVar("T")
 
 # The period figures, in the contract's order. by_source is an object; the others are numbers
 # (rates as fractions, NULL on an empty denominator).
@@ -382,6 +384,9 @@ def _planner_settings(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL jit = off")
         conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+        # The flow log's firsts (~100k rows at a million cases) and the median's sort fit in memory
+        # instead of spilling to disk at the server's default 4 MB.
+        conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
 
 
 def review_figures(conn: Connection, scope: Scope, period: Period, at: datetime) -> dict[str, Any]:
@@ -394,12 +399,51 @@ def review_figures(conn: Connection, scope: Scope, period: Period, at: datetime)
     windows = period.windows(at)
     params = _window_params(windows)
     _planner_settings(conn)
-    counts, sources = _grouped_counts(conn, scope, params)
-    overdue = _overdue_at_end(conn, scope, params)
-    urged = _urged(conn, scope, params)
-    workers = _workers(conn, scope)
-    median_region, median_children = _medians(conn, scope, params)
+    return _assemble(scope, windows, _grouped_counts(conn, scope, params), _other_reads(conn, scope, params))
 
+
+def review_reads(engine: Engine, scope: Scope, period: Period, at: datetime,
+                 also: Callable[[Connection], T] | None = None) -> tuple[dict[str, Any], T | None]:
+    """(``review_figures``, ``also(conn)``) read on two connections of ``engine`` at once.
+
+    The grouped case counts are about half of the work; the other statements (overdue, urged,
+    workers, medians) and ``also`` (the departments and bounced cases of /api/v1/review) the other
+    half, so the answer comes in about half the time on a server with a spare core for it
+    (docs/benchmarks.md, section 7). On a busy server it costs nothing more than reading in turn.
+    Each connection reads in its own transaction: figures of moments before T do not move between
+    the two.
+    """
+    windows = period.windows(at)
+    params = _window_params(windows)
+    if engine.dialect.name == "sqlite" and (engine.url.database or ":memory:") == ":memory:":
+        # an in-memory database is one per connection: read it in turn on one
+        with engine.connect() as conn:
+            return review_figures(conn, scope, period, at), (also(conn) if also is not None else None)
+
+    def counts():
+        with engine.connect() as conn:
+            _planner_settings(conn)
+            return _grouped_counts(conn, scope, params)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="review-counts") as pool:
+        grouped = pool.submit(counts)
+        with engine.connect() as conn:
+            _planner_settings(conn)
+            other = _other_reads(conn, scope, params)
+            extra = also(conn) if also is not None else None
+        return _assemble(scope, windows, grouped.result(), other), extra
+
+
+def _other_reads(conn: Connection, scope: Scope, params: dict) -> tuple:
+    """(overdue, urged, workers, (median of the region, medians of the children))."""
+    return (_overdue_at_end(conn, scope, params), _urged(conn, scope, params), _workers(conn, scope),
+            _medians(conn, scope, params))
+
+
+def _assemble(scope: Scope, windows: dict, grouped: tuple, other: tuple) -> dict[str, Any]:
+    """``review_figures``' answer from the reads' results."""
+    counts, sources = grouped
+    overdue, urged, workers, (median_region, median_children) = other
     n = range(len(WINDOWS))
     total_counts = [dict.fromkeys(COUNT_KEYS, 0) for _ in n]
     total_sources: list[dict[str, int]] = [{} for _ in n]

@@ -85,6 +85,8 @@ def core_sections() -> list:
 def layout(username: str | None = None, role: str | None = None) -> html.Div:
     return html.Div(id="review", className="review", children=[
         dcc.Location(id="url", refresh=False),
+        # The search the core sections were last drawn for; the other sections follow it (callbacks/review_core.py).
+        dcc.Store(id="review-core-drawn", data=None),
         page_frame("研判会商", REVIEW.path, username, role, [
             section("研判周期", [
                 controls(),

@@ -393,7 +393,7 @@ CALLBACKS: dict[str, Any] = {
             "review-notice.children", "review-kind.value", "review-date.date", "review-end.date"): (check_review,),
     # /review, the core (callbacks/review_core.py): comparisons, headline figures, children, 红黑榜, rules.
     outputs("review-compare.children", "review-headline.children", "review-children.children",
-            "review-rolls.children", "review-rules.children"): (check_review_core,),
+            "review-rolls.children", "review-rules.children", "review-core-drawn.data"): (check_review_core,),
     # /review, the coming week (预测研判): the stored forecast, the hotspot grids, the forecasts' record.
     outputs("review-forecast.children", "review-hotspots.children", "review-forecast-record.children"): (),
     # /review, the concealment watch (疑似瞒报漏报): duty officers and leaders only.

@@ -48,7 +48,7 @@ def review_app(app):
 def post_watch(client, app, search: str):
     key, cb = next((k, cb) for k, cb in review_app(app).callback_map.items() if k == "review-concealment.children")
     body = {"output": key, "outputs": {"id": "review-concealment", "property": "children"},
-            "inputs": [{"id": "url", "property": "search", "value": search}], "state": [],
+            "inputs": [{**d, "value": search if d["property"] == "search" else None} for d in cb["inputs"]], "state": [],
             "changedPropIds": ["url.search"]}
     return client.post("/review/_dash-update-component", json=body)
 

@@ -106,7 +106,7 @@ def test_the_pages_section_shows_the_same_forecast_hotspots_and_record(engine, b
     review = next(a for a in dash_apps(app.server) if a.config.routes_pathname_prefix == "/review/")
     key, cb = next((k, cb) for k, cb in review.callback_map.items() if "review-hotspots.children" in k)
     outputs = [{"id": o.component_id, "property": o.component_property} for o in cb["output"]]
-    body = {"output": key, "outputs": outputs, "inputs": [{"id": "url", "property": "search", "value": f"?{AT}"}],
+    body = {"output": key, "outputs": outputs, "inputs": [{**d, "value": f"?{AT}" if d["property"] == "search" else None} for d in cb["inputs"]],
             "state": [], "changedPropIds": ["url.search"]}
     resp = client.post("/review/_dash-update-component", json=body)
     assert resp.status_code == 200

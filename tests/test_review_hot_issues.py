@@ -236,9 +236,9 @@ def section(app, client, search: str):
     from dashboard.app import dash_apps
 
     dash_app = next(a for a in dash_apps(app.server) if a.config.routes_pathname_prefix == "/review/")
-    assert "review-hot-issues.children" in dash_app.callback_map
+    cb = dash_app.callback_map["review-hot-issues.children"]
     body = {"output": "review-hot-issues.children", "outputs": {"id": "review-hot-issues", "property": "children"},
-            "inputs": [{"id": "url", "property": "search", "value": search}], "state": [],
+            "inputs": [{**d, "value": search if d["property"] == "search" else None} for d in cb["inputs"]], "state": [],
             "changedPropIds": ["url.search"]}
     resp = client.post("/review/_dash-update-component", json=body)
     return resp.status_code, (resp.get_json(silent=True) or {}).get("response", {}).get("review-hot-issues", {})

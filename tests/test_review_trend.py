@@ -211,7 +211,7 @@ def review_callback(app, client, output: str, search: str):
     dash_app = next(a for a in dash_apps(app.server) if a.config.routes_pathname_prefix == "/review/")
     key, cb = next((k, cb) for k, cb in dash_app.callback_map.items() if k == f"{output}.children")
     body = {"output": key, "outputs": {"id": output, "property": "children"},
-            "inputs": [{"id": "url", "property": "search", "value": search}], "state": [],
+            "inputs": [{**d, "value": search if d["property"] == "search" else None} for d in cb["inputs"]], "state": [],
             "changedPropIds": ["url.search"]}
     resp = client.post("/review/_dash-update-component", json=body)
     return resp.status_code, (resp.get_json(silent=True) or {}).get("response", {}).get(output, {}).get("children")

@@ -270,10 +270,10 @@ def review_period():
     period = _period(m)
     with _engine().connect() as conn:
         scope, name = _scope(conn, request.args.get("region"))
-        data = review.review_figures(conn, scope, period, m.at)
         rows = children(conn, scope) if len(scope.region) < 15 else []
-        departments = review.departments(conn, scope, period, m.at)
-        bounced = review.bounced_cases(conn, scope, period, m.at)
+    data, (departments, bounced) = review.review_reads(
+        _engine(), scope, period, m.at,
+        also=lambda conn: (review.departments(conn, scope, period, m.at), review.bounced_cases(conn, scope, period, m.at)))
     empty = review.empty_figures()
     kids = {row["code"]: data["children"].get(row["code"], {}) for row in rows}
     current = {code: f.get("current") or empty for code, f in kids.items()}
