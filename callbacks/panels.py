@@ -143,6 +143,7 @@ def update_region(live, search, shown):
     try:
         view, version = _view_version(search, live)
         level = view.scope.level
+        statuses = level == "grid" and staffing_names_shown()
         if level == "grid":
             found = reads.profile(view, version)
         else:
@@ -150,11 +151,12 @@ def update_region(live, search, shown):
 
         def render():
             if level == "grid":
-                return ["网格档案", grid_profile(found["profile"], found["at"], view.tz)]
+                return ["网格档案", grid_profile(found["profile"], found["at"], view.tz, statuses=statuses)]
             child = i18n.CHILD_LEVEL.get(level, "下级")
             return [f"{child}排行", children_table(_ranked(rows), view.base.region, child)]
 
-        (title, body), digests = _changed("region-view", view, version, render, shown)
+        (title, body), digests = _changed(f"region-view-{'names' if statuses else 'counts'}", view, version, render,
+                                          shown)
     except DataUnavailable:
         return no_update, no_update, no_update
     return title, body, digests

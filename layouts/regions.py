@@ -58,7 +58,10 @@ def _worker_status(w: dict[str, Any], at: datetime, tz: ZoneInfo) -> html.Span:
     return html.Span(f"离线 {i18n.duration((at - last).total_seconds())}", className=f"ws {cls}")
 
 
-def grid_profile(profile: dict[str, Any] | None, at: datetime, tz: ZoneInfo) -> list:
+def grid_profile(profile: dict[str, Any] | None, at: datetime, tz: ZoneInfo, statuses: bool = False) -> list:
+    """A grid's facts and its workers. A worker is named (the grid's contact) with the role; the
+    worker's own online state and last position time only with ``statuses`` (``[staffing] detail =
+    "names"`` and a ``center`` user, as the offline list: docs/security.md)."""
     if not profile:
         return [html.Div("未找到该网格", className="empty")]
     cases = profile.get("cases") or {}
@@ -72,8 +75,8 @@ def grid_profile(profile: dict[str, Any] | None, at: datetime, tz: ZoneInfo) -> 
             html.Span(w.get("name") or i18n.NONE, className="gp-name"),
             html.Span(i18n.label(i18n.ROLE, w.get("role")) + ("" if w.get("full_time") in (None, True) else "·兼职"),
                       className="gp-role"),
-            _worker_status(w, at, tz),
-            html.Span(i18n.hhmm(last, tz) if last else "", className="gp-last"),
+            *((_worker_status(w, at, tz), html.Span(i18n.hhmm(last, tz) if last else "", className="gp-last"))
+              if statuses else ()),
         ]))
     if not workers:
         workers = [html.Div("未配备网格员", className="empty empty--bad")]

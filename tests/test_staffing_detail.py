@@ -71,6 +71,21 @@ def test_names_are_a_deployment_choice_shown_to_center_only(staffed_wall, monkey
         assert ("网格员3" in staffing_text()) is named, role
 
 
+def test_a_grids_profile_names_its_workers_but_shows_their_online_state_only_where_names_are_chosen(staffed_wall):
+    app, _ = staffed_wall
+    grid = "320585100001001"
+
+    def profile() -> str:
+        _title, body, _ = panels.update_region(None, f"?region={grid}", None)
+        return text_of(body)
+
+    counts = profile()
+    assert "网格员" in counts  # the grid's contact, by name and role
+    assert not any(word in counts for word in ("在线", "离线", "不在岗")), counts
+    app.server.config["GRIDWALL_STAFFING_DETAIL"] = "names"
+    assert any(word in profile() for word in ("在线", "离线", "不在岗"))
+
+
 def test_a_past_moment_without_pings_says_so_instead_of_counting_everyone_offline(staffed_wall):
     _, now = staffed_wall
     at = (now - timedelta(hours=3)).astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%dT%H:%M")
