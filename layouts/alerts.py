@@ -72,11 +72,14 @@ def alert_entry(alert: dict[str, Any], tz: ZoneInfo, can_ack: bool = True) -> ht
     severity = alert.get("severity") if alert.get("severity") in i18n.SEVERITY else "info"
     status = alert.get("status") or "new"
     alert_id = str(alert.get("id"))
+    title = alert.get("title") or "（无标题）"
+    kind = i18n.label(i18n.ALERT_KIND, alert.get("kind"))
     head = [
         html.Span(i18n.hhmm(alert.get("created_at"), tz), className="alert-time"),
         html.Span(i18n.SEVERITY[severity], className=f"alert-sev alert-sev--{severity}"),
-        html.Span(i18n.label(i18n.ALERT_KIND, alert.get("kind")), className="alert-kind"),
-        html.Span(alert.get("title") or "（无标题）", className="alert-title"),
+        # a title that opens with its kind ("重大风险苗头：...") does not need it said twice
+        *([] if title.startswith(kind) else [html.Span(kind, className="alert-kind")]),
+        html.Span(title, className="alert-title"),
     ]
     if status == "new" and can_ack:
         head.append(html.Button("确认", id={"type": "alert-ack", "id": alert_id}, n_clicks=0,

@@ -35,7 +35,7 @@ from data_access.staffing_detail import (
 )
 from data_access.trend import band, hourly_trend
 from layouts import tile_catalogue
-from layouts.alerts import critical_banner, evidence
+from layouts.alerts import alert_entry, critical_banner, evidence
 from layouts.sla import place, sla_span
 
 from . import handbuilt
@@ -463,3 +463,14 @@ def test_the_critical_banner_names_the_place_before_the_problem():
     assert problem.children.startswith("乱堆物堆料骤增") and more.children == " 等 2 条"
     assert [s.children for s in critical_banner([{"severity": "critical", "title": "无地点"}], 1)][1:] == ["无地点", ""]
     assert critical_banner(alerts, 0) == []
+
+
+def test_an_alert_whose_title_opens_with_its_kind_does_not_say_the_kind_twice():
+    tz = ZoneInfo("Asia/Shanghai")
+
+    def classes(title: str) -> list[str]:
+        head = alert_entry({"id": 1, "kind": "sensitive", "severity": "critical", "title": title}, tz).children[0]
+        return [span.className.split()[0] for span in head.children]
+
+    assert "alert-kind" not in classes("重大风险苗头：杨漕村7组重点人员异常活动")
+    assert "alert-kind" in classes("杨漕村7组重点人员异常活动")
