@@ -114,7 +114,8 @@ def test_long_lists_page_and_the_current_hour_is_partial(dash_duo, tmp_path):
         return bar && bar.x.length && {colours: bar.marker.color, n: bar.x.length};
     })()""")
     colours = bars["colours"]
-    assert colours[-1] != colours[0] and len(set(colours[:-1])) == 1, colours
+    # (just after local midnight the hour under way is the only bar)
+    assert len(colours) == 1 or (colours[-1] != colours[0] and len(set(colours[:-1])) == 1), colours
     assert re.search(r"0\.2\d\)$", colours[-1]), colours[-1]
     dash_duo.driver.save_screenshot("/tmp/wall-conventions-paged-1920x1080.png")
     assert dash_duo.get_logs() == []
