@@ -85,19 +85,29 @@
     }
 
     /* Where each screen of ``body`` starts (px from its top): a screen ends before the first row (tr,
-     * li) that does not fit whole, and the next one starts at that row. */
+     * li) that does not fit whole, and the next one starts at that row. A table's header stays on top
+     * of every screen that continues the table (position: sticky, assets/pages.css), so the next
+     * screen starts that much earlier: its first row shows just below the header. */
     function screenStarts(body, scale) {
         var height = body.clientHeight, total = body.scrollHeight;
         var origin = body.getBoundingClientRect().top;
+        var pad = parseFloat(window.getComputedStyle(body).paddingTop) || 0;  // a sticky header sits below it
         var rows = Array.prototype.map.call(body.querySelectorAll("tr, li"), function (el) {
             var r = el.getBoundingClientRect();
-            return [(r.top - origin) / scale, (r.bottom - origin) / scale];
+            var table = el.closest("tbody") && el.closest("table");
+            var head = table && table.querySelector("thead th");
+            var headHeight = head ? head.getBoundingClientRect().height / scale : 0;
+            return [(r.top - origin) / scale, (r.bottom - origin) / scale, headHeight];
         });
         var starts = [0];
         while (starts[starts.length - 1] + height < total - 1 && starts.length < 200) {
             var from = starts[starts.length - 1], end = from + height, next = end;
             for (var i = 0; i < rows.length; i++) {
-                if (rows[i][1] > end + 0.5 && rows[i][0] > from + 0.5) { next = Math.min(next, rows[i][0]); break; }
+                if (rows[i][1] > end + 0.5 && rows[i][0] > from + 0.5) {
+                    var under = rows[i][0] - (rows[i][2] ? pad + rows[i][2] : 0);  // just below the repeated header
+                    next = Math.min(next, under > from + 0.5 ? under : rows[i][0]);
+                    break;
+                }
             }
             starts.push(next);
         }

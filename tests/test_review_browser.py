@@ -140,6 +140,8 @@ def walk_slides(dash_duo, width: int, height: int, shots: str | None = None) -> 
     while True:
         state = slide_state(dash_duo)
         got = assert_fits(dash_duo, width, height)
+        if state[2] > 1:  # a screen that continues a slide: its table's header is repeated on top
+            assert_header_repeated(dash_duo, state)
         seen.append((state[0], state[2], got["title"]))
         if shots:
             shot(dash_duo, f"{shots}-{state[0]}-{state[2]}")
@@ -147,6 +149,33 @@ def walk_slides(dash_duo, width: int, height: int, shots: str | None = None) -> 
         wait_for(dash_duo, lambda d: slide_state(dash_duo) != state)
         if slide_state(dash_duo)[0] == 1 and slide_state(dash_duo)[2] == 1:
             return seen
+
+
+HEADER_JS = """
+const body = document.querySelector('.is-slide .panel-body'), b = body.getBoundingClientRect();
+const pad = parseFloat(getComputedStyle(body).paddingTop) || 0;
+const all = [...body.querySelectorAll('tbody tr')];
+const shown = all.filter(el => { const r = el.getBoundingClientRect(); return r.bottom > b.top + pad + 1 && r.top < b.bottom - 1; });
+if (!shown.length) return null;
+const head = shown[0].closest('table').querySelector('thead th');  // th: the sticky cell
+const hb = head ? head.getBoundingClientRect().bottom : b.top + pad;
+const k = all.findIndex(el => el.getBoundingClientRect().top >= hb - 3);  // the first row the screen shows whole
+return {pad: pad, headTop: head ? head.getBoundingClientRect().top - b.top : null, headBottom: hb - b.top,
+        rowTop: k < 0 ? null : all[k].getBoundingClientRect().top - b.top,
+        aboveBottom: k > 0 ? all[k - 1].getBoundingClientRect().bottom - b.top : null};
+"""
+
+
+def assert_header_repeated(dash_duo, state) -> None:
+    """On a continuing screen the table's header sits at the top of the body and the next row starts
+    right below it (within a few pixels: the sticky cell and the row's borders differ slightly)."""
+    got = dash_duo.driver.execute_script(HEADER_JS)
+    if got is None or got["headTop"] is None:  # a screen of a list, not of a table
+        return
+    assert abs(got["headTop"] - got["pad"]) <= 1.5, (state, got)  # the header on top of the screen
+    # the screen starts at a row just below the header: the row before it is not left half-hidden there
+    assert got["rowTop"] is not None and got["rowTop"] <= got["headBottom"] + 3, (state, got)
+    assert got["aboveBottom"] is None or got["aboveBottom"] <= got["headBottom"] + 3, (state, got)
 
 
 def assert_fits(dash_duo, width: int, height: int) -> dict:
@@ -305,4 +334,16 @@ def test_the_synthetic_county_fits_1920x1080_slide_by_slide_with_its_red_and_bla
     wait_region(dash_duo, rows[0][0])
     assert len(children_rows(dash_duo)) > 3
     assert_fits(dash_duo, 1920, 1080)
+    dispose(url)
+
+
+def test_a_slide_cut_into_screens_repeats_its_tables_header_on_each(dash_duo, tmp_path):
+    url = synthetic_review_county(tmp_path)
+    start(dash_duo, url, auth=False)
+    set_screen(dash_duo, 1280, 560)  # a small projector: the long tables no longer fit one screen
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/review?{WEEK}&present=1")
+    wait_for(dash_duo, lambda d: len(children_rows(dash_duo)) == 8)
+    seen = walk_slides(dash_duo, 1280, 560, shots="small")  # asserts the header on every later screen
+    continued = [step for step in seen if step[1] > 1]
+    assert continued, seen
     dispose(url)
