@@ -383,7 +383,8 @@
             var value = valueEl ? parseFloat(valueEl.textContent) : NaN;
             var state = isNaN(value) ? "" : (value >= target ? "good" : (value >= target - margin ? "warn" : "bad"));
             var word = {good: "达标", warn: "接近", bad: "未达标"}[state];
-            var text = "目标" + el.getAttribute("data-target") + "%" + (word ? "·" + word : "");
+            // The verdict first: a narrow tile cuts the end of the line ("未达标·目标…", not "目标95%·…").
+            var text = (word ? word + "·" : "") + "目标" + el.getAttribute("data-target") + "%";
             var cls = "rate-target" + (state ? " rate-target--" + state : "");
             if (el.textContent !== text) { el.textContent = text; }
             if (el.className !== cls) { el.className = cls; }

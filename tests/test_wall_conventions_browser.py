@@ -68,7 +68,7 @@ def test_title_units_last_week_and_rate_targets(dash_duo, tmp_path):
     })()""")
     expected = "good" if got["value"] >= 95 else ("warn" if got["value"] >= 90 else "bad")
     word = {"good": "达标", "warn": "接近", "bad": "未达标"}[expected]
-    assert got["cls"] == f"rate-target rate-target--{expected}" and got["text"] == f"目标95%·{word}", got
+    assert got["cls"] == f"rate-target rate-target--{expected}" and got["text"] == f"{word}·目标95%", got
     assert dash_duo.find_element("#rate-self-resolved").get_attribute("class") == "rate-value"  # no target
     # The county view is the user's own: no caption.
     assert dash_duo.find_element("#scope-caption").text == ""
