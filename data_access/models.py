@@ -291,4 +291,45 @@ class GwSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState, GwForecast, GwHotspot, GwSession)
+# --- commitments (督办事项 / 会议决定): what a review meeting decided, followed up at the next ------
+
+class GwCommitment(Base):
+    """A decision of a review meeting: who (``owner_org_id``) does what (``text``) in which region by
+    when (``due_date``); ``status`` open, done or dropped. Linked cases and alerts are JSON lists of
+    case codes and alert ids. Its dated history is ``gw_commitment_events``."""
+
+    __tablename__ = "gw_commitments"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15))
+    text: Mapped[str] = mapped_column(Text)
+    meeting_date: Mapped[date] = mapped_column(Date)
+    period_kind: Mapped[str | None] = mapped_column(String(8))
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    owner_org_id: Mapped[int | None] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8))
+    case_codes: Mapped[str | None] = mapped_column(Text)
+    alert_ids: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_gw_commitments_region_status", "region_code", "status"),)
+
+
+class GwCommitmentEvent(Base):
+    """One dated change of a commitment: created, a new status or due date, an evidence note."""
+
+    __tablename__ = "gw_commitment_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(BigId, index=True)
+    ts: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))  # created, status, due, note
+    status: Mapped[str | None] = mapped_column(String(8))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState, GwForecast, GwHotspot, GwSession, GwCommitment,
+             GwCommitmentEvent)

@@ -23,6 +23,7 @@ from dashboard.core.outward import outward
 from dashboard.identity.auth import RoleRequired, audit, current_scope, require_role
 from dashboard.usecases.alerts import acknowledge_alert
 from dashboard.web.openapi import openapi_document
+from data_access import commitments as commitments_db
 from data_access import concealment_watch as concealment_db
 from data_access import figures, review, review_trends
 from data_access import forecast_record as forecast_db
@@ -488,6 +489,94 @@ def audit_log():
             detail = row["detail"]
         out.append({**row, "ts": _local(row["ts"]), "detail": detail})
     return _json(out)
+
+
+# --- commitments (督办事项): a review meeting's decisions, followed up at the next ------------------
+
+COMMITMENT_WRITERS = ("center", "leader")  # a street reads its own, read-only
+
+
+def _commitment_json(row: dict) -> dict:
+    day = lambda d: d.isoformat() if d is not None else None  # noqa: E731
+    return {
+        "id": row["id"], "region": row["region_code"], "text": row["text"], "status": row["status"],
+        "meeting_date": day(row["meeting_date"]), "due_date": day(row["due_date"]),
+        "period": {"kind": row["period_kind"], "start": day(row["period_start"]), "end": day(row["period_end"])},
+        "owner_org_id": row["owner_org_id"], "case_codes": row["case_codes"], "alert_ids": row["alert_ids"],
+        "created_by": row["created_by"], "created_at": _local(row["created_at"]),
+        "events": [{"ts": _local(e["ts"]), "actor": e["actor"], "kind": e["kind"], "status": e["status"],
+                    "due_date": day(e["due_date"]), "note": e["note"]} for e in row["events"]],
+    }
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "a JSON object body expected")
+    return body
+
+
+def _one_commitment(conn, scope: Scope, commitment_id: int) -> dict:
+    found = [r for r in commitments_db.list_commitments(conn, scope) if r["id"] == commitment_id]
+    if not found:
+        raise ApiError(404, f"no commitment {commitment_id} in your scope")
+    return found[0]
+
+
+@bp.get("/api/v1/commitments")
+def commitments_list():
+    """The commitments of a region (default: the caller's), oldest meeting first, with their history."""
+    status = _choice("status", commitments_db.STATUSES, None)
+    text = request.args.get("at")
+    until = _moment().at if text else None
+    with _engine().connect() as conn:
+        scope, _ = _scope(conn, request.args.get("region"))
+        rows = commitments_db.list_commitments(conn, scope, statuses=[status] if status else None, until=until)
+    return _json(outward([_commitment_json(r) for r in rows]))
+
+
+@bp.post("/api/v1/commitments")
+def commitments_create():
+    """A new commitment (duty officers and leaders): 201 with it; 400 for bad fields, 403 outside the scope."""
+    user = require_role(*COMMITMENT_WRITERS)
+    body = _body()
+    scope = _caller_scope()
+    now = datetime.now(timezone.utc)
+    values = {**body, "region_code": body.get("region") or scope.region}
+    try:
+        with _engine().begin() as conn:
+            new_id = commitments_db.create_commitment(conn, scope, values, user.username if user else None, now)
+            row = _one_commitment(conn, scope, new_id)
+    except commitments_db.CommitmentError as exc:
+        raise ApiError(400, str(exc))
+    except BadRegionCode:
+        raise ApiError(400, "malformed region code: 4, 6, 9, 12 or 15 digits")
+    except ScopeError:
+        raise ApiError(403, f"region {values['region_code']} is outside your scope")
+    audit("commitment_create", {"id": new_id, "region": row["region_code"], "due": row["due_date"].isoformat()})
+    return _json(outward(_commitment_json(row)), 201)
+
+
+@bp.patch("/api/v1/commitments/<commitment_id>")
+def commitments_update(commitment_id: str):
+    """Change a commitment's status or due date, or add an evidence note (duty officers and leaders)."""
+    if not _ascii_digits(commitment_id) or len(commitment_id) > 18:
+        raise ApiError(400, f"malformed commitment id {commitment_id[:20]!r}")
+    user = require_role(*COMMITMENT_WRITERS)
+    body = _body()
+    scope = _caller_scope()
+    now = datetime.now(timezone.utc)
+    try:
+        with _engine().begin() as conn:
+            if not commitments_db.update_commitment(conn, scope, int(commitment_id), body,
+                                                    user.username if user else None, now):
+                raise ApiError(404, f"no commitment {commitment_id} in your scope")
+            row = _one_commitment(conn, scope, int(commitment_id))
+    except commitments_db.CommitmentError as exc:
+        raise ApiError(400, str(exc))
+    audit("commitment_update", {"id": row["id"], "region": row["region_code"],
+                                **{k: body[k] for k in ("status", "due_date") if k in body}})
+    return _json(outward(_commitment_json(row)))
 
 
 @bp.route("/api/v1/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

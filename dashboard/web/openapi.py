@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from data_access.alerts import STATUSES as ALERT_STATUSES
+from data_access.commitments import STATUSES as COMMITMENT_STATUSES
 from data_access.case_list import STATES as CASE_STATES
 from data_access.figures import CASE_KEYS, RATE_KEYS, STAFFING_KEYS
 from data_access.period import KINDS as PERIOD_KINDS
@@ -82,7 +83,7 @@ def openapi_document() -> dict:
                 "id": {"type": "integer"}, "ts": _TS, "username": {"type": "string", "nullable": True},
                 "action": {"type": "string", "description": "login, login_failed, login_denied, logout, "
                            "kiosk_login, kiosk_failed, alert_ack, export, user_save, user_disable, "
-                           "token_create, token_revoke"},
+                           "token_create, token_revoke, commitment_create, commitment_update"},
                 "detail": {"description": "JSON: client address, alert id, export size ...", "nullable": True},
             },
         },
@@ -238,6 +239,7 @@ def openapi_document() -> dict:
     }
     _review_sections(schemas, paths, read_errors)
     _forecast_sections(schemas, paths, read_errors)
+    _commitment_sections(schemas, paths, read_errors)
     return {
         "openapi": "3.0.3",
         "info": {"title": "gridwall API", "version": "1",
@@ -408,3 +410,68 @@ def _forecast_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
                    "(roles center and leader only)",
         "parameters": paths["/review"]["get"]["parameters"],
         "responses": {**_ok(_ref("ReviewConcealment"), "Flagged communities"), **read_errors}}}
+
+
+def _commitment_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
+    """Commitments (督办事项): list (every review role, a street its own), create and update (center, leader)."""
+    day = {"type": "string", "format": "date"}
+    schemas["Commitment"] = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"}, "region": {"type": "string"}, "text": {"type": "string"},
+            "status": {"type": "string", "enum": list(COMMITMENT_STATUSES)},
+            "meeting_date": day, "due_date": day,
+            "period": {"type": "object", "properties": {
+                "kind": {"type": "string", "nullable": True}, "start": {**day, "nullable": True},
+                "end": {**day, "nullable": True}}},
+            "owner_org_id": {"type": "integer", "nullable": True},
+            "case_codes": {"type": "array", "items": {"type": "string"}},
+            "alert_ids": {"type": "array", "items": {"type": "integer"}},
+            "created_by": {"type": "string", "nullable": True}, "created_at": _TS,
+            "events": {"type": "array", "description": "The dated history: created, status, due, note",
+                       "items": {"type": "object", "properties": {
+                           "ts": _TS, "actor": {"type": "string", "nullable": True},
+                           "kind": {"type": "string", "enum": ["created", "status", "due", "note"]},
+                           "status": {"type": "string", "nullable": True}, "due_date": {**day, "nullable": True},
+                           "note": {"type": "string", "nullable": True}}}},
+        },
+    }
+    schemas["CommitmentNew"] = {
+        "type": "object", "required": ["text", "meeting_date", "due_date"],
+        "properties": {
+            "text": {"type": "string", "maxLength": 500}, "region": {"type": "string"},
+            "meeting_date": day, "due_date": day,
+            "period": {"type": "object", "properties": {"kind": {"type": "string", "enum": list(PERIOD_KINDS)},
+                                                        "start": day, "end": day}},
+            "owner_org_id": {"type": "integer"},
+            "case_codes": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+            "alert_ids": {"type": "array", "items": {"type": "integer"}, "maxItems": 50},
+        },
+    }
+    schemas["CommitmentChange"] = {
+        "type": "object",
+        "properties": {"status": {"type": "string", "enum": list(COMMITMENT_STATUSES)}, "due_date": day,
+                       "note": {"type": "string", "maxLength": 1000}},
+    }
+    body = lambda name: {"required": True, "content": {"application/json": {"schema": _ref(name)}}}  # noqa: E731
+    paths["/commitments"] = {
+        "get": {
+            "summary": "Commitments (督办事项) of a region, oldest meeting first, with their dated history",
+            "parameters": [_REGION, _param("status", "query", {"type": "string", "enum": list(COMMITMENT_STATUSES)},
+                                           "Only commitments now in this status"),
+                           _param("at", "query", {"type": "string"},
+                                  "ISO 8601 moment: those created by then, as they stood then")],
+            "responses": {**_ok({"type": "array", "items": _ref("Commitment")}, "Commitments"), **read_errors}},
+        "post": {
+            "summary": "Record a meeting's commitment (duty officers and leaders: roles center, leader)",
+            "requestBody": body("CommitmentNew"),
+            "responses": {"201": {"description": "The new commitment (status open)",
+                                  "content": {"application/json": {"schema": _ref("Commitment")}}},
+                          **_errors(400, 401, 403, 503)}},
+    }
+    paths["/commitments/{id}"] = {"patch": {
+        "summary": "Change a commitment's status or due date, or add an evidence note (roles center, leader)",
+        "parameters": [_param("id", "path", {"type": "integer"}, "Commitment id", True)],
+        "requestBody": body("CommitmentChange"),
+        "responses": {**_ok(_ref("Commitment"), "The commitment after the change"),
+                      **_errors(400, 401, 403, 404, 503)}}}
