@@ -829,6 +829,46 @@ def route_ack(ctx):
         assert set(conn.execute(select(Alert.ack_by).where(Alert.dedup_key.like("secret-%"))).scalars()) == {None}
 
 
+def _commitments(ctx) -> dict[str, int]:
+    """One commitment in the user's street and one in another (recorded once, by the county)."""
+    from data_access.commitments import create_commitment, list_commitments
+
+    county = Scope(COUNTY, COUNTY)
+    with ctx["engine"].begin() as conn:
+        have = {r["region_code"]: r["id"] for r in list_commitments(conn, county)}
+        for region in (OWN, OTHER):
+            if region not in have:
+                have[region] = create_commitment(conn, county, {
+                    "text": f"督办 {region}", "region_code": region, "meeting_date": "2026-11-23",
+                    "due_date": "2026-11-27"}, "center1", T0)
+    return have
+
+
+def route_commitments(ctx):
+    """A street reads its own commitments only, and records none, whatever region it names."""
+    ids = _commitments(ctx)
+    _regions_refused(ctx, "/api/v1/commitments?region={}")
+    for resp in _api(ctx, "/api/v1/commitments"):
+        assert resp.status_code == 200 and [c["id"] for c in resp.get_json()] == [ids[OWN]], resp.get_json()
+    for region in FOREIGN + [OWN] + MALFORMED:
+        body = {"text": "伪造", "region": region, "meeting_date": "2026-11-23", "due_date": "2026-11-27"}
+        for resp in _api(ctx, "/api/v1/commitments", method="POST", json=body):
+            assert resp.status_code == 403, (region, resp.status_code)
+    assert len(_commitments(ctx)) == 2
+
+
+def route_commitment_update(ctx):
+    """A street changes no commitment, its own included; another's id reads nothing."""
+    from data_access.commitments import list_commitments
+
+    ids = _commitments(ctx)
+    for cid in (ids[OWN], ids[OTHER], 999999):
+        for resp in _api(ctx, f"/api/v1/commitments/{cid}", method="PATCH", json={"status": "dropped"}):
+            assert resp.status_code == 403, (cid, resp.status_code)
+    with ctx["engine"].connect() as conn:
+        assert {r["status"] for r in list_commitments(conn, Scope(COUNTY, COUNTY))} == {"open"}
+
+
 def route_audit_api(ctx):
     for resp in _api(ctx, "/api/v1/audit"):
         assert resp.status_code == 403
@@ -994,6 +1034,8 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/api/v1/alerts": route_alerts,
     "/api/v1/alerts/<alert_id>/ack": route_ack,
     "/api/v1/audit": route_audit_api,
+    "/api/v1/commitments": route_commitments,
+    "/api/v1/commitments/<commitment_id>": route_commitment_update,
     "/api/v1/": route_no_data("/api/v1/?region={region}", status=(404,)),
     "/api/v1/<path:rest>": route_no_data("/api/v1/regions/{region}", status=(404,)),
     **page_routes("/review/", 200),
