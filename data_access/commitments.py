@@ -150,12 +150,15 @@ def update_commitment(conn: Connection, scope: Scope, commitment_id: int, change
 
 
 def list_commitments(conn: Connection, scope: Scope, *, statuses: Iterable[str] | None = None,
-                     until: datetime | None = None) -> list[dict[str, Any]]:
+                     until: datetime | None = None, ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
     """The commitments of the scope's regions, oldest meeting first, each with its events in order.
 
     ``statuses`` keeps only those now in one of them; ``until`` keeps those created by then, their
-    events up to then, and their status and due date as they stood then (what a meeting saw)."""
+    events up to then, and their status and due date as they stood then (what a meeting saw); ``ids``
+    keeps only those of these ids."""
     stmt = select(GwCommitment.__table__).where(in_scope(scope, GwCommitment))
+    if ids is not None:
+        stmt = stmt.where(k.id.in_(list(ids)))
     if statuses is not None:
         wanted = [s for s in statuses if s in STATUSES]
         stmt = stmt.where(k.status.in_(wanted))

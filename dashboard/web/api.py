@@ -517,7 +517,7 @@ def _body() -> dict:
 
 
 def _one_commitment(conn, scope: Scope, commitment_id: int) -> dict:
-    found = [r for r in commitments_db.list_commitments(conn, scope) if r["id"] == commitment_id]
+    found = commitments_db.list_commitments(conn, scope, ids=[commitment_id])
     if not found:
         raise ApiError(404, f"no commitment {commitment_id} in your scope")
     return found[0]
