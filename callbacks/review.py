@@ -15,7 +15,8 @@ from dash import ClientsideFunction, Input, Output, State, html, no_update
 from callbacks.live.outage import DataUnavailable
 from callbacks.reads import header_names
 from callbacks.review_view import PERIOD_NOTICES, view_period  # noqa: F401 (PERIOD_NOTICES: re-exported)
-from callbacks import review_core, review_departments, review_forecast, review_trends
+from callbacks import review_commitments, review_core, review_departments, review_forecast, review_trends
+from callbacks import review_export, review_packs
 from layouts import review_core as core_layout
 from layouts import review as page
 
@@ -46,8 +47,10 @@ def register(app) -> None:
            Input("review-present-off", "n_clicks"), State("url", "search"), prevent_initial_call=True)
     client("presentClass", Output("review", "className"), Input("url", "search"))
     review_core.register(app)
-    for sections in (review_departments, review_trends, review_forecast):
+    for sections in (review_commitments, review_departments, review_trends, review_forecast):
         sections.register(app)
+    review_packs.register(app)  # 周报归档: the archive of weekly packs (gridwall worker)
+    review_export.register(app)  # 导出 PDF / Excel: the pack of the region and period shown
 
 
 def show_period(search):

@@ -96,6 +96,35 @@ def warn_cmd(mode, at, from_, to, step, interval, lock_kind) -> None:
     warn_command(mode, at, from_, to, step, interval, lock_kind)
 
 
+@main.command("worker")
+@click.option("--duties", default="warning,packs", show_default=True,
+              help="comma-separated: warning (the early-warning engine), packs (the scheduled meeting packs)")
+@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400),
+              help="seconds between runs of the early-warning engine")
+@click.option("--lock", "lock_kind", default="auto", show_default=True,
+              type=click.Choice(("auto", "postgres", "lease", "redis")), help="each duty's single-instance lock")
+def worker_cmd(duties: str, interval: float, lock_kind: str) -> None:
+    """Every background duty in one process; one active instance of each across workers and hosts."""
+    import signal
+
+    from dashboard.warning.commands import _logging
+    from dashboard.worker.run import run_worker
+
+    settings = get_settings()
+    engine = _engine()
+    init_db(engine, contract=False)  # gw_warn_state, gw_packs; the platform tables are the platform's
+    _logging(20)  # INFO: each pack built, each duty's role
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    names = tuple(d.strip() for d in duties.split(",") if d.strip())
+    click.echo(f"gridwall worker: {', '.join(names)} ({lock_kind} locks; SIGTERM or Ctrl-C stops)", err=True)
+    try:
+        run_worker(engine, settings, stop, duties=names, lock_kind=lock_kind, warning_interval=interval)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 # The demo's history: 13 months and a few days, so every month's 同比 (the same month a year earlier) has data.
 DEMO_DAYS = 400
 
@@ -120,6 +149,13 @@ def demo_cmd(port: int) -> None:
                      name="simulator", daemon=True).start()
     threading.Thread(target=run_loop, args=(engine,), name="warning", daemon=True,
                      kwargs={"tz": settings.tz, "root": settings.root, "stop": stop, "first_delay": 30.0}).start()
+    # The scheduled meeting packs (周报归档) as gridwall worker runs them; in the demo only last week's
+    # (no catch-up), after the simulator and the engine have had their start.
+    from dashboard.worker.packs import PackDuty
+    from dashboard.worker.run import start_duties
+
+    start_duties(engine, settings, stop, duties=("packs",), first_delay=60.0,
+                 pack_duty=PackDuty.from_settings(engine, settings, stop=stop, catch_up_weeks=0))
     app = create_app(settings, auth=False)
     click.echo(f"gridwall demo: http://127.0.0.1:{port}/  (Ctrl-C stops)")
     try:
@@ -151,6 +187,64 @@ def serve_cmd(host: str, port: int) -> None:
     app = create_app(settings, auth=settings.auth == "on")
     click.echo(f"gridwall serving on http://{host}:{port}/")
     _serve(app.server, host, port)
+
+
+@main.command("report")
+@click.option("--region", required=True, help="region code (county, street, community or grid)")
+@click.option("--period", "kind", default="week", show_default=True,
+              type=click.Choice(["week", "month", "quarter", "custom"]))
+@click.option("--date", "day", required=True, help="YYYY-MM-DD: a day of the period (custom: its first day)")
+@click.option("--end", default=None, help="custom periods: the last day, YYYY-MM-DD")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="FILE.pdf or FILE.xlsx")
+def report_cmd(region: str, kind: str, day: str, end: str | None, out: str) -> None:
+    """The meeting pack (研判会商材料) of a region and period: PDF or Excel by the file's ending."""
+    import os
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from dashboard.analytics.scoring import rules_from_settings
+    from dashboard.pack import build_pack
+    from data_access.moment import Moment
+    from data_access.period import PeriodError, parse_period
+    from dashboard.identity.operator import operator_scope
+    from data_access.regions import NoRoot, region_name
+    from data_access.scope import BadRegionCode, ScopeError
+
+    started = time.perf_counter()
+    path = Path(out)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("pdf", "xlsx"):
+        raise click.BadParameter("FILE must end in .pdf or .xlsx", param_hint="--out")
+    settings = get_settings()
+    engine = _engine()
+    moment = Moment.now(settings.tz)
+    try:
+        period = parse_period(kind, day, end, settings.tz, moment.at)
+    except PeriodError as exc:
+        raise click.BadParameter(f"{exc} (period {exc.reason})", param_hint="--period/--date/--end")
+    try:
+        with engine.connect() as conn:
+            scope = operator_scope(conn, settings.root, region)
+            name = region_name(conn, scope, scope.region)
+    except (BadRegionCode, ScopeError, NoRoot) as exc:
+        raise click.BadParameter(f"region {region!r}: {exc}", param_hint="--region")
+    if name is None:
+        raise click.BadParameter(f"unknown region {region}", param_hint="--region")
+    data = build_pack(engine, scope, period, moment, role="leader", fmt=fmt,
+                      rules=rules_from_settings(settings.review.score),
+                      public_url=getattr(settings, "public_url", None) or "", tz=settings.tz)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    click.echo(f"{path} {len(data)} bytes {time.perf_counter() - started:.1f} s")
 
 
 @main.group("user")

@@ -13,12 +13,12 @@ import json
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from .models import GwCommitment, GwCommitmentEvent
+from .models import Case, GwCommitment, GwCommitmentEvent, Org
 from .scope import Scope, ScopeError, validate_code
-from .scoped import in_scope
+from .scoped import in_scope, in_scope_or_above
 
 STATUSES = ("open", "done", "dropped")
 PERIOD_KINDS = ("week", "month", "quarter", "custom")
@@ -28,6 +28,10 @@ MAX_LINKS = 50
 
 k = GwCommitment.__table__.c
 ev = GwCommitmentEvent.__table__.c
+o = Org.__table__.c
+cs = Case.__table__.c
+# A case is closed by these statuses (data_access/review_departments.py says the same for the flow log).
+CLOSING_STATUSES = ("closed", "rejected", "merged")
 
 
 class CommitmentError(ValueError):
@@ -184,3 +188,43 @@ def list_commitments(conn: Connection, scope: Scope, *, statuses: Iterable[str] 
             r["status"] = next((e["status"] for e in reversed(r["events"]) if e["status"]), r["status"])
             r["due_date"] = next((e["due_date"] for e in reversed(r["events"]) if e["due_date"]), r["due_date"])
     return rows
+
+
+def owner_orgs(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
+    """The orgs a commitment may be given to: the scope's own and those above it (the county's
+    departments and center), except grids' (a commitment is never a grid worker's task)."""
+    stmt = (select(o.id, o.name, o.kind, o.region_code)
+            .where(in_scope_or_above(scope, Org), or_(o.kind.is_(None), o.kind != "grid"))
+            .order_by(o.region_code, o.kind, o.name, o.id))
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def org_names(conn: Connection, scope: Scope, ids: Iterable[int]) -> dict[int, str]:
+    """Names of the orgs of these ids that the scope may name (its own and those above it)."""
+    wanted = sorted({i for i in ids if isinstance(i, int)})
+    if not wanted:
+        return {}
+    rows = conn.execute(select(o.id, o.name).where(o.id.in_(wanted), in_scope_or_above(scope, Org)))
+    return {r.id: r.name for r in rows}
+
+
+def linked_cases(conn: Connection, scope: Scope, codes: Iterable[str], at: datetime) -> dict[str, dict[str, Any]]:
+    """The state at T of the scope's cases of these codes (reported by T): ``{code: {"title",
+    "closed": bool, "status" (the closing status once closed by T, else None), "closed_at",
+    "resolve_due_at", "overdue": an open case past its resolve deadline at T}}``. A code of
+    another scope's case is left out, like an unknown one."""
+    wanted = sorted({c for c in codes if isinstance(c, str)})
+    if not wanted:
+        return {}
+    rows = conn.execute(select(cs.code, cs.title, cs.status, cs.closed_at, cs.resolve_due_at, cs.reported_at)
+                        .where(cs.code.in_(wanted), in_scope(scope, Case))).mappings()
+    out = {}
+    for r in rows:
+        if r["reported_at"] is not None and r["reported_at"] > at:
+            continue
+        closed = r["closed_at"] is not None and r["closed_at"] <= at and r["status"] in CLOSING_STATUSES
+        due = r["resolve_due_at"]
+        out[r["code"]] = {"title": r["title"], "closed": closed, "status": r["status"] if closed else None,
+                          "closed_at": r["closed_at"] if closed else None, "resolve_due_at": due,
+                          "overdue": not closed and due is not None and due < at}
+    return out

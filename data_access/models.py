@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, SmallInteger, String, Text, text
+from sqlalchemy import (BigInteger, Boolean, Date, Float, Index, Integer, LargeBinary, SmallInteger, String, Text,
+                        UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
@@ -331,5 +332,35 @@ class GwCommitmentEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+# --- the archive of meeting packs (周报归档), written by the worker's scheduled pack duty ----------
+
+class GwPack(Base):
+    """One archived meeting pack: a region's period in one format. The row is also the claim that
+    makes the scheduled duty exactly-once across workers and hosts: a worker inserts it as
+    ``building`` (the unique key refuses a second), then stores the file (``content``: the archive
+    lives in the database, so hosts share it without a shared disk) and marks it ``ready``, or
+    ``failed`` with the error (retried with backoff). ``audience``: ``leader`` (the county's pack,
+    with the concealment watch: roles center and leader only) or ``street`` (a street's, without)."""
+
+    __tablename__ = "gw_packs"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(15))
+    period_kind: Mapped[str] = mapped_column(String(8))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    fmt: Mapped[str] = mapped_column(String(8))  # pdf, xlsx
+    audience: Mapped[str] = mapped_column(String(8))  # leader, street
+    status: Mapped[str] = mapped_column(String(10))  # building, ready, failed
+    claimed_by: Mapped[str | None] = mapped_column(String(128))  # the worker: host:pid
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int | None] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(String(200))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("region_code", "period_kind", "period_start", "fmt", name="uq_gw_packs_key"),)
+
+
 GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState, GwForecast, GwHotspot, GwSession, GwCommitment,
-             GwCommitmentEvent)
+             GwCommitmentEvent, GwPack)

@@ -46,6 +46,7 @@ REGION_COLUMNS: dict[str, RegionColumn] = {
     "gw_forecasts": RegionColumn("region_code"),
     "gw_hotspots": RegionColumn("grid_code"),
     "gw_commitments": RegionColumn("region_code"),
+    "gw_packs": RegionColumn("region_code"),
     "gw_audit": RegionColumn("region_code", unlocated_at_root=True),  # NULL: a root user's or the system's row
 }
 

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
-from . import review_core, review_departments, review_forecast, review_trends
+from . import review_commitments, review_core, review_departments, review_forecast, review_trends
+from . import review_packs
 from .shell import REVIEW, page_frame, section
 
 KIND_OPTIONS = [{"label": "周", "value": "week"}, {"label": "月", "value": "month"},
@@ -52,6 +53,11 @@ def controls() -> html.Div:
         html.Button("查看", id="review-apply", n_clicks=0, className="review-apply"),
         html.Button("演示模式", id="review-present-on", n_clicks=0, className="review-apply review-present-on",
                     title="隐藏控件与导航，逐页放映（← → 翻页，Esc 退出）"),
+        # The meeting pack of the region and period shown (GET /api/v1/review/pack; callbacks/review_export.py).
+        html.A("导出 PDF", id="review-pack-pdf", href="/api/v1/review/pack?format=pdf", download="",
+               className="review-apply review-pack", title="研判会商材料（PDF，A4 横向）"),
+        html.A("导出 Excel", id="review-pack-xlsx", href="/api/v1/review/pack?format=xlsx", download="",
+               className="review-apply review-pack", title="研判会商材料（Excel，每表一页）"),
     ])
 
 
@@ -98,10 +104,13 @@ def layout(username: str | None = None, role: str | None = None) -> html.Div:
                 html.Div(id="review-compare", className="review-compare"),
                 html.Div(id="review-notice", className="notice"),
             ]),
+            # The meeting opens with what the last one decided (督办事项).
+            *review_commitments.sections(role),
             *core_sections(),
             *review_departments.sections(role),
             *review_trends.sections(role),
             *review_forecast.sections(role),
+            *review_packs.sections(role),
         ]),
         slide_nav(),
     ])

@@ -100,6 +100,11 @@ have_cjk_font() {  # some font here draws Chinese (fontconfig's view, as Chromiu
   ! command -v fc-list >/dev/null || [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]
 }
 
+ensure_pack_libs() {  # the meeting pack's PDF: WeasyPrint draws text through pango (and harfbuzz, fontconfig)
+  ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' && return 0
+  apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+}
+
 ensure_cjk_fonts() {  # Chinese text in the browser tests, screenshots and packs: no boxes
   # Noto Sans CJK exactly, not just any CJK font: the wall's layout tests measure real glyph boxes
   # (a CJK font's em box is 1.45 of the type size, a Latin one's 1.16) and were made with this one.

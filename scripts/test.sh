@@ -7,6 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_venv test
 ensure_browser
 ensure_cjk_fonts
+ensure_pack_libs
 ensure_postgres
 ensure_redis
 cd "$REPO"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -21,9 +21,10 @@ from sqlalchemy import insert, select
 
 from dashboard.app import create_app
 from dashboard.core.config import Settings
+from data_access.commitments import create_commitment
 from data_access.db import dispose_all
 from data_access.figures import case_figures
-from data_access.models import Alert, Case, GwAudit
+from data_access.models import Alert, Case, GwAudit, GwCommitment, GwCommitmentEvent
 from data_access.moment import Moment
 from data_access.scope import Scope
 
@@ -70,6 +71,11 @@ def county(engine, backend_url, monkeypatch):
             reported_at=T0 - timedelta(hours=2), grid_code=None, status="reported", level="county",
             updated_at=T0 - timedelta(hours=2)))
         markers += ["SECRET-UNLOCATED", "未定位机密"]
+        for street, text in ((OWN, "本街督办标记"), (OTHER, "外街机密督办")):
+            create_commitment(conn, Scope(region=COUNTY, root=COUNTY), {
+                "text": text, "region_code": street, "meeting_date": "2026-11-16", "due_date": "2026-11-18",
+                "case_codes": [f"SECRET-{street}"]}, "center1", T0 - timedelta(days=4))
+        markers += ["外街机密督办"]
 
     from dashboard.identity.users import create_token
     from dashboard.usecases.users import save_user as add_user
@@ -353,6 +359,81 @@ def forge_concealment(ctx):
     assert resp.status_code == 200 and "疑似瞒报漏报 · 建议核实" in text_of(resp), text_of(resp)[:300]
 
 
+def forge_commitment_write(ctx):
+    """督办事项 on /review: a street user's forged create, close, drop or note is refused for any id
+    (its own street's included) and writes nothing; a duty officer's same request goes through."""
+    app = ctx["app"]
+    key = next(k for k in server_callbacks(app) if callback_name(k).startswith("..commitment-result.children"))
+    cb = server_callbacks(app)[key]
+
+    def state():
+        with ctx["engine"].connect() as conn:
+            return (conn.execute(select(GwCommitment.id, GwCommitment.status).order_by(GwCommitment.id)).all(),
+                    conn.execute(select(GwCommitmentEvent.id)).all())
+
+    with ctx["engine"].connect() as conn:
+        ids = [i for (i,) in conn.execute(select(GwCommitment.id))]
+    before = state()
+    for cid in ids + [99999999]:
+        for act in ("done", "dropped", "note"):
+            for search in (f"?region={OTHER}", f"?region={OWN}", ""):
+                reset_outage_marks()
+                trigger = {"act": act, "cid": str(cid), "type": "commitment-act"}
+                body = forged_body(key, cb, OWN, 2)
+                body["inputs"][1] = [{"id": trigger, "property": "n_clicks", "value": 1}]
+                body["changedPropIds"] = [json.dumps(trigger, sort_keys=True, separators=(",", ":")) + ".n_clicks"]
+                add_search(body, "")
+                for item in body["state"]:
+                    if isinstance(item, dict) and item["id"] == "url":
+                        item["value"] = search
+                resp = ctx["client"].post(update_path(app, key), json=body)
+                assert resp.status_code in (200, 204, 400), (cid, act, resp.status_code, resp.data[:200])
+                if resp.status_code == 200:
+                    assert "仅值班人员和领导" in text_of(resp), text_of(resp)[:200]
+    for region in FOREIGN + MALFORMED + [OWN]:
+        body = forged_body(key, cb, region, 0)
+        resp = ctx["client"].post(update_path(app, key), json=body)
+        assert resp.status_code in (200, 204, 400), (region, resp.status_code)
+    assert state() == before
+    center = app.server.test_client()
+    center.post("/login", data={"username": "center1", "password": PASSWORD})
+    trigger = {"act": "done", "cid": str(ids[-1]), "type": "commitment-act"}
+    body = forged_body(key, cb, OWN, 2)
+    body["inputs"][1] = [{"id": trigger, "property": "n_clicks", "value": 1}]
+    body["changedPropIds"] = [json.dumps(trigger, sort_keys=True, separators=(",", ":")) + ".n_clicks"]
+    for item in body["state"]:
+        if isinstance(item, dict) and item["id"] == "url":
+            item["value"] = ""   # the duty officer's own scope: the county, the other street's commitment in it
+    resp = center.post(update_path(app, key), json=body)
+    assert "已办结" in text_of(resp), text_of(resp)[:300]
+
+
+def forge_packs(ctx):
+    """周报归档 on /review: whatever region is forged, a street user's list names its own street's pack
+    only (never another street's nor the county's leaders' pack); a duty officer's names all three."""
+    app = ctx["app"]
+    ids = _packs(ctx)
+    key = next(k for k in server_callbacks(app) if callback_name(k) == "review-packs.children")
+    cb = server_callbacks(app)[key]
+    answered = 0
+    for region in FOREIGN + MALFORMED + [OWN]:
+        for form in (0, 1, 2):
+            reset_outage_marks()
+            body = forged_body(key, cb, region, form)
+            add_search(body, "&at=2026-11-20T10:00:00" if form == 2 else "")
+            resp = ctx["client"].post(update_path(app, key), json=body)
+            assert resp.status_code in (200, 204, 400, 403), (region, form, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], "review-packs")
+            if resp.status_code == 200:
+                named = {int(x) for x in re.findall(r"/api/v1/packs/(\d+)", text_of(resp))}
+                assert named <= {ids[OWN]}, (region, form, named)
+                answered += named == {ids[OWN]}
+    assert answered  # not vacuous: the own pack was listed
+    center = center_client(ctx)
+    resp = center.post(update_path(app, key), json=forged_body(key, cb, COUNTY, 0))
+    assert {int(x) for x in re.findall(r"/api/v1/packs/(\d+)", text_of(resp))} == set(ids.values())
+
+
 def outputs(*names: str) -> str:
     """The callback_map key of a multi-output callback."""
     return ".." + "...".join(names) + ".."
@@ -401,11 +482,20 @@ CALLBACKS: dict[str, Any] = {
     # /review, hot issues (热点问题) and the 26-week trend (趋势) of the URL's view.
     "review-hot-issues.children": (),
     "review-trend.children": (),
+    # /review, the archive of weekly packs (周报归档): a street never sees another street's nor the county's.
+    "review-packs.children": forge_packs,
     # /review, departments (部门退单) and bounced cases (推诿扯皮) of the URL's view.
     outputs("review-departments.children", "review-bounced.children", "review-departments-view.data"): (),
     # /review, a case's flow log (?case=): another street's case is "not found", like an unknown one.
     outputs("review-case-flow.children", "review-case-flow.hidden", "review-case-flow.data-case-code"):
         {"checks": (check_case_flow_refused,), "search": f"&case=SECRET-{OTHER}"},
+    # /review, commitments (督办事项): the agenda of the user's own street, and the one write callback.
+    outputs("review-commitments.children", "commitment-form.hidden", "commitment-region.options",
+            "commitment-region.value", "commitment-owner.options"): (),
+    outputs("commitment-result.children", "commitments-version.data", "commitment-text.value",
+            "commitment-cases.value"): forge_commitment_write,
+    # /review, 导出 PDF / 导出 Excel: links to /api/v1/review/pack built from the URL alone (no read).
+    outputs("review-pack-pdf.href", "review-pack-xlsx.href"): (),
     # /ops (its own Dash app): duty officers only.
     outputs("ops-walls.children", "ops-channels.children"): forge_ops,
 }
@@ -782,6 +872,30 @@ def route_review_concealment(ctx):
     assert resp.status_code == 200 and resp.get_json()["region"] == COUNTY
 
 
+def route_review_pack(ctx):
+    """The meeting pack: another street's (or the county's) answers 403 and no file, a malformed code or
+    period 400; the user's own street's workbook has no concealment sheet (a street is not its reader)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    for fmt in ("pdf", "xlsx"):
+        _regions_refused(ctx, f"/api/v1/review/pack?format={fmt}&at={AT}&region={{}}")
+        for region in FOREIGN:
+            for resp in _api(ctx, f"/api/v1/review/pack?format={fmt}&region={quote(region)}"):
+                assert resp.status_code == 403 and resp.mimetype == "application/json", (region, resp.status_code)
+                assert not resp.get_data().startswith((b"%PDF", b"PK")), region
+    for query in ("period=fortnight", "period=week&date=2026-12-01", "format=docx"):
+        for resp in _api(ctx, f"/api/v1/review/pack?{query}&at={AT}"):
+            assert resp.status_code == 400 and set(resp.get_json()) == {"error"}, (query, resp.status_code)
+    for resp in _api(ctx, f"/api/v1/review/pack?format=xlsx&at={AT}"):
+        assert resp.status_code == 200 and resp.get_data().startswith(b"PK"), resp.status_code
+        assert f"gridwall-{OWN}-week-" in resp.headers["Content-Disposition"]
+        book = load_workbook(io.BytesIO(resp.get_data()))
+        assert "疑似瞒报漏报" not in book.sheetnames and "下级区域排名" in book.sheetnames
+        assert book["说明"]["B3"].value == OWN
+
+
 def route_children(ctx):
     _regions_refused(ctx, "/api/v1/regions/{}/children")
     for resp in _api(ctx, f"/api/v1/regions/{OWN}/children"):
@@ -867,6 +981,46 @@ def route_commitment_update(ctx):
             assert resp.status_code == 403, (cid, resp.status_code)
     with ctx["engine"].connect() as conn:
         assert {r["status"] for r in list_commitments(conn, Scope(COUNTY, COUNTY))} == {"open"}
+
+
+def _packs(ctx) -> dict[str, int]:
+    """An archived pack (周报归档) of the user's street, of another street, and the county's (the
+    leaders' pack, with the concealment watch); stored once."""
+    from data_access.packs import claim_pack, finish_pack, list_packs
+
+    county, week = Scope(COUNTY, COUNTY), date(2026, 11, 9)
+    with ctx["engine"].begin() as conn:
+        have = {r["region_code"]: r["id"] for r in list_packs(conn, county, audiences=("leader", "street"))}
+        for region in (OWN, OTHER, COUNTY):
+            if region not in have:
+                have[region] = claim_pack(conn, region_code=region, period_kind="week", period_start=week,
+                                          period_end=week + timedelta(days=6), fmt="pdf",
+                                          audience="leader" if region == COUNTY else "street", worker="t:1",
+                                          now=T0, stale_after=timedelta(minutes=15))
+                finish_pack(conn, have[region], "t:1", f"secret pack {region}".encode(), f"{region}.pdf", T0)
+    return have
+
+
+def route_packs(ctx):
+    """The archive's list: a street sees its own street's pack only, whatever region it names."""
+    ids = _packs(ctx)
+    _regions_refused(ctx, "/api/v1/packs?region={}")
+    for resp in _api(ctx, f"/api/v1/packs?at={AT}") + _api(ctx, f"/api/v1/packs?region={OWN}&at={AT}&weeks=520"):
+        assert resp.status_code == 200 and [p["id"] for p in resp.get_json()] == [ids[OWN]], resp.get_json()
+
+
+def route_pack_download(ctx):
+    """A pack's file: another street's and the county's answer 404 like an unknown id; the own 200."""
+    ids = _packs(ctx)
+    for pack_id in (ids[OTHER], ids[COUNTY], 99999999):
+        for resp in _api(ctx, f"/api/v1/packs/{pack_id}"):
+            assert resp.status_code == 404 and set(resp.get_json()) == {"error"}, (pack_id, resp.status_code)
+            assert b"secret pack" not in resp.data
+    for bad in MALFORMED[:-1]:
+        for resp in _api(ctx, f"/api/v1/packs/{quote(bad, safe='')}"):
+            assert resp.status_code in (400, 404), (bad, resp.status_code)
+    for resp in _api(ctx, f"/api/v1/packs/{ids[OWN]}"):
+        assert resp.status_code == 200 and resp.data == f"secret pack {OWN}".encode()
 
 
 def route_audit_api(ctx):
@@ -1028,6 +1182,7 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/api/v1/review/trend": route_review_section("/api/v1/review/trend"),
     "/api/v1/review/forecast": route_review_forecast,
     "/api/v1/review/concealment": route_review_concealment,
+    "/api/v1/review/pack": route_review_pack,
     "/api/v1/regions/<code>/children": route_children,
     "/api/v1/cases": route_cases,
     "/api/v1/cases/<code>/flow": route_case_flow,
@@ -1036,6 +1191,8 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/api/v1/audit": route_audit_api,
     "/api/v1/commitments": route_commitments,
     "/api/v1/commitments/<commitment_id>": route_commitment_update,
+    "/api/v1/packs": route_packs,
+    "/api/v1/packs/<pack_id>": route_pack_download,
     "/api/v1/": route_no_data("/api/v1/?region={region}", status=(404,)),
     "/api/v1/<path:rest>": route_no_data("/api/v1/regions/{region}", status=(404,)),
     **page_routes("/review/", 200),

@@ -269,7 +269,21 @@ def test_a_leader_reviews_the_week_in_presentation_mode_and_drills_down_to_a_gri
     dispose(handbuilt)
 
 
-def test_a_street_user_sees_only_its_own_street_whatever_the_url_asks(dash_duo, handbuilt):
+@pytest.fixture
+def handbuilt_sqlite(tmp_path):
+    """The hand-built county on SQLite only: for a browser test whose point is the page, not the
+    backend (its scope rule is proven on both backends by tests/test_forged_requests.py)."""
+    url = f"sqlite:///{tmp_path / 'handbuilt.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    load(engine)
+    add_users(engine)
+    engine.dispose()
+    return url
+
+
+def test_a_street_user_sees_only_its_own_street_whatever_the_url_asks(dash_duo, handbuilt_sqlite):
+    handbuilt = handbuilt_sqlite
     start(dash_duo, handbuilt, auth=True)
     set_screen(dash_duo, 1920, 1080)
     for asked in (S2, COUNTY, "320585101001001"):

@@ -94,6 +94,51 @@ class ReviewSettings(BaseModel):
         return v
 
 
+class PackSettings(BaseModel):
+    """``[packs]``: the scheduled meeting packs of ``gridwall worker`` (周报归档). Each week, once
+    ``weekday`` (1 = Monday ... 7 = Sunday) at ``time`` (local, HH:MM) has passed, the last complete
+    week's pack is made for the root county and each of its streets in each of ``formats``; up to
+    ``catch_up_weeks`` earlier weeks still without one are made too (a worker that was down)."""
+
+    enabled: bool = True
+    weekday: int = 1
+    time: str = "07:00"
+    catch_up_weeks: int = 4
+    formats: list[Literal["pdf", "xlsx"]] = ["pdf", "xlsx"]
+
+    @field_validator("weekday")
+    @classmethod
+    def _weekday(cls, v: int) -> int:
+        if not 1 <= v <= 7:
+            raise ValueError("[packs] weekday: 1 (Monday) to 7 (Sunday)")
+        return v
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, v: str) -> str:
+        from datetime import time
+
+        try:
+            parsed = time.fromisoformat(v.strip())
+        except (AttributeError, ValueError):
+            raise ValueError(f"[packs] time: HH:MM local time, not {v!r}") from None
+        return parsed.strftime("%H:%M")
+
+    @field_validator("catch_up_weeks")
+    @classmethod
+    def _catch_up(cls, v: int) -> int:
+        if not 0 <= v <= 52:
+            raise ValueError("[packs] catch_up_weeks: 0 to 52")
+        return v
+
+    @field_validator("formats")
+    @classmethod
+    def _formats(cls, v: list) -> list:
+        if not v:
+            raise ValueError("[packs] formats: at least one of pdf, xlsx")
+        return list(dict.fromkeys(v))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDWALL_", extra="ignore")
 
@@ -131,6 +176,7 @@ class Settings(BaseSettings):
     seams: str | None = None
     staffing: StaffingSettings = StaffingSettings()
     review: ReviewSettings = ReviewSettings()
+    packs: PackSettings = PackSettings()
 
     @field_validator("auth")
     @classmethod

@@ -252,19 +252,20 @@ class RedisLock(_LeasedLock):
 
 
 def make_lock(engine: Engine, kind: str = "auto", *, redis_url: str | None = None,
-              lease: float = DEFAULT_LEASE) -> InstanceLock:
+              lease: float = DEFAULT_LEASE, name: str = LOCK_NAME) -> InstanceLock:
+    """The single-instance lock ``name`` (default: the engine's; ``gridwall worker`` takes one per duty)."""
     if kind == "auto":
         kind = "postgres" if engine.dialect.name == "postgresql" else ("redis" if redis_url else "lease")
     if kind == "postgres":
         if engine.dialect.name != "postgresql":
             raise ValueError("--lock postgres needs a PostgreSQL database")
-        return PgAdvisoryLock(engine)
+        return PgAdvisoryLock(engine, name)
     if kind == "redis":
         if not redis_url:
             raise ValueError("--lock redis needs GRIDWALL_REDIS_URL")
-        return RedisLock(redis_url, engine.url.render_as_string(hide_password=False), lease=lease)
+        return RedisLock(redis_url, engine.url.render_as_string(hide_password=False), name=name, lease=lease)
     if kind == "lease":
-        return LeaseLock(engine, lease=lease)
+        return LeaseLock(engine, name, lease=lease)
     raise ValueError(f"unknown lock kind {kind!r}")
 
 
@@ -273,11 +274,12 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
              standby_poll: float | None = None, max_runs: int | None = None,
              run: Callable[[Engine, Scope, Moment, EngineState], RunReport] | None = None,
              clock: Callable[[], datetime] | None = None, first_delay: float = 0.0,
-             retry_seconds: float = 2.0) -> int:
+             retry_seconds: float = 2.0, label: str = "warning") -> int:
     """Run the engine every ``interval`` seconds while this instance holds the lock; otherwise wait
     as standby. Database errors are logged and retried with backoff; nothing but ``stop`` (or
     ``max_runs`` runs, for tests) ends the loop. ``first_delay``: seconds to wait before the first
-    attempt (the demo lets its simulator catch up first). Returns the number of runs made."""
+    attempt (the demo lets its simulator catch up first). ``label`` names the duty in the log
+    (``gridwall worker`` runs other duties through this loop too). Returns the number of runs made."""
     stop = stop or threading.Event()
     if first_delay > 0 and stop.wait(first_delay):
         return 0
@@ -295,17 +297,17 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
                 mine = lock.held() or lock.acquire()
             except Exception:  # noqa: BLE001 - the database (or Redis) is down: retry
                 failures += 1
-                log.exception("warning: cannot reach the lock (attempt %d)", failures)
+                log.exception("%s: cannot reach the lock (attempt %d)", label, failures)
                 stop.wait(_backoff(failures, retry_seconds))
                 continue
             if not mine:
                 if active is not False:
-                    log.info("warning: another instance is active; standing by (%s lock)", lock.kind)
+                    log.info("%s: another instance is active; standing by (%s lock)", label, lock.kind)
                     active = False
                 stop.wait(poll)
                 continue
             if active is not True:
-                log.info("warning: this instance is active (%s lock)", lock.kind)
+                log.info("%s: this instance is active (%s lock)", label, lock.kind)
                 active = True
             started = time.monotonic()
             try:
@@ -317,10 +319,10 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
                 runs += 1
                 failures = 0
                 if report is not None:
-                    log.info("warning: %s", report.summary())
+                    log.info("%s: %s", label, report.summary())
             except Exception:  # noqa: BLE001 - log, back off, try again
                 failures += 1
-                log.exception("warning: engine run failed (attempt %d)", failures)
+                log.exception("%s: run failed (attempt %d)", label, failures)
                 stop.wait(_backoff(failures, retry_seconds))
                 continue
             stop.wait(max(0.0, interval - (time.monotonic() - started)))

@@ -11,28 +11,31 @@ import csv
 import io
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.analytics import concealment_watch, forecast_record, hot_issues, scoring
+from dashboard.analytics import scoring
 from dashboard.core.config import ReviewSettings
 from dashboard.core.outward import outward
-from dashboard.identity.auth import RoleRequired, audit, current_scope, require_role
+from dashboard.identity.auth import RoleRequired, audit, current_scope, current_user, has_role, require_role
+from dashboard.pack import FORMATS as PACK_FORMATS
+from dashboard.pack import MEDIA_TYPES as PACK_MEDIA_TYPES
+from dashboard.pack import build_pack, pack_filename
+from dashboard.usecases import review_bodies as bodies
 from dashboard.usecases.alerts import acknowledge_alert
 from dashboard.web.openapi import openapi_document
 from data_access import commitments as commitments_db
-from data_access import concealment_watch as concealment_db
-from data_access import figures, review, review_trends
-from data_access import forecast_record as forecast_db
+from data_access import figures
+from data_access import packs as packs_db
 from data_access.alerts import STATUSES as ALERT_STATUSES
 from data_access.alerts import list_alerts
 from data_access.case_list import STATES as CASE_STATES
 from data_access.case_list import list_cases
 from data_access.db import get_engine
-from data_access.feeds_cases import region_and_category_names
 from data_access.health import database_status
 from data_access.moment import MAX_YEAR, MIN_YEAR, Moment, parse_moment
 from data_access.period import Period, PeriodError, parse_period
@@ -252,18 +255,6 @@ def _period(m: Moment) -> Period:
     return period
 
 
-def _period_days(period: Period, windows: dict, at: datetime) -> dict:
-    """``period``, ``previous`` and ``last_year`` as /api/v1/review shows them (first and last days,
-    ``until`` = E' of each window cut like for like)."""
-    return {"period": {**period.to_dict(at), "until": _local(windows["current"][1])},
-            "previous": {**_days(period.previous()), "until": _local(windows["previous"][1])},
-            "last_year": {**_days(period.last_year()), "until": _local(windows["last_year"][1])}}
-
-
-def _days(period: Period) -> dict:
-    return {"start": period.first.isoformat(), "end": period.last.isoformat()}
-
-
 @bp.get("/api/v1/review")
 def review_period():
     """The period figures of a region (interfaces.md, ``/api/v1/review``)."""
@@ -271,32 +262,7 @@ def review_period():
     period = _period(m)
     with _engine().connect() as conn:
         scope, name = _scope(conn, request.args.get("region"))
-        rows = children(conn, scope) if len(scope.region) < 15 else []
-    data, (departments, bounced) = review.review_reads(
-        _engine(), scope, period, m.at,
-        also=lambda conn: (review.departments(conn, scope, period, m.at), review.bounced_cases(conn, scope, period, m.at)))
-    empty = review.empty_figures()
-    kids = {row["code"]: data["children"].get(row["code"], {}) for row in rows}
-    current = {code: f.get("current") or empty for code, f in kids.items()}
-    previous = {code: f.get("previous") or empty for code, f in kids.items()}
-    rules = _score_rules()
-    scored, goal = scoring.rank_siblings(current, previous, rules)
-    windows = data["windows"]
-    body = {
-        "region": scope.region, "name": name, "at": m.local_iso(),
-        "period": {**period.to_dict(m.at), "until": _local(windows["current"][1])},
-        "previous": {**period.previous().to_dict(), "until": _local(windows["previous"][1])},
-        "last_year": {**period.last_year().to_dict(), "until": _local(windows["last_year"][1])},
-        "figures": data["region"],
-        "children": [{"code": row["code"], "name": row["name"], "level": code_level(row["code"]),
-                      "figures": current[row["code"]], **scored[row["code"]]} for row in rows],
-        "departments": departments,
-        "bounced": bounced,
-        "score_rules": scoring.rules_json(rules, goal),
-    }
-    for key in ("previous", "last_year"):
-        body[key].pop("kind", None)
-    return _json(outward(body))
+    return _json(outward(bodies.review_body(_engine(), scope, name, period, m, _score_rules())))
 
 
 @bp.get("/api/v1/review/hot-issues")
@@ -307,22 +273,7 @@ def review_hot_issues():
     period = _period(m)
     with _engine().connect() as conn:
         scope, name = _scope(conn, request.args.get("region"))
-        data = review_trends.category_counts(conn, scope, period, m.at)
-        names = region_and_category_names(conn, scope)
-        names.update({row["code"]: row["name"] for row in children(conn, scope)})
-    found = hot_issues.find_hot_issues(data["counts"], data["places"], hot_issues.window_lengths(data["windows"]),
-                                       covered=hot_issues.coverage(data["windows"], data["since"]))
-    issues = []
-    for issue in found.issues:
-        row = issue.to_dict()
-        row["name"] = names.get(f"cat:{issue.code}")
-        row["places"] = [{**place, "name": names.get(place["code"])} for place in row["places"]]
-        issues.append(row)
-    body = {"region": scope.region, "name": name, "at": m.local_iso(), **_period_days(period, data["windows"], m.at),
-            "test": {"method": "exact conditional binomial, one-sided (rise)", "adjustment": "holm",
-                     "alpha": found.alpha, "tests": found.tests},
-            "hot_issues": issues}
-    return _json(outward(body))
+    return _json(outward(bodies.hot_issues_body(_engine(), scope, name, period, m)))
 
 
 @bp.get("/api/v1/review/trend")
@@ -333,14 +284,7 @@ def review_trend():
     period = _period(m)
     with _engine().connect() as conn:
         scope, name = _scope(conn, request.args.get("region"))
-        weeks = review_trends.weekly_figures(conn, scope, period, m.at)
-    body = {"region": scope.region, "name": name, "at": m.local_iso(),
-            "period": {**period.to_dict(m.at), "until": _local(period.as_of(m.at))},
-            "figures": list(review_trends.TREND_KEYS),
-            "weeks": [{"start": row["week"].week.first.isoformat(), "end": row["week"].week.last.isoformat(),
-                       "until": _local(row["week"].until), "partial": row["week"].partial,
-                       "in_period": row["week"].in_period, "figures": row["figures"]} for row in weeks]}
-    return _json(outward(body))
+    return _json(outward(bodies.trend_body(_engine(), scope, name, period, m)))
 
 
 @bp.get("/api/v1/review/forecast")
@@ -351,15 +295,7 @@ def review_forecast():
     m = _moment()
     with _engine().connect() as conn:
         scope, name = _scope(conn, request.args.get("region"))
-        with_record = len(scope.region) <= 9   # the engine forecasts streets and the county, not below
-        inputs = forecast_db.section_inputs(conn, scope, m, forecast_record.record_days() if with_record else 0,
-                                            forecast_record.hotspot_days())
-        data = forecast_record.forecast_view(**inputs, today=m.at.astimezone(m.tz).date(), with_record=with_record)
-        places = forecast_db.grid_places(conn, scope, [g["grid_code"] for g in data["hotspots"]["grids"]])
-    for grid in data["hotspots"]["grids"]:
-        grid["name"] = (places.get(grid["grid_code"]) or {}).get("name")
-    data["forecast"]["made_at"] = _local(data["forecast"]["made_at"])
-    return _json(outward({"region": scope.region, "name": name, "at": m.local_iso(), **data}))
+    return _json(outward(bodies.forecast_body(_engine(), scope, name, m)))
 
 
 @bp.get("/api/v1/review/concealment")
@@ -371,18 +307,31 @@ def review_concealment():
     period = _period(m)
     with _engine().connect() as conn:
         scope, name = _scope(conn, request.args.get("region"))
-        alerts, channels = concealment_db.watch_inputs(conn, scope, period, m.at, concealment_watch.BEFORE_WEEKS)
-        names = region_and_category_names(conn, scope)
-    rows = concealment_watch.watch_rows(alerts, channels)
-    communities = [{**row, "name": names.get(row["community"]),
-                    "alerts": [{**a, "created_at": _local(a["created_at"]), "ended_at": _local(a["ended_at"])}
-                               for a in row["alerts"]]} for row in rows]
-    body = {"region": scope.region, "name": name, "at": m.local_iso(),
-            "period": {**period.to_dict(m.at), "until": _local(period.as_of(m.at))},
-            "before_weeks": concealment_watch.BEFORE_WEEKS,
-            "wording": "疑似瞒报漏报，建议核实：预警引擎的线索，不是结论",
-            "communities": communities}
-    return _json(outward(body))
+    return _json(outward(bodies.concealment_body(_engine(), scope, name, period, m)))
+
+
+@bp.get("/api/v1/review/pack")
+def review_pack():
+    """The meeting pack (研判会商材料) of a region and period as a download: ``format=pdf`` (default) or
+    ``xlsx``; the same bodies as the review routes (dashboard.pack), the concealment watch only for
+    center and leader. Parameters and errors as ``/api/v1/review``."""
+    fmt = _choice("format", PACK_FORMATS, "pdf")
+    m = _moment()
+    period = _period(m)
+    with _engine().connect() as conn:
+        scope, name = _scope(conn, request.args.get("region"))
+    user = current_user()
+    role = user.role if user is not None else "leader"  # auth off: the loopback demo sees what a leader sees
+    data = build_pack(_engine(), scope, period, m, role=role, fmt=fmt, rules=_score_rules(),
+                      public_url=current_app.config.get("GRIDWALL_PUBLIC_URL") or "", tz=_tz())
+    audit("export", {"what": "pack", "format": fmt, "region": scope.region, "period": period.to_dict(),
+                     "bytes": len(data), "at": m.local_iso()})
+    resp = Response(data, mimetype=PACK_MEDIA_TYPES[fmt])
+    ascii_name = pack_filename(scope.region, period, fmt)
+    resp.headers["Content-Disposition"] = (f'attachment; filename="{ascii_name}"; '
+                                           f"filename*=UTF-8''{quote(pack_filename(scope.region, period, fmt, name))}")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 # A case code as a platform writes it (contract.md: 320585-20261126-00042).
@@ -497,16 +446,7 @@ COMMITMENT_WRITERS = ("center", "leader")  # a street reads its own, read-only
 
 
 def _commitment_json(row: dict) -> dict:
-    day = lambda d: d.isoformat() if d is not None else None  # noqa: E731
-    return {
-        "id": row["id"], "region": row["region_code"], "text": row["text"], "status": row["status"],
-        "meeting_date": day(row["meeting_date"]), "due_date": day(row["due_date"]),
-        "period": {"kind": row["period_kind"], "start": day(row["period_start"]), "end": day(row["period_end"])},
-        "owner_org_id": row["owner_org_id"], "case_codes": row["case_codes"], "alert_ids": row["alert_ids"],
-        "created_by": row["created_by"], "created_at": _local(row["created_at"]),
-        "events": [{"ts": _local(e["ts"]), "actor": e["actor"], "kind": e["kind"], "status": e["status"],
-                    "due_date": day(e["due_date"]), "note": e["note"]} for e in row["events"]],
-    }
+    return bodies.commitment_json(row, Moment.now(_tz()))
 
 
 def _body() -> dict:
@@ -531,8 +471,7 @@ def commitments_list():
     until = _moment().at if text else None
     with _engine().connect() as conn:
         scope, _ = _scope(conn, request.args.get("region"))
-        rows = commitments_db.list_commitments(conn, scope, statuses=[status] if status else None, until=until)
-    return _json(outward([_commitment_json(r) for r in rows]))
+    return _json(outward(bodies.commitments_body(_engine(), scope, Moment.now(_tz()), status=status, until=until)))
 
 
 @bp.post("/api/v1/commitments")
@@ -577,6 +516,69 @@ def commitments_update(commitment_id: str):
     audit("commitment_update", {"id": row["id"], "region": row["region_code"],
                                 **{k: body[k] for k in ("status", "due_date") if k in body}})
     return _json(outward(_commitment_json(row)))
+
+
+# --- the archive of meeting packs (周报归档), made by gridwall worker -----------------------------
+
+# Who sees the county's pack (audience "leader": it carries the concealment watch); everyone else
+# (a street, a wall) sees the streets' packs of its scope only.
+PACK_LEADER_ROLES = CONCEALMENT_ROLES
+PACK_WEEKS = 12  # the list's default span, as on /review
+PACK_TYPES = {"pdf": "application/pdf",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def pack_audiences() -> tuple[str, ...]:
+    return ("leader", "street") if has_role(*PACK_LEADER_ROLES) else ("street",)
+
+
+def _pack_json(row: dict) -> dict:
+    return {"id": row["id"], "region": row["region_code"], "audience": row["audience"], "format": row["fmt"],
+            "period": {"kind": row["period_kind"], "start": row["period_start"].isoformat(),
+                       "end": row["period_end"].isoformat()},
+            "size": row["size"], "filename": row["filename"], "made_at": _local(row["finished_at"]),
+            "url": f"/api/v1/packs/{row['id']}"}
+
+
+@bp.get("/api/v1/packs")
+def packs_list():
+    """The archived packs of a region and the regions below it (default: the caller's), newest week
+    first, the last ``weeks`` weeks (default 12); a street never sees the county's (leaders') pack."""
+    text = request.args.get("weeks")
+    if text in (None, ""):
+        weeks = PACK_WEEKS
+    elif _ascii_digits(text) and 1 <= int(text) <= 520:
+        weeks = int(text)
+    else:
+        raise ApiError(400, f"malformed weeks {text[:20]!r}: an integer from 1 to 520")
+    m = _moment()
+    today = m.at.astimezone(m.tz).date()
+    since = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks)
+    with _engine().connect() as conn:
+        scope, _ = _scope(conn, request.args.get("region"))
+        rows = packs_db.list_packs(conn, scope, audiences=pack_audiences(), since=since)
+    return _json(outward([_pack_json(r) for r in rows]))
+
+
+@bp.get("/api/v1/packs/<pack_id>")
+def packs_download(pack_id: str):
+    """An archived pack's file. A pack outside the caller's scope, or the county's for a street, answers
+    404 like an unknown one: no probing."""
+    if not _ascii_digits(pack_id) or len(pack_id) > 18:
+        raise ApiError(400, f"malformed pack id {pack_id[:20]!r}")
+    scope = _caller_scope()
+    with _engine().connect() as conn:
+        row = packs_db.pack_content(conn, scope, int(pack_id), audiences=pack_audiences())
+    if row is None:
+        raise ApiError(404, f"no pack {pack_id} in your scope")
+    audit("pack_download", {"id": row["id"], "region": row["region_code"], "format": row["fmt"],
+                            "start": row["period_start"].isoformat()})
+    name = row["filename"] or f"{row['region_code']}_{row['period_start'].isoformat()}.{row['fmt']}"
+    fallback = f"gridwall-{row['region_code']}-{row['period_kind']}-{row['period_start'].isoformat()}.{row['fmt']}"
+    resp = Response(bytes(row["content"]), mimetype=PACK_TYPES.get(row["fmt"], "application/octet-stream"))
+    resp.headers["Content-Disposition"] = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
 
 
 @bp.route("/api/v1/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

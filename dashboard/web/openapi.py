@@ -240,6 +240,7 @@ def openapi_document() -> dict:
     _review_sections(schemas, paths, read_errors)
     _forecast_sections(schemas, paths, read_errors)
     _commitment_sections(schemas, paths, read_errors)
+    _pack_sections(schemas, paths, read_errors)
     return {
         "openapi": "3.0.3",
         "info": {"title": "gridwall API", "version": "1",
@@ -310,6 +311,17 @@ def _review_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
         "summary": "The main period figures of each of the last 26 ISO weeks up to the period's end",
         "parameters": params,
         "responses": {**_ok(_ref("ReviewTrend"), "Weekly figures"), **read_errors}}}
+    binary = {"type": "string", "format": "binary"}
+    paths["/review/pack"] = {"get": {
+        "summary": "The meeting pack (研判会商材料) of a region and period as a file: PDF (A4 landscape) or an "
+                   "Excel workbook, from the same bodies as /review and its sections (the concealment watch "
+                   "only for roles center and leader); Content-Disposition attachment",
+        "parameters": params + [_param("format", "query", {"type": "string", "enum": ["pdf", "xlsx"], "default": "pdf"},
+                                       "pdf or xlsx")],
+        "responses": {"200": {"description": "The pack", "content": {
+            "application/pdf": {"schema": binary},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": binary}}},
+            **read_errors}}}
 
 
 def _forecast_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
@@ -475,3 +487,38 @@ def _commitment_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
         "requestBody": body("CommitmentChange"),
         "responses": {**_ok(_ref("Commitment"), "The commitment after the change"),
                       **_errors(400, 401, 403, 404, 503)}}}
+
+
+def _pack_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
+    """The archive of meeting packs (周报归档) that gridwall worker makes each week."""
+    day = {"type": "string", "format": "date"}
+    schemas["Pack"] = {
+        "type": "object",
+        "required": ["id", "region", "audience", "format", "period", "url"],
+        "properties": {
+            "id": {"type": "integer"}, "region": {"type": "string"},
+            "audience": {"type": "string", "enum": ["leader", "street"],
+                         "description": "leader: the county's pack, with the concealment watch (roles center "
+                                        "and leader only); street: a street's"},
+            "format": {"type": "string", "enum": ["pdf", "xlsx"]},
+            "period": {"type": "object", "properties": {"kind": {"type": "string"}, "start": day, "end": day}},
+            "size": {"type": "integer", "nullable": True}, "filename": {"type": "string", "nullable": True},
+            "made_at": _TS, "url": {"type": "string", "description": "The file: GET /api/v1/packs/{id}"},
+        },
+    }
+    paths["/packs"] = {"get": {
+        "summary": "Archived meeting packs of a region and the regions below it, newest week first",
+        "parameters": [_REGION, _param("weeks", "query", {"type": "integer", "minimum": 1, "maximum": 520,
+                                                          "default": 12}, "The last this many weeks")],
+        "responses": {**_ok({"type": "array", "items": _ref("Pack")}, "Packs"), **read_errors}}}
+    paths["/packs/{id}"] = {"get": {
+        "summary": "An archived pack's file (Content-Disposition: attachment)",
+        "parameters": [_param("id", "path", {"type": "integer"}, "Pack id", True)],
+        "responses": {"200": {"description": "The PDF or the Excel workbook",
+                              "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                                              {"schema": {"type": "string", "format": "binary"}}}},
+                      **_errors(400, 401, 503),
+                      "404": {"description": "No such pack in the caller's scope (unknown, outside, or the "
+                                             "county's pack for a street: all look the same)",
+                              "content": {"application/json": {"schema": _ref("Error")}}}}}}
