@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
         GRIDWALL_ROOT=settings.root,
         GRIDWALL_TIMEZONE=settings.timezone,
         GRIDWALL_REVIEW_SCORE=settings.review.score,
+        GRIDWALL_PUBLIC_URL=settings.public_url.rstrip("/"),
         GRIDWALL_STAFFING_DETAIL=settings.staffing.detail,
         GRIDWALL_REDIS_URL=settings.redis_url,
     )

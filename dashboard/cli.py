@@ -234,7 +234,7 @@ def report_cmd(region: str, kind: str, day: str, end: str | None, out: str) -> N
         raise click.BadParameter(f"unknown region {region}", param_hint="--region")
     data = build_pack(engine, scope, period, moment, role="leader", fmt=fmt,
                       rules=rules_from_settings(settings.review.score),
-                      public_url=getattr(settings, "public_url", None) or "", tz=settings.tz)
+                      public_url=settings.public_url, tz=settings.tz)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

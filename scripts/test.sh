@@ -12,4 +12,6 @@ ensure_postgres
 ensure_redis
 cd "$REPO"
 log "running the tests"
-exec "$VENV/bin/python" -m pytest "$@"
+# Both cores (CI has 2): pytest-xdist, one test module per worker at a time (module fixtures built once);
+# GRIDWALL_TEST_WORKERS=0 runs everything in this process.
+exec "$VENV/bin/python" -m pytest -n "${GRIDWALL_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -18,7 +18,9 @@ from sqlalchemy.exc import OperationalError
 from data_access.db import init_db, make_engine
 
 PG_URL = os.environ.get("GRIDWALL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("GRIDWALL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One Redis database per pytest-xdist worker (gw0 -> 15, gw1 -> 14 ...): their caches never meet.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+REDIS_URL = os.environ.get("GRIDWALL_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER}")
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

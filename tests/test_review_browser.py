@@ -222,10 +222,13 @@ def test_a_leader_reviews_the_week_in_presentation_mode_and_drills_down_to_a_gri
 
     # Presentation mode: no controls, no navigation, no scrollbars; every slide on the screen.
     got = assert_fits(dash_duo, 1920, 1080)
-    assert got["title"] == "核心指标" and got["count"].startswith("1 / "), got
-    shot(dash_duo, "present-headline")
+    # The meeting opens with what the last one decided (督办事项), then the headline figures.
+    assert got["title"] == "督办事项" and got["count"].startswith("1 / "), got
     seen = walk_slides(dash_duo, 1920, 1080)
-    assert [title for _, _, title in seen[:3]] == ["核心指标", "下级区域排名", "评分规则"], seen
+    assert [title for _, _, title in seen[:4]] == ["督办事项", "核心指标", "下级区域排名", "评分规则"], seen
+    dash_duo.find_element("body").send_keys(Keys.ARROW_RIGHT)
+    wait_for(dash_duo, lambda d: d.execute_script(FIT_JS)["title"] == "核心指标")
+    shot(dash_duo, "present-headline")
     dash_duo.find_element("body").send_keys(Keys.ARROW_RIGHT)
     wait_for(dash_duo, lambda d: d.execute_script(FIT_JS)["title"] == "下级区域排名")
     shot(dash_duo, "present-children")
@@ -340,10 +343,12 @@ def test_the_synthetic_county_fits_1920x1080_slide_by_slide_with_its_red_and_bla
     assert all("拉动：" in text(e) for e in red) and all("拖累：" in text(e) for e in black)
     assert "同级中位数（本期" in text(dash_duo.find_element("#review-rules"))
     seen = walk_slides(dash_duo, 1920, 1080, shots="synthetic")
-    assert seen[0] == (1, 1, "核心指标") and seen[1] == (2, 1, "下级区域排名"), seen
+    assert seen[:3] == [(1, 1, "督办事项"), (2, 1, "核心指标"), (3, 1, "下级区域排名")], seen
     # The buttons page too; a street of the county: its communities, ranked among themselves.
     dash_duo.find_element("#review-slide-next").click()
     wait_for(dash_duo, lambda d: slide_state(dash_duo)[0] == 2)
+    dash_duo.find_element("#review-slide-next").click()
+    wait_for(dash_duo, lambda d: slide_state(dash_duo)[0] == 3)
     dash_duo.find_element(f"#review-children tr[data-region='{rows[0][0]}'] a").click()
     wait_region(dash_duo, rows[0][0])
     assert len(children_rows(dash_duo)) > 3

@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     auth: str = "on"
     secret_key: str | None = None
+    # The wall's address as its users reach it: the links in packs (and, with push, in messages).
+    public_url: str = "http://127.0.0.1:8050"
 
     # Security (docs/security.md). Login throttle: this many failures of one user name from one
     # address within the window lock that pair for lock_minutes.

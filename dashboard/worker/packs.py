@@ -142,7 +142,7 @@ class PackDuty:
         configured = dict(tz=settings.tz, weekday=packs.weekday, at=packs.time, catch_up_weeks=packs.catch_up_weeks,
                           formats=packs.formats, enabled=packs.enabled,
                           rules=scoring.rules_from_settings(settings.review.score),
-                          public_url=getattr(settings, "public_url", None) or "http://127.0.0.1:8050")
+                          public_url=settings.public_url)
         return cls(engine, **{**configured, **kw})
 
     # run_loop's signature: (engine, scope, moment, state) -> report (None: nothing to log)
