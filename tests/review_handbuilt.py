@@ -208,3 +208,18 @@ def load_ranking(engine) -> None:
                      + [dict(code=s, name=f"街道{s[-1]}", level="street", parent_code=RANK_ROOT)
                         for s in (R1, R2, R3, R4)])
         conn.execute(insert(Case), ranking_cases())
+
+
+def sqlite_county(path, *extra) -> str:
+    """The hand-built county in a new SQLite file at ``path`` (then each of ``extra``(engine)), as a URL:
+    for browser tests whose point is the page, not the backend."""
+    from data_access.db import init_db, make_engine
+
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    init_db(engine)
+    load(engine)
+    for more in extra:
+        more(engine)
+    engine.dispose()
+    return url

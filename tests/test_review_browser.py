@@ -24,7 +24,7 @@ from dashboard.core.config import Settings
 from data_access.db import dispose_all, init_db, make_engine
 
 from .api_seed import FAST_HASHER, PASSWORD, add_users
-from .review_handbuilt import C1, COUNTY, G1, S1, S2, SH, load
+from .review_handbuilt import C1, COUNTY, G1, S1, S2, SH, load, sqlite_county
 from .wall_browser_support import dispose, free_port, set_screen
 
 pytestmark = pytest.mark.browser
@@ -276,13 +276,7 @@ def test_a_leader_reviews_the_week_in_presentation_mode_and_drills_down_to_a_gri
 def handbuilt_sqlite(tmp_path):
     """The hand-built county on SQLite only: for a browser test whose point is the page, not the
     backend (its scope rule is proven on both backends by tests/test_forged_requests.py)."""
-    url = f"sqlite:///{tmp_path / 'handbuilt.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    load(engine)
-    add_users(engine)
-    engine.dispose()
-    return url
+    return sqlite_county(tmp_path / "handbuilt.db", add_users)
 
 
 def test_a_street_user_sees_only_its_own_street_whatever_the_url_asks(dash_duo, handbuilt_sqlite):

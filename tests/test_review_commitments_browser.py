@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from data_access.db import init_db, make_engine
-
-from .review_handbuilt import load
+from .review_handbuilt import sqlite_county
 from .wall_browser_support import dispose, set_screen, start_wall
 
 SHOTS = Path(tempfile.gettempdir()) / "gridwall-review"
@@ -28,11 +26,7 @@ def test_creating_and_closing_a_commitment_on_the_review_page(dash_duo, tmp_path
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    url = f"sqlite:///{tmp_path / 'review.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    load(engine)
-    engine.dispose()
+    url = sqlite_county(tmp_path / "review.db")
     start_wall(dash_duo, url, path="/review?period=week&date=2026-11-18")
     set_screen(dash_duo, 1920, 1080)
     driver = dash_duo.driver

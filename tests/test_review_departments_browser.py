@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from data_access.db import init_db, make_engine
-
-from .review_handbuilt import load
+from .review_handbuilt import sqlite_county
 from .test_review_departments import load_extra
 from .wall_browser_support import dispose, set_screen, start_wall
 
@@ -24,12 +22,7 @@ def _flow_state(driver):
 def test_clicking_a_bounced_case_opens_its_flow_log(dash_duo, tmp_path):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    url = f"sqlite:///{tmp_path / 'review.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    load(engine)
-    load_extra(engine)
-    engine.dispose()
+    url = sqlite_county(tmp_path / "review.db", load_extra)
     start_wall(dash_duo, url, path=f"/review?{VIEW}")
     set_screen(dash_duo, 1920, 1080)
     driver = dash_duo.driver
