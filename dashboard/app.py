@@ -109,8 +109,13 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
         GRIDWALL_PUBLIC_URL=settings.public_url.rstrip("/"),
         GRIDWALL_STAFFING_DETAIL=settings.staffing.detail,
         GRIDWALL_REDIS_URL=settings.redis_url,
+        GRIDWALL_METRICS_TOKEN=settings.metrics_token or None,
     )
     server.secret_key = settings.effective_secret_key()
+
+    from dashboard.web.metrics import init_metrics
+
+    init_metrics(server)  # first: its timer starts before every other hook
 
     from callbacks import (
         register_callbacks,

@@ -1119,6 +1119,18 @@ def route_push(ctx):
     assert ctx["app"].server.test_client().get("/live/events").status_code == 401
 
 
+def route_metrics(ctx):
+    """/metrics: no login needed, but from another host not even a session gets it (no token set
+    here); from loopback its labels are url rules, never another street's codes or names."""
+    for region in FOREIGN:
+        resp = ctx["client"].get(f"/metrics?region={quote(region)}", environ_base={"REMOTE_ADDR": "10.0.0.5"})
+        assert resp.status_code == 403
+        assert_no_foreign_data(resp, ctx["markers"], "/metrics")
+    resp = ctx["client"].get(f"/metrics?region={OTHER}")
+    assert resp.status_code == 200
+    assert_no_foreign_data(resp, ctx["markers"], "/metrics")
+
+
 def route_dash_update(ctx):
     pass  # every callback: test_forged_callback_requests_never_leak
 
@@ -1175,6 +1187,7 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/login/oidc": route_oidc,
     "/login/oidc/callback": route_oidc,
     "/healthz": route_no_data("/healthz?region={region}"),
+    "/metrics": route_metrics,
     "/api/v1/openapi.json": route_no_data("/api/v1/openapi.json?region={region}"),
     "/api/v1/summary": route_summary,
     "/api/v1/review": route_review,

@@ -42,6 +42,7 @@ from callbacks.live import versions
 from callbacks.live.outage import DataUnavailable
 from callbacks.live.tick import known_version, slow_data, stale_data, version_data
 from callbacks.view import BadSearch, checked_search, resolve_view
+from dashboard.core.metrics import WALLS_CONNECTED
 from dashboard.identity.addresses import client_ip
 from dashboard.identity.auth import auth_enabled, current_user
 from layouts import tile_catalogue
@@ -103,6 +104,7 @@ def _take_slot(user: str | None, address: str) -> tuple[str, int] | None:
             if n >= cap:
                 return what, cap
         _open += 1
+        WALLS_CONNECTED.inc()
         if user is not None:
             _open_by_user[user] += 1
         _open_by_address[address] += 1
@@ -113,6 +115,7 @@ def _give_slot(user: str | None, address: str) -> None:
     global _open
     with _slot_lock:
         _open -= 1
+        WALLS_CONNECTED.dec()
         for counts, key in ((_open_by_user, user), (_open_by_address, address)):
             if key is not None:
                 counts[key] -= 1

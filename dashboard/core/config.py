@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # The wall's address as its users reach it: the links in packs (and, with push, in messages).
     public_url: str = "http://127.0.0.1:8050"
+    # GET /metrics (dashboard/web/metrics.py): with a token only "Authorization: Bearer <token>";
+    # without one only loopback callers.
+    metrics_token: str | None = None
 
     # Security (docs/security.md). Login throttle: this many failures of one user name from one
     # address within the window lock that pair for lock_minutes.

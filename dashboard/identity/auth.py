@@ -57,7 +57,8 @@ from data_access.scope import Scope, ScopeError
 from data_access.users import User
 
 # Paths that hold no data (or start a session) and stay open without a login.
-OPEN_PATHS = frozenset(("/healthz", "/login", "/logout", "/_favicon.ico", "/api/v1/openapi.json"))
+# /metrics has its own rule (a token, else loopback only: dashboard/web/metrics.py).
+OPEN_PATHS = frozenset(("/healthz", "/metrics", "/login", "/logout", "/_favicon.ico", "/api/v1/openapi.json"))
 OPEN_PREFIXES = ("/kiosk/", "/login/", "/assets/", "/_dash-component-suites/", "/static/")
 API_PREFIX = "/api/"
 AUDIT_PAGE_ROWS = 200

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from dashboard.core.metrics import duty_succeeded
 from data_access import alerts_write, locks
 from data_access.moment import Moment
 from data_access.regions import find_root
@@ -318,6 +319,7 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
                 report = run(engine, scope, Moment(clock(), tz), state)
                 runs += 1
                 failures = 0
+                duty_succeeded(label)
                 if report is not None:
                     log.info("%s: %s", label, report.summary())
             except Exception:  # noqa: BLE001 - log, back off, try again
