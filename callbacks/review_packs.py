@@ -37,7 +37,7 @@ def show_packs(search, _core_drawn=None):
         seen = audiences()
 
         def reads(conn):
-            rows = list_packs(conn, view.scope, audiences=seen, since=since)
+            rows = list_packs(conn, view.scope, audiences=seen, since=since, made_by=None if view.live else at)
             names = {row["code"]: row["name"] for row in children(conn, view.scope)}
             names[view.scope.region] = region_name(conn, view.scope, view.scope.region) or view.scope.region
             return rows, names

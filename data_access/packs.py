@@ -127,16 +127,20 @@ def pack_states(conn: Connection, scope: Scope, period_kind: str, first_start: d
 
 
 def list_packs(conn: Connection, scope: Scope, *, audiences: Iterable[str],
-               since: date | None = None, period_kind: str | None = "week", limit: int = 500) -> list[dict[str, Any]]:
+               since: date | None = None, period_kind: str | None = "week", limit: int = 500,
+               made_by: datetime | None = None) -> list[dict[str, Any]]:
     """The ready packs of the scope's regions (their files left out), newest period first, then by
     region and format. ``audiences``: those the reader may see (no default: the county's ``leader``
-    pack must be asked for); ``since`` keeps periods starting then or later."""
+    pack must be asked for); ``since`` keeps periods starting then or later; ``made_by`` keeps the
+    packs finished by then (a past view lists what the archive held at that moment)."""
     stmt = (select(*LISTED).where(in_scope(scope, GwPack), p.status == "ready",
                                   p.audience.in_([a for a in audiences if a in AUDIENCES])))
     if period_kind is not None:
         stmt = stmt.where(p.period_kind == period_kind)
     if since is not None:
         stmt = stmt.where(p.period_start >= since)
+    if made_by is not None:
+        stmt = stmt.where(p.finished_at <= made_by)
     stmt = stmt.order_by(p.period_start.desc(), p.region_code, p.fmt).limit(limit)
     return [dict(r) for r in conn.execute(stmt).mappings()]
 

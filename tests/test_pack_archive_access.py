@@ -86,6 +86,11 @@ def test_the_list_shows_each_role_the_packs_of_its_scope(site):
         for region in (TOWN_B, ROOT):
             status, body = listed(client, tokens, who, f"&region={region}")
             assert status == 403 and set(body) == {"error"}
+    # A past moment lists what the archive held then: these packs were finished 2026-11-23 08:00 local.
+    before = client.get("/api/v1/packs?at=2026-11-23T07:59:00&weeks=20", headers=bearer(tokens, "center1"))
+    assert before.status_code == 200 and before.get_json() == []
+    after = client.get("/api/v1/packs?at=2026-11-23T08:00:00&weeks=20", headers=bearer(tokens, "center1"))
+    assert len(after.get_json()) == 6   # the 20-week-old one lies before the window
     assert listed(client, tokens, "center1", "&weeks=0")[0] == 400
     assert listed(client, tokens, "center1", "&region=3205x")[0] == 400
     assert client.get("/api/v1/packs").status_code == 401

@@ -556,7 +556,8 @@ def packs_list():
     since = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks)
     with _engine().connect() as conn:
         scope, _ = _scope(conn, request.args.get("region"))
-        rows = packs_db.list_packs(conn, scope, audiences=pack_audiences(), since=since)
+        rows = packs_db.list_packs(conn, scope, audiences=pack_audiences(), since=since,
+                                   made_by=m.at if request.args.get("at") else None)
     return _json(outward([_pack_json(r) for r in rows]))
 
 
