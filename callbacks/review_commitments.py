@@ -19,13 +19,13 @@ from dash import ALL, Input, Output, State, ctx, no_update
 from flask import current_app
 
 from callbacks.live.outage import DataUnavailable, read
+from callbacks.review_departments import names_of
 from callbacks.review_view import view_period
 from callbacks.view import checked_search
-from dashboard.identity.auth import RoleRequired, audit, current_user, has_role, require_role
+from dashboard.identity.auth import RoleRequired, audit, has_role, require_role
 from dashboard.usecases.commitments import meeting_agenda
 from data_access import commitments as db
 from data_access.db import get_engine
-from data_access.feeds_cases import region_and_category_names
 from data_access.regions import children
 from data_access.scope import BadRegionCode, ScopeError
 from layouts import review_commitments as page
@@ -62,32 +62,29 @@ def register(app) -> None:
     )(write_commitment)
 
 
-def _agenda(view, period, at):
-    scope = view.scope
-
-    def both(conn):
-        agenda = meeting_agenda(conn, scope, period, at, view.tz)
-        names = region_and_category_names(conn, scope)
-        return agenda, names
-    return read(both)
-
-
 def show_commitments(search, _version=None):
     """The agenda; for writers on the live page also the form's choices (the view's region and its
-    children; the orgs of the scope and above)."""
+    children; the orgs of the scope and above). One connection for all of it."""
     try:
         view, period, at, _notices = view_period(search)
+        scope = view.scope
         writable = view.live and has_role(*page.WRITER_ROLES)
-        agenda, names = _agenda(view, period, at)
-        kids, orgs = read(lambda conn: (children(conn, view.scope) if len(view.scope.region) < 12 else [],
-                                        db.owner_orgs(conn, view.scope))) if writable else ([], [])
+
+        def reads(conn):
+            agenda = meeting_agenda(conn, scope, period, at, view.tz)
+            if not writable:
+                return agenda, [], []
+            return agenda, children(conn, scope) if len(scope.region) < 12 else [], db.owner_orgs(conn, scope)
+
+        agenda, kids, orgs = read(reads)
+        names = names_of(scope)
     except DataUnavailable:
         return page.result(UNAVAILABLE, bad=True), True, [], None, []
     entries = page.commitment_list(agenda, names, view.tz, writable)
     if not writable:
         return entries, True, [], None, []
-    regions = [(view.scope.region, names.get(view.scope.region))] + [(k["code"], k["name"]) for k in kids]
-    return entries, False, page.region_options(regions), view.scope.region, page.owner_options(orgs)
+    regions = [(scope.region, names.get(scope.region))] + [(k["code"], k["name"]) for k in kids]
+    return entries, False, page.region_options(regions), scope.region, page.owner_options(orgs)
 
 
 def _case_codes(text) -> list[str]:
@@ -96,15 +93,18 @@ def _case_codes(text) -> list[str]:
     return [c for c in CASE_SPLIT.split(text.strip()) if c]
 
 
-def _note_of(cid: str, notes) -> str | None:
-    for item in ctx.states_list[5] if isinstance(ctx.states_list, list) and len(ctx.states_list) > 5 else []:
-        if isinstance(item, dict) and isinstance(item.get("id"), dict) and item["id"].get("cid") == cid:
-            value = item.get("value")
-            return value if isinstance(value, str) else None
+def _note_of(cid: str) -> str | None:
+    """The note typed beside commitment ``cid`` (its ``commitment-note`` input among the states)."""
+    for group in ctx.states_list:
+        for item in group if isinstance(group, list) else []:
+            key = item.get("id") if isinstance(item, dict) else None
+            if isinstance(key, dict) and key.get("type") == "commitment-note" and key.get("cid") == cid:
+                value = item.get("value")
+                return value if isinstance(value, str) else None
     return None
 
 
-def write_commitment(_create, _acts, text, region, owner, due, cases, notes, search):
+def write_commitment(_create, _acts, text, region, owner, due, cases, _notes, search):
     """Record a new commitment (登记督办) or act on one (记录进展 / 办结 / 撤销) as the session user."""
     checked_search(search)              # a query no page sends: 400, as for every callback of the page
     trigger = ctx.triggered_id
@@ -146,7 +146,7 @@ def write_commitment(_create, _acts, text, region, owner, due, cases, notes, sea
             and isinstance(trigger.get("cid"), str) and trigger["cid"].isdigit() and len(trigger["cid"]) <= 18):
         return page.result("无效的操作", bad=True), no_update, no_update, no_update
     act, cid = trigger["act"], int(trigger["cid"])
-    note = _note_of(trigger["cid"], notes)
+    note = _note_of(trigger["cid"])
     changes = {"note": note} if act == "note" else {"status": act, "note": note}
     try:
         found = read(lambda _c: _in_transaction(engine, lambda conn: db.update_commitment(

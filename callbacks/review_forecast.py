@@ -15,6 +15,7 @@ from dash import Input, Output, html
 from callbacks import reads
 from callbacks.live.shared import cached_static
 from callbacks.live.outage import DataUnavailable, read
+from callbacks.review_departments import names_of
 from callbacks.review_view import view_period
 from callbacks.view import checked_search
 from dashboard.analytics import concealment_watch as watch
@@ -22,7 +23,6 @@ from dashboard.analytics import forecast_record as fr
 from dashboard.identity.auth import require_role
 from data_access import concealment_watch as watch_db
 from data_access import forecast_record as record_db
-from data_access.feeds_cases import region_and_category_names
 from data_access.scope import LEVEL_BY_LENGTH
 from layouts import review_forecast as page
 
@@ -58,7 +58,7 @@ def show_forecast(search, _core_drawn=None):
         view, _period, _at, _notices = view_period(search)
         data, places = forecast_section(view)
         outline = reads.shapes(view.scope)
-        names = region_and_category_names_cached(view)
+        names = names_of(view.scope)
     except DataUnavailable:
         bad = html.Div(UNAVAILABLE, className="empty empty--bad")
         return bad, bad, bad
@@ -69,18 +69,13 @@ def show_forecast(search, _core_drawn=None):
             page.record_table(data["record"], scope_name, level))
 
 
-def region_and_category_names_cached(view) -> dict[str, str]:
-    return cached_static(f"review-names:{view.scope.region}",
-                               lambda: read(lambda conn: region_and_category_names(conn, view.scope)), timeout=60)
-
-
 def show_concealment(search, _core_drawn=None):
     checked_search(search)                 # a query no page sends: 400, as for every callback of the page
     require_role(*page.WATCH_ROLES)        # then the role, before anything is read
     try:
         view, period, at, _notices = view_period(search)
         rows = concealment_rows(view.scope, period, at)
-        names = region_and_category_names_cached(view)
+        names = names_of(view.scope)
     except DataUnavailable:
         return html.Div(UNAVAILABLE, className="empty empty--bad")
     text = f"{period.first.isoformat()} 至 {period.last.isoformat()}"

@@ -24,11 +24,6 @@ EVENT_TEXT = {"created": "新建", "status": "状态", "due": "改期", "note": 
 NONE = "—"
 
 
-def can_write(role: str | None) -> bool:
-    """Duty officers and leaders record and close commitments (``None``: the loopback demo, auth off)."""
-    return role is None or role in WRITER_ROLES
-
-
 def sections(role: str | None = None) -> list[html.Section]:
     """The commitments panel: the list, and for writers the form for a new one."""
     body = [html.Div(id="review-commitments", className="commitments",
@@ -63,16 +58,17 @@ def _day(d) -> str:
     return d.isoformat() if d is not None else NONE
 
 
-def _case_state(code: str, state: dict | None, tz: ZoneInfo) -> html.Li:
+def _case_state(code: str, state: dict | None, text: str, tz: ZoneInfo) -> html.Li:
+    """A linked case: ``text`` is its state in words (the agenda's ``case_texts``, as in the pack)."""
     if state is None:
-        text, cls = "不在本区域或尚未上报", "case-state case-state--none"
+        cls = "case-state case-state--none"
     elif state["closed"]:
         when = state["closed_at"].astimezone(tz).strftime("%m-%d %H:%M") if state["closed_at"] else ""
-        text, cls = f"已办结 {when}".strip(), "case-state case-state--closed"
+        text, cls = f"{text} {when}".strip(), "case-state case-state--closed"
     elif state["overdue"]:
-        text, cls = "处置中·已超期", "case-state case-state--overdue"
+        cls = "case-state case-state--overdue"
     else:
-        text, cls = "处置中", "case-state"
+        cls = "case-state"
     return html.Li([html.Span(code, className="case-code"), html.Span(text, className=cls)],
                    **{"data-case-code": code})
 
@@ -124,7 +120,7 @@ def commitment_list(agenda: dict, names: dict[str, str], tz: ZoneInfo, writable:
         body = [html.Div([badge, html.Span(e["text"], className="commitment-text-shown")], className="commitment-head"),
                 html.Div([html.Span(f, className="commitment-fact") for f in facts], className="commitment-facts")]
         if e["case_codes"]:
-            body.append(html.Ul([_case_state(code, agenda["cases"].get(code), tz) for code in e["case_codes"]],
+            body.append(html.Ul([_case_state(code, agenda["cases"].get(code), agenda["case_texts"][code], tz) for code in e["case_codes"]],
                                 className="commitment-cases-list"))
         changes = e["changes"]
         body.append(html.Div([html.Span(f"{since} 以来：", className="change-since"),

@@ -46,14 +46,15 @@ def agenda_entries(rows: list[dict[str, Any]], since: datetime, today: date) -> 
 
 def meeting_agenda(conn: Connection, scope: Scope, period: Period, at: datetime, tz: ZoneInfo) -> dict[str, Any]:
     """The agenda of a meeting on ``period`` as of T, read in one connection: ``{"since", "entries",
-    "cases": {code: state at T}, "orgs": {id: name}}`` (``agenda_entries``; commitments, events and
-    case states as they stood at T)."""
+    "cases": {code: state at T}, "case_texts": {code: that state in words, for every linked code},
+    "orgs": {id: name}}`` (``agenda_entries``; commitments, events and case states as they stood at T)."""
     since = since_of(period, tz)
     rows = db.list_commitments(conn, scope, until=at)
     entries = agenda_entries(rows, since, at.astimezone(tz).date())
     codes = [code for e in entries for code in e["case_codes"]]
-    return {"since": since, "entries": entries,
-            "cases": db.linked_cases(conn, scope, codes, at),
+    cases = db.linked_cases(conn, scope, codes, at)
+    return {"since": since, "entries": entries, "cases": cases,
+            "case_texts": {code: case_state_text(cases.get(code)) for code in codes},
             "orgs": db.org_names(conn, scope, [e["owner_org_id"] for e in entries if e["owner_org_id"]])}
 
 
@@ -79,7 +80,7 @@ def agenda_body(engine, scope: Scope, period: Period, m) -> list[dict[str, Any]]
             "overdue_days": e["overdue_days"], "since": local(agenda["since"], m),
             "changes": [ev for ev, raw in zip(row["events"], e["events"]) if raw in e["changes"]],
             "owner": agenda["orgs"].get(e["owner_org_id"]) if e["owner_org_id"] else None,
-            "cases": [{"code": c, "state": case_state_text(agenda["cases"].get(c))} for c in e["case_codes"]],
+            "cases": [{"code": c, "state": agenda["case_texts"][c]} for c in e["case_codes"]],
         })
         out.append(row)
     return out
