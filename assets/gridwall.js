@@ -722,6 +722,15 @@
 
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         gridwall: {
+            /* 关闭 on the evidence panel of ?alert=ID: the same URL without it. */
+            closeAlert: function (_n, search) {
+                var p = params(search);
+                if (!p.has("alert")) { return noUpdate(); }
+                p["delete"]("alert");
+                p["delete"]("view");
+                var rest = p.toString();
+                return rest ? "?" + rest : "";
+            },
             clock: function (cfg) {
                 cfg = cfg || {};
                 var tz = gw.clockTz = cfg.tz || "Asia/Shanghai";

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 
 def register_callbacks(app) -> None:
-    from callbacks import map_view, nav, panels, wall
+    from callbacks import alert_detail, map_view, nav, panels, wall
     from callbacks.live import tick as live
 
     wall.register(app)
+    alert_detail.register(app)
     live.register(app)
     panels.register(app)
     map_view.register(app)

@@ -141,6 +141,10 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
     server.before_request(_page_roles)  # after the login requirement: no user yet is a login, not a 403
     register_api(server)
 
+    from dashboard.web.alert_page import init_alert_page
+
+    init_alert_page(server)
+
     app.layout = _for_session_user(
         lambda _username, role: layout(role, scale=settings.scale, seams=settings.seams))
     register_callbacks(app)

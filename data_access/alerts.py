@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import case, func, select, update
 from sqlalchemy.engine import Connection
 
-from .models import Alert
+from .cases import _with_names
+from .models import Alert, Case, Org
 from .moment import Moment
 from .scope import Scope
 from .scoped import in_scope
@@ -93,3 +94,28 @@ def unack_alert(conn: Connection, scope: Scope, alert_id: int, by: str, since: d
                                             a.ack_at >= since)
                         .values(status="new", ack_by=None, ack_at=None))
     return done.rowcount == 1
+
+
+# The cases an alert names (``detail.case_ids``), as its evidence page lists them: the newest first,
+# at most this many (a cluster may name 50; a phone shows the first screenful and says how many more).
+ALERT_CASES_LIMIT = 30
+
+
+def alert_cases(conn: Connection, scope: Scope, ids: list[int], limit: int = ALERT_CASES_LIMIT) -> list[dict]:
+    """The cases of ``ids`` inside the scope, newest report first, with the names a person reads:
+    category, grid, community, street and the org holding the case (``handler_org_id``). Ids outside
+    the scope or unknown are left out (an alert of the whole county seen from a street names only
+    its own)."""
+    ids = [int(i) for i in ids if isinstance(i, int) and not isinstance(i, bool)][:500]
+    if not ids:
+        return []
+    c = Case.__table__.c
+    picked = (select(c.id, c.code, c.title, c.address, c.category_code, c.status, c.reported_at,
+                     c.resolve_due_at, c.closed_at, c.grid_code, c.handler_org_id)
+              .where(c.id.in_(ids), in_scope(scope, Case)).subquery("picked"))
+    named = _with_names(picked).subquery("named")
+    org = Org.__table__
+    rows = conn.execute(select(named, org.c.name.label("handler_name"))
+                        .select_from(named.outerjoin(org, org.c.id == named.c.handler_org_id))
+                        .order_by(named.c.reported_at.desc(), named.c.id.desc()).limit(limit)).mappings()
+    return [dict(row) for row in rows]

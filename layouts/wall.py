@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from . import i18n, tile_catalogue
+from . import alert_detail, i18n, tile_catalogue
 from .map import shade_control, street_map
 from .shell import nav_links
 from .stream import case_stream
@@ -96,6 +96,7 @@ def layout(role: str | None = None, scale: float | None = None, seams: str | Non
     return html.Div(id="wall", className="wall", **display, children=[
         *stores(),
         header(role),
+        alert_detail.container(),
         case_tiles(),
         html.Main(className="wall-body", children=[
             panel("力量在岗", html.Div(id="staffing", className="staffing", children=[

@@ -434,6 +434,27 @@ def forge_packs(ctx):
     assert {int(x) for x in re.findall(r"/api/v1/packs/(\d+)", text_of(resp))} == set(ids.values())
 
 
+def forge_alert_detail(ctx):
+    """The wall's evidence panel (?alert=ID): every other street's alert reads as missing for a street
+    user, whatever region is forged beside it; its own alert opens (not vacuous)."""
+    app, client = ctx["app"], ctx["client"]
+    with ctx["engine"].connect() as conn:
+        ids = dict(conn.execute(select(Alert.dedup_key, Alert.id).where(Alert.dedup_key.like("secret-%"))).all())
+    key = next(k for k in server_callbacks(app) if callback_name(k).startswith("..alert-detail-body.children"))
+    cb = server_callbacks(app)[key]
+    for dedup, alert_id in ids.items():
+        own = dedup == f"secret-{OWN}"
+        for region in FOREIGN[:2] + MALFORMED[:2] + [OWN]:
+            reset_outage_marks()
+            body = forged_body(key, cb, region, 0)
+            add_search(body, f"&alert={alert_id}")
+            resp = client.post(update_path(app, key), json=body)
+            assert resp.status_code in (200, 204, 400, 403), (region, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], "alert-detail")
+            if resp.status_code == 200 and region == OWN:
+                assert ("本街标记预警" in text_of(resp)) == own, (dedup, text_of(resp)[:300])
+
+
 def outputs(*names: str) -> str:
     """The callback_map key of a multi-output callback."""
     return ".." + "...".join(names) + ".."
@@ -466,6 +487,8 @@ CALLBACKS: dict[str, Any] = {
             "map-cases.data", "map-alerts.data", "map-state.data"): (check_map,),
     "rotate-regions.data": {"checks": (check_rotation,), "search": "&rotate=30"},
     "ack-result.children": forge_ack,
+    # The evidence panel of ?alert=ID (the link of a pushed message): another street's alert is missing.
+    outputs("alert-detail-body.children", "alert-detail.hidden"): forge_alert_detail,
     # 撤销 after acknowledging: a street user is refused like for acknowledging (generic forgery).
     outputs("ack-undone.data", "ack-result.children"): forge_undo,
     # /review (its own Dash app): the period and the stored forecast of the URL's view.
@@ -943,6 +966,35 @@ def route_ack(ctx):
         assert set(conn.execute(select(Alert.ack_by).where(Alert.dedup_key.like("secret-%"))).scalars()) == {None}
 
 
+def route_alert_one(ctx):
+    """One alert (API and the phone page of ?alert=ID): another street's reads as missing (404), the
+    street's own opens; malformed ids answer 400."""
+    with ctx["engine"].connect() as conn:
+        ids = dict(conn.execute(select(Alert.dedup_key, Alert.id).where(Alert.dedup_key.like("secret-%"))).all())
+    for dedup, alert_id in ids.items():
+        own = dedup == f"secret-{OWN}"
+        # the API with the session and the bearer token; the phone page with the session (a page)
+        answers = [*_api(ctx, f"/api/v1/alerts/{alert_id}"),
+                   ctx["client"].get(f"/?alert={alert_id}&view=phone&region={OTHER}")]
+        for resp in answers:
+            assert resp.status_code == (200 if own else 404), (alert_id, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], f"alert {alert_id}")
+    for bad in ("-1", "1%27", "9" * 19, "%EF%BC%91"):
+        for resp in [*_api(ctx, f"/api/v1/alerts/{bad}"), ctx["client"].get(f"/?alert={bad}&view=phone")]:
+            assert resp.status_code in (400, 404), (bad, resp.status_code)
+
+
+def route_phone_ack(ctx):
+    """确认 on the phone page: a street user is read-only (403), for its own alert and another's."""
+    with ctx["engine"].connect() as conn:
+        ids = dict(conn.execute(select(Alert.dedup_key, Alert.id)).all())
+    for key in (f"secret-{OWN}", f"secret-{OTHER}"):
+        resp = ctx["client"].post(f"/alert/{ids[key]}/ack", headers={"Origin": "http://localhost"})
+        assert resp.status_code == 403, (key, resp.status_code)
+    with ctx["engine"].connect() as conn:
+        assert set(conn.execute(select(Alert.ack_by).where(Alert.dedup_key.like("secret-%"))).scalars()) == {None}
+
+
 def _commitments(ctx) -> dict[str, int]:
     """One commitment in the user's street and one in another (recorded once, by the county)."""
     from data_access.commitments import create_commitment, list_commitments
@@ -1200,7 +1252,9 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/api/v1/cases": route_cases,
     "/api/v1/cases/<code>/flow": route_case_flow,
     "/api/v1/alerts": route_alerts,
+    "/api/v1/alerts/<alert_id>": route_alert_one,
     "/api/v1/alerts/<alert_id>/ack": route_ack,
+    "/alert/<alert_id>/ack": route_phone_ack,
     "/api/v1/audit": route_audit_api,
     "/api/v1/commitments": route_commitments,
     "/api/v1/commitments/<commitment_id>": route_commitment_update,

@@ -26,6 +26,7 @@ from dashboard.pack import FORMATS as PACK_FORMATS
 from dashboard.pack import MEDIA_TYPES as PACK_MEDIA_TYPES
 from dashboard.pack import build_pack, pack_filename
 from dashboard.usecases import review_bodies as bodies
+from dashboard.usecases.alert_view import alert_view
 from dashboard.usecases.alerts import acknowledge_alert
 from dashboard.web.openapi import openapi_document
 from data_access import commitments as commitments_db
@@ -398,6 +399,18 @@ def alerts():
         scope, _ = _scope(conn, request.args.get("region"))
         rows = list_alerts(conn, scope, m, status, limit)
     return _json([_alert_json(row) for row in rows])
+
+
+@bp.get("/api/v1/alerts/<alert_id>")
+def alert_one(alert_id: str):
+    """One alert with its evidence and cases (the phone page's and the wall panel's content)."""
+    if not _ascii_digits(alert_id) or len(alert_id) > 18:
+        raise ApiError(400, f"malformed alert id {alert_id[:20]!r}")
+    with _engine().connect() as conn:
+        view = alert_view(conn, _caller_scope(), int(alert_id), _tz(), datetime.now(timezone.utc))
+    if view is None:
+        raise ApiError(404, f"no alert {alert_id} in your scope")
+    return _json(view)
 
 
 @bp.post("/api/v1/alerts/<alert_id>/ack")

@@ -87,6 +87,26 @@ def openapi_document() -> dict:
                 "detail": {"description": "JSON: client address, alert id, export size ...", "nullable": True},
             },
         },
+        "AlertView": {
+            "type": "object",
+            "required": ["id", "kind", "severity", "status", "title", "place", "since", "evidence", "cases"],
+            "properties": {
+                "id": {"type": "integer"}, "kind": {"type": "string"}, "kind_label": {"type": "string"},
+                "severity": {"type": "string"}, "severity_label": {"type": "string"},
+                "status": {"type": "string"}, "status_label": {"type": "string"},
+                "title": {"type": "string"}, "region_code": {"type": "string", "nullable": True},
+                "place": {"type": "string", "description": "the region's names below the root"},
+                "since": {"type": "string", "nullable": True, "description": "local time, YYYY-MM-DD HH:MM"},
+                "ack_by": {"type": "string", "nullable": True}, "ack_at": {"type": "string", "nullable": True},
+                "resolved_at": {"type": "string", "nullable": True}, "source": {"type": "string", "nullable": True},
+                "evidence": {"type": "string", "description": "the evidence in one line (empty when none)"},
+                "detail": {"type": "object", "description": "the alert's detail JSON as stored, masked"},
+                "case_count": {"type": "integer", "description": "cases the alert names (also outside the scope)"},
+                "cases_shown_max": {"type": "integer"},
+                "cases": {"type": "array", "items": {"type": "object", "properties": {
+                    k: {"type": "string", "nullable": True} for k in (
+                        "code", "title", "address", "category", "place", "reported_at", "due_at", "holder", "state")}}},
+            }},
         "Alert": {
             "type": "object",
             "properties": {
@@ -198,6 +218,12 @@ def openapi_document() -> dict:
             "parameters": [_REGION, _param("status", "query", {"type": "string", "enum": list(ALERT_STATUSES)},
                                            "Only alerts of this status"), _LIMIT, _AT],
             "responses": {**_ok({"type": "array", "items": _ref("Alert")}, "Alerts"), **read_errors}}},
+        "/alerts/{id}": {"get": {
+            "summary": "One alert as its evidence page shows it: what, where, since when, the evidence in "
+                       "one line and the cases it names (in the caller's scope), masked",
+            "parameters": [_param("id", "path", {"type": "integer"}, "Alert id", True)],
+            "responses": {**_ok(_ref("AlertView"), "The alert with its cases"),
+                          **_errors(400, 401, 404, 503)}}},
         "/alerts/{id}/ack": {"post": {
             "summary": "Acknowledge an alert (duty officers, role center, only)",
             "parameters": [_param("id", "path", {"type": "integer"}, "Alert id", True)],
