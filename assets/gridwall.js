@@ -722,6 +722,18 @@
 
     window.dash_clientside = Object.assign({}, window.dash_clientside, {
         gridwall: {
+            /* 确认 in the alerts list: open that alert's evidence panel (?alert=ID), where the duty
+             * officer judges it (属实 / 误报 / 已知) and so acknowledges it. */
+            openAlert: function (clicks, search) {
+                var ctx = window.dash_clientside.callback_context;
+                var trig = ctx && ctx.triggered && ctx.triggered[0];
+                if (!trig || !trig.value) { return noUpdate(); }
+                var id;
+                try { id = JSON.parse(trig.prop_id.split(".")[0]).id; } catch (e) { return noUpdate(); }
+                var p = params(search);
+                p.set("alert", id);
+                return "?" + p.toString();
+            },
             /* 关闭 on the evidence panel of ?alert=ID: the same URL without it. */
             closeAlert: function (_n, search) {
                 var p = params(search);

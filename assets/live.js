@@ -37,7 +37,14 @@
     var APPLY_GAP_MS = 100;  // a frame costs ~1 ms to apply since the stream left the renderer
     var PATH = "/live/events";
 
-    var state = {beat: null, beatAt: null, skew: 0, live: null, tickBeat: null, tickLive: null};
+    // currentAt: when the page last showed the server's newest data (a frame applied, or a beat or
+    // tick saying nothing moved since); the heartbeat reports its age (assets/heartbeat.js).
+    var state = {beat: null, beatAt: null, skew: 0, live: null, tickBeat: null, tickLive: null,
+                 currentAt: Date.now()};
+
+    function showsCurrent(live) {
+        if (live && !live.stale) { state.currentAt = Date.now(); }
+    }
     // The page's first tick is the initial call of the server callback: count it as asked.
     var poke = {seq: 0, at: Date.now(), outstanding: true, timer: null};
 
@@ -153,6 +160,7 @@
 
     function onBeat(beat) {
         delivered(beat.t);
+        if (push.pending === null) { showsCurrent(push.live); }  // nothing newer than what is shown
     }
 
     // --- the case stream (#case-stream) -----------------------------------------------------------
@@ -285,6 +293,7 @@
         }
         if (frame.keys) { showStream(push.view, frame.keys, frame.entries, false); }
         passSlow(frame.slow, force);
+        showsCurrent(live);
     }
 
     // Called every second (the freshness callback): follow the URL, and the channel's health.
@@ -446,7 +455,8 @@
 
     /* The clientside callback on the tick path's stores (live-version, live-beat). */
     function freshness(live, beat) {
-        if (beat && beat !== state.tickBeat) {
+        var answered = beat && beat !== state.tickBeat;
+        if (answered) {
             state.tickBeat = beat;
             heard(beat);
             poke.outstanding = false;
@@ -456,6 +466,7 @@
             state.tickLive = live;
             state.live = live;
         }
+        if (answered) { showsCurrent(live); }  // a tick's answer: its figures are on the page
         drawFreshness();
         var noUpdate = window.dash_clientside.no_update;
         return [noUpdate, noUpdate];
@@ -469,6 +480,6 @@
     window.gridwallLive = function () {
         return {pokes: poke.seq, outstanding: poke.outstanding, lastPokeAt: poke.at, lastBeatAt: state.beatAt,
                 push: push.off ? "off" : (pushDelivering() ? "delivering" : (push.es ? "connecting" : "closed")),
-                pushFailures: push.failures};
+                pushFailures: push.failures, currentAt: state.currentAt};
     };
 }());

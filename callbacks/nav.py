@@ -24,7 +24,9 @@ from callbacks.live.outage import DataUnavailable, read
 from callbacks.view import checked_search, read_scope, resolve_view
 from dashboard.core.outward import outward
 from dashboard.identity.auth import RoleRequired, require_role
+from layouts.alert_text import DISPOSITION
 from dashboard.usecases.alerts import acknowledge_alert, undo_acknowledge
+from data_access.dispositions import DISPOSITIONS, MAX_NOTE
 from data_access.db import get_engine
 from data_access.regions import rotation_streets
 from layouts import tile_catalogue
@@ -53,9 +55,13 @@ def register(app) -> None:
            Input("tile-catalogue", "data"), Input("yesterday", "data"), *[Input(t, "children") for t in deltas])
 
     app.callback(Output("rotate-regions", "data"), Input("url", "search"))(rotation)
+    # 确认 in the alerts list opens the evidence panel (callbacks/alert_detail.py); its 属实 / 误报 / 已知
+    # buttons acknowledge with that disposition and the panel's note.
+    client("openAlert", Output("url", "search", allow_duplicate=True),
+           Input({"type": "alert-open", "id": ALL}, "n_clicks"), State("url", "search"), prevent_initial_call=True)
     app.callback(Output("ack-result", "children"),
                  Input({"type": "alert-ack", "id": ALL}, "n_clicks"), State("url", "search"),
-                 prevent_initial_call=True)(acknowledge)
+                 State("alert-detail-note", "value"), prevent_initial_call=True)(acknowledge)
     app.callback(Output("ack-undone", "data"), Output("ack-result", "children", allow_duplicate=True),
                  Input({"type": "alert-undo", "id": ALL}, "n_clicks"), State("url", "search"),
                  prevent_initial_call=True)(undo)
@@ -79,7 +85,7 @@ MAX_ALERT_ID_DIGITS = 18  # as the API's /alerts/<id>/ack: a 64-bit integer colu
 
 
 def alert_id_of(value: object) -> int:
-    """The alert id of an ack button (``layouts.alerts`` sets it as a string of digits).
+    """The alert id of an undo button (``layouts`` set it as a string of digits).
 
     Anything else is forged: ValueError, which answers that request 400 (``dashboard.web.security``)
     before it reaches the database (a 20-digit id overflowed the driver's integer).
@@ -90,12 +96,27 @@ def alert_id_of(value: object) -> int:
     return int(text)
 
 
-def _clicked_alert() -> int | None:
-    """The alert id of the clicked ack or undo button; None when nothing was clicked (a button drawn)."""
+def ack_target_of(value: object) -> tuple[int, str | None]:
+    """(alert id, disposition) of an ack button: ``"12:false_alarm"`` from the evidence panel; a bare
+    ``"12"`` acknowledges without a judgement (as the API without a body). ValueError otherwise."""
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    number, sep, disposition = text.partition(":")
+    if sep and disposition not in DISPOSITIONS:
+        raise ValueError(f"malformed disposition {disposition[:20]!r}")
+    return alert_id_of(number), (disposition if sep else None)
+
+
+def _clicked_button() -> object:
+    """The id value of the clicked ack or undo button; None when nothing was clicked (a button drawn)."""
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not ctx.triggered or not ctx.triggered[0].get("value"):
         return None
-    return alert_id_of(trigger.get("id"))
+    return trigger.get("id")
+
+
+def _clicked_alert() -> int | None:
+    value = _clicked_button()
+    return None if value is None else alert_id_of(value)
 
 
 def _message(text: str, alert_id: int, bad: bool = False, extra=None) -> html.Span:
@@ -110,13 +131,17 @@ def _title(outcome) -> str:
     return (alert.get("title") or f"预警 {alert.get('id')}")[:60]
 
 
-def acknowledge(clicks, search):
-    """Acknowledge the clicked alert as the session user; only ``center`` users (any user with auth off).
+def acknowledge(clicks, search, note=None):
+    """Acknowledge the clicked alert as the session user, with the disposition of the clicked button and
+    the panel's note; only ``center`` users (any user with auth off).
 
     The answer names the alert by its title and offers 撤销 (undo) until it clears itself (5 s)."""
-    alert_id = _clicked_alert()
-    if alert_id is None:
+    value = _clicked_button()
+    if value is None:
         return no_update
+    alert_id, disposition = ack_target_of(value)
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+        raise ValueError(f"the note must be text of at most {MAX_NOTE} characters")
     try:
         user = require_role("center")
     except RoleRequired:
@@ -124,7 +149,9 @@ def acknowledge(clicks, search):
     engine = get_engine(current_app.config["GRIDWALL_DATABASE_URL"])
     try:
         scope = read_scope()
-        outcome = read(lambda _conn: acknowledge_alert(engine, scope, user, alert_id, via="wall"), connect=False)
+        outcome = read(lambda _conn: acknowledge_alert(engine, scope, user, alert_id, via="wall",
+                                                       disposition=disposition, note=note if disposition else None),
+                       connect=False)
     except DataUnavailable:
         return _message("数据库暂不可用，确认未保存", alert_id, bad=True)
     current_app.logger.info("wall alert ack %s by %s: %s", alert_id, user.username if user else "demo", outcome.status)
@@ -133,7 +160,8 @@ def acknowledge(clicks, search):
         return _message(text, alert_id, bad=True)
     undo_button = html.Button("撤销", id={"type": "alert-undo", "id": str(alert_id)}, n_clicks=0,
                               className="ack-undo control")
-    return _message(f"已确认：{_title(outcome)}", alert_id, extra=undo_button)
+    judged = f"（{DISPOSITION[disposition]}）" if disposition else ""
+    return _message(f"已确认{judged}：{_title(outcome)}", alert_id, extra=undo_button)
 
 
 def undo(clicks, search):

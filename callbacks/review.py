@@ -16,7 +16,7 @@ from callbacks.live.outage import DataUnavailable
 from callbacks.reads import header_names
 from callbacks.review_view import PERIOD_NOTICES, view_period  # noqa: F401 (PERIOD_NOTICES: re-exported)
 from callbacks import review_commitments, review_core, review_departments, review_forecast, review_trends
-from callbacks import review_export, review_packs
+from callbacks import review_alert_quality, review_export, review_packs
 from layouts import review_core as core_layout
 from layouts import review as page
 
@@ -49,6 +49,7 @@ def register(app) -> None:
     review_core.register(app)
     for sections in (review_commitments, review_departments, review_trends, review_forecast):
         sections.register(app)
+    review_alert_quality.register(app)  # 预警研判质量: each detector's record from the dispositions
     review_packs.register(app)  # 周报归档: the archive of weekly packs (gridwall worker)
     review_export.register(app)  # 导出 PDF / Excel: the pack of the region and period shown
 

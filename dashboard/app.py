@@ -24,7 +24,7 @@ from layouts.shell import OPS, PAGES, REVIEW, Page
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 TITLE = "网格化联动指挥中心"
 # The live machinery and the wall's own clientside functions stay on the wall; pages.* off it.
-PAGE_ASSETS_IGNORE = r"^(live\.js|live\.css|dash_adapter\.js|gridwall\.js)$"
+PAGE_ASSETS_IGNORE = r"^(live\.js|live\.css|dash_adapter\.js|gridwall\.js|heartbeat\.js)$"
 WALL_ASSETS_IGNORE = r"^pages\.(js|css)$"
 DASH_APPS = "gridwall_dash_apps"  # server.extensions key: routes prefix -> Dash app
 
@@ -110,6 +110,10 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
         GRIDWALL_STAFFING_DETAIL=settings.staffing.detail,
         GRIDWALL_REDIS_URL=settings.redis_url,
         GRIDWALL_METRICS_TOKEN=settings.metrics_token or None,
+        GRIDWALL_WALL_HEAP_MB=settings.wall_heap_mb,
+        # /ops lists these (names, kinds, URLs without their keys); data_access.push knows their state.
+        GRIDWALL_OPS_CHANNELS=[{"name": c.name, "kind": c.kind, "url": c.display_url}
+                               for c in getattr(getattr(settings, "push", None), "channel", [])],
     )
     server.secret_key = settings.effective_secret_key()
 
@@ -145,8 +149,13 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
 
     init_alert_page(server)
 
+    from dashboard.web.heartbeat import register_heartbeat
+
+    register_heartbeat(server)  # the code version is computed here, once per process
     app.layout = _for_session_user(
-        lambda _username, role: layout(role, scale=settings.scale, seams=settings.seams))
+        lambda _username, role: layout(role, scale=settings.scale, seams=settings.seams,
+                                       code_version=server.config["GRIDWALL_CODE_VERSION"],
+                                       heartbeat_ms=server.config["GRIDWALL_HEARTBEAT_MS"]))
     register_callbacks(app)
     register_push(server)
 

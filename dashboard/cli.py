@@ -91,14 +91,17 @@ def simulate_cmd(speed: float, seed_: int | None) -> None:
               type=click.Choice(("auto", "postgres", "lease", "redis")), help="--loop: single-instance lock")
 def warn_cmd(mode, at, from_, to, step, interval, lock_kind) -> None:
     """The early-warning engine (智能预警)."""
+    from dashboard.push.routes import raised_hook
     from dashboard.warning.commands import warn_command
 
-    warn_command(mode, at, from_, to, step, interval, lock_kind)
+    hook = raised_hook(get_settings().push) if mode == "loop" else None  # alerts owed to [push] channels as written
+    warn_command(mode, at, from_, to, step, interval, lock_kind, on_raised=hook)
 
 
 @main.command("worker")
-@click.option("--duties", default="warning,packs", show_default=True,
-              help="comma-separated: warning (the early-warning engine), packs (the scheduled meeting packs)")
+@click.option("--duties", default="warning,packs,walls,push", show_default=True,
+              help="comma-separated: warning (the early-warning engine), packs (the scheduled meeting packs), "
+                   "walls (an alert for a silent kiosk wall), push (the alert push dispatcher and its escalations)")
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400),
               help="seconds between runs of the early-warning engine")
 @click.option("--lock", "lock_kind", default="auto", show_default=True,
@@ -147,14 +150,22 @@ def demo_cmd(port: int) -> None:
     stop = threading.Event()
     threading.Thread(target=run_simulator, args=(engine,), kwargs={"stop": stop, "catch_up": True},
                      name="simulator", daemon=True).start()
+    from dashboard.push.routes import raised_hook
+    from dashboard.warning.engine import run_engine
+
+    hook = raised_hook(settings.push)  # alerts the engine raises are owed to [push] channels as they are written
     threading.Thread(target=run_loop, args=(engine,), name="warning", daemon=True,
-                     kwargs={"tz": settings.tz, "root": settings.root, "stop": stop, "first_delay": 30.0}).start()
+                     kwargs={"tz": settings.tz, "root": settings.root, "stop": stop, "first_delay": 30.0,
+                             "run": lambda eng, scope, m, state: run_engine(eng, scope, m, state=state,
+                                                                            on_raised=hook)}).start()
     # The scheduled meeting packs (周报归档) as gridwall worker runs them; in the demo only last week's
-    # (no catch-up), after the simulator and the engine have had their start.
+    # (no catch-up), after the simulator and the engine have had their start. And the walls duty (an
+    # alert for a silent kiosk wall; with auth off no wall is a kiosk one, so it only keeps gw_walls tidy).
+    # And the push dispatcher, when [push] has a channel.
     from dashboard.worker.packs import PackDuty
     from dashboard.worker.run import start_duties
 
-    start_duties(engine, settings, stop, duties=("packs",), first_delay=60.0,
+    start_duties(engine, settings, stop, duties=("packs", "walls", "push"), first_delay=60.0,
                  pack_duty=PackDuty.from_settings(engine, settings, stop=stop, catch_up_weeks=0))
     app = create_app(settings, auth=False)
     click.echo(f"gridwall demo: http://127.0.0.1:{port}/  (Ctrl-C stops)")
@@ -368,6 +379,89 @@ def token_revoke_cmd(name: str, token_id: int | None, token_stdin: bool, all_: b
     click.echo(f"revoked {count} token(s) of {name}")
     if count == 0:
         sys.exit(1)
+
+
+@main.group("push")
+def push_group() -> None:
+    """Alert push (告警推送) through the channels of [push]."""
+
+
+@push_group.command("test")
+@click.argument("channel")
+def push_test_cmd(channel: str) -> None:
+    """Send one test message through CHANNEL: exit 0 sent, 1 failed, 2 no such channel."""
+    from dashboard.push.duty import send_probe
+
+    engine = _engine()
+    init_db(engine, contract=False)  # gw_push_sends
+    outcome = send_probe(engine, get_settings(), channel)
+    if outcome.status == "ok":
+        click.echo(f"{channel}: ok")
+        return
+    click.echo(f"{channel}: {outcome.status}: {outcome.reason}", err=True)
+    sys.exit(2 if outcome.status == "unknown" else 1)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--mapping", "mapping_path", required=True, type=click.Path(dir_okay=False),
+              help="the TOML mapping file (docs/interfaces.md, \"The import mapping file\")")
+@click.option("--dry-run", is_flag=True, help="read, map and report; write nothing")
+@click.option("--json", "as_json", is_flag=True,
+              help='print {"read", "imported", "updated", "skipped": {reason: n}, "cleared": {field: n}}')
+def import_cmd(file: str, mapping_path: str, dry_run: bool, as_json: bool) -> None:
+    """Load a CSV/XLSX case export into the contract tables (standalone database); idempotent.
+
+    Exit 2 for a malformed mapping or an unreadable FILE.
+    """
+    import json
+
+    from dashboard.importer import MappingError, SourceError, run_import
+
+    try:
+        report = run_import(_engine(), file, mapping_path, dry_run=dry_run)
+    except (MappingError, SourceError) as exc:
+        click.echo(f"gridwall import: {exc}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else report.render())
+
+
+@main.command("backtest")
+@click.option("--from", "from_", required=True, help="first day of the first week scored (YYYY-MM-DD, local)")
+@click.option("--to", "to", required=True, help="last day scored (YYYY-MM-DD); the last week ends by it")
+@click.option("--region", default=None, help="region code (default: the root)")
+@click.option("--json", "as_json", is_flag=True,
+              help='print {"weeks", "forecast": {"mae": {...}}, "hotspots": {"hit_rate": {...}, "pai": {...}}}')
+def backtest_cmd(from_: str, to: str, region: str | None, as_json: bool) -> None:
+    """Replay the forecast and the hotspots week by week over the database's history against naive rules.
+
+    For each week: the forecast made from the days before it against what happened (MAE of gridwall's
+    forecast and of naive baselines, per region level), and the predicted top 5 % grids against where
+    the week's cases fell (hit rate and PAI, against the naive counts of the last 1, 4 and 12 weeks).
+    """
+    import json
+    from datetime import date
+
+    from dashboard.identity.operator import operator_scope
+    from dashboard.warning.backtest import render, run_backtest
+    from data_access.regions import NoRoot
+    from data_access.scope import BadRegionCode, ScopeError
+
+    try:
+        first, last = date.fromisoformat(from_), date.fromisoformat(to)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc} (YYYY-MM-DD)", param_hint="--from/--to")
+    if (last - first).days < 6:
+        raise click.BadParameter("--to must be at least 6 days after --from (one week)", param_hint="--to")
+    settings = get_settings()
+    engine = _engine()
+    try:
+        with engine.connect() as conn:
+            scope = operator_scope(conn, settings.root, region)
+    except (BadRegionCode, ScopeError, NoRoot) as exc:
+        raise click.BadParameter(f"region {region!r}: {exc}", param_hint="--region")
+    result = run_backtest(engine, scope, settings.tz, first, last)
+    click.echo(json.dumps(result, ensure_ascii=False) if as_json else render(result))
 
 
 @main.group("db")

@@ -17,7 +17,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, case, insert, not_, or_, select, update
+from sqlalchemy import and_, case, func, insert, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -51,6 +51,18 @@ def engine_active_alerts(conn: Connection, m: Moment) -> list[dict[str, Any]]:
                    not_(and_(a.status == "resolved", a.resolved_at.is_(None))))
             .order_by(a.created_at, a.id))
     return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def engine_raised_counts(conn: Connection, kinds: list[str], since: datetime, at: datetime) -> dict[tuple[str, str], int]:
+    """gridwall's alerts of ``kinds`` created in [since, at], per (kind, street): the first 9 digits of
+    the region (a shorter code as it is). What the alarm budget has used (dashboard/warning/budget.py)."""
+    if not kinds:
+        return {}
+    street = func.substr(a.region_code, 1, 9)
+    stmt = (select(a.kind, street, func.count())
+            .where(a.source == SOURCE, a.kind.in_(kinds), a.created_at >= since, a.created_at <= at)
+            .group_by(a.kind, street))
+    return {(kind, code or ""): int(n) for kind, code, n in conn.execute(stmt)}
 
 
 def insert_alert(conn: Connection, *, dedup_key: str, created_at: datetime, kind: str, severity: str,

@@ -362,5 +362,107 @@ class GwPack(Base):
     __table_args__ = (UniqueConstraint("region_code", "period_kind", "period_start", "fmt", name="uq_gw_packs_key"),)
 
 
+# --- push (告警推送): what is owed to each channel, and what each send did -----------------------
+
+class GwPushOutbox(Base):
+    """One alert owed to one channel at one tier (0: the matching routes' channels; k > 0: the
+    escalation after k minutes unacknowledged). The unique key makes enqueueing idempotent; a row is
+    ``pending`` until a send carrying it succeeds (``sent``), or, for an escalation, until the alert
+    is no longer ``new`` (``cancelled``). ``last_error`` is redacted."""
+
+    __tablename__ = "gw_push_outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10))  # pending, sent, cancelled
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel", "tier", name="uq_gw_push_outbox_key"),
+        Index("ix_gw_push_outbox_state_channel", "state", "channel", "next_attempt_at"),
+    )
+
+
+class GwPushSend(Base):
+    """One message sent (or tried) to a channel: the shared rate limit (messages per channel per
+    rolling minute, whichever process sent them), the channel's backoff and its state on /ops.
+    ``purpose``: ``alerts`` or ``test`` (``gridwall push test``)."""
+
+    __tablename__ = "gw_push_sends"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    alerts: Mapped[int] = mapped_column(Integer, default=0)
+    purpose: Mapped[str | None] = mapped_column(String(8))
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_gw_push_sends_channel_sent", "channel", "sent_at"),)
+
+
+# --- wall self-health (/ops): each open wall's heartbeat, each worker duty's instances ---------
+
+class GwWall(Base):
+    """One wall (a browser, named by a random id it keeps in localStorage): its last heartbeat
+    (``POST /live/heartbeat``, every 30 s). ``live_since``: the first heartbeat after its last silence of
+    more than the dark threshold (when it came back). ``dark_alert_id``: the open alert of kind
+    ``wall`` raised by the ``walls`` duty while a kiosk wall is silent (ended when it reports again)."""
+
+    __tablename__ = "gw_walls"
+    wall_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    kiosk: Mapped[bool] = mapped_column(Boolean, default=False)  # a kiosk session (a ``wall`` user)
+    region_code: Mapped[str | None] = mapped_column(String(15), index=True)  # clamped to the user's scope
+    layout: Mapped[str | None] = mapped_column(Text)  # JSON: the display the URL asks for
+    frame_age: Mapped[float | None] = mapped_column(Float)  # seconds, as the wall reported it
+    heap_mb: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[str | None] = mapped_column(String(64))  # the code version the page was served with
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    live_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dark_alert_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class GwDuty(Base):
+    """One instance (``host:pid:nonce``) of a worker duty (``warning``, ``packs``, ``walls`` ...), as
+    ``run_loop`` reports it: ``active`` (holds the duty's lock), ``standby`` or ``stopped``, when it
+    was last seen and when it last finished a run. A duty's last success is the newest over its
+    instances."""
+
+    __tablename__ = "gw_duties"
+    duty: Mapped[str] = mapped_column(String(32), primary_key=True)
+    instance: Mapped[str] = mapped_column(String(128), primary_key=True)
+    state: Mapped[str] = mapped_column(String(8))  # active, standby, stopped
+    lock_kind: Mapped[str | None] = mapped_column(String(16))
+    interval_s: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- dispositions (研判结论): a duty officer's judgement of an alert when acknowledging it -----
+
+class GwAlertDisposition(Base):
+    """What the duty officer who acknowledged an alert judged it to be: ``confirmed`` (属实),
+    ``false_alarm`` (误报) or ``known`` (已知: right, but nothing new), with a note. One row per alert
+    (a later judgement replaces it; taking the acknowledgement back deletes it). ``kind`` and
+    ``region_code`` are the alert's, copied so that each detector's precision is one scoped read."""
+
+    __tablename__ = "gw_alert_dispositions"
+    alert_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str | None] = mapped_column(Text)
+    region_code: Mapped[str | None] = mapped_column(String(15))
+    alert_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disposition: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    __table_args__ = (Index("ix_gw_alert_dispositions_created", "alert_created_at", "region_code"),)
+
+
 GW_TABLES = (GwUser, GwToken, GwAudit, GwWarnState, GwForecast, GwHotspot, GwSession, GwCommitment,
-             GwCommitmentEvent, GwPack)
+             GwCommitmentEvent, GwPack, GwAlertDisposition, GwPushOutbox, GwPushSend, GwWall, GwDuty)

@@ -47,6 +47,8 @@ REGION_COLUMNS: dict[str, RegionColumn] = {
     "gw_hotspots": RegionColumn("grid_code"),
     "gw_commitments": RegionColumn("region_code"),
     "gw_packs": RegionColumn("region_code"),
+    "gw_alert_dispositions": RegionColumn("region_code"),
+    "gw_walls": RegionColumn("region_code"),
     "gw_audit": RegionColumn("region_code", unlocated_at_root=True),  # NULL: a root user's or the system's row
 }
 

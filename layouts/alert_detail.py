@@ -7,16 +7,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import html
+from dash import dcc, html
+
+from .alert_evidence import part as evidence_part
+from .alert_text import DISPOSITION
 
 PANEL_ID = "alert-detail"
 
 
 def container() -> html.Div:
+    """The panel, hidden until ``?alert=`` names an alert. The note box lives here, not in the body that
+    each alert redraws: the ack callback reads it as a State, so it must always exist."""
     return html.Div(id=PANEL_ID, className="alert-detail", hidden=True, children=[
         html.Button("关闭", id="alert-detail-close", n_clicks=0, className="alert-detail-close control"),
         html.Div(id="alert-detail-body"),
+        html.Div(id="alert-detail-judge", className="alert-detail-judge", hidden=True, children=[
+            dcc.Textarea(id="alert-detail-note", maxLength=500, className="alert-detail-note",
+                         placeholder="说明（可选）：核实情况、已采取的措施"),
+            html.Div(id="alert-detail-choices", className="alert-detail-choices"),
+        ]),
     ])
+
+
+def choices(view: dict[str, Any]) -> list:
+    """属实 / 误报 / 已知: each acknowledges the alert with that disposition (``callbacks.nav.acknowledge``)."""
+    current = (view.get("disposition") or {}).get("value")
+    lead = "研判确认：" if view["status"] == "new" else "更改研判："
+    return [html.Span(lead, className="alert-detail-lead"), *(
+        html.Button(label, id={"type": "alert-ack", "id": f"{view['id']}:{value}"}, n_clicks=0,
+                    className="control alert-judge" + (" alert-judge--current" if value == current else ""),
+                    **{"data-disposition": value})
+        for value, label in DISPOSITION.items())]
 
 
 def _case_row(c: dict[str, Any]) -> html.Tr:
@@ -35,6 +56,10 @@ def body(view: dict[str, Any]) -> list:
     severity = view["severity"]
     facts = [("地点", view["place"]), ("发生", view.get("since") or "—"), ("依据", view.get("evidence") or "—"),
              ("状态", view["status_label"] + (f"（{view['ack_by']} {view.get('ack_at') or ''}）" if view.get("ack_by") else ""))]
+    judged = view.get("disposition")
+    if judged:
+        facts.append(("研判", f"{judged['label']} · {judged.get('by') or ''} {judged.get('at') or ''}"
+                              + (f" · {judged['note']}" if judged.get("note") else "")))
     cases = view.get("cases") or []
     if cases:
         table = html.Table(className="alert-detail-cases", children=[
@@ -53,6 +78,7 @@ def body(view: dict[str, Any]) -> list:
             html.Span(view["title"], className="alert-detail-title"),
         ]),
         html.Dl(className="alert-detail-facts", children=[x for k, v in facts for x in (html.Dt(k), html.Dd(v))]),
+        *evidence_part(view.get("evidence_detail")),  # per kind: layouts/alert_evidence.py
         html.H3(f"涉及事件（{view['case_count']} 件）" if view.get("case_count") else "涉及事件"),
         *case_part,
     ]

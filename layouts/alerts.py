@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 
 from dash import html
 
-from dashboard.core.alert_text import NOT_CASE_COUNTS, evidence  # noqa: F401 - re-exported
-
 from . import i18n
+from .alert_text import NOT_CASE_COUNTS, evidence  # noqa: F401 - re-exported
 
 
 def alert_entry(alert: dict[str, Any], tz: ZoneInfo, can_ack: bool = True) -> html.Div:
@@ -33,8 +32,9 @@ def alert_entry(alert: dict[str, Any], tz: ZoneInfo, can_ack: bool = True) -> ht
         html.Span(title, className="alert-title"),
     ]
     if status == "new" and can_ack:
-        head.append(html.Button("确认", id={"type": "alert-ack", "id": alert_id}, n_clicks=0,
-                                className="alert-ack control"))
+        # opens the evidence panel (?alert=ID), where 属实 / 误报 / 已知 acknowledges it
+        head.append(html.Button("确认", id={"type": "alert-open", "id": alert_id}, n_clicks=0,
+                                className="alert-ack control", title="查看依据并研判确认"))
     elif status == "acknowledged":
         head.append(html.Span("已确认", className="alert-acked", title=alert.get("ack_by") or ""))
     body = evidence(alert.get("detail"), alert.get("kind"))

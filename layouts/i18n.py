@@ -35,6 +35,7 @@ ALERT_KIND = {
     "sensitive": "重大风险苗头",
     "stale": "数据中断",
     "external": "外部预警",
+    "wall": "大屏离线",
 }
 
 STAGE = {"accept": "受理", "dispatch": "派遣", "resolve": "处置"}

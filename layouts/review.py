@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from dash import dcc, html
 
 from . import review_commitments, review_core, review_departments, review_forecast, review_trends
-from . import review_packs
+from . import review_alert_quality, review_packs
 from .shell import REVIEW, page_frame, section
 
 KIND_OPTIONS = [{"label": "周", "value": "week"}, {"label": "月", "value": "month"},
@@ -110,6 +110,7 @@ def layout(username: str | None = None, role: str | None = None) -> html.Div:
             *review_departments.sections(role),
             *review_trends.sections(role),
             *review_forecast.sections(role),
+            *review_alert_quality.sections(role),
             *review_packs.sections(role),
         ]),
         slide_nav(),

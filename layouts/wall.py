@@ -89,10 +89,13 @@ def stores() -> list:
     ]
 
 
-def layout(role: str | None = None, scale: float | None = None, seams: str | None = None) -> html.Div:
+def layout(role: str | None = None, scale: float | None = None, seams: str | None = None,
+           code_version: str | None = None, heartbeat_ms: int | None = None) -> html.Div:
     # The deployment's display defaults (GRIDWALL_SCALE, GRIDWALL_SEAMS); ?scale= and ?seams= win
-    # (assets/gridwall.js, applyDisplay).
-    display = {k: str(v) for k, v in (("data-scale", scale), ("data-seams", seams)) if v is not None}
+    # (assets/gridwall.js, applyDisplay). The code version the page is served with and the heartbeat's
+    # interval (assets/heartbeat.js: it reloads the page when the server's version moves on).
+    display = {k: str(v) for k, v in (("data-scale", scale), ("data-seams", seams), ("data-code-version", code_version),
+                                      ("data-heartbeat-ms", heartbeat_ms)) if v is not None}
     return html.Div(id="wall", className="wall", **display, children=[
         *stores(),
         header(role),

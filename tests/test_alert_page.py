@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 
 from dashboard.web.alert_page import init_alert_page
 from data_access.db import dispose_all
-from data_access.models import Alert, Case, GwAudit
+from data_access.models import Alert, Case, GwAlertDisposition, GwAudit
 
 from .api_seed import FAST_HASHER, PASSWORD, TOWN_A, TOWN_B, T, add_users, make_app, seed
 
@@ -79,17 +79,41 @@ def test_without_a_session_the_phone_logs_in_and_comes_back(site):
     assert resp.status_code == 302 and "/login" in resp.location and f"alert%3D{own}" in resp.location
 
 
-def test_a_duty_officer_acknowledges_on_the_phone_and_it_is_audited(site, engine):
+def test_a_duty_officer_acknowledges_on_the_phone_with_a_disposition_and_it_is_audited(site, engine):
     server, own, _ = site
     client = logged_in(server, "center1")
-    resp = client.post(f"/alert/{own}/ack", headers={**ORIGIN, "User-Agent": WECOM})
+    refused = client.post(f"/alert/{own}/ack", headers={**ORIGIN, "User-Agent": WECOM})  # no disposition
+    assert refused.status_code == 400 and "请选择研判结论" in refused.get_data(as_text=True)
+    resp = client.post(f"/alert/{own}/ack", data={"disposition": "false_alarm", "note": "现场核实为同一户重复报"},
+                       headers={**ORIGIN, "User-Agent": WECOM})
     assert resp.status_code == 303 and f"alert={own}" in resp.location and "done=ok" in resp.location
     with engine.connect() as conn:
         assert conn.execute(select(Alert.status, Alert.ack_by).where(Alert.id == own)).one() == ("acknowledged", "center1")
-        detail = conn.execute(select(GwAudit.detail).where(GwAudit.action == "alert_ack")).scalar_one()
-    assert json.loads(detail)["via"] == "phone"
+        judged = conn.execute(select(GwAlertDisposition.disposition, GwAlertDisposition.note, GwAlertDisposition.kind)
+                              .where(GwAlertDisposition.alert_id == own)).one()
+        detail = json.loads(conn.execute(select(GwAudit.detail).where(GwAudit.action == "alert_ack")).scalar_one())
+    assert tuple(judged) == ("false_alarm", "现场核实为同一户重复报", "repeat")
+    assert detail["via"] == "phone" and detail["disposition"] == "false_alarm"
     page = client.get(resp.location, headers={"User-Agent": WECOM}).get_data(as_text=True)
-    assert "已确认，升级提醒已停止" in page and 'id="alert-phone-ack"' not in page and "center1" in page
+    assert "升级提醒已停止" in page and "研判结论：误报" in page and 'data-disposition="false_alarm"' in page
+    assert "更改研判结论" in page  # the judgement can be changed later; the alert stays acknowledged
+    client.post(f"/alert/{own}/ack", data={"disposition": "confirmed"}, headers=ORIGIN)
+    with engine.connect() as conn:
+        assert conn.execute(select(GwAlertDisposition.disposition)).scalars().all() == ["confirmed"]
+
+
+def test_the_api_acknowledges_with_or_without_a_disposition_and_refuses_a_bad_one(site, engine):
+    server, own, _ = site
+    client = logged_in(server, "center1")
+    for body in ({"disposition": "maybe"}, {"note": "只有说明"}, {"disposition": "known", "note": "x" * 501}):
+        assert client.post(f"/api/v1/alerts/{own}/ack", json=body, headers=ORIGIN).status_code == 400, body
+    with engine.connect() as conn:
+        assert conn.execute(select(Alert.status).where(Alert.id == own)).scalar_one() == "new"
+    done = client.post(f"/api/v1/alerts/{own}/ack", json={"disposition": "known", "note": "已在处置"}, headers=ORIGIN)
+    assert done.status_code == 200 and done.get_json()["disposition"]["disposition"] == "known"
+    assert client.get(f"/api/v1/alerts/{own}").get_json()["disposition"]["label"] == "已知"
+    bare = client.post(f"/api/v1/alerts/{own}/ack", headers=ORIGIN)  # version 1: no body
+    assert bare.status_code == 200 and bare.get_json()["disposition"]["disposition"] == "known"
 
 
 def test_a_street_sees_its_own_alert_read_only_and_never_another_streets(site, engine):

@@ -233,7 +233,9 @@ def _ack_body(key: str, alert_id, search: str, kind: str = "alert-ack", outputs:
     trigger = {"id": alert_id, "type": kind}
     return {"output": key, "outputs": outputs or {"id": "ack-result", "property": "children"},
             "inputs": [[{"id": trigger, "property": "n_clicks", "value": 1}]],
-            "state": [{"id": "url", "property": "search", "value": search}],
+            "state": [{"id": "url", "property": "search", "value": search},
+                      *([{"id": "alert-detail-note", "property": "value", "value": "伪造说明"}]
+                        if kind == "alert-ack" else [])],
             "changedPropIds": [json.dumps(trigger, sort_keys=True, separators=(",", ":")) + ".n_clicks"]}
 
 
@@ -328,6 +330,46 @@ def forge_ops(ctx):
     center.post("/login", data={"username": "center1", "password": PASSWORD})
     resp = center.post(update_path(app, key), json=forged_body(key, cb, OTHER, 0))
     assert resp.status_code == 200 and "尚无大屏心跳" in text_of(resp)
+
+
+def forge_ops_alert_quality(ctx):
+    """/ops 预警研判质量: a street user's forgeries answer 403; a duty officer's the county's table."""
+    app = ctx["app"]
+    key = next(k for k in server_callbacks(app) if callback_name(k) == "ops-alert-quality.children")
+    cb = server_callbacks(app)[key]
+    for region in FOREIGN + MALFORMED:
+        resp = ctx["client"].post(update_path(app, key), json=forged_body(key, cb, region, 0))
+        assert resp.status_code == 403, (region, resp.status_code)
+    resp = center_client(ctx).post(update_path(app, key), json=forged_body(key, cb, OTHER, 0))
+    assert resp.status_code == 200 and "预警类型" in text_of(resp)
+
+
+def forge_alert_quality(ctx):
+    """预警研判质量 is for duty officers and leaders: every forgery of a street user answers 403 (its own
+    street included); a duty officer's request answers with the county's table."""
+    app = ctx["app"]
+    key = next(k for k in server_callbacks(app) if callback_name(k) == "review-alert-quality.children")
+    cb = server_callbacks(app)[key]
+    for region in FOREIGN + MALFORMED + [OWN]:
+        for form in (0, 1, 2):
+            reset_outage_marks()
+            body = forged_body(key, cb, region, form)
+            resp = ctx["client"].post(update_path(app, key), json=body)
+            assert resp.status_code in (400, 403), (region, form, resp.status_code)
+            assert_no_foreign_data(resp, ctx["markers"], "review-alert-quality")
+    center = center_client(ctx)
+    body = forged_body(key, cb, COUNTY, 0)
+    add_search(body, "&period=week&date=2026-11-16")
+    assert "预警类型" in text_of(center.post(update_path(app, key), json=body))
+
+
+def route_review_alert_quality(ctx):
+    for query in ("", f"?region={OWN}&at={AT}", f"?region={OTHER}", "?region=' OR '1'='1"):
+        for resp in _api(ctx, f"/api/v1/review/alert-quality{query}"):
+            assert resp.status_code == 403 and set(resp.get_json()) == {"error"}, (query, resp.status_code)
+    resp = ctx["app"].server.test_client().get(f"/api/v1/review/alert-quality?at={AT}",
+                                               headers={"Authorization": f"Bearer {ctx['tokens']['center1']}"})
+    assert resp.status_code == 200 and resp.get_json()["region"] == COUNTY
 
 
 def forge_concealment(ctx):
@@ -453,6 +495,31 @@ def forge_alert_detail(ctx):
             assert_no_foreign_data(resp, ctx["markers"], "alert-detail")
             if resp.status_code == 200 and region == OWN:
                 assert ("本街标记预警" in text_of(resp)) == own, (dedup, text_of(resp)[:300])
+    # issue 17: the evidence of an own-street alert whose detail names another street's grids, cases,
+    # workers and series shows none of them (every evidence read takes the viewer's scope)
+    foreign_grid = f"{OTHER}001001"
+    with ctx["engine"].begin() as conn:
+        secret = conn.execute(select(Case.id).where(Case.code == f"SECRET-{OTHER}")).scalar_one()
+        details = {
+            "cluster": {"center": {"lon": 121.1, "lat": 31.5}, "radius_km": 3, "grids": [foreign_grid], "case_ids": [secret]},
+            "staffing": {"observed": 1, "workers": [{"staff_id": 5, "grid_code": foreign_grid}], "vacant": [foreign_grid]},
+            "spike": {"series": {"region_code": f"{OTHER}001", "category_code": "0101"},
+                      "window": {"start": "2026-11-18", "end": "2026-11-18", "days": 1}},
+            "repeat": {"observed": 3, "place_kind": "address", "case_ids": [secret]},
+            "underreport": {"test": "peers", "window": {"start": "2026-10-26", "end": "2026-11-15", "weeks": 3}},
+        }
+        forged = [conn.execute(insert(Alert).values(
+            created_at=T0 - timedelta(minutes=4), kind=kind, severity="warning",
+            region_code=f"{OWN}001" if kind == "underreport" else OWN, title=f"本街伪造证据{kind}",
+            detail=json.dumps(d), status="new", source="gridwall", dedup_key=f"forged-evidence-{kind}")
+            .returning(Alert.id)).scalar_one() for kind, d in details.items()]
+    for alert_id in forged:
+        reset_outage_marks()
+        body = forged_body(key, cb, OWN, 0)
+        add_search(body, f"&alert={alert_id}")
+        resp = client.post(update_path(app, key), json=body)
+        assert resp.status_code == 200 and "本街伪造证据" in text_of(resp)
+        assert_no_foreign_data(resp, ctx["markers"] + [foreign_grid], "alert-evidence")
 
 
 def outputs(*names: str) -> str:
@@ -488,7 +555,8 @@ CALLBACKS: dict[str, Any] = {
     "rotate-regions.data": {"checks": (check_rotation,), "search": "&rotate=30"},
     "ack-result.children": forge_ack,
     # The evidence panel of ?alert=ID (the link of a pushed message): another street's alert is missing.
-    outputs("alert-detail-body.children", "alert-detail.hidden"): forge_alert_detail,
+    outputs("alert-detail-body.children", "alert-detail.hidden", "alert-detail-choices.children",
+            "alert-detail-judge.hidden"): forge_alert_detail,
     # 撤销 after acknowledging: a street user is refused like for acknowledging (generic forgery).
     outputs("ack-undone.data", "ack-result.children"): forge_undo,
     # /review (its own Dash app): the period and the stored forecast of the URL's view.
@@ -502,6 +570,8 @@ CALLBACKS: dict[str, Any] = {
     outputs("review-forecast.children", "review-hotspots.children", "review-forecast-record.children"): (),
     # /review, the concealment watch (疑似瞒报漏报): duty officers and leaders only.
     "review-concealment.children": forge_concealment,
+    # /review, 预警研判质量: duty officers and leaders only, as the concealment watch.
+    "review-alert-quality.children": forge_alert_quality,
     # /review, hot issues (热点问题) and the 26-week trend (趋势) of the URL's view.
     "review-hot-issues.children": (),
     "review-trend.children": (),
@@ -520,7 +590,8 @@ CALLBACKS: dict[str, Any] = {
     # /review, 导出 PDF / 导出 Excel: links to /api/v1/review/pack built from the URL alone (no read).
     outputs("review-pack-pdf.href", "review-pack-xlsx.href"): (),
     # /ops (its own Dash app): duty officers only.
-    outputs("ops-walls.children", "ops-channels.children"): forge_ops,
+    outputs("ops-walls.children", "ops-channels.children", "ops-duties.children"): forge_ops,
+    "ops-alert-quality.children": forge_ops_alert_quality,
 }
 
 
@@ -1171,6 +1242,25 @@ def route_push(ctx):
     assert ctx["app"].server.test_client().get("/live/events").status_code == 401
 
 
+def route_heartbeat(ctx):
+    """A wall's heartbeat: recorded at the user's own street whatever region it names; a body no wall
+    sends answers 400 and writes nothing; no session, 401; the answer names no other street."""
+    from data_access.models import GwWall
+
+    client = ctx["client"]
+    for i, region in enumerate(FOREIGN + MALFORMED):
+        resp = client.post("/live/heartbeat", json={"wall": f"forged-wall-{i:04d}", "search": f"?region={region}"})
+        assert resp.status_code == 200 and resp.get_json()["region"] == OWN, (region, resp.status_code)
+        assert_no_foreign_data(resp, ctx["markers"], "/live/heartbeat")
+    for body in ({"wall": "x"}, {"wall": "forged-wall-9999", "region": OTHER}, ["forged-wall-9999"],
+                 {"wall": "forged-wall-9999", "search": "?region=" + "3" * 500}):
+        assert client.post("/live/heartbeat", json=body).status_code == 400, body
+    assert ctx["app"].server.test_client().post("/live/heartbeat", json={"wall": "forged-wall-9999"}).status_code == 401
+    with ctx["engine"].connect() as conn:
+        regions = {r for (r,) in conn.execute(select(GwWall.region_code))}
+    assert regions == {OWN}
+
+
 def route_metrics(ctx):
     """/metrics: no login needed, but from another host not even a session gets it (no token set
     here); from loopback its labels are url rules, never another street's codes or names."""
@@ -1230,6 +1320,7 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/_dash-update-component": route_dash_update,
     "/_wall/shapes/<code>.json": route_wall_shapes,
     "/live/events": route_push,
+    "/live/heartbeat": route_heartbeat,
     "/": route_no_data("/?region={region}&at=" + AT),
     "/<path:path>": route_no_data("/anything/{region}"),
     "/login": route_login,
@@ -1247,6 +1338,7 @@ ROUTES: dict[str, Callable[[dict], None]] = {
     "/api/v1/review/trend": route_review_section("/api/v1/review/trend"),
     "/api/v1/review/forecast": route_review_forecast,
     "/api/v1/review/concealment": route_review_concealment,
+    "/api/v1/review/alert-quality": route_review_alert_quality,
     "/api/v1/review/pack": route_review_pack,
     "/api/v1/regions/<code>/children": route_children,
     "/api/v1/cases": route_cases,

@@ -43,7 +43,8 @@ def ack_body(app, alert_id: int) -> dict:
     trigger = {"id": str(alert_id), "type": "alert-ack"}
     return {"output": key, "outputs": {"id": "ack-result", "property": "children"},
             "inputs": [[{"id": trigger, "property": "n_clicks", "value": 1}]],
-            "state": [{"id": "url", "property": "search", "value": ""}],
+            "state": [{"id": "url", "property": "search", "value": ""},
+                      {"id": "alert-detail-note", "property": "value", "value": None}],
             "changedPropIds": [json.dumps(trigger, separators=(",", ":")) + ".n_clicks"]}
 
 

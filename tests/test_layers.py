@@ -21,15 +21,22 @@ ALLOWED = {
     "dashboard.core": ("data_access",),
     "dashboard.identity": ("dashboard.core", "data_access"),
     # analytics: the review routes' bodies (usecases/review_bodies.py), shared by the API and the pack.
-    "dashboard.usecases": ("dashboard.analytics", "dashboard.core", "dashboard.identity", "data_access"),
+    # the page's words (layouts.i18n, layouts.alert_text: plain Python, no Dash) for the alert view
+    "dashboard.usecases": ("dashboard.analytics", "dashboard.core", "dashboard.identity", "data_access",
+                           "layouts.i18n", "layouts.alert_text"),
     # the meeting pack (PDF, workbook): the review bodies, no SQL, no Dash, no Flask; the page's words
     # (layouts.review_format and layouts.i18n are plain Python: no Dash import)
     "dashboard.pack": ("dashboard.usecases", "dashboard.analytics", "dashboard.core", "data_access",
                        "layouts.review_format", "layouts.i18n"),
     "dashboard.warning": ("dashboard.analytics", "dashboard.core", "data_access"),
     "dashboard.synth": ("dashboard.analytics", "dashboard.core", "data_access"),
-    # gridwall worker: the duties (the engine's loop and lock, the scheduled packs) wired in one process
-    "dashboard.worker": ("dashboard.warning", "dashboard.pack", "dashboard.analytics", "dashboard.core", "data_access"),
+    # gridwall worker: the duties (the engine's loop and lock, the scheduled packs, push) wired in one process
+    "dashboard.worker": ("dashboard.warning", "dashboard.pack", "dashboard.push", "dashboard.analytics",
+                         "dashboard.core", "data_access"),
+    # alert push: routes, messages (the page's words, layouts.i18n: plain Python), senders, the dispatcher
+    "dashboard.push": ("dashboard.core", "data_access", "layouts.i18n", "layouts.alert_text"),
+    # gridwall import: parsing and mapping (pandas, shapely), its SQL in data_access.imports
+    "dashboard.importer": ("data_access",),
     # analytics: the review's composite score and ranking (pure functions) for /api/v1/review.
     "dashboard.web": ("dashboard.analytics", "dashboard.core", "dashboard.identity", "dashboard.usecases",
                       "dashboard.pack", "data_access"),

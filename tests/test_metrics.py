@@ -87,6 +87,16 @@ def test_names_present_and_routes_are_rules_not_paths(county):
     assert value(text, "gridwall_push_outbox_depth") == 0
 
 
+def test_push_outbox_depth_is_read_at_scrape_time(county):
+    from data_access.push import enqueue
+
+    client = make(county["url"]).test_client()
+    now = datetime.now(UTC)
+    with county["engine"].begin() as conn:
+        enqueue(conn, [(9001, "duty", 0), (9001, "leader", 10), (9002, "duty", 0)], now)
+    assert value(client.get("/metrics").get_data(as_text=True), "gridwall_push_outbox_depth") == 3
+
+
 def test_unknown_route_is_other(county):
     client = make(county["url"]).test_client()
     client.post("/healthz")  # no rule for POST: 405

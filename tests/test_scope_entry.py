@@ -41,6 +41,11 @@ WHOLE_DEPLOYMENT_MODULES = {
     "db": "the database lifecycle: engines, schema, transactions",
     "health": "/healthz: whether the database answers and the age of its newest case change",
     "locks": "the warning engine's session advisory lock; no rows are read",
+    "imports": "`gridwall import` loads a whole export into a standalone database",
+    "push": "the push dispatcher delivers the whole deployment's alerts, as the engine raises them",
+    "duties": "worker duties' instances and last success: the deployment's processes, not a region's",
+    "walls": "wall heartbeats by wall id (the region clamped by identity first) and the walls duty's whole-"
+             "deployment reads; /ops lists them through recent_walls, which takes the officer's scope",
     ENTRY: "the entry point itself",
 }
 # Single functions that run without a scope by design, with the reason.

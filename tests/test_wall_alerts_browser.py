@@ -90,12 +90,20 @@ def test_critical_first_true_totals_banner_and_undo(dash_duo, small_county):
         assert got["sent"] < new_total and int(got["more"]) == new_total - got["shown"], got
         dash_duo.driver.save_screenshot(f"/tmp/wall-alerts-{width}x{height}.png")
 
-    # Item 9: acknowledging names the alert and offers 撤销, which takes it back.
+    # Item 9: 确认 opens the evidence panel, which asks for a disposition (issue 17 §4); judging
+    # acknowledges, names the alert and offers 撤销, which takes it back.
     set_screen(dash_duo, 1920, 1080)
     dash_duo.find_element(f'[data-alert-id="{critical_id}"] .alert-ack').click()
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: f"alert={critical_id}" in d.current_url)
+    dash_duo.wait_for_element('#alert-detail-judge:not([hidden]) [data-disposition="confirmed"]', timeout=10)
+    assert status_of(small_county.engine, critical_id) == "new"  # opening is not acknowledging
+    dash_duo.find_element("#alert-detail-note").send_keys("已派城管核实")
+    dash_duo.find_element('#alert-detail-choices [data-disposition="confirmed"]').click()
     message = WebDriverWait(dash_duo.driver, 10).until(
         lambda d: d.find_element(By.CSS_SELECTOR, "#ack-result .ack-msg"))
-    assert f"已确认：{CRITICAL}" in message.text and "撤销" in message.text
+    assert f"已确认（属实）：{CRITICAL}" in message.text and "撤销" in message.text
+    dash_duo.wait_for_contains_text("#alert-detail-body", "属实 · demo")
+    dash_duo.wait_for_contains_text("#alert-detail-body", "已派城管核实")
     WebDriverWait(dash_duo.driver, 15).until(lambda d: not panel(dash_duo)["bannerShown"])
     assert status_of(small_county.engine, critical_id) == "acknowledged"
     dash_duo.driver.save_screenshot("/tmp/wall-alerts-acked.png")

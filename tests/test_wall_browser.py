@@ -153,8 +153,10 @@ def test_timers_tick_in_the_browser_and_alerts_chime(dash_duo, small_county):
     dash_duo.wait_for_text_to_equal("#kpi-alerts-new", "2", timeout=10)
     # The chime is given as the list shows the alert (assets/gridwall.js noticeAlerts).
     assert driver.execute_script("return window.gridwall.chimes || 0") == 1
-    entry.find_element("css selector", ".alert-ack").click()
-    dash_duo.wait_for_contains_text("#ack-result", "已确认")
+    entry.find_element("css selector", ".alert-ack").click()  # opens the evidence panel
+    dash_duo.wait_for_element('#alert-detail-choices [data-disposition="known"]', timeout=10).click()
+    dash_duo.wait_for_contains_text("#ack-result", "已确认（已知）")
+    dash_duo.find_element("#alert-detail-close").click()
     dash_duo.wait_for_element('#alerts [data-acknowledged="2"]', timeout=15)
     assert not dash_duo.find_elements(f'#alerts [data-alert-id="{first}"]')
     with county.connect() as conn:

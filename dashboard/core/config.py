@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
@@ -47,6 +50,29 @@ class StaffingSettings(BaseModel):
     street; ``"names"`` lists them by name, and then to ``center`` users only."""
 
     detail: Literal["names", "counts"] = "counts"
+
+
+# The alert kinds the engine raises (dashboard/analytics/findings.py KINDS; core may not import analytics).
+BUDGET_KINDS = ("spike", "cluster", "repeat", "sla", "staffing", "underreport", "sensitive", "stale")
+
+
+class WarningSettings(BaseModel):
+    """``[warning]``: the early-warning engine. ``[warning.budget]``: each detector's alarm budget, at
+    most N new alerts of that kind per street and ISO week (``spike = 2``); the engine raises the
+    strongest and suppresses the rest, logging them (dashboard/warning/budget.py). 0 or absent: no cap."""
+
+    budget: dict[str, int] = {}
+
+    @field_validator("budget")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(v) - set(BUDGET_KINDS))
+        if unknown:
+            raise ValueError(f"[warning.budget] unknown kinds {unknown}; known: {', '.join(BUDGET_KINDS)}")
+        bad = sorted(k for k, n in v.items() if not 0 <= n <= 1000)
+        if bad:
+            raise ValueError(f"[warning.budget] {', '.join(bad)}: from 0 (no cap) to 1000 alerts a street and week")
+        return {k: n for k, n in v.items() if n > 0}
 
 
 class ScoreRuleSetting(BaseModel):
@@ -139,8 +165,151 @@ class PackSettings(BaseModel):
         return list(dict.fromkeys(v))
 
 
+def redact_url(url: str) -> str:
+    """``scheme://host[:port]/path`` of a URL: no user, password, query (a robot's ``key=``,
+    ``access_token=``) or fragment. What logs, pages and errors may show of a channel's address."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(malformed URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+PUSH_KINDS = ("wecom", "dingtalk", "email", "webhook")
+PUSH_SEVERITIES = ("info", "warning", "critical")
+_URL_SCHEMES = {"wecom": ("https", "http"), "dingtalk": ("https", "http"), "webhook": ("https", "http"),
+                "email": ("smtp", "smtps")}
+
+
+class PushChannel(BaseModel):
+    """``[[push.channel]]``: a WeCom or DingTalk group robot, a mailbox (SMTP) or a webhook. ``url``
+    and ``secret`` are secrets (a robot's URL carries its key): only ``display_url`` is ever shown."""
+
+    name: str
+    kind: Literal["wecom", "dingtalk", "email", "webhook"]
+    url: SecretStr
+    secret: SecretStr | None = None
+    to: list[str] = []
+    sender: str | None = None  # email: the From address (default: the SMTP user, else gridwall@this host)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", v):
+            raise ValueError(f"[[push.channel]] name {v!r}: 1-64 letters, digits, '_', '.', '-'")
+        return v
+
+    @model_validator(mode="after")
+    def _usable(self):
+        url = self.url.get_secret_value().strip()
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError:
+            parts, host = None, None
+        schemes = _URL_SCHEMES[self.kind]
+        if parts is None or parts.scheme not in schemes or not host:
+            raise ValueError(f"[[push.channel]] {self.name} ({self.kind}): the url must start with "
+                             f"{' or '.join(s + '://' for s in schemes)} and name a host")
+        if self.kind == "dingtalk" and not (self.secret and self.secret.get_secret_value()):
+            raise ValueError(f"[[push.channel]] {self.name}: a dingtalk robot needs its signing secret (secret = ...)")
+        if self.kind == "email":
+            if not self.to or not all("@" in addr for addr in self.to):
+                raise ValueError(f"[[push.channel]] {self.name}: an email channel needs to = [\"someone@example.org\"]")
+        elif self.to or self.sender:
+            raise ValueError(f"[[push.channel]] {self.name}: to and sender are for email channels only")
+        return self
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url.get_secret_value().strip())
+
+
+class PushRoute(BaseModel):
+    """``[[push.route]]``: which alerts go to which channels, and where an unacknowledged critical
+    alert escalates to."""
+
+    region: str = ""  # a region code prefix; empty: every region
+    min_severity: Literal["info", "warning", "critical"] = "warning"
+    kinds: list[str] = []  # empty: all kinds
+    channels: list[str] = []
+    escalate_after_min: int | None = None
+    escalate_to: list[str] = []
+
+    @field_validator("region")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        v = v.strip()
+        if v and (not v.isdigit() or len(v) > 15):
+            raise ValueError(f"[[push.route]] region {v!r}: a region code (prefix), digits only")
+        return v
+
+    @model_validator(mode="after")
+    def _escalation(self):
+        if self.escalate_to and (self.escalate_after_min is None or not 1 <= self.escalate_after_min <= 7 * 24 * 60):
+            raise ValueError("[[push.route]] escalate_to needs escalate_after_min (1 to 10080 minutes)")
+        if not self.channels and not self.escalate_to:
+            raise ValueError("[[push.route]] needs channels (or escalate_to)")
+        return self
+
+
+class PushSettings(BaseModel):
+    """``[push]``: channels, routes and the dispatcher's knobs (docs/interfaces.md, "Push").
+
+    ``poll_seconds``: the dispatcher's pass interval; ``per_minute``: messages per channel per
+    rolling minute (robots refuse more than 20); a failing channel is tried again after
+    ``retry_first_seconds``, doubling up to ``retry_max_seconds``; ``lookback_hours``: how far back
+    the dispatcher looks for alerts other systems wrote; ``timeout_seconds`` per send;
+    ``lease_seconds``: the push duty's single-instance lease where no PostgreSQL advisory lock is had."""
+
+    channel: list[PushChannel] = []
+    route: list[PushRoute] = []
+    poll_seconds: float = 1.0
+    per_minute: int = 20
+    retry_first_seconds: float = 5.0
+    retry_max_seconds: float = 300.0
+    lookback_hours: float = 24.0
+    timeout_seconds: float = 10.0
+    lease_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        names = [c.name for c in self.channel]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"[[push.channel]] names used twice: {', '.join(twice)}")
+        for i, route in enumerate(self.route, 1):
+            unknown = sorted(set(route.channels + route.escalate_to) - set(names))
+            if unknown:
+                raise ValueError(f"[[push.route]] #{i} names unknown channels {unknown}; "
+                                 f"configured: {', '.join(names) or 'none'}")
+        if not 0.1 <= self.poll_seconds <= 60 or not 1 <= self.per_minute <= 1000:
+            raise ValueError("[push] poll_seconds: 0.1 to 60; per_minute: 1 to 1000")
+        if not 0 < self.retry_first_seconds <= self.retry_max_seconds:
+            raise ValueError("[push] retry_first_seconds must be > 0 and <= retry_max_seconds")
+        if self.lookback_hours <= 0 or self.timeout_seconds <= 0 or self.lease_seconds < 3:
+            raise ValueError("[push] lookback_hours and timeout_seconds > 0, lease_seconds >= 3")
+        return self
+
+    def find(self, name: str) -> PushChannel | None:
+        return next((c for c in self.channel if c.name == name), None)
+
+
+class _EnvSettings(EnvSettingsSource):
+    """The environment, except ``GRIDWALL_PUSH``: that variable is the wall's live channel switch
+    (on/off, callbacks/live/push.py), not the ``[push]`` table."""
+
+    def get_field_value(self, field, field_name: str):
+        if field_name == "push":
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GRIDWALL_", extra="ignore")
+    # hide_input_in_errors: a bad value must not echo the secrets around it (a robot's key, a password)
+    model_config = SettingsConfigDict(env_prefix="GRIDWALL_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = ""
     redis_url: str | None = None
@@ -153,6 +322,9 @@ class Settings(BaseSettings):
     # GET /metrics (dashboard/web/metrics.py): with a token only "Authorization: Bearer <token>";
     # without one only loopback callers.
     metrics_token: str | None = None
+    # The wall's memory watchdog (assets/heartbeat.js): a wall whose JS heap passes this many MB reloads
+    # itself (keeping its URL), at most once per 5 minutes.
+    wall_heap_mb: int = 1536
 
     # Security (docs/security.md). Login throttle: this many failures of one user name from one
     # address within the window lock that pair for lock_minutes.
@@ -180,8 +352,10 @@ class Settings(BaseSettings):
     scale: float = 1.0
     seams: str | None = None
     staffing: StaffingSettings = StaffingSettings()
+    warning: WarningSettings = WarningSettings()
     review: ReviewSettings = ReviewSettings()
     packs: PackSettings = PackSettings()
+    push: PushSettings = PushSettings()
 
     @field_validator("auth")
     @classmethod
@@ -189,6 +363,13 @@ class Settings(BaseSettings):
         v = v.strip().lower()
         if v not in ("on", "off"):
             raise ValueError("GRIDWALL_AUTH must be 'on' or 'off'")
+        return v
+
+    @field_validator("wall_heap_mb")
+    @classmethod
+    def _heap_ceiling(cls, v: int) -> int:
+        if not 64 <= v <= 65536:
+            raise ValueError("GRIDWALL_WALL_HEAP_MB must be from 64 to 65536 (MB)")
         return v
 
     @field_validator("max_request_bytes")
@@ -246,7 +427,7 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [init_settings, _EnvSettings(settings_cls)]
         toml = _toml_file()
         if toml is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))

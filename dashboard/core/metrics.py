@@ -25,7 +25,7 @@ DUTY_LAST_SUCCESS = Gauge("gridwall_duty_last_success_timestamp_seconds",
 
 
 def duty_succeeded(duty: str) -> None:
-    """A duty (``warning``, ``packs``) finished a run: called by the engine's ``run_loop``. Never raises."""
+    """A duty (``warning``, ``packs``, ``push`` ...) finished a run: called by the engine's ``run_loop``. Never raises."""
     try:
         DUTY_LAST_SUCCESS.labels(duty=duty).set(time.time())
     except Exception:  # noqa: BLE001 - monitoring must not stop a duty

@@ -11,13 +11,25 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
-from dashboard.core.alert_text import evidence
+from layouts.alert_text import DISPOSITION, evidence
 from dashboard.core.outward import outward
+from dashboard.usecases.alert_evidence import evidence_detail
 from data_access.alerts import ALERT_CASES_LIMIT, alert_cases, get_alert
 from data_access.alerts_write import load_detail
+from data_access.dispositions import disposition_of
 from data_access.regions import region_path
 from data_access.scope import Scope, ScopeError
 from layouts.i18n import ALERT_KIND, SEVERITY, label
+
+MAX_ID_DIGITS = 18  # a 64-bit id; the API's /alerts/<id>/ack refuses longer the same way
+
+
+def parse_alert_id(text: str | None) -> int | None:
+    """The alert id of ``?alert=`` or a path; None when it is not one (ASCII digits, at most 18)."""
+    if not text or not text.isascii() or not text.isdigit() or len(text) > MAX_ID_DIGITS:
+        return None
+    return int(text)
+
 
 STATUS = {"new": "待确认", "acknowledged": "已确认", "resolved": "已消除", "dismissed": "已撤销"}
 
@@ -53,14 +65,18 @@ def _case_ids(detail: dict[str, Any]) -> list[int]:
     return [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
 
 
-def alert_view(conn: Connection, scope: Scope, alert_id: int, tz: ZoneInfo, now: datetime) -> dict[str, Any] | None:
-    """The alert ``alert_id`` of ``scope`` with its cases, masked; None when it is not in the scope."""
+def alert_view(conn: Connection, scope: Scope, alert_id: int, tz: ZoneInfo, now: datetime,
+               names_shown: bool = False) -> dict[str, Any] | None:
+    """The alert ``alert_id`` of ``scope`` with its cases, masked; None when it is not in the scope.
+    ``evidence_detail`` is its evidence shaped for its kind (``dashboard.usecases.alert_evidence``);
+    ``names_shown``: offline workers may be named (``[staffing] detail = "names"`` and a ``center`` user)."""
     alert = get_alert(conn, scope, alert_id)
     if alert is None:
         return None
     detail = load_detail(alert.get("detail"))
     ids = _case_ids(detail)
     cases = alert_cases(conn, scope, ids)
+    judged = disposition_of(conn, scope, alert_id)
     view = {
         "id": alert["id"],
         "kind": alert.get("kind"),
@@ -77,8 +93,11 @@ def alert_view(conn: Connection, scope: Scope, alert_id: int, tz: ZoneInfo, now:
         "ack_at": _local(alert.get("ack_at"), tz),
         "resolved_at": _local(alert.get("resolved_at"), tz),
         "source": alert.get("source"),
+        "disposition": judged and {"value": judged["disposition"], "label": DISPOSITION.get(judged["disposition"]),
+                                   "note": judged["note"], "by": judged["by"], "at": _local(judged["at"], tz)},
         "evidence": evidence(detail, alert.get("kind")),
         "detail": detail,
+        "evidence_detail": evidence_detail(conn, scope, alert, detail, ids, cases, tz, now, names_shown),
         "case_count": len(ids),
         "cases_shown_max": ALERT_CASES_LIMIT,
         "cases": [{

@@ -1,5 +1,10 @@
-"""Acknowledging an alert (确认预警): by a duty officer from the wall or through the API; and taking
-it back (撤销) from the wall just after."""
+"""Acknowledging an alert (确认预警): by a duty officer from the wall, the phone page or the API, with
+a disposition (研判结论: 属实 / 误报 / 已知 and a note); and taking it back (撤销) from the wall just after.
+
+The disposition is asked for on every screen; the API takes an acknowledgement without one (the
+interface of version 1), which then counts as not judged. Acknowledging an alert acknowledged
+before, with a disposition, records (or replaces) the judgement: the alert's status stays.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from data_access.alerts import (
     get_alert,
     unack_alert,
 )
+from data_access.dispositions import DISPOSITIONS, disposition_of, drop_disposition, record_disposition
 from data_access.scope import Scope
 from data_access.users import User, write_audit
 
@@ -37,15 +43,24 @@ class AckOutcome:
 
 
 def acknowledge_alert(engine: Engine, scope: Scope, user: User | None, alert_id: int, *, via: str,
-                      now: datetime | None = None) -> AckOutcome:
-    """Acknowledge alert ``alert_id`` of ``scope`` as ``user`` (None: auth off) and write the audit row
-    in the same transaction; ``via`` says where from (``wall``, ``api``) in that row."""
+                      now: datetime | None = None, disposition: str | None = None,
+                      note: str | None = None) -> AckOutcome:
+    """Acknowledge alert ``alert_id`` of ``scope`` as ``user`` (None: auth off), record the disposition
+    when given, and write the audit row in the same transaction; ``via`` says where from (``wall``,
+    ``phone``, ``api``) in that row. ValueError for a disposition that is not one of DISPOSITIONS."""
+    if disposition is not None and disposition not in DISPOSITIONS:
+        raise ValueError(f"disposition must be one of {', '.join(DISPOSITIONS)}")
     by = user.username if user is not None else DEMO_USER
     now = now or datetime.now(timezone.utc)
     try:
         with engine.begin() as conn:
             row = ack_alert(conn, scope, alert_id, by, now)
-            write_audit(conn, by, "alert_ack", {"alert_id": alert_id, "status": row["status"], "via": via}, now)
+            audit = {"alert_id": alert_id, "status": row["status"], "via": via}
+            if disposition is not None:
+                record_disposition(conn, row, disposition, note, by, now)
+                audit.update(disposition=disposition, note=(note or "").strip()[:200] or None)
+            write_audit(conn, by, "alert_ack", audit, now)
+            row = {**row, "disposition": disposition_of(conn, scope, alert_id)}
     except AlertNotFound:
         return AckOutcome("not_found", reason=f"no alert {alert_id} in your scope")
     except AlertClosed as exc:
@@ -69,6 +84,7 @@ def undo_acknowledge(engine: Engine, scope: Scope, user: User | None, alert_id: 
         with engine.begin() as conn:
             if not unack_alert(conn, scope, alert_id, by, now - UNDO_WINDOW):
                 return AckOutcome("closed", reason=f"alert {alert_id} was not acknowledged by {by} lately")
+            drop_disposition(conn, alert_id)
             write_audit(conn, by, "alert_unack", {"alert_id": alert_id, "via": via}, now)
             row = get_alert(conn, scope, alert_id)
     except AlertNotFound:

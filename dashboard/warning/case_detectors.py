@@ -42,7 +42,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from dashboard.analytics import concealment, forecast, hotspots, repeats, scan, sensitive, spikes
+from dashboard.analytics import concealment, forecast, hotspots, repeats, scan, sensitive, spike_band, spikes
 from dashboard.analytics.findings import Finding
 from data_access import feeds_cases as feeds
 from data_access.moment import Moment
@@ -195,10 +195,32 @@ def _spike_finding(facts, fam, best: spikes.Rise, rises, start, latest, names, m
                   "expected": round(r.expected, 2), "p_value": float(f"{r.p:.3g}")}
                  for r in sorted(rises, key=lambda r: r.p) if r is not best][:10],
         "case_ids": _case_ids(facts, best),
+        "band": _band(facts, best, window_first),
     }
     return Finding(kind="spike", severity="critical" if strong else "warning", region_code=best.region,
                    title=title, dedup_key=f"spike:{street}:{major}:{_day_text(start)}", detail=detail,
                    category_code=best.category)
+
+
+def _band(facts: pd.DataFrame, best: spikes.Rise, window_first: np.datetime64) -> dict | None:
+    """The series' counts with its expected level and band from ``spike_band.DAYS_BEFORE`` days
+    before the window to its last day, as the evidence panel draws it (``dashboard.analytics.spike_band``).
+    Complete days are computed once per day's data; a within-day rise recomputes today's point."""
+    first = window_first - np.timedelta64(spike_band.DAYS_BEFORE, "D")
+    last = np.datetime64(best.day, "D")
+    alpha = spike_band.alpha_for(best.region, best.category)
+
+    def compute():
+        return spike_band.facts_band(facts, best.region, best.category, first, last, alpha, SPIKE_PARAMS)
+
+    try:
+        if best.intraday:
+            return compute()
+        return _memoised(("band", facts.attrs.get("history_key"), best.region, best.category, str(first), str(last)),
+                         compute)
+    except Exception:  # noqa: BLE001 - the alert stands without its drawing
+        log.exception("spike band of %s x %s failed", best.region, best.category)
+        return None
 
 
 # --- 2. space-time clusters (时空聚集) -------------------------------------------------------------

@@ -23,7 +23,9 @@ from .replay import parse_step, replay
 
 
 def warn_command(mode: str | None, at: str | None, from_: str | None, to: str | None, step: str,
-                 interval: float, lock_kind: str) -> None:
+                 interval: float, lock_kind: str, on_raised=None) -> None:
+    """``on_raised``: ``--loop`` calls it for each alert it inserts, in the inserting transaction (the
+    CLI passes push's hook when ``[push]`` has routes); ``--once`` and ``--replay`` push nothing."""
     if mode is None:
         raise click.UsageError("choose one of --loop, --once, --replay")
     settings = get_settings()
@@ -40,7 +42,8 @@ def warn_command(mode: str | None, at: str | None, from_: str | None, to: str | 
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         click.echo(f"gridwall warn: every {interval:g} s, {lock.kind} lock (Ctrl-C stops)", err=True)
         try:
-            run_loop(engine, tz=tz, root=settings.root, interval=interval, stop=stop, lock=lock)
+            run_loop(engine, tz=tz, root=settings.root, interval=interval, stop=stop, lock=lock,
+                     run=lambda eng, scope, m, state: run_engine(eng, scope, m, state=state, on_raised=on_raised))
         except KeyboardInterrupt:
             stop.set()
         return

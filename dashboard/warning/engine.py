@@ -8,6 +8,8 @@ rules):
 - a running episode that was dismissed: nothing (dismissal mutes the situation until it clears);
 - a running episode that its family, having run, no longer reports: it ended at T (resolved).
 A family that did not run (its data too coarse, its module absent) or failed resolves nothing.
+A new alert beyond its kind's alarm budget (``[warning.budget]``: at most N a street and ISO week)
+is not raised: the strongest are, the rest are logged and reported (``dashboard/warning/budget.py``).
 Each family runs on its own connection inside its own try/except: one failing never stops the
 others. The writes of a run are one transaction.
 """
@@ -19,20 +21,25 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from data_access import alerts_write
 from data_access.forecasts import write_forecast
 from data_access.moment import Moment
 from data_access.scope import REGION_CODE, Scope
 
+from dashboard.core.config import get_settings
+
 from ..analytics.findings import Finding
+from . import budget as alarm_budget
 from . import case_detectors
 from .families import Context, Family, default_families
 
 log = logging.getLogger("gridwall.warning")
+RaisedHook = Callable[[Connection, dict, datetime], Any]
 
 
 @dataclass
@@ -41,12 +48,15 @@ class EngineState:
 
     families: list[Family] = field(default_factory=default_families)
     cache: dict[Any, Any] = field(default_factory=dict)
+    # Each kind's alarm budget, new alerts per street and ISO week (``[warning.budget]``; dashboard/warning/budget.py)
+    budget: dict[str, int] = field(default_factory=lambda: dict(get_settings().warning.budget))
 
 
 @dataclass
 class RunReport:
     at: datetime
     raised: list[dict] = field(default_factory=list)
+    suppressed: list[dict] = field(default_factory=list)   # over the alarm budget: kind, region, key, title
     updated: int = 0
     resolved: int = 0
     findings: int = 0
@@ -61,6 +71,7 @@ class RunReport:
     def summary(self) -> str:
         return (f"at {self.label or self.at.isoformat()}: {len(self.raised)} raised, {self.updated} updated, "
                 f"{self.resolved} resolved; "
+                + (f"{len(self.suppressed)} over budget; " if self.suppressed else "") +
                 f"ran {','.join(self.ran) or '-'}; skipped {','.join(self.skipped) or '-'}; "
                 f"failed {','.join(self.failed) or '-'}; forecast {self.forecast or '-'}; {self.seconds:.2f} s")
 
@@ -71,10 +82,12 @@ def run_once(engine: Engine, root_scope: Scope, m: Moment, state: EngineState | 
 
 
 def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineState | None = None,
-               forecast: bool = True) -> RunReport:
+               forecast: bool = True, on_raised: RaisedHook | None = None) -> RunReport:
     """One run as of ``m`` (the module's docstring says what it writes); ``state`` carries the
     families and their caches between the runs of a loop or a replay; ``forecast``: also the
-    daily forecast."""
+    daily forecast. ``on_raised(conn, alert, at)`` is called for each alert inserted, on the
+    inserting connection, so that what it writes commits with the alert (push owes the alert to
+    its channels: ``dashboard.push.routes.raised_hook``)."""
     started = time.perf_counter()
     state = state or EngineState()
     report = RunReport(at=m.at, label=m.local_iso())
@@ -110,10 +123,13 @@ def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineSta
     report.findings = len(findings)
 
     ran = [f for f in state.families if f.name in report.ran]
+    over = _over_budget(engine, findings, active, state, m, report)
     raised_ids = []
     with engine.begin() as conn:
         for key, f in findings.items():
             row = active.get(key)
+            if row is None and key in over:
+                continue
             if row is None:
                 new_id = alerts_write.insert_alert(
                     conn, dedup_key=alerts_write.episode_key(key, m.at), created_at=m.at, kind=f.kind,
@@ -121,6 +137,9 @@ def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineSta
                     detail=_evidence(f, m))
                 if new_id is not None:
                     raised_ids.append(new_id)
+                    if on_raised is not None:
+                        on_raised(conn, {"id": new_id, "kind": f.kind, "severity": f.severity,
+                                         "region_code": f.region_code, "created_at": m.at}, m.at)
             elif row["status"] in alerts_write.OPEN_STATUSES and _newer_evidence(row, f, m):
                 alerts_write.update_alert(conn, row["id"], severity=f.severity, title=f.title, detail=_evidence(f, m))
                 report.updated += 1
@@ -138,6 +157,32 @@ def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineSta
         report.forecast = _daily_forecast(engine, root_scope, m)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _over_budget(engine: Engine, findings: dict[str, Finding], active: dict[str, dict], state: EngineState,
+                 m: Moment, report: RunReport) -> set[str]:
+    """The situations that would raise a new alert beyond their kind's budget for their street this
+    ISO week (dashboard/warning/budget.py): left out of this run, logged (once a week each) and reported."""
+    caps = {k: n for k, n in (state.budget or {}).items() if n and n > 0}
+    fresh = [f for key, f in findings.items() if key not in active and f.kind in caps]
+    if not fresh:
+        return set()
+    since = alarm_budget.week_start(m.at, m.tz)
+    with engine.connect() as conn:
+        used = alerts_write.engine_raised_counts(conn, sorted({f.kind for f in fresh}), since, m.at)
+    _kept, suppressed = alarm_budget.apply_budget(fresh, caps, used)
+    logged = state.cache.setdefault(("budget.logged", since.date().isoformat()), set())
+    for old in [k for k in state.cache if isinstance(k, tuple) and k[0] == "budget.logged" and k[1] != since.date().isoformat()]:
+        del state.cache[old]
+    for f in suppressed:
+        street = alarm_budget.street_of(f.region_code)
+        report.suppressed.append({"kind": f.kind, "region_code": f.region_code, "dedup_key": f.dedup_key,
+                                  "severity": f.severity, "title": f.title})
+        level = logging.DEBUG if f.dedup_key in logged else logging.WARNING
+        logged.add(f.dedup_key)
+        log.log(level, "warning: alarm budget %s = %d a week reached in %s (%d used): suppressed %s %s (%s)",
+                f.kind, caps[f.kind], street, used.get((f.kind, street), 0), f.severity, f.dedup_key, f.title)
+    return {f.dedup_key for f in suppressed}
 
 
 def _by_situation(rows: list[dict]) -> tuple[dict[str, dict], list[tuple[dict, datetime]]]:

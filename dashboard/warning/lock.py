@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from dashboard.core.metrics import duty_succeeded
-from data_access import alerts_write, locks
+from data_access import alerts_write, duties, locks
 from data_access.moment import Moment
 from data_access.regions import find_root
 from data_access.scope import Scope
@@ -50,6 +50,38 @@ DEFAULT_LEASE = 30.0
 
 def _holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class DutyReport:
+    """What ``run_loop`` tells ``gw_duties`` about its instance (for /ops and /healthz): active after each
+    successful run (and when it takes the lock), standby at most every ``STANDBY_EVERY``, stopped at the
+    end. A failed write is logged and never stops the duty."""
+
+    STANDBY_EVERY = timedelta(seconds=30)
+    SUCCESS_EVERY = timedelta(seconds=10)  # a duty that runs every second (push) writes its success less often
+    FORGET_AFTER = timedelta(days=1)  # other instances not seen for this long: processes long gone
+
+    def __init__(self, engine: Engine, duty: str, instance: str, lock_kind: str, interval: float):
+        self.engine, self.duty, self.instance = engine, duty, instance
+        self.lock_kind, self.interval = lock_kind, interval
+        self.last: tuple[str, datetime, bool] | None = None  # state, when, a success
+
+    def __call__(self, state: str, now: datetime, succeeded: bool = False) -> None:
+        if self.last is not None and self.last[0] == state:
+            gap = now - self.last[1]
+            if (gap < self.SUCCESS_EVERY and (self.last[2] or not succeeded)) or \
+                    (not succeeded and gap < self.STANDBY_EVERY):
+                return
+        try:
+            with self.engine.begin() as conn:
+                duties.record_duty(conn, duty=self.duty, instance=self.instance, state=state, now=now,
+                                   succeeded=succeeded, lock_kind=self.lock_kind, interval_s=self.interval)
+                if succeeded:
+                    duties.prune_duty(conn, self.duty, keep=self.instance, unseen_before=now - self.FORGET_AFTER)
+        except Exception:  # noqa: BLE001 - bookkeeping only: the duty goes on
+            log.warning("%s: duty state not recorded (%s)", self.duty, state, exc_info=log.isEnabledFor(logging.DEBUG))
+            return
+        self.last = (state, now, succeeded)
 
 
 class InstanceLock:
@@ -289,6 +321,7 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
     clock = clock or (lambda: datetime.now(UTC))
     poll = standby_poll if standby_poll is not None else min(interval, 15.0)
     state = EngineState()
+    report_duty = DutyReport(engine, label, getattr(lock, "holder", None) or _holder_id(), lock.kind, interval)
     runs = failures = 0
     active = None  # last logged role, to log changes only
     scope: Scope | None = None
@@ -305,11 +338,13 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
                 if active is not False:
                     log.info("%s: another instance is active; standing by (%s lock)", label, lock.kind)
                     active = False
+                report_duty("standby", clock())
                 stop.wait(poll)
                 continue
             if active is not True:
                 log.info("%s: this instance is active (%s lock)", label, lock.kind)
                 active = True
+                report_duty("active", clock())
             started = time.monotonic()
             try:
                 if scope is None:
@@ -320,6 +355,7 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
                 runs += 1
                 failures = 0
                 duty_succeeded(label)
+                report_duty("active", clock(), succeeded=True)
                 if report is not None:
                     log.info("%s: %s", label, report.summary())
             except Exception:  # noqa: BLE001 - log, back off, try again
@@ -330,6 +366,8 @@ def run_loop(engine: Engine, *, tz: ZoneInfo, root: str | None = None, interval:
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
     finally:
         lock.release()
+        if report_duty.last is not None:
+            report_duty("stopped", clock())
     return runs
 
 

@@ -20,13 +20,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.analytics import scoring
 from dashboard.core.config import ReviewSettings
+from dashboard.core.duty_status import KNOWN_DUTIES
 from dashboard.core.outward import outward
 from dashboard.identity.auth import RoleRequired, audit, current_scope, current_user, has_role, require_role
 from dashboard.pack import FORMATS as PACK_FORMATS
 from dashboard.pack import MEDIA_TYPES as PACK_MEDIA_TYPES
 from dashboard.pack import build_pack, pack_filename
 from dashboard.usecases import review_bodies as bodies
+from dashboard.usecases.alert_quality import MIN_JUDGED, detector_quality
 from dashboard.usecases.alert_view import alert_view
+from data_access.dispositions import DISPOSITIONS, MAX_NOTE
 from dashboard.usecases.alerts import acknowledge_alert
 from dashboard.web.openapi import openapi_document
 from data_access import commitments as commitments_db
@@ -37,6 +40,7 @@ from data_access.alerts import list_alerts
 from data_access.case_list import STATES as CASE_STATES
 from data_access.case_list import list_cases
 from data_access.db import get_engine
+from data_access.duties import last_successes
 from data_access.health import database_status
 from data_access.moment import MAX_YEAR, MIN_YEAR, Moment, parse_moment
 from data_access.period import Period, PeriodError, parse_period
@@ -174,7 +178,20 @@ def healthz():
     cache = _cache_status(current_app.config.get("GRIDWALL_REDIS_URL"))
     status = "ok" if db_ok and cache != "down" else "degraded"
     return _json({"status": status, "database": "ok" if db_ok else "down", "cache": cache,
-                  "data_as_of": _local(newest)})
+                  "data_as_of": _local(newest), "duties": _duties(db_ok)})
+
+
+def _duties(db_ok: bool) -> dict:
+    """Each worker duty's last successful run (gw_duties); null when never, or not readable now. No
+    holder here (an open path): /ops shows who holds each duty."""
+    done: dict = {}
+    if db_ok:
+        try:
+            with _engine().connect() as conn:
+                done = last_successes(conn)
+        except Exception:  # noqa: BLE001 - e.g. a database without gw_duties yet
+            done = {}
+    return {name: {"last_success": _local(done.get(name))} for name in sorted(set(KNOWN_DUTIES) | set(done))}
 
 
 def _cache_status(url: str | None) -> str:
@@ -299,6 +316,9 @@ def review_forecast():
     return _json(outward(bodies.forecast_body(_engine(), scope, name, m)))
 
 
+ALERT_QUALITY_ROLES = ("center", "leader")  # layouts/review_alert_quality.py ROLES
+
+
 @bp.get("/api/v1/review/concealment")
 def review_concealment():
     """The communities the engine flagged as 疑似瞒报漏报 during the period, with their evidence (roles
@@ -309,6 +329,20 @@ def review_concealment():
     with _engine().connect() as conn:
         scope, name = _scope(conn, request.args.get("region"))
     return _json(outward(bodies.concealment_body(_engine(), scope, name, period, m)))
+
+
+@bp.get("/api/v1/review/alert-quality")
+def review_alert_quality():
+    """Each detector's alerts in the period and the duty officers' dispositions of them (预警研判质量;
+    roles ``center`` and ``leader``, as on the page)."""
+    require_role(*ALERT_QUALITY_ROLES)
+    m = _moment()
+    period = _period(m)
+    with _engine().connect() as conn:
+        scope, name = _scope(conn, request.args.get("region"))
+        rows = detector_quality(conn, scope, period.start, min(period.end, m.at))
+    return _json({"region": scope.region, "name": name, "start": period.first.isoformat(),
+                  "end": period.last.isoformat(), "min_judged": MIN_JUDGED, "detectors": rows})
 
 
 @bp.get("/api/v1/review/pack")
@@ -382,6 +416,8 @@ def _csv(rows: list[dict], filename: str) -> Response:
 
 def _alert_json(row: dict) -> dict:
     """An alert as the API shows it (detail parsed, local times), masked."""
+    if isinstance(row.get("disposition"), dict):
+        row = {**row, "disposition": {**row["disposition"], "at": _local(row["disposition"].get("at"))}}
     detail = row.get("detail")
     try:
         detail = json.loads(detail) if detail else None
@@ -401,6 +437,22 @@ def alerts():
     return _json([_alert_json(row) for row in rows])
 
 
+def _disposition_body() -> tuple[str | None, str | None]:
+    """The optional JSON body of an acknowledgement: {"disposition": "confirmed" | "false_alarm" |
+    "known", "note": "..."}; no body (version 1 callers) acknowledges without a judgement."""
+    if not request.get_data(cache=True):
+        return None, None
+    body = _body()
+    disposition, note = body.get("disposition"), body.get("note")
+    if disposition is not None and disposition not in DISPOSITIONS:
+        raise ApiError(400, f"disposition must be one of {', '.join(DISPOSITIONS)}")
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_NOTE):
+        raise ApiError(400, f"note must be text of at most {MAX_NOTE} characters")
+    if note and disposition is None:
+        raise ApiError(400, "a note needs a disposition")
+    return disposition, note
+
+
 @bp.get("/api/v1/alerts/<alert_id>")
 def alert_one(alert_id: str):
     """One alert with its evidence and cases (the phone page's and the wall panel's content)."""
@@ -418,7 +470,9 @@ def alert_ack(alert_id: str):
     if not _ascii_digits(alert_id) or len(alert_id) > 18:
         raise ApiError(400, f"malformed alert id {alert_id[:20]!r}")
     user = require_role("center")
-    outcome = acknowledge_alert(_engine(), _caller_scope(), user, int(alert_id), via="api")
+    disposition, note = _disposition_body()
+    outcome = acknowledge_alert(_engine(), _caller_scope(), user, int(alert_id), via="api",
+                                disposition=disposition, note=note)
     if outcome.status == "not_found":
         raise ApiError(404, outcome.reason)
     if outcome.status == "closed":

@@ -2,7 +2,8 @@
 
 - Requests are counted and timed per Flask url rule (``/api/v1/cases/<code>/flow``, never the raw
   path; no rule: ``other``), so no case, user or alert id ever becomes a label value.
-- ``gridwall_data_age_seconds`` and ``gridwall_push_outbox_depth`` are computed at scrape time.
+- ``gridwall_data_age_seconds`` and ``gridwall_push_outbox_depth`` (pending rows of
+  ``gw_push_outbox``, all channels) are computed at scrape time.
 - The metrics themselves are defined in dashboard/core/metrics.py: ``gridwall_walls_connected``
   follows the push slots (callbacks/live/push.py); the duties set
   ``gridwall_duty_last_success_timestamp_seconds`` after each successful run
@@ -50,8 +51,23 @@ class _ScrapeTime:
                                 "Seconds since the newest case change in the database (NaN: unknown)")
         age.add_metric([], self._data_age())
         yield age
-        # TODO(push issue): the outbox of pushed messages; nothing is queued yet.
-        yield GaugeMetricFamily("gridwall_push_outbox_depth", "Messages waiting in the push outbox", value=0)
+        yield GaugeMetricFamily("gridwall_push_outbox_depth",
+                                "Alerts owed to push channels and not yet sent (NaN: unknown)",
+                                value=self._outbox_depth())
+
+    def _engine(self):
+        from data_access.db import get_engine
+
+        return get_engine(self.app.config["GRIDWALL_DATABASE_URL"])
+
+    def _outbox_depth(self) -> float:
+        from data_access.push import outbox_depth
+
+        try:
+            with self._engine().connect() as conn:
+                return float(outbox_depth(conn))
+        except Exception:  # noqa: BLE001 - the database is down, or has no push tables yet
+            return float("nan")
 
     def _data_age(self) -> float:
         from data_access.db import get_engine

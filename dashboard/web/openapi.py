@@ -99,8 +99,16 @@ def openapi_document() -> dict:
                 "since": {"type": "string", "nullable": True, "description": "local time, YYYY-MM-DD HH:MM"},
                 "ack_by": {"type": "string", "nullable": True}, "ack_at": {"type": "string", "nullable": True},
                 "resolved_at": {"type": "string", "nullable": True}, "source": {"type": "string", "nullable": True},
+                "disposition": {"type": "object", "nullable": True, "description": "the duty officer's judgement",
+                                "properties": {"value": {"type": "string", "enum": ["confirmed", "false_alarm", "known"]},
+                                               "label": {"type": "string"}, "note": {"type": "string", "nullable": True},
+                                               "by": {"type": "string", "nullable": True},
+                                               "at": {"type": "string", "nullable": True}}},
                 "evidence": {"type": "string", "description": "the evidence in one line (empty when none)"},
                 "detail": {"type": "object", "description": "the alert's detail JSON as stored, masked"},
+                "evidence_detail": {"type": "object", "nullable": True,
+                                    "description": "issue 17: the evidence shaped for its kind (`kind` and per-kind keys: "
+                                                   "docs/interfaces.md, \"The evidence of an alert\"); workers are never named here"},
                 "case_count": {"type": "integer", "description": "cases the alert names (also outside the scope)"},
                 "cases_shown_max": {"type": "integer"},
                 "cases": {"type": "array", "items": {"type": "object", "properties": {
@@ -225,8 +233,14 @@ def openapi_document() -> dict:
             "responses": {**_ok(_ref("AlertView"), "The alert with its cases"),
                           **_errors(400, 401, 404, 503)}}},
         "/alerts/{id}/ack": {"post": {
-            "summary": "Acknowledge an alert (duty officers, role center, only)",
+            "summary": "Acknowledge an alert (duty officers, role center, only), with the disposition "
+                       "(研判结论) when given; acknowledging an acknowledged alert with one replaces the judgement",
             "parameters": [_param("id", "path", {"type": "integer"}, "Alert id", True)],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "disposition": {"type": "string", "enum": ["confirmed", "false_alarm", "known"],
+                                    "description": "属实 / 误报 / 已知"},
+                    "note": {"type": "string", "maxLength": 500, "description": "needs a disposition"}}}}}},
             "responses": {**_ok(_ref("Alert"), "The alert after acknowledgement"),
                           **_errors(400, 401, 403, 404, 409, 503)}}},
         "/audit": {"get": {
@@ -443,6 +457,23 @@ def _forecast_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
                    "intervals, next week's hotspot grids, and the forecasts' record over the past 8 weeks",
         "parameters": [_REGION, _AT],
         "responses": {**_ok(_ref("ReviewForecast"), "Forecast, hotspots and record"), **read_errors}}}
+    schemas["AlertQuality"] = {
+        "type": "object", "required": ["region", "start", "end", "detectors"],
+        "properties": {
+            "region": {"type": "string"}, "name": {"type": "string", "nullable": True},
+            "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
+            "min_judged": {"type": "integer", "description": "fewer judgements give no precision"},
+            "detectors": {"type": "array", "items": {"type": "object", "properties": {
+                "kind": {"type": "string", "nullable": True},
+                **{k: {"type": "integer"} for k in ("raised", "judged", "confirmed", "false_alarm", "known")},
+                "precision": {"type": "number", "nullable": True,
+                              "description": "(confirmed + known) / judged; null under min_judged"},
+                "judged_share": {"type": "number", "nullable": True}}}}}}
+    paths["/review/alert-quality"] = {"get": {
+        "summary": "Each detector's alerts in the period and the duty officers' dispositions of them "
+                   "(预警研判质量; roles center and leader only)",
+        "parameters": paths["/review"]["get"]["parameters"],
+        "responses": {**_ok(_ref("AlertQuality"), "Per alert kind"), **read_errors}}}
     paths["/review/concealment"] = {"get": {
         "summary": "Communities the engine flagged as 疑似瞒报漏报 in the period, with their evidence "
                    "(roles center and leader only)",

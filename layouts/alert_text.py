@@ -1,7 +1,8 @@
 """An alert's evidence in plain words, one line (the wall, the phone alert page and pushed messages).
 
 The evidence (``alerts.detail``) is JSON written by the early-warning engine or another system;
-anything unreadable in it is left out rather than shown raw.
+anything unreadable in it is left out rather than shown raw. Plain Python (no Dash), like
+``layouts.i18n``: the push messages and the alert view use the same words.
 """
 
 from __future__ import annotations
@@ -58,3 +59,7 @@ def evidence(detail: Any, kind: str | None = None) -> str:
     if isinstance(ids, list) and ids:
         parts.append(f"涉及 {len(ids)} 件事件")
     return " · ".join(parts)
+
+
+# A duty officer's judgement of an alert (data_access.dispositions), in the order the screens offer it.
+DISPOSITION = {"confirmed": "属实", "false_alarm": "误报", "known": "已知"}
