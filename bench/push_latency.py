@@ -173,6 +173,11 @@ def main() -> None:
     import redis
 
     redis.Redis.from_url(args.redis).flushdb()
+    # bench/load_1m.py writes alerts with their ids (COPY): move the sequence past them
+    from sqlalchemy import text
+
+    with create_engine(PG_URL).begin() as conn:
+        conn.execute(text("SELECT setval(pg_get_serial_sequence('alerts', 'id'), (SELECT max(id) FROM alerts))"))
     token = kiosk_token(args.code_dir, env, "benchwall", "320585")
     tag = str(int(time.time()))
     robot = Robot()

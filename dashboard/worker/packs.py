@@ -10,7 +10,8 @@ building is taken over once it is older than ``stale_after``.
 
 The county's pack is the leaders' (``audience = leader``: built for the role ``leader``, with the
 concealment watch); a street's pack is built for the role ``street`` (without it). Each archived pack
-is handed to ``announce`` (the push issue sends it through the configured channels with its link).
+is handed to ``on_ready``: with push channels ``dashboard.push.packs.PackAnnouncer``, which announces
+the run's packs with their links, one message per channel.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ class PackReport:
 
 
 def announce(pack: ArchivedPack) -> None:
-    """The hook for the push dispatcher (a later issue): announce an archived pack through the
-    configured channels with its link. Until push exists it only logs."""
+    """The default ``on_ready`` without push channels: log only. With ``[[push.channel]]``,
+    ``from_settings`` hands the packs to ``dashboard.push.packs.PackAnnouncer`` instead."""
     log.debug("packs: would announce %s %s %s: %s", pack.region_code, pack.period.first, pack.fmt, pack.link)
 
 
@@ -143,11 +144,21 @@ class PackDuty:
                           formats=packs.formats, enabled=packs.enabled,
                           rules=scoring.rules_from_settings(settings.review.score),
                           public_url=settings.public_url)
+        if settings.push.channel and "on_ready" not in kw:  # announce through push (dashboard/push/packs.py)
+            from dashboard.push.packs import PackAnnouncer
+
+            configured["on_ready"] = PackAnnouncer(engine, settings, stop=kw.get("stop"))
         return cls(engine, **{**configured, **kw})
 
     # run_loop's signature: (engine, scope, moment, state) -> report (None: nothing to log)
     def __call__(self, engine: Engine, scope: Scope, m: Moment, _state=None) -> PackReport | None:
         report = self.run(scope, m.at)
+        flush = getattr(self.on_ready, "flush", None)
+        if flush is not None and report.built:
+            try:
+                flush()  # one announcement per channel for the packs of this run
+            except Exception:  # noqa: BLE001 - the packs are archived; announcing is a courtesy
+                log.exception("packs: announcing the packs of this run failed")
         return report if report.built or report.failed else None
 
     def targets(self, scope: Scope) -> list[Target]:
