@@ -36,7 +36,9 @@ def _local_noon(day: date, hour: int = 10) -> datetime:
 def _case(code: str, at: datetime, grid: str, category: str, source: str = "patrol", **extra) -> dict:
     row = {"code": code, "title": extra.pop("title", "测试事件"), "category_code": category, "source": source,
            "urgency": "normal", "reported_at": at, "grid_code": grid, "status": "handling", "level": "community",
-           "escalations": 0, "returns": 0, "reworks": 0, "urges": 0, "updated_at": at}
+           "escalations": 0, "returns": 0, "reworks": 0, "urges": 0, "updated_at": at,
+           # every row the same keys: one executemany takes its columns from the first row
+           "lon": None, "lat": None, "address": None, "handler_org_id": None, "resolve_due_at": None}
     row.update(extra)
     return row
 

@@ -90,8 +90,12 @@ def engine(backend_url):
 
 def pytest_generate_tests(metafunc):
     # Any test that uses `engine` or `backend_url` runs once per backend.
+    # A browser test checks what the page does with the data, which the API and data tests prove equal
+    # on both backends: it runs on the embedded default only (half the suite's browser time).
     if "backend_url" in metafunc.fixturenames:
-        metafunc.parametrize("backend_url", BACKENDS, indirect=True)
+        browser = metafunc.definition.get_closest_marker("browser") is not None
+        metafunc.parametrize("backend_url", [b for b in BACKENDS if b == "sqlite"] if browser else BACKENDS,
+                             indirect=True)
 
 
 def pytest_setup_options():

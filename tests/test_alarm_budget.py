@@ -126,4 +126,5 @@ def test_the_budget_is_read_from_the_deployments_toml(tmp_path, monkeypatch):
     toml.write_text('[warning.budget]\nspike = -1\n', encoding="utf-8")
     with pytest.raises(ValidationError, match="no cap"):
         Settings()
+    monkeypatch.delenv("GRIDWALL_CONFIG")
     assert Settings(database_url="sqlite://", warning={"budget": {}}).warning.budget == {}

@@ -51,7 +51,7 @@ def test_the_link_opens_the_evidence_panel_on_the_wall_and_closes(dash_duo, smal
     driver.save_screenshot("/tmp/alert-panel.png")
     driver.find_element("id", "alert-detail-close").click()
     wait_js(driver, "document.getElementById('alert-detail').hidden && !location.search.includes('alert=')")
-    assert driver.execute_script("return document.querySelectorAll('#wall [data-alert-id]').length") > 0
+    wait_js(driver, "document.querySelectorAll('#alerts [data-alert-id]').length > 0")  # the wall is back
 
 
 def test_a_phone_gets_a_page_as_wide_as_its_screen(dash_duo, small_county):

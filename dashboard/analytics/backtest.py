@@ -32,7 +32,8 @@ area of the grids when every grid's area is known, else the share of grids (``ar
 which). Grids tied at the cut share the remaining places in expectation (a naive count of 0 or 1
 ties many grids; breaking ties by grid order would be arbitrary). Per level: the whole region
 (one set), or per group (each street's own top share, at least one grid, groups with fewer than
-``min_grids`` grids left out).
+``min_grids`` grids left out). ``hindsight`` ranks by the scored week's own counts: the ceiling any
+ranking could reach (next week's top grids are themselves noisy), not a forecast.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ class HotspotBacktest:
 
     def ratio(self, key: str = "hit_rate") -> float | None:
         d = getattr(self, key)
-        best = max((v for k, v in d.items() if k != "gridwall" and v is not None), default=None)
+        best = max((v for k, v in d.items() if k not in ("gridwall", "hindsight") and v is not None), default=None)
         if not best or d.get("gridwall") is None:
             return None
         return d["gridwall"] / best
@@ -259,7 +260,7 @@ def hotspot_backtest(y: np.ndarray, days: np.ndarray, grid_codes: list[str], ori
     area_known = areas is not None and len(areas) == g_n and np.all(np.isfinite(np.asarray(areas, dtype=float))) \
         and np.all(np.asarray(areas, dtype=float) > 0)
     area = np.asarray(areas, dtype=float) if area_known else np.ones(g_n)
-    methods = ("gridwall",) + tuple(HOTSPOT_WINDOWS)
+    methods = ("gridwall",) + tuple(HOTSPOT_WINDOWS) + ("hindsight",)
     got = {m: 0.0 for m in methods}
     share_area = {m: [] for m in methods}
     share_grid = {m: [] for m in methods}
@@ -285,6 +286,7 @@ def hotspot_backtest(y: np.ndarray, days: np.ndarray, grid_codes: list[str], ori
             score["gridwall"][idx] = hs_mod.grid_scores(window[idx], [grid_codes[i] for i in idx], hotspot_params)
         for name, w in HOTSPOT_WINDOWS.items():
             score[name] = y[:, max(0, o - 7 * w):o].sum(1)
+        score["hindsight"] = actual      # the week's own top grids: the ceiling, not a forecast
         weeks += 1
         cases += float(actual[in_groups].sum())
         for m in methods:

@@ -144,7 +144,7 @@ def shape_spike(detail: dict, today: date, recomputed: dict | None) -> dict[str,
     days = sorted(by_day)
     sources = {v["source"] for v in by_day.values()}
     series = detail.get("series") if isinstance(detail.get("series"), dict) else {}
-    engine_band = detail.get("band") if isinstance(detail.get("band"), dict) else {}
+    stored_band = detail.get("band") if isinstance(detail.get("band"), dict) else {}
     return {
         "kind": "spike",
         "days": days,
@@ -155,7 +155,7 @@ def shape_spike(detail: dict, today: date, recomputed: dict | None) -> dict[str,
         "window": {"start": start.isoformat(), "end": end.isoformat(), "days": (end - start).days + 1},
         "intraday": bool(detail.get("intraday")),
         "region_code": series.get("region_code"), "category_code": series.get("category_code"),
-        "usual": engine_band.get("usual") or spike_band.USUAL,
+        "usual": stored_band.get("usual") or spike_band.USUAL,
         "engine": {"observed": _num(detail.get("observed")), "expected": _num(detail.get("expected")),
                    "p_value": _num(detail.get("p_value")), "method": detail.get("method")},
     }

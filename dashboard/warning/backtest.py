@@ -125,7 +125,8 @@ def _hotspot_json(res: bt.HotspotBacktest | None, name: str, col: str | None) ->
             "pai_by_grid_share": {k: _round(res.pai_grids.get(k), 3) for k in REQUIRED_HOTSPOTS},
             "area_basis": res.area_basis, "weeks": res.weeks, "cases": res.cases, "grids": res.grids,
             "top_n": res.top_n, "groups": res.groups, "left_out_groups": res.left_out_groups,
-            "gain_vs_best_naive": _round(res.ratio("hit_rate"), 3)}
+            "gain_vs_best_naive": _round(res.ratio("hit_rate"), 3),
+            "hindsight": {"hit_rate": _round(res.hit_rate.get("hindsight")), "pai": _round(res.pai.get("hindsight"), 3)}}
 
 
 def render(result: dict) -> str:
@@ -147,9 +148,10 @@ def render(result: dict) -> str:
             lines.append(f"{'':<10}seasonal only on {p['weeks']} weeks with a year before them: "
                          f"seasonal {_fmt(p['seasonal'])}, gridwall {_fmt(p['gridwall'])}")
     hs = result["hotspots"]
-    lines += ["", "hotspots: share of next week's cases in the predicted top 5 % of grids (PAI in brackets)"]
+    lines += ["", "hotspots: share of next week's cases in the predicted top 5 % of grids (PAI in brackets; "
+                  "hindsight: the week's own top grids, the ceiling)"]
     lines.append(f"{'level':<10}{'grids':>7}{'top':>6}{'weeks':>6}" + "".join(f"{n:>18}" for n in REQUIRED_HOTSPOTS)
-                 + f"{'gain':>8}  area")
+                 + f"{'gain':>8}  area   hindsight")
     for level, res in hs["levels"].items():
         if res.get("note"):
             lines.append(f"{level:<10} n/a: {res['note']}")
@@ -158,7 +160,8 @@ def render(result: dict) -> str:
         lines.append(f"{level:<10}{res['grids']:>7}{res['top_n']:>6}{res['weeks']:>6}"
                      + "".join(f"{_fmt(res['hit_rate'][n]) + ' (' + _fmt(res['pai'][n], 2) + ')':>18}"
                                for n in REQUIRED_HOTSPOTS)
-                     + f"{('%.2fx' % gain) if gain is not None else '-':>8}  {res['area_basis']}")
+                     + f"{('%.2fx' % gain) if gain is not None else '-':>8}  {res['area_basis']:<6} "
+                     + f"{_fmt((res.get('hindsight') or {}).get('hit_rate'))}")
     return "\n".join(lines)
 
 
