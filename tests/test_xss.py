@@ -106,15 +106,15 @@ def test_hostile_text_renders_as_text_on_the_wall(dash_duo, hostile_county):
     # the county: stream, SLA board, alerts, map labels
     entry = f'#case-stream [data-case-code="{CASE_CODE}"]'
     dash_duo.wait_for_element(entry, timeout=15)
-    dash_duo.wait_for_contains_text(entry, "<img src=x", timeout=10)
+    dash_duo.wait_for_contains_text(entry, "<img src=x", timeout=30)
     assert "138****5678" in dash_duo.find_element(entry).text  # masked as well as escaped
-    dash_duo.wait_for_contains_text("#sla-board", "<img src=x", timeout=10)
-    dash_duo.wait_for_contains_text("#alerts", "<script>", timeout=10)
+    dash_duo.wait_for_contains_text("#sla-board", "<img src=x", timeout=30)
+    dash_duo.wait_for_contains_text("#alerts", "<script>", timeout=30)
     dash_duo.wait_for_element("#map .leaflet-tooltip", timeout=15)
     labels = " ".join(e.text for e in dash_duo.find_elements("#map .leaflet-tooltip"))
     assert "<img src=x" in labels
     if dash_duo.find_elements("#region-table"):  # the ranking of the children
-        dash_duo.wait_for_contains_text("#region-table", "<img src=x", timeout=10)
+        dash_duo.wait_for_contains_text("#region-table", "<img src=x", timeout=30)
     assert_clean(dash_duo, "county")
 
     # drilled into the hostile street: breadcrumb, community labels, grids
@@ -122,16 +122,16 @@ def test_hostile_text_renders_as_text_on_the_wall(dash_duo, hostile_county):
     dash_duo.wait_for_contains_text("#breadcrumb", "<img src=x", timeout=15)
     dash_duo.wait_for_element(entry, timeout=15)
     dash_duo.wait_for_element("#map .leaflet-tooltip", timeout=15)
-    dash_duo.wait_for_contains_text("#map", "<a href=", timeout=10)
+    dash_duo.wait_for_contains_text("#map", "<a href=", timeout=30)
     if dash_duo.find_elements("#region-table"):
-        dash_duo.wait_for_contains_text("#region-table", "<a href=", timeout=10)
+        dash_duo.wait_for_contains_text("#region-table", "<a href=", timeout=30)
     assert_clean(dash_duo, "street")
 
     dash_duo.wait_for_page(f"{dash_duo.server_url}/?region={COMMUNITY}")
     dash_duo.wait_for_contains_text("#breadcrumb", "<a href=", timeout=15)
     dash_duo.wait_for_contains_text("#map", "<script>", timeout=15)
     if dash_duo.find_elements("#region-table"):
-        dash_duo.wait_for_contains_text("#region-table", "<script>", timeout=10)
+        dash_duo.wait_for_contains_text("#region-table", "<script>", timeout=30)
     assert_clean(dash_duo, "community")
     assert [e for e in dash_duo.get_logs() if "__xss" in e.get("message", "")] == []
 
