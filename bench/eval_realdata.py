@@ -267,9 +267,12 @@ def step_at(first: date, tz: ZoneInfo):
     return at
 
 
-def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, tz: ZoneInfo) -> tuple[list[dict], float]:
+def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, tz: ZoneInfo,
+                  alpha_scale: float = 1.0) -> tuple[list[dict], float]:
     """The engine's daily rises on each day d_first..d_last, as the run at 00:10 the next day tests
-    them on the 84 days of rows it reads, grouped into alerts as the engine keys them."""
+    them on the 84 days of rows it reads, grouped into alerts as the engine keys them.
+    ``alpha_scale`` != 1: every level's per-test alpha times that (the sweep, not the engine)."""
+    alpha = {k: v * alpha_scale for k, v in spikes.DEFAULT_ALPHA.items()}
     dn = facts["dn"].values
     at = step_at(first, tz)
     by_family: dict[tuple, dict] = {}
@@ -277,7 +280,7 @@ def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, t
     day0 = np.datetime64(first, "D")
     for d in range(d_first, d_last + 1):
         lo, hi = np.searchsorted(dn, d + 1 - FACT_DAYS), np.searchsorted(dn, d, side="right")
-        for r in spikes.daily_rises(facts.iloc[lo:hi], day0 + np.timedelta64(d, "D")):
+        for r in spikes.daily_rises(facts.iloc[lo:hi], day0 + np.timedelta64(d, "D"), alpha=alpha):
             by_family.setdefault(r.family, {}).setdefault(d, []).append(r)
     seconds = time.perf_counter() - began
     out = []
@@ -387,6 +390,33 @@ def inject_eval(name: str, ds: dict, first: date, last: date, windows: list[tupl
     return {"rows": len(facts), "streets": int(facts["street"].nunique()), "runs": results, "pooled": pool(results)}
 
 
+def alpha_sweep(name: str, ds: dict, first: date, last: date, window: tuple[date, date], seed: int,
+                scales: list[float]) -> dict:
+    """The engine's rises with every per-test alpha scaled: POD against false alarms on one window
+    (what calibrating the alpha to a deployment's own history could reach; the engine uses scale 1)."""
+    tz = ZoneInfo(ds["tz"])
+    facts = load_facts(ds, first, last)
+    w_first, w_last = (window[0] - first).days, (window[1] - first).days
+    rng = np.random.default_rng(seed * 7919 + 17)
+    truths = plan_outbreaks(facts, w_first, w_last, rng)
+    injected = apply_outbreaks(facts, truths, first, tz, rng)
+    at = step_at(first, tz)
+    day0 = np.datetime64(first, "D")
+    scored_from, scored_to = at(day0 + np.timedelta64(w_first + 1, "D")), at(day0 + np.timedelta64(w_last + 1, "D"))
+    street_weeks = facts["street"].dropna().nunique() * (w_last - w_first + 1) / 7.0
+    out = {"window": [str(window[0]), str(window[1])], "seed": seed, "truths": len(truths), "scales": {}}
+    for scale in scales:
+        honest, _ = engine_alerts(facts, first, w_first - 3, w_last, tz, scale)
+        inj, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, scale)
+        s = score_by_street(inj, truths, scored_from, scored_to, street_weeks)
+        h = score_by_street(honest, [], scored_from, scored_to, street_weeks)
+        out["scales"][f"{scale:g}"] = {"pod": s.pod, "median_delay_days": s.median_delay,
+                                       "false_alarms_per_street_week_honest": h.fa_per_street_week, "ppv": s.ppv}
+        log(f"{name}: alpha x{scale:g}: POD {s.pod:.0%} at {h.fa_per_street_week:.2f} false alarms / street-week, "
+            f"median delay {s.median_delay}")
+    return out
+
+
 def pool(results: list[dict]) -> dict:
     out = {}
     for label in results[0]["methods"]:
@@ -423,6 +453,8 @@ def main() -> None:
     ap.add_argument("--nyc-windows", nargs="+", default=["2016-01-04:2016-12-31", "2019-01-07:2019-12-31",
                                                           "2023-01-02:2023-12-31"],
                     help="injection windows for NYC (the whole 9 years daily would take hours)")
+    ap.add_argument("--alpha-scales", type=float, nargs="*", default=None,
+                    help="only the engine's rises with every alpha scaled, on the first window (a sweep)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     for name in args.datasets:
@@ -440,12 +472,16 @@ def main() -> None:
             b_first, b_last = backtest_span(first, last)
             result["backtest"] = run_backtest(name, ds, b_first, b_last)
             path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
-        if not args.skip_inject:
-            if name == "nyc":
-                windows = [tuple(date.fromisoformat(x) for x in w.split(":")) for w in args.nyc_windows]
-            else:
-                windows = [(_monday_on_or_after(first + timedelta(days=63)), last)]
-            read_first = min(w[0] for w in windows) - timedelta(days=FACT_DAYS + 14)
+        if name == "nyc":
+            windows = [tuple(date.fromisoformat(x) for x in w.split(":")) for w in args.nyc_windows]
+        else:
+            windows = [(_monday_on_or_after(first + timedelta(days=63)), last)]
+        read_first = min(w[0] for w in windows) - timedelta(days=FACT_DAYS + 14)
+        if args.alpha_scales:
+            result["alpha_sweep"] = alpha_sweep(name, ds, max(first, read_first), last, windows[0],
+                                                (args.nyc_seeds if name == "nyc" else args.seeds)[0], args.alpha_scales)
+            path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+        elif not args.skip_inject:
             result["inject"] = inject_eval(name, ds, max(first, read_first), last, windows,
                                            args.nyc_seeds if name == "nyc" else args.seeds)
             path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
