@@ -2,6 +2,11 @@
 
     .venv/bin/python bench/eval_realdata.py                       # both datasets, everything
     .venv/bin/python bench/eval_realdata.py --datasets boston --skip-backtest
+    .venv/bin/python bench/eval_realdata.py --datasets nyc --skip-backtest \
+        --nyc-windows 2019-01-07:2019-12-31 --alpha-scales 4 16 64     # the rises' alphas scaled (a sweep)
+
+Times on the shared 2-core machine at load 3-7 (nice 10): Boston backtest 35-390 s, injection 6 min
+(2 seeds); NYC backtest 13 min (417 weeks), injection 24 min (3 years, 1 seed).
 
 Per dataset (the two exports in ../shared/realdata/, imported with the shipped mappings into their
 own SQLite file under /tmp, `gridwall init-db` + `gridwall import`, on the city's calendar):

@@ -228,6 +228,8 @@ def test_backtest_of_a_street_and_the_table(cli):
     assert out["weeks"] == 4 and out["forecast"]["level"] == "street" and list(out["forecast"]["levels"]) == ["street"]
     assert out["forecast"]["mae"]["mean_4w"] == round((50 / 7 + 20 / 7) / 14, 4)
     assert out["hotspots"]["hit_rate"]["naive_4w"] == round(15 / 20, 4)      # top 1 of 20: A-1
+    later = json.loads(cli("--from", "2026-04-06", "--to", "2026-12-31", "--json").stdout)
+    assert later["to"] == "2026-04-26" and later["weeks"] == 3          # no history after the last case
     table = cli("--from", "2026-02-02", "--to", "2026-03-01")
     assert table.exit_code == 0, table.output
     assert "forecast: MAE" in table.stdout and "hotspots:" in table.stdout and "last_week" in table.stdout

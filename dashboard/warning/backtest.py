@@ -1,7 +1,8 @@
 """``gridwall backtest``: the engine's forecast and hotspots replayed week by week over the database's history.
 
 Reads the daily counts of the span once (``data_access.backtest``), then for each week from
-``--from`` (weeks start on its weekday; the last one ends by ``--to``) runs what the engine's daily
+``--from`` (weeks start on its weekday; the last one ends by ``--to``, or by the day of the latest
+case when that is earlier: later days are not history yet) runs what the engine's daily
 run on that day would have run, with the engine's own settings (``case_detectors.FORECAST_MEMORIES``,
 ``FORECAST_DAYS``, ``HOTSPOT_PARAMS``, ``FACT_DAYS``), and scores it against the week that followed
 and against naive rules (``dashboard.analytics.backtest`` says how).
@@ -45,6 +46,11 @@ def run_backtest(engine: Engine, scope: Scope, tz: ZoneInfo, first: date, last: 
     started = time.perf_counter()
     params = params or bt.BacktestParams(history_days=case_detectors.FORECAST_DAYS,
                                          hotspot_days=case_detectors.FACT_DAYS)
+    with engine.connect() as conn:
+        _, latest = reads.case_span(conn, scope)
+    asked = last
+    if latest is not None:
+        last = min(last, latest.astimezone(tz).date())   # days after the last case are not history yet
     read_first = first - timedelta(days=max(params.history_days, params.hotspot_days))
     with engine.connect() as conn:
         days, counts = reads.street_major_day_counts(conn, scope, tz, read_first, last)
@@ -91,7 +97,7 @@ def run_backtest(engine: Engine, scope: Scope, tz: ZoneInfo, first: date, last: 
     return {
         "weeks": fc_top["weeks"],
         "region": scope.region,
-        "from": str(first), "to": str(last), "timezone": str(tz),
+        "from": str(first), "to": str(last), "to_asked": str(asked), "timezone": str(tz),
         "forecast": {"mae": fc_top["mae"], "level": "street" if "street" in forecast_levels else region_level,
                      **{k: v for k, v in fc_top.items() if k not in ("mae",)},
                      "levels": forecast_levels},
