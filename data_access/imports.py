@@ -19,8 +19,7 @@ and the export has no flow log).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Sequence
 
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,7 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from .models import Case, Category, Grid, Region
-from .writes import sync_sequences
+from .writes import bulk_load, sync_sequences
 
 cases_t, cats_t, regions_t, grids_t = Case.__table__, Category.__table__, Region.__table__, Grid.__table__
 
@@ -96,21 +95,10 @@ def upsert_cases(conn: Connection, rows: Sequence[dict]) -> None:
     conn.execute(stmt, list(rows))
 
 
-@contextmanager
-def import_transaction(engine: Engine, cache_mb: int = 128) -> Iterator[Connection]:
-    """One transaction of the import (committed on success). On SQLite its connection gets a larger
-    page cache while it lasts (the cases' nine indexes take random inserts)."""
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection if conn.dialect.name == "sqlite" else None
-        before = raw.execute("PRAGMA cache_size").fetchone()[0] if raw is not None else None
-        if raw is not None:
-            raw.execute(f"PRAGMA cache_size=-{int(cache_mb) * 1024}")
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            if raw is not None:
-                raw.execute(f"PRAGMA cache_size={int(before)}")
+def import_transaction(engine: Engine, cache_mb: int = 128):
+    """One transaction of the import (committed on success): ``writes.bulk_load`` with a smaller SQLite
+    page cache (the cases' nine indexes take random inserts)."""
+    return bulk_load(engine, cache_mb=cache_mb)
 
 
 def prepare_ids(conn: Connection) -> None:
