@@ -61,12 +61,15 @@
                 fill = palette[Math.min(idx, palette.length - 1)];
             }
             var overdue = (r.hideout.overdue || {})[r.code] > 0;
+            /* A county whose feed stopped (roll-up): its last data, greyed and dashed. */
+            var stale = !!(r.hideout.stale || {})[r.code];
             return {
-                color: overdue ? "#ff8a8a" : "#9fc6ff",
+                color: stale ? "#c8c8c8" : (overdue ? "#ff8a8a" : "#9fc6ff"),
                 weight: overdue ? 2.2 : 1.4,
+                dashArray: stale ? "6 4" : null,
                 opacity: 0.9,
                 fillColor: fill,
-                fillOpacity: r.hideout.fillOpacity || 0.55
+                fillOpacity: stale ? 0.25 : (r.hideout.fillOpacity || 0.55)
             };
         },
         hover: function () { return {weight: 4, color: "#ffffff", fillOpacity: 0.7}; },

@@ -128,17 +128,21 @@ def update_map(live, shade, search, state):
         shapes_version = reads.shapes_digest(view.scope)
     except DataUnavailable:
         return (no_update,) * 7
-    values, labels, overdue = {}, {}, {}
+    values, labels, overdue, stale = {}, {}, {}, {}
     for feature in geo["features"]:
         code = feature["id"]
         row = rows.get(code) or {"open": 0, "overdue": 0}
         value = shade_values(row)[shade]
         values[code] = value
         overdue[code] = int(row.get("overdue", 0))
-        labels[code] = _label(i18n.place_name(code, feature["properties"].get("name")), shade, value, overdue[code])
+        name = i18n.place_name(code, feature["properties"].get("name"))
+        if row.get("stale"):  # a roll-up's county whose feed stopped: its last data, marked
+            stale[code] = True
+            name = f"{name}（{i18n.stale_mark(row.get('data_as_of'), view.tz)}）"
+        labels[code] = _label(name, shade, value, overdue[code])
     breaks = shaded_breaks(shade, view.scope.level)
     hideout = {"values": values, "labels": labels, "breaks": breaks, "palette": PALETTE, "overdue": overdue,
-               "fillOpacity": FILL_OPACITY, "noData": NO_DATA}
+               "fillOpacity": FILL_OPACITY, "noData": NO_DATA, "stale": stale}
     url = shapes_url(view.scope.region, shapes_version)
     same_region = state.get("region") == view.scope.region and state.get("url") == url
     # The data prop wins over url in dash-leaflet: it is cleared so that the file is read.

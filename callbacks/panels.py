@@ -153,7 +153,7 @@ def update_region(live, search, shown):
             if level == "grid":
                 return ["网格档案", grid_profile(found["profile"], found["at"], view.tz, statuses=statuses)]
             child = i18n.CHILD_LEVEL.get(level, "下级")
-            return [f"{child}排行", children_table(_ranked(rows), view.base.region, child)]
+            return [f"{child}排行", children_table(_ranked(rows), view.base.region, child, view.tz)]
 
         (title, body), digests = _changed(f"region-view-{'names' if statuses else 'counts'}", view, version, render,
                                           shown)

@@ -14,10 +14,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from flask import current_app
+
 from callbacks.live.cache import shared, shared_static
 from callbacks.live.outage import read
 from callbacks.live.shared import bundle, cached_static, digest
 from callbacks.view import View
+from dashboard.rollup.freshness import region_freshness
 from dashboard.core.outward import outward
 from data_access.alerts import wall_alerts
 from data_access.cases import data_as_of, latest_cases, sla_cases
@@ -37,6 +40,7 @@ from data_access.map_layers import (
     own_outline,
 )
 from data_access.moment import Moment
+from data_access import rollup
 from data_access.regions import children, region_name, region_path
 from data_access.scope import Scope
 from data_access.sla import sla_board
@@ -144,16 +148,27 @@ def children_rows(view: View, version: str) -> list[dict[str, Any]]:
         return {"cases": case_figures_by_child(conn, view.scope, m), "staff": staffing_by_child(conn, view.scope, m)}
 
     data = _bundle("children-rows", view, version, compute)
+    fresh = feeds(view) if view.scope.rollup else None
     rows = []
     for kid in child_names(view.scope):
         code = kid["code"]
         cases = data["cases"].get(code) or {}
         staff = data["staff"].get(code) or {}
-        rows.append({"code": code, "name": kid["name"],
+        marks = {}
+        if fresh is not None:
+            stale, as_of = region_freshness(fresh, code)
+            marks = {"stale": stale, "data_as_of": as_of}
+        rows.append({"code": code, "name": kid["name"], **marks,
                      **{k: int(cases.get(k, 0)) for k in ("open", "overdue", "warning", "new_today", "closed_today")},
                      **{k: int(staff.get(k, 0)) for k in ("grids", "grids_staffed", "workers", "on_duty", "online",
                                                           "households", "population")}})
     return rows
+
+
+def feeds(view: View) -> dict:
+    """Each county feed's freshness on a roll-up (read every call: it changes when nothing else does)."""
+    stale_after = current_app.config.get("GRIDWALL_ROLLUP_STALE_SECONDS", rollup.STALE_AFTER_SECONDS)
+    return read(lambda conn: rollup.freshness(conn, stale_after=stale_after))
 
 
 def profile(view: View, version: str) -> dict[str, Any]:

@@ -35,7 +35,17 @@ def main() -> None:
 
 @main.command("init-db")
 def init_db_cmd() -> None:
-    """Create the contract tables (standalone use) and gridwall's gw_* tables; idempotent."""
+    """Create the contract tables (standalone use) and gridwall's gw_* tables; idempotent.
+
+    With GRIDWALL_ROOT a province (2 digits) or a city (4 digits), make a roll-up database instead
+    (PostgreSQL): the province, city and county names from the bundled Jiangsu GB/T 2260 list, ready
+    for `gridwall rollup subscribe`."""
+    root = get_settings().root
+    if root and len(root) < 6:
+        from dashboard.rollup.commands import init_rollup_db
+
+        init_rollup_db(_engine(), root)
+        return
     created = init_db(_engine())
     click.echo(f"created: {', '.join(created)}" if created else "all tables exist; nothing to do")
 
@@ -99,9 +109,10 @@ def warn_cmd(mode, at, from_, to, step, interval, lock_kind) -> None:
 
 
 @main.command("worker")
-@click.option("--duties", default="warning,packs,walls,push", show_default=True,
+@click.option("--duties", default="warning,packs,walls,push,rollup", show_default=True,
               help="comma-separated: warning (the early-warning engine), packs (the scheduled meeting packs), "
-                   "walls (an alert for a silent kiosk wall), push (the alert push dispatcher and its escalations)")
+                   "walls (an alert for a silent kiosk wall), push (the alert push dispatcher and its escalations), "
+                   "rollup (a publishing county's heartbeat every 10 s)")
 @click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1, 86400),
               help="seconds between runs of the early-warning engine")
 @click.option("--lock", "lock_kind", default="auto", show_default=True,
@@ -462,6 +473,11 @@ def backtest_cmd(from_: str, to: str, region: str | None, as_json: bool) -> None
         raise click.BadParameter(f"region {region!r}: {exc}", param_hint="--region")
     result = run_backtest(engine, scope, settings.tz, first, last)
     click.echo(json.dumps(result, ensure_ascii=False) if as_json else render(result))
+
+
+from dashboard.rollup.commands import rollup_group  # noqa: E402 - the group's commands import lazily
+
+main.add_command(rollup_group)
 
 
 @main.group("db")

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
 from .models import Alert, Case
+from .rollup import STALE_AFTER_SECONDS, freshness
 from .scope import Scope
 from .scoped import in_scope
 from .sqlfuncs import epoch_seconds
@@ -54,7 +55,8 @@ def _newest(id_column, in_scope):
     return select(id_column).where(in_scope).order_by(id_column.desc()).limit(1).scalar_subquery()
 
 
-def data_version(conn: Connection, scope: Scope, now: datetime) -> tuple:
+def data_version(conn: Connection, scope: Scope, now: datetime, *,
+                 stale_after: float = STALE_AFTER_SECONDS) -> tuple:
     """The fingerprint of cases and alerts in ``scope`` (the deployment root: one poll serves all views).
 
     Equal fingerprints mean nothing the wall shows has changed (up to the limits in the module
@@ -75,6 +77,10 @@ def data_version(conn: Connection, scope: Scope, now: datetime) -> tuple:
         + tuple(conn.execute(_window(c.reported_at, scope, since)).one())
         + tuple(conn.execute(newest).one())
     )
+    if scope.rollup:
+        # A county feed that stops changes nothing else: its staleness is part of what the wall shows.
+        fresh = freshness(conn, stale_after=stale_after)
+        row += (",".join(sorted(county for county, f in fresh.items() if f.stale)),)
     if conn.dialect.name == "postgresql":
         conn.rollback()  # end the transaction that SET LOCAL opened
     return (since.isoformat(),) + tuple(_plain(v) for v in row)

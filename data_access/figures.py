@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import BindParameter
 from .models import Alert, Case, Grid, Staff, StaffPing, StaffShift
 from .moment import Moment
 from .scope import Scope
-from .scoped import in_scope, in_scope_param, params_key, scope_params
+from .scoped import child_key, in_scope, in_scope_param, params_key, scope_params
 from .sqlfuncs import epoch_seconds
 
 CASE_KEYS = ("open", "overdue", "warning", "accept_overdue", "dispatch_overdue", "new_today", "closed_today")
@@ -161,12 +161,12 @@ def case_figures_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str
     """The case figures of each child of the scope's region, keyed by the child's code.
 
     Children are the next level of the code hierarchy (county → street → community → grid).
-    Unlocated cases (NULL grid code, root only) are keyed None.
+    Unlocated cases (NULL grid code, root only) are keyed None; on a roll-up database above the
+    county they fall in the child holding the county they came from.
     """
-    child_len = {4: 6, 6: 9, 9: 12, 12: 15}.get(len(scope.region))
-    if child_len is None:
+    group = child_key(scope, Case.__table__)
+    if group is None:
         return {}
-    group = func.substr(c.grid_code, 1, child_len)
     # A child is listed when it has something to count.
     return {key: {**dict.fromkeys(CASE_KEYS, 0), **row}
             for key, row in _case_counts(conn, scope, m, group).items() if any(row.values())}

@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from .models import Case, CaseAction, Grid, Org, Staff
 from .period import Period
-from .scope import Scope
-from .scoped import in_scope
+from .scope import CHILD_LENGTH, Scope
+from .scoped import child_key, in_scope
 from .sqlfuncs import epoch_seconds
 
 WINDOWS = ("current", "previous", "last_year")
@@ -45,7 +45,6 @@ BOUNCE_RETURNS = 2  # a case is bounced with at least this many returns (contrac
 
 c = Case.__table__.c
 a = CaseAction.__table__.c
-CHILD_LENGTH = {4: 6, 6: 9, 9: 12, 12: 15}
 
 
 def _bounds(i: int):
@@ -67,10 +66,10 @@ def _in(col, s, e):
 
 
 def _child_key(column, scope: Scope):
-    """The child's code (the first n characters of ``column``), or None below the grid level. The
-    constants are literal so that the same expression may appear in SELECT, GROUP BY and GROUPING."""
-    n = CHILD_LENGTH.get(len(scope.region))
-    return None if n is None else func.substr(column, literal_column("1"), literal_column(str(n)))
+    """The child's code (the first n characters of ``column``, a column of cases or staff), or None
+    below the grid level (``scoped.child_key``, with its constants literal so that the same expression
+    may appear in SELECT, GROUP BY and GROUPING)."""
+    return child_key(scope, column.table, column, literal_length=True)
 
 
 # --- the flow log, once per case ----------------------------------------------------------------------

@@ -36,14 +36,13 @@ from sqlalchemy.engine import Connection
 from .models import Case, CaseAction
 from .period import Period, local_date
 from .scope import Scope
-from .scoped import in_scope
+from .scoped import child_key, in_scope
 from .sqlfuncs import no_index
 
 c = Case.__table__.c
 a = CaseAction.__table__.c
 
 WINDOWS = ("current", "previous", "last_year")
-CHILD_LENGTH = {4: 6, 6: 9, 9: 12, 12: 15}  # the code length of a region's children
 
 TREND_WEEKS = 26
 # The figures of the trend, in the order the page draws them (keys of contract.md's period figures).
@@ -58,8 +57,8 @@ def _ts(name: str):
 
 
 def _child_key(scope: Scope):
-    n = CHILD_LENGTH.get(len(scope.region))
-    return literal(None) if n is None else func.substr(c.grid_code, 1, n)
+    key = child_key(scope, Case.__table__)
+    return literal(None) if key is None else key
 
 
 # --- hot issues -----------------------------------------------------------------------------------

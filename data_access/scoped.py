@@ -11,7 +11,8 @@ Like a DAO's base filter, it keeps a table's rows inside the scope by default:
 
 A row belongs to region R when its code starts with R's code (contract.md), written as a code range
 so that a B-tree index serves it. Cases with a NULL grid code (未定位) count only at the deployment's
-root. A table without a registered region column is read joined to one that has one, or by the
+root; on a roll-up database (a root above the county) in the county they came from (the cases
+view's ``home_code``) and above. A table without a registered region column is read joined to one that has one, or by the
 engine (named ``engine_*``); ``tests/test_scope_entry.py`` keeps every query function to this.
 """
 
@@ -21,10 +22,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, bindparam, or_, select
+from sqlalchemy.sql.expression import ColumnClause
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.selectable import Alias
 
-from .scope import Scope, validate_code
+from .scope import CHILD_LENGTH, COUNTY_LENGTH, Scope, validate_code
 from .sqlfuncs import no_index
 
 
@@ -34,10 +36,11 @@ class RegionColumn:
 
     name: str
     unlocated_at_root: bool = False  # a NULL code belongs to the root (cases without a grid)
+    home: str | None = None  # on a roll-up database, the column naming the county a NULL-code row came from
 
 
 REGION_COLUMNS: dict[str, RegionColumn] = {
-    "cases": RegionColumn("grid_code", unlocated_at_root=True),
+    "cases": RegionColumn("grid_code", unlocated_at_root=True, home="home_code"),
     "grids": RegionColumn("code"),
     "regions": RegionColumn("code"),
     "staff": RegionColumn("grid_code"),
@@ -78,6 +81,12 @@ def _region_column(table) -> tuple[Any, RegionColumn]:
     return from_.c[spec.name], spec
 
 
+def home_column(table, spec: RegionColumn) -> ColumnClause:
+    """The roll-up view's column naming the county a row came from (not a contract column: only the
+    roll-up database's views have it)."""
+    return ColumnClause(spec.home, String(), _selectable=getattr(table, "__table__", table))
+
+
 def in_scope(scope: Scope, table, *, index: bool = True) -> ColumnElement[bool]:
     """The rows of ``table`` inside ``scope`` (cases with a NULL grid code too, at the root).
 
@@ -87,7 +96,11 @@ def in_scope(scope: Scope, table, *, index: bool = True) -> ColumnElement[bool]:
     column, spec = _region_column(table)
     col = column if index else no_index(column)
     inside = _prefix(col, scope.region)
-    if spec.unlocated_at_root and scope.includes_unlocated:
+    if spec.unlocated_at_root and scope.rollup and spec.home:
+        if scope.includes_unlocated:
+            return or_(inside, and_(col.is_(None), _prefix(home_column(table, spec), scope.region)))
+        return inside
+    if spec.unlocated_at_root and scope.is_root:
         return or_(inside, col.is_(None))
     return inside
 
@@ -96,6 +109,24 @@ def select_in(scope: Scope, table, *columns, index: bool = True) -> Select:
     """``SELECT columns`` (default: every column of ``table``) of the rows of ``table`` inside ``scope``."""
     from_ = getattr(table, "__table__", table)
     return select(*(columns or (from_,))).where(in_scope(scope, from_, index=index))
+
+
+def child_key(scope: Scope, table, column=None, *, literal_length: bool = False):
+    """The code of the scope's child a row falls in (the first n characters of its region column),
+    or None below the grid level. On a roll-up database above the county, a case with a NULL grid
+    code falls in the child holding the county it came from. ``literal_length`` writes n as a literal
+    so that the same expression may appear in SELECT, GROUP BY and GROUPING."""
+    from sqlalchemy import func, literal_column
+    n = CHILD_LENGTH.get(len(scope.region))
+    if n is None:
+        return None
+    col, spec = _region_column(table)
+    col = col if column is None else column
+    one, length = (literal_column("1"), literal_column(str(n))) if literal_length else (1, n)
+    key = func.substr(col, one, length)
+    if scope.rollup and spec.home and n <= COUNTY_LENGTH:
+        key = func.coalesce(key, func.substr(home_column(table, spec), one, length))
+    return key
 
 
 # --- the same filter with the region as bound parameters ---------------------------------------
@@ -109,10 +140,12 @@ class ParamsKey(NamedTuple):
 
     bounded: bool  # the region's code range has an upper end (not 99..9)
     root: bool  # the scope is the root (cases with a NULL grid code count)
+    home: bool = False  # roll-up database, county or above: NULL-grid cases count by their home county
 
 
 def params_key(scope: Scope) -> ParamsKey:
-    return ParamsKey(_upper_bound(scope.region) is not None, scope.includes_unlocated)
+    home = scope.rollup and scope.includes_unlocated
+    return ParamsKey(_upper_bound(scope.region) is not None, scope.is_root, home)
 
 
 def scope_params(scope: Scope) -> dict[str, Any]:
@@ -126,10 +159,16 @@ def in_scope_param(key: ParamsKey, table, *, index: bool = True) -> ColumnElemen
     (building a statement anew costs about as much as PostgreSQL takes to run it)."""
     column, spec = _region_column(table)
     col = column if index else no_index(column)
-    inside = and_(col >= _LO, col < _HI) if key.bounded else col >= _LO
+    inside = _param_range(col, key)
+    if spec.unlocated_at_root and key.home and spec.home:
+        return or_(inside, and_(col.is_(None), _param_range(home_column(table, spec), key)))
     if spec.unlocated_at_root and key.root:
         return or_(inside, col.is_(None))
     return inside
+
+
+def _param_range(col, key: ParamsKey) -> ColumnElement[bool]:
+    return and_(col >= _LO, col < _HI) if key.bounded else col >= _LO
 
 
 # --- names above the scope ---------------------------------------------------------------------
@@ -137,7 +176,7 @@ def in_scope_param(key: ParamsKey, table, *, index: bool = True) -> ColumnElemen
 def above(scope: Scope) -> list[str]:
     """The codes of the regions above the scope's region up to the root (root first)."""
     region, root = scope.region, scope.root
-    return [region[:n] for n in (4, 6, 9, 12) if len(root) <= n < len(region)]
+    return [region[:n] for n in (2, 4, 6, 9, 12) if len(root) <= n < len(region)]
 
 
 def visible_code(scope: Scope, code: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from .figures import ONLINE_WINDOW, case_figures
 from .models import Grid, Region, Staff, StaffPing, StaffShift
 from .moment import Moment
-from .scope import Scope
+from .scope import CHILD_LENGTH, Scope
 from .scoped import in_scope, select_in
 
 g = Grid.__table__.c
@@ -27,7 +27,6 @@ p = StaffPing.__table__.c
 OFFLINE_AFTER = timedelta(minutes=30)
 # How far back the last ping of an offline worker is looked for (a shift is at most this long).
 PING_LOOKBACK = timedelta(hours=16)
-CHILD_LENGTH = {4: 6, 6: 9, 9: 12, 12: 15}
 
 
 def _worker():

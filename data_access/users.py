@@ -195,7 +195,7 @@ def audit_rows(conn: Connection, scope: Scope, action: str | None = None, limit:
     columns = (a.id, a.ts, a.username, a.action, a.detail)
     if _audit_has_region(conn):
         stmt = select_in(scope, GwAudit, *columns)
-    elif scope.includes_unlocated:
+    elif scope.is_root:
         stmt = select(*columns)  # no region recorded: the whole log, at the root only
     else:
         return []

@@ -78,7 +78,7 @@ def recent_walls(conn: Connection, scope: Scope, since: datetime) -> list[dict[s
     """Walls heard from since ``since`` whose region lies in ``scope`` (and, at the root, walls without
     a region: auth off), most recently heard first."""
     inside = in_scope(scope, GwWall.__table__)
-    if scope.includes_unlocated:
+    if scope.is_root:
         inside = or_(inside, w.region_code.is_(None))
     stmt = (select(GwWall.__table__).where(w.last_seen_at >= since, inside)
             .order_by(w.last_seen_at.desc(), w.wall_id))

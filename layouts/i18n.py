@@ -44,7 +44,7 @@ ROLE = {"grid_worker": "网格员", "grid_leader": "网格长", "handler": "处�
 
 GRID_KIND = {"basic": "基础网格", "special": "专属网格"}
 
-CHILD_LEVEL = {"city": "县区", "county": "镇街", "street": "村社区", "community": "网格"}
+CHILD_LEVEL = {"province": "设区市", "city": "县区", "county": "镇街", "street": "村社区", "community": "网格"}
 
 # Map shading: (value, label, unit of the legend).
 SHADES = (
@@ -110,6 +110,16 @@ def count(value: int | None) -> str:
 
 def hhmm(value: datetime | None, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime("%H:%M") if value else "--:--"
+
+
+def stale_mark(as_of: datetime | None, tz: ZoneInfo | None) -> str:
+    """A roll-up child whose county feed stopped: 停更 with the time (or date) of its last data; 未接入
+    when no data of it ever arrived."""
+    if as_of is None:
+        return "未接入"
+    local = as_of.astimezone(tz) if tz else as_of
+    today = datetime.now(local.tzinfo).date()
+    return f"停更 {local:%H:%M}" if local.date() == today else f"停更 {local:%m-%d %H:%M}"
 
 
 def hhmmss(value: datetime | None, tz: ZoneInfo) -> str:

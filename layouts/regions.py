@@ -17,8 +17,9 @@ def _rate(online: int, on_duty: int) -> str:
     return f"{online}/{on_duty}" if on_duty else i18n.NONE
 
 
-def children_table(rows: list[dict[str, Any]], region: str, child_level: str) -> list:
-    """One row per child: name, open, overdue, new today and online/on duty; the most overdue first."""
+def children_table(rows: list[dict[str, Any]], region: str, child_level: str, tz: ZoneInfo | None = None) -> list:
+    """One row per child: name, open, overdue, new today and online/on duty; the most overdue first.
+    On a roll-up, a child whose county feed stopped is marked 停更 with the time of its data."""
     head = html.Div(className="rt-row rt-head", children=[
         html.Span(child_level, className="rt-name"), html.Span("在办", className="rt-n"),
         html.Span("超期", className="rt-n"), html.Span("今日新增", className="rt-n"),
@@ -27,11 +28,16 @@ def children_table(rows: list[dict[str, Any]], region: str, child_level: str) ->
     body = []
     for row in rows:
         overdue = row.get("overdue", 0)
+        name = [i18n.place_name(row["code"], row.get("name"))]
+        if row.get("stale"):
+            name.append(html.Span(i18n.stale_mark(row.get("data_as_of"), tz), className="rt-stale",
+                                  **{"data-as-of": row["data_as_of"].isoformat() if row.get("data_as_of") else ""}))
         body.append(html.Div(
             key=row["code"],
-            className="rt-row drill",
+            className="rt-row drill" + (" is-stale" if row.get("stale") else ""),
+            **({"data-stale": "true"} if row.get("stale") else {}),
             children=[
-                html.Span(i18n.place_name(row["code"], row.get("name")), className="rt-name"),
+                html.Span(name, className="rt-name"),
                 html.Span(str(row.get("open", 0)), className="rt-n"),
                 html.Span(str(overdue), className="rt-n" + (" is-bad" if overdue else " is-zero")),
                 html.Span(str(row.get("new_today", 0)), className="rt-n"),

@@ -23,7 +23,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from flask import current_app, has_app_context
+
 from data_access.changes import data_version
+from data_access.rollup import STALE_AFTER_SECONDS
 from data_access.db import get_engine
 from data_access.scope import Scope
 
@@ -62,6 +65,7 @@ class ChangeWatch:
         self._demand_at = time.monotonic()
         self._thread: threading.Thread | None = None
         self._alerts: dict[str, str] = {}  # version -> its alerts token, the newest ALERT_TOKENS_KEPT
+        self.stale_after = STALE_AFTER_SECONDS  # roll-up: a county feed this much behind is stale
 
     # --- what viewers call --------------------------------------------------------------------
 
@@ -140,7 +144,8 @@ class ChangeWatch:
     def _poll_once(self) -> bool:
         try:
             with get_engine(self.url).connect() as conn:
-                fingerprint = data_version(conn, Scope.whole_deployment(self.root), datetime.now(UTC))
+                fingerprint = data_version(conn, Scope.whole_deployment(self.root), datetime.now(UTC),
+                                           stale_after=self.stale_after)
         except Exception as exc:  # noqa: BLE001 - any failure is an outage of the feed
             with self._cond:
                 if self._version is not None or not self._polled:
@@ -185,6 +190,8 @@ def watch(url: str, root: str, secret: str | bytes) -> ChangeWatch:
         w = _watches.get(key)
         if w is None:
             w = _watches[key] = ChangeWatch(url, root, secret.encode() if isinstance(secret, str) else secret)
+            if has_app_context():
+                w.stale_after = current_app.config.get("GRIDWALL_ROLLUP_STALE_SECONDS", w.stale_after)
         return w
 
 

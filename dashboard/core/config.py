@@ -325,6 +325,10 @@ class Settings(BaseSettings):
     # The wall's memory watchdog (assets/heartbeat.js): a wall whose JS heap passes this many MB reloads
     # itself (keeping its URL), at most once per 5 minutes.
     wall_heap_mb: int = 1536
+    # Roll-up (docs/scale.md): a county's feed is stale when its last heartbeat that reached this
+    # database is older than this; a publishing county beats every rollup_beat_seconds.
+    rollup_stale_seconds: float = 60.0
+    rollup_beat_seconds: float = 10.0
 
     # Security (docs/security.md). Login throttle: this many failures of one user name from one
     # address within the window lock that pair for lock_minutes.
@@ -420,8 +424,9 @@ class Settings(BaseSettings):
     def _root_code(cls, v: str | None) -> str | None:
         if v in (None, ""):
             return None
-        if not v.isdigit() or len(v) not in (4, 6, 9, 12):
-            raise ValueError("GRIDWALL_ROOT must be a 4, 6, 9 or 12 digit region code")
+        if not v.isdigit() or len(v) not in (2, 4, 6, 9, 12):
+            raise ValueError("GRIDWALL_ROOT must be a 2 (province: a roll-up), 4 (city: a roll-up), 6, 9 or 12 digit "
+                             "region code")
         return v
 
     @classmethod

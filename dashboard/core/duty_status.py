@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-# The duties of ``gridwall worker`` (dashboard/worker/run.py DUTIES; a test keeps the two in step):
-# /healthz names each, with null for one that never ran.
-KNOWN_DUTIES = ("warning", "packs", "walls", "push")
+# The duties of ``gridwall worker`` (dashboard/worker/run.py runs these): /healthz names each, with
+# null for one that never ran.
+KNOWN_DUTIES = ("warning", "packs", "walls", "push", "rollup")
 STANDBY_WITHIN = timedelta(seconds=120)
 MIN_ACTIVE_WITHIN = timedelta(seconds=120)
 STATES = ("ok", "late", "none")

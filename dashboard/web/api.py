@@ -26,6 +26,7 @@ from dashboard.identity.auth import RoleRequired, audit, current_scope, current_
 from dashboard.pack import FORMATS as PACK_FORMATS
 from dashboard.pack import MEDIA_TYPES as PACK_MEDIA_TYPES
 from dashboard.pack import build_pack, pack_filename
+from dashboard.rollup.freshness import region_freshness
 from dashboard.usecases import review_bodies as bodies
 from dashboard.usecases.alert_quality import MIN_JUDGED, detector_quality
 from dashboard.usecases.alert_view import alert_view
@@ -35,6 +36,7 @@ from dashboard.web.openapi import openapi_document
 from data_access import commitments as commitments_db
 from data_access import figures
 from data_access import packs as packs_db
+from data_access import rollup
 from data_access.alerts import STATUSES as ALERT_STATUSES
 from data_access.alerts import list_alerts
 from data_access.case_list import STATES as CASE_STATES
@@ -231,9 +233,17 @@ def region_children(code: str):
         scope, _ = _scope(conn, code)
         by_child = figures.case_figures_by_child(conn, scope, m)
         rows = children(conn, scope)
+        fresh = rollup.freshness(conn, stale_after=current_app.config["GRIDWALL_ROLLUP_STALE_SECONDS"]) if scope.rollup else None
     empty = dict.fromkeys(figures.CASE_KEYS, 0)
-    return _json([{"code": row["code"], "name": row["name"], "level": code_level(row["code"]),
-                   "cases": {**empty, **by_child.get(row["code"], {})}} for row in rows])
+    out = []
+    for row in rows:
+        item = {"code": row["code"], "name": row["name"], "level": code_level(row["code"]),
+                "cases": {**empty, **by_child.get(row["code"], {})}}
+        if fresh is not None:  # a roll-up database: each child's feed (contract 1.1)
+            stale, as_of = region_freshness(fresh, row["code"])
+            item.update(stale=stale, data_as_of=_local(as_of))
+        out.append(item)
+    return _json(out)
 
 
 @bp.get("/api/v1/cases")

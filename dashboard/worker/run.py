@@ -7,6 +7,7 @@ import threading
 
 from sqlalchemy import Engine
 
+from dashboard.core.duty_status import KNOWN_DUTIES
 from dashboard.push.duty import LOCK_NAME as PUSH_LOCK
 from dashboard.push.duty import PushDuty
 from dashboard.push.routes import raised_hook
@@ -14,12 +15,15 @@ from dashboard.warning.engine import run_engine
 from dashboard.warning.lock import LOCK_NAME as WARNING_LOCK
 from dashboard.warning.lock import make_lock, run_loop
 
+from dashboard.rollup.heartbeat import LOCK_NAME as ROLLUP_LOCK
+from dashboard.rollup.heartbeat import Heartbeat
+
 from .packs import LOCK_NAME as PACKS_LOCK
 from .packs import PackDuty
 from .walls import DarkWallWatch
 
 log = logging.getLogger("gridwall.worker")
-DUTIES = ("warning", "packs", "walls", "push")
+DUTIES = KNOWN_DUTIES
 PACKS_INTERVAL = 60.0  # seconds between the pack duty's looks at what is due
 WALLS_INTERVAL = 30.0  # seconds between the walls duty's looks for silent kiosk walls
 WALLS_LOCK = "gridwall.walls"
@@ -52,6 +56,11 @@ def start_duties(engine: Engine, settings, stop: threading.Event, *, duties=DUTI
         lock = make_lock(engine, lock_kind, redis_url=settings.redis_url, name=WALLS_LOCK)
         plans.append(("walls", dict(interval=walls_interval, lock=lock, run=DarkWallWatch(), label="walls",
                                     standby_poll=min(walls_interval, 15.0))))
+    if "rollup" in duties:
+        lock = make_lock(engine, lock_kind, redis_url=settings.redis_url, name=ROLLUP_LOCK)
+        beat = settings.rollup_beat_seconds
+        plans.append(("rollup", dict(interval=beat, lock=lock, run=Heartbeat(), label="rollup",
+                                     standby_poll=min(beat, 5.0))))
     if "push" in duties:
         if settings.push.channel:
             duty = push_duty or PushDuty.from_settings(engine, settings)
