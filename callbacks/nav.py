@@ -156,7 +156,8 @@ def acknowledge(clicks, search, note=None):
         return _message("数据库暂不可用，确认未保存", alert_id, bad=True)
     current_app.logger.info("wall alert ack %s by %s: %s", alert_id, user.username if user else "demo", outcome.status)
     if not outcome.ok:
-        text = {"not_found": "预警不存在或不在权限范围内", "closed": "预警已解除，无需确认"}[outcome.status]
+        text = {"not_found": "预警不存在或不在权限范围内", "closed": "预警已解除，无需确认",
+                "elsewhere": "该预警来自县（市、区）平台，请由该县指挥中心确认"}[outcome.status]
         return _message(text, alert_id, bad=True)
     undo_button = html.Button("撤销", id={"type": "alert-undo", "id": str(alert_id)}, n_clicks=0,
                               className="ack-undo control")

@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, func, insert, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from .rollup import writes_through_view
 from .models import Alert, GwWarnState
 from .moment import Moment
 
@@ -72,6 +73,9 @@ def insert_alert(conn: Connection, *, dedup_key: str, created_at: datetime, kind
               "category_code": category_code, "title": title, "detail": dump_detail(detail), "status": "new",
               "source": SOURCE, "dedup_key": dedup_key}
     dialect = conn.dialect.name
+    if dialect == "postgresql" and writes_through_view(conn):
+        # A roll-up's alerts view: its INSTEAD OF trigger skips a duplicate dedup_key (no row returned).
+        return conn.execute(insert(Alert.__table__).values(**values).returning(a.id)).scalar()
     if dialect in ("postgresql", "sqlite"):
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Alert.__table__)
         stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(a.id)

@@ -172,10 +172,16 @@ def case_figures_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str
             for key, row in _case_counts(conn, scope, m, group).items() if any(row.values())}
 
 
+def rate_counts(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
+    """The numerators and denominators of the 7-day rates (due, on_time, closed, rated, satisfied,
+    patrol_closed, self_resolved): a roll-up's rates are these summed over its counties, divided."""
+    cols, rows = _rate_columns()
+    return _grouped(conn, cols, and_(rows, _in_case_scope(scope)), None, _moment_params(m))[None]
+
+
 def rate_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, float | None]:
     """on_time, closed, satisfied and self_resolved rates over W7 = (T - 7 days, T]; None on an empty denominator."""
-    cols, rows = _rate_columns()
-    return _rates(_grouped(conn, cols, and_(rows, _in_case_scope(scope)), None, _moment_params(m))[None])
+    return _rates(rate_counts(conn, scope, m))
 
 
 def staffing_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:

@@ -224,6 +224,18 @@ def beat(conn: Connection, county: str) -> datetime:
 
 # --- the roll-up side ----------------------------------------------------------------------------
 
+_VIEW_WRITERS: dict[str, bool] = {}
+
+
+def writes_through_view(conn: Connection) -> bool:
+    """``alerts`` is the roll-up's view here (ON CONFLICT cannot be used on it); once per database."""
+    key = conn.engine.url.render_as_string(hide_password=False)
+    if key not in _VIEW_WRITERS:
+        _VIEW_WRITERS[key] = conn.execute(text(
+            "SELECT relkind = 'v' FROM pg_class WHERE oid = to_regclass('alerts')")).scalar() or False
+    return _VIEW_WRITERS[key]
+
+
 def is_rollup(conn: Connection) -> bool:
     """This database is a roll-up (``init_rollup`` made it)."""
     if conn.dialect.name != "postgresql":
@@ -444,35 +456,45 @@ def subscribe(engine: Engine, name: str, source_url: str, *, county: str | None 
             raise RollupError(f"a source named {name} exists already (county {s.county})")
         if s.county == county:
             raise RollupError(f"county {county} is subscribed already, as {s.name}")
-    slot = min(set(range(1, MAX_SLOT + 1)) - {s.slot for s in taken})
-    schema = county_schema(county)
     with engine.begin() as conn:
-        db = conn.exec_driver_sql("SELECT current_database()").scalar()
-        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        _create_contract_tables(conn, schema)
-        conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS "{schema}".{HEARTBEAT} (county_code varchar(6) PRIMARY KEY, '
-                             "beat_at timestamptz NOT NULL)")
-        for sql in _mapped_index_sql(schema, slot):
-            conn.exec_driver_sql(sql)
-        subscription = f"gw_{name}"
-        slot_name = f"gw_{name}_{re.sub(r'[^a-z0-9_]', '_', db.lower())[:20]}_{secrets.token_hex(3)}"
-        conn.execute(text(f"INSERT INTO public.{SOURCES} (name, county_code, slot, subscription, slot_name, source) "
-                          "VALUES (:n, :c, :s, :sub, :slot, :src)"),
-                     {"n": name, "c": county, "s": slot, "sub": subscription, "slot": slot_name, "src": masked(source_url)})
-        rebuild_views(conn)
+        src = add_source(conn, name, county, masked(source_url))
     auto = engine.execution_options(isolation_level="AUTOCOMMIT")
     with auto.connect() as conn:
         dsn = libpq_uri(source_url).replace("'", "''")
         try:
             conn.exec_driver_sql(
-                f"CREATE SUBSCRIPTION {subscription} CONNECTION '{dsn}' PUBLICATION {PUBLICATION} "
-                f"WITH (slot_name = '{slot_name}', copy_data = true)")
+                f"CREATE SUBSCRIPTION {src.subscription} CONNECTION '{dsn}' PUBLICATION {PUBLICATION} "
+                f"WITH (slot_name = '{src.slot_name}', copy_data = true)")
         except DBAPIError as exc:
             with engine.begin() as undo:
                 undo.execute(text(f"DELETE FROM public.{SOURCES} WHERE name = :n"), {"n": name})
                 rebuild_views(undo)
+                undo.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{src.schema}" CASCADE')
             raise RollupError(f"CREATE SUBSCRIPTION failed: {str(exc.orig).strip().splitlines()[0]}") from None
-    return Source(name, county, slot, subscription, slot_name, masked(source_url))
+    return src
+
+
+def add_source(conn: Connection, name: str, county: str, source: str) -> Source:
+    """A county's place in the roll-up, without its subscription: the next free slot, its schema with
+    the contract tables, gridwall's indexes and the mapped-id indexes, and the views' new branch.
+    (``subscribe`` then points the subscription at it; bench/rollup_city.py fills it directly.)"""
+    taken = sources(conn)
+    slot = min(set(range(1, MAX_SLOT + 1)) - {s.slot for s in taken})
+    schema = county_schema(county)
+    db = conn.exec_driver_sql("SELECT current_database()").scalar()
+    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    _create_contract_tables(conn, schema)
+    conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS "{schema}".{HEARTBEAT} (county_code varchar(6) PRIMARY KEY, '
+                         "beat_at timestamptz NOT NULL)")
+    for sql in _mapped_index_sql(schema, slot):
+        conn.exec_driver_sql(sql)
+    subscription = f"gw_{name}"
+    slot_name = f"gw_{name}_{re.sub(r'[^a-z0-9_]', '_', db.lower())[:20]}_{secrets.token_hex(3)}"
+    conn.execute(text(f"INSERT INTO public.{SOURCES} (name, county_code, slot, subscription, slot_name, source) "
+                      "VALUES (:n, :c, :s, :sub, :slot, :src)"),
+                 {"n": name, "c": county, "s": slot, "sub": subscription, "slot": slot_name, "src": source})
+    rebuild_views(conn)
+    return Source(name, county, slot, subscription, slot_name, source)
 
 
 def unsubscribe(engine: Engine, name: str) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from data_access.alerts import (
     AlertClosed,
@@ -22,18 +23,21 @@ from data_access.alerts import (
     unack_alert,
 )
 from data_access.dispositions import DISPOSITIONS, disposition_of, drop_disposition, record_disposition
+from data_access.rollup import is_county_refusal
 from data_access.scope import Scope
 from data_access.users import User, write_audit
 
 DEMO_USER = "demo"  # who acknowledges with auth off (the loopback demo)
+COUNTY_ALERT = "a county's alert (replicated into this roll-up): its own county's center acknowledges it"
 
 
 @dataclass(frozen=True)
 class AckOutcome:
     """``ok`` (the alert after it, also for one acknowledged before), ``not_found`` (not in the
-    scope, or no such alert) or ``closed`` (resolved or dismissed: nothing to acknowledge)."""
+    scope, or no such alert), ``closed`` (resolved or dismissed: nothing to acknowledge) or
+    ``elsewhere`` (on a roll-up, a county's alert: that county's center acknowledges it)."""
 
-    status: Literal["ok", "not_found", "closed"]
+    status: Literal["ok", "not_found", "closed", "elsewhere"]
     alert: dict[str, Any] | None = None
     reason: str = ""
 
@@ -65,6 +69,10 @@ def acknowledge_alert(engine: Engine, scope: Scope, user: User | None, alert_id:
         return AckOutcome("not_found", reason=f"no alert {alert_id} in your scope")
     except AlertClosed as exc:
         return AckOutcome("closed", reason=str(exc))
+    except DBAPIError as exc:
+        if is_county_refusal(exc):
+            return AckOutcome("elsewhere", reason=COUNTY_ALERT)
+        raise
     return AckOutcome("ok", row)
 
 

@@ -30,7 +30,7 @@ bp = Blueprint("gridwall_alert_page", __name__, template_folder="templates")
 
 PHONE_AGENT = re.compile(r"Mobile|Android|iPhone|iPod|MicroMessenger|wxwork|DingTalk|HarmonyOS", re.I)
 ACK_MESSAGES = {"ok": "已确认并记录研判结论，升级提醒已停止", "closed": "该预警已消除或撤销，无需确认",
-                "not_found": "预警不存在或不在您的范围内"}
+                "not_found": "预警不存在或不在您的范围内", "elsewhere": "该预警来自县（市、区）平台，请由该县指挥中心确认"}
 
 
 def wants_phone_page() -> bool:

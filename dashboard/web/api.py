@@ -485,7 +485,7 @@ def alert_ack(alert_id: str):
                                 disposition=disposition, note=note)
     if outcome.status == "not_found":
         raise ApiError(404, outcome.reason)
-    if outcome.status == "closed":
+    if outcome.status in ("closed", "elsewhere"):
         raise ApiError(409, outcome.reason)
     return _json(_alert_json(outcome.alert))
 
