@@ -20,7 +20,7 @@ from callbacks.live.cache import shared, shared_static
 from callbacks.live.outage import read
 from callbacks.live.shared import bundle, cached_static, digest
 from callbacks.view import View
-from dashboard.rollup.freshness import region_freshness
+from dashboard.usecases.feeds import region_freshness
 from dashboard.core.outward import outward
 from data_access.alerts import wall_alerts
 from data_access.cases import data_as_of, latest_cases, sla_cases

@@ -31,8 +31,10 @@ ALLOWED = {
     "dashboard.warning": ("dashboard.analytics", "dashboard.core", "data_access"),
     "dashboard.synth": ("dashboard.analytics", "dashboard.core", "data_access"),
     # gridwall worker: the duties (the engine's loop and lock, the scheduled packs, push) wired in one process
-    "dashboard.worker": ("dashboard.warning", "dashboard.pack", "dashboard.push", "dashboard.analytics",
-                         "dashboard.core", "data_access"),
+    "dashboard.worker": ("dashboard.warning", "dashboard.pack", "dashboard.push", "dashboard.rollup",
+                         "dashboard.analytics", "dashboard.core", "data_access"),
+    # gridwall rollup: the commands, the bundled GB/T 2260 names, the county's heartbeat duty; SQL in data_access.rollup
+    "dashboard.rollup": ("dashboard.core", "dashboard.importer", "data_access"),
     # alert push: routes, messages (the page's words, layouts.i18n: plain Python), senders, the dispatcher
     "dashboard.push": ("dashboard.core", "data_access", "layouts.i18n", "layouts.alert_text"),
     # gridwall import: parsing and mapping (pandas, shapely), its SQL in data_access.imports

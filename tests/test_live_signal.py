@@ -88,7 +88,7 @@ def pin_live_signal(monkeypatch) -> None:
     monkeypatch.setattr(live_signal, "REFRESH_SECONDS", 10**7)
     # A poller starved by a busy machine must not turn these tests into outage tests.
     monkeypatch.setattr(live_signal, "STALE_AFTER", 600.0)
-    monkeypatch.setattr(live_signal, "data_version", lambda conn, scope, now: data_version(conn, scope, T0))
+    monkeypatch.setattr(live_signal, "data_version", lambda conn, scope, now, **kw: data_version(conn, scope, T0, **kw))
 
 
 @pytest.fixture

@@ -36,7 +36,6 @@ WHOLE_DEPLOYMENT_MODULES = {
     "checks": "`gridwall check-db` examines the whole database against the contract",
     "privileges": "`grant-db` and check-db: the database role's privileges",
     "users": "users, tokens and the audit log: dashboard/identity turns them into a scope",
-    "sessions": "server-side login sessions: identity data (whose session), not regional; identity makes the scope",
     "sessions": "server-side login sessions: identity data, read before any scope exists",
     "db": "the database lifecycle: engines, schema, transactions",
     "health": "/healthz: whether the database answers and the age of its newest case change",
@@ -46,6 +45,8 @@ WHOLE_DEPLOYMENT_MODULES = {
     "duties": "worker duties' instances and last success: the deployment's processes, not a region's",
     "walls": "wall heartbeats by wall id (the region clamped by identity first) and the walls duty's whole-"
              "deployment reads; /ops lists them through recent_walls, which takes the officer's scope",
+    "rollup": "`gridwall rollup`: publications, subscriptions, schemas and views of whole counties; a roll-up's "
+              "feeds' freshness (a heartbeat per county, no case data)",
     ENTRY: "the entry point itself",
 }
 # Single functions that run without a scope by design, with the reason.

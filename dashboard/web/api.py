@@ -26,7 +26,7 @@ from dashboard.identity.auth import RoleRequired, audit, current_scope, current_
 from dashboard.pack import FORMATS as PACK_FORMATS
 from dashboard.pack import MEDIA_TYPES as PACK_MEDIA_TYPES
 from dashboard.pack import build_pack, pack_filename
-from dashboard.rollup.freshness import region_freshness
+from dashboard.usecases.feeds import region_freshness
 from dashboard.usecases import review_bodies as bodies
 from dashboard.usecases.alert_quality import MIN_JUDGED, detector_quality
 from dashboard.usecases.alert_view import alert_view
