@@ -114,21 +114,35 @@ _GENERIC_TOWNS = ("城关", "东湖", "西山", "南塘", "北港", "新桥", "�
 _GENERIC_ROADS = ("人民路", "解放路", "建设路", "中山路", "新华路", "文化路", "工业路", "环城路")
 
 
+def _offset(code: str) -> tuple[float, float]:
+    """Where another county sits relative to 太仓 (degrees): on a 4 x 4 lattice to its west and south,
+    cell by its last two digits (太仓 holds cell 0), so that a city's synthetic counties (a roll-up
+    demo) lie side by side instead of on top of each other."""
+    cell = int(code[4:6]) % 15 + 1
+    return -(cell % 4) * 0.40, -(cell // 4) * 0.42
+
+
 def generic_profile(code: str) -> CountyProfile:
-    """Any other county: 太仓's shape and sizes with invented names."""
+    """Any other county: 太仓's shape and sizes with invented names, shifted beside it."""
+    ox, oy = _offset(code)
+
+    def moved(point):
+        return (round(point[0] + ox, 6), round(point[1] + oy, 6))
+
     streets = []
     for i, (base, town) in enumerate(zip(TAICANG.streets, _GENERIC_TOWNS)):
         kind = "街道" if i < 2 else "镇"
         street_code = f"{code}{base.code[6:]}"
         streets.append(StreetProfile(
-            street_code, f"{town}{kind}", base.seat, base.grids,
+            street_code, f"{town}{kind}", moved(base.seat), base.grids,
             tuple(f"{town[0]}{n}" for n in base.communities),
             tuple(f"{town[1]}{n}" for n in base.villages),
             tuple(f"{town}{r}" for r in _GENERIC_ROADS),
             tuple(f"{town}{s[-4:]}" for s in base.specials),
             laggard=base.laggard))
     return CountyProfile(code=code, name=f"{code}县", city_code=code[:4], city_name=f"{code[:4]}市",
-                         centre=TAICANG.centre, outline=TAICANG.outline, streets=tuple(streets),
+                         centre=moved(TAICANG.centre), outline=tuple(moved(p) for p in TAICANG.outline),
+                         streets=tuple(streets),
                          center_name=f"{code}县社会治理联动指挥中心")
 
 

@@ -23,7 +23,7 @@ def _param(name: str, where: str, schema: dict, description: str, required: bool
     return {"name": name, "in": where, "required": required, "schema": schema, "description": description}
 
 
-_REGION = _param("region", "query", {"type": "string", "pattern": r"^(\d{4}|\d{6}|\d{9}|\d{12}|\d{15})$"},
+_REGION = _param("region", "query", {"type": "string", "pattern": r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12}|\d{15})$"},
                  "Region or grid code; default: the caller's own region.")
 _AT = _param("at", "query", {"type": "string"},
              "ISO 8601 moment; without an offset it is Asia/Shanghai local time. Default: now.")
@@ -63,7 +63,14 @@ def openapi_document() -> dict:
         },
         "Child": {"type": "object", "required": ["code", "name", "cases"],
                   "properties": {"code": {"type": "string"}, "name": {"type": "string"},
-                                 "level": {"type": "string"}, "cases": _ref("CaseFigures")}},
+                                 "level": {"type": "string"}, "cases": _ref("CaseFigures"),
+                                 "stale": {"type": "boolean", "description": "roll-up database only (contract "
+                                           "1.1): the child's county feed is behind by more than 60 s (a city or "
+                                           "the province: any of its subscribed counties; none subscribed: true)"},
+                                 "data_as_of": {"type": "string", "nullable": True, "format": "date-time",
+                                                "description": "roll-up database only: the moment up to which "
+                                                               "this child's data has arrived (its oldest county "
+                                                               "feed's last heartbeat); null: never connected"}}},
         "Case": {
             "type": "object",
             "description": "Text fields are masked (phone, ID, plate numbers, personal names).",
