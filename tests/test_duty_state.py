@@ -109,7 +109,7 @@ def test_healthz_reports_each_duty_last_success_without_its_holder(engine, backe
     assert resp.status_code == 200
     assert body["duties"] == {"warning": {"last_success": "2026-11-26T10:00:00+08:00"},
                               "packs": {"last_success": None}, "walls": {"last_success": None},
-                              "push": {"last_success": None}}
+                              "push": {"last_success": None}, "rollup": {"last_success": None}}
     assert "secret-host" not in resp.get_data(as_text=True)
 
 

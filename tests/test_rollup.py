@@ -266,12 +266,20 @@ def test_one_county_down_is_one_county_stale_and_it_catches_up_with_nothing_lost
     kids = _children_api(world)
     assert kids[B]["stale"] is True and kids[A]["stale"] is False
     assert kids[B]["data_as_of"] is not None  # its last data, still shown
+    raised = _city_engine(world).raised  # the city's own engine: 数据中断 on that county alone
+    feeds = [a for a in raised if a["kind"] == "stale"]
+    assert [a["region_code"] for a in feeds] == [B] and "数据中断" in feeds[0]["title"]
+    assert all(len(a["region_code"]) < 6 or a["kind"] == "stale" for a in raised)
     with city.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM cases WHERE code LIKE :c"), {"c": f"{B}-outage-%"}).scalar() == 0
 
     proxy.restore()
     _wait("the outage's rows arrive and the mark clears", lambda: (
         not _fresh(city)[B].stale and _count_like(city, f"{B}-outage-%") == 2), timeout=60)
+    assert _city_engine(world).resolved >= 1
+    with city.connect() as conn:
+        assert conn.execute(text("SELECT status FROM alerts WHERE kind = 'stale' AND region_code = :b"),
+                            {"b": B}).scalars().all() == ["resolved"]
 
     # The county's whole server stops, then starts again.
     cluster = world["clusters"][B]
@@ -289,6 +297,15 @@ def test_one_county_down_is_one_county_stale_and_it_catches_up_with_nothing_lost
         not _fresh(city)[B].stale and _count_like(city, f"{B}-restart-%") == 1), timeout=60)
     m = Moment(datetime.now(UTC), TZ)
     assert _summary(world["city"], Scope(B, CITY), m) == _summary(world["engines"][B], Scope(B, B), m)
+
+
+def _city_engine(world):
+    from dashboard.warning.engine import EngineState, run_engine
+    from dashboard.warning.families import CaseDetectors, CountyFeeds
+
+    state = EngineState(families=[CountyFeeds(stale_after=STALE_AFTER), CaseDetectors()], budget={})
+    return run_engine(world["city"], Scope.whole_deployment(CITY), Moment(datetime.now(UTC), TZ), state=state,
+                      forecast=False)
 
 
 def _count_like(engine, pattern: str) -> int:

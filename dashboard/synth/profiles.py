@@ -115,11 +115,13 @@ _GENERIC_ROADS = ("人民路", "解放路", "建设路", "中山路", "新华路
 
 
 def _offset(code: str) -> tuple[float, float]:
-    """Where another county sits relative to 太仓 (degrees): on a 4 x 4 lattice to its west and south,
-    cell by its last two digits (太仓 holds cell 0), so that a city's synthetic counties (a roll-up
-    demo) lie side by side instead of on top of each other."""
-    cell = int(code[4:6]) % 15 + 1
-    return -(cell % 4) * 0.40, -(cell // 4) * 0.42
+    """Where another county sits relative to 太仓 (degrees): on a lattice six counties wide to its west
+    and south, cell by its last two digits (districts 01-20 first, county-level cities 81-99 after;
+    太仓 holds cell 0), so that a city's synthetic counties (a roll-up demo) lie side by side instead
+    of on top of each other."""
+    n = int(code[4:6])
+    cell = n if n < 80 else n - 60
+    return -(cell % 6) * 0.40, -(cell // 6) * 0.42
 
 
 def generic_profile(code: str) -> CountyProfile:

@@ -98,6 +98,8 @@ def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineSta
 
     findings: dict[str, Finding] = {}
     for family in state.families:
+        if root_scope.rollup and family.county_only:
+            continue
         began = time.perf_counter()
         try:
             with engine.connect() as conn:
@@ -114,7 +116,7 @@ def run_engine(engine: Engine, root_scope: Scope, m: Moment, *, state: EngineSta
         report.ran.append(family.name)
         for f in found:
             f = _checked(f, root_scope)
-            if f is None:
+            if f is None or (root_scope.rollup and not cross_county(f)):
                 continue
             if f.dedup_key in findings:
                 log.warning("warning: %s reported %s twice; keeping the first", family.name, f.dedup_key)
@@ -208,6 +210,12 @@ def _checked(f: Finding, root: Scope) -> Finding | None:
         f = Finding(kind=f.kind, severity=f.severity, region_code=root.root, title=f.title, dedup_key=f.dedup_key,
                     detail=f.detail, category_code=f.category_code)
     return f
+
+
+def cross_county(f: Finding) -> bool:
+    """What a roll-up's own engine raises: above any one county (a rise or a cluster over the city or
+    the province), or a county's feed that stopped. The rest is each county's engine's, replicated."""
+    return len(f.region_code) < 6 or f.dedup_key.startswith("stale:county:")
 
 
 def _evidence(f: Finding, m: Moment) -> dict:

@@ -17,11 +17,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from data_access import feeds_ops
+from dashboard.core.config import get_settings
+from data_access import feeds_ops, rollup
 from data_access.moment import Moment
 from data_access.scope import Scope
 
 from ..analytics import sla, staffing, stale
+from ..analytics.county_feeds import county_feed_findings
 from ..analytics.findings import Finding
 from . import case_detectors
 
@@ -63,6 +65,9 @@ class Family:
     name = ""
     prefixes: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
+    # Its findings are a county's own (an org, a grid, a street): on a roll-up database the county's
+    # engine raises them and the city sees them replicated, so the family does not run there.
+    county_only = False
 
     def owns(self, situation: str, kind: str | None) -> bool:
         return situation.startswith(self.prefixes) if self.prefixes else kind in self.kinds
@@ -73,6 +78,8 @@ class Family:
 
 class SlaRisk(Family):
     """Cases about to breach with no progress, per holding org (4)."""
+
+    county_only = True
 
     name, prefixes = "sla.risk", ("sla:risk:",)
 
@@ -89,6 +96,8 @@ class SlaRisk(Family):
 
 class Backlog(Family):
     """An org's open cases far above its usual count at this time on the previous 4 weeks (4)."""
+
+    county_only = True
 
     name, prefixes = "sla.backlog", ("sla:backlog:",)
 
@@ -111,6 +120,8 @@ class Offline(Family):
     Does not run while the ping feed is too coarse to tell (the seed's older days keep one ping
     an hour; a replay over them skips this family) or silent (the stale family reports that)."""
 
+    county_only = True
+
     name, prefixes = "staffing.offline", ("staffing:offline:",)
 
     def __init__(self, rules: staffing.StaffingRules = staffing.StaffingRules()):
@@ -131,6 +142,8 @@ class Offline(Family):
 class Uncovered(Family):
     """Grids with nobody on duty in working hours, per community (5)."""
 
+    county_only = True
+
     name, prefixes = "staffing.uncovered", ("staffing:uncovered:",)
 
     def __init__(self, rules: staffing.StaffingRules = staffing.StaffingRules()):
@@ -145,6 +158,8 @@ class Uncovered(Family):
 class Patrol(Family):
     """Patrol coverage behind by noon on a working day, per street (5): judged from noon to the end
     of working hours; its alerts are resolved when coverage catches up or the working day ends."""
+
+    county_only = True
 
     name, prefixes = "staffing.patrol", ("staffing:patrol:",)
 
@@ -163,7 +178,7 @@ class Stale(Family):
     """No new cases, flow steps or pings for unusually long in working hours (8). Outside working
     hours nothing is judged, but an open alert is resolved once cases and steps flow again."""
 
-    name, prefixes = "stale", ("stale:",)
+    name, prefixes = "stale", ("stale:feed",)
     key = "stale:feed"
 
     def __init__(self, rules: stale.StaleRules = stale.StaleRules(),
@@ -214,5 +229,22 @@ class CaseDetectors(Family):
         return list(case_detectors.case_findings(conn, ctx.root, ctx.m))
 
 
+class CountyFeeds(Family):
+    """A roll-up's county feeds: a county whose data stopped arriving (数据中断), on that county."""
+
+    name, prefixes = "feeds", ("stale:county:",)
+
+    def __init__(self, stale_after: float | None = None):
+        self.stale_after = stale_after
+
+    def run(self, conn, ctx):
+        if not ctx.root.rollup:
+            return None
+        stale_after = self.stale_after if self.stale_after is not None else get_settings().rollup_stale_seconds
+        fresh = rollup.freshness(conn, now=ctx.m.at, stale_after=stale_after)
+        feeds = {county: (f.stale, f.data_as_of) for county, f in fresh.items()}
+        return county_feed_findings(feeds, ctx.m.at, ctx.names(conn), lambda t: t.astimezone(ctx.m.tz))
+
+
 def default_families() -> list[Family]:
-    return [SlaRisk(), Backlog(), Offline(), Uncovered(), Patrol(), Stale(), CaseDetectors()]
+    return [SlaRisk(), Backlog(), Offline(), Uncovered(), Patrol(), Stale(), CaseDetectors(), CountyFeeds()]
