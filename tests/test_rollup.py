@@ -358,3 +358,17 @@ def test_a_source_without_logical_replication_gets_the_fix(world, tmp_path):
             rollup.subscribe(world["city"], "nothing", world["clusters"]["city"].libpq_uri("postgres"))
     finally:
         engine.dispose()
+    # A role without REPLICATION on the county, and one that may not subscribe on the city.
+    for cluster, db in ((world["clusters"][A], "platform"), (world["clusters"]["city"], "city")):
+        with make_engine(cluster.url(db)).begin() as conn:
+            conn.exec_driver_sql("DO $$ BEGIN CREATE ROLE plain_user LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+    county = make_engine(world["clusters"][A].url("platform").replace("postgres@", "plain_user@"))
+    city = make_engine(world["city_url"].replace("postgres@", "plain_user@"))
+    try:
+        with pytest.raises(rollup.RollupError, match="ALTER ROLE plain_user WITH REPLICATION"):
+            rollup.publish(county, A)
+        with pytest.raises(rollup.RollupError, match="may not create subscriptions"):
+            rollup.subscribe(city, "again", world["clusters"][A].libpq_uri("platform"))
+    finally:
+        county.dispose()
+        city.dispose()
