@@ -98,7 +98,7 @@ REGION_CODE_LENGTH = {"city": 4, "county": 6, "street": 9, "community": 12}
 
 # Code formats: (table, column) -> allowed lengths (all digits).
 CODE_FORMATS: dict[tuple[str, str], tuple[int, ...]] = {
-    ("regions", "code"): (4, 6, 9, 12),
+    ("regions", "code"): (2, 4, 6, 9, 12),
     ("regions", "parent_code"): (4, 6, 9),
     ("grids", "code"): (15,),
     ("grids", "community_code"): (12,),

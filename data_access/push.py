@@ -232,7 +232,7 @@ def place_names(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
     第三网格"; a county or city: its own name); the code itself when nothing is known. Whole
     deployment, no scope: messages go to channels, not to a user."""
     codes = {c for c in codes if c}
-    wanted = {c[:n] for c in codes for n in (4, 6, 9, 12) if len(c) >= n}
+    wanted = {c[:n] for c in codes for n in (2, 4, 6, 9, 12) if len(c) >= n}
     names = dict(conn.execute(select(r.code, r.name).where(r.code.in_(wanted))).all()) if wanted else {}
     grids = [c for c in codes if len(c) == 15]
     if grids:

@@ -48,7 +48,7 @@ def region_name(conn: Connection, scope: Scope, code: str) -> str | None:
 def region_path(conn: Connection, scope: Scope, code: str) -> list[tuple[str, str]]:
     """(code, name) from the scope's root down to ``code``, for the breadcrumb."""
     target = scope.narrow(code).region
-    prefixes = [target[:n] for n in (4, 6, 9, 12, 15) if n <= len(target) and len(target[:n]) >= len(scope.root)]
+    prefixes = [target[:n] for n in (2, 4, 6, 9, 12, 15) if n <= len(target) and len(target[:n]) >= len(scope.root)]
     names = {code: name for code, name in conn.execute(
         select(r.code, r.name).where(r.code.in_(prefixes), in_scope_or_above(scope, Region)))}
     if len(target) == 15:

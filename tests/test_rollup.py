@@ -338,6 +338,28 @@ def test_init_db_names_the_province_cities_and_counties_from_the_bundled_list(wo
         engine.dispose()
     assert levels == {"province": 1, "city": 13, "county": 95}
     assert names == {"32": "江苏省", "3205": "苏州市", "320585": "太仓市"}
+    # The province subscribes to the same county as the city (a second slot on its publication):
+    # province -> city -> county, the same figures at every level, the breadcrumb from 江苏省.
+    engine = make_engine(province_url)
+    try:
+        rollup.subscribe(engine, "taicang", world["clusters"][A].libpq_uri("platform"))
+        _wait("the province's copy of 太仓", lambda: _count_like(engine, "%") == _count_like(world["engines"][A], "%"))
+        m = Moment(world["now"], TZ)
+        own = _summary(world["engines"][A], Scope(A, A), m)
+        for region in ("32", CITY, A):
+            got = _summary(engine, Scope(region, "32"), m)
+            assert {k: got[k] for k in ("cases", "staffing", "rate_counts")} == \
+                {k: own[k] for k in ("cases", "staffing", "rate_counts")}, region
+        with engine.connect() as conn:
+            from data_access.regions import region_path
+            kids = figures.case_figures_by_child(conn, Scope("32", "32"), m)
+            path = region_path(conn, Scope("32", "32"), A + "100")
+        assert set(kids) == {CITY} and kids[CITY] == own["cases"]
+        assert [name for _, name in path][:3] == ["江苏省", "苏州市", "太仓市"]
+    finally:
+        from tests.pg_clusters import drop_subscription
+        drop_subscription(province_url, "gw_taicang")
+        engine.dispose()
     with world["city"].connect() as conn:  # the city: its province above, its own counties below
         codes = set(conn.execute(text("SELECT code FROM regions WHERE length(code) <= 6")).scalars())
     assert {"32", "3205", A, B} <= codes and not any(c.startswith("3201") for c in codes)

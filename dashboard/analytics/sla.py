@@ -163,7 +163,7 @@ def _org_index(orgs: pd.DataFrame) -> dict[int, tuple[str, str | None, str | Non
 
 def _region_in(region: str | None, root: str) -> str:
     """The org's jurisdiction when it is a well-formed code inside the root, else the root."""
-    if isinstance(region, str) and region.isdigit() and len(region) in (4, 6, 9, 12) and region.startswith(root):
+    if isinstance(region, str) and region.isdigit() and len(region) in (2, 4, 6, 9, 12) and region.startswith(root):
         return region
     return root
 
