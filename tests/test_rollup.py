@@ -394,3 +394,33 @@ def test_a_source_without_logical_replication_gets_the_fix(world, tmp_path):
     finally:
         county.dispose()
         city.dispose()
+
+
+@pytest.mark.browser
+def test_the_city_wall_marks_the_stale_county_in_its_ranking_and_map_and_clears_it(world, dash_duo):
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from dashboard.app import create_app
+    from dashboard.core.config import Settings
+    from tests.test_outage_proxy import free_port
+
+    app = create_app(Settings(database_url=world["city_url"], root=CITY, secret_key="rollup-test",
+                              rollup_stale_seconds=STALE_AFTER), auth=False)
+    dash_duo.start_server(app, port=free_port())
+    wait = WebDriverWait(dash_duo.driver, 45, poll_frequency=0.25)
+    script = ("return Array.from(document.querySelectorAll('.rt-row[data-stale=true]'))"
+              ".map(e => e.textContent)")
+    label = "return Array.from(document.querySelectorAll('.leaflet-tooltip')).map(e => e.textContent).join('|')"
+    rows = wait.until(lambda d: d.execute_script(script) or None)
+    assert not any("吴中区" in r or "太仓市" in r for r in rows)  # the connected counties are live
+    assert any("未接入" in r for r in rows)  # 常熟市 and the others: never connected
+    world["proxy"].cut()
+    try:
+        stale = wait.until(lambda d: [r for r in d.execute_script(script) if "吴中区" in r] or None)
+        assert "停更" in stale[0]
+        wait.until(lambda d: "吴中区（停更" in d.execute_script(label))
+        assert not any("太仓市" in r for r in dash_duo.driver.execute_script(script))
+    finally:
+        world["proxy"].restore()
+    wait.until(lambda d: not [r for r in d.execute_script(script) if "吴中区" in r])
+    assert dash_duo.get_logs() == [] or all(e["level"] != "SEVERE" for e in dash_duo.get_logs())
