@@ -65,7 +65,8 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 CITY_DB = os.environ.get("GRIDWALL_BENCH_CITY_DB", "gridwall_city_bench")
 CITY_URL = os.environ.get("GRIDWALL_BENCH_CITY_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/{CITY_DB}")
-CITY_META = VAR / "rollup_city.json"
+CITY_ADMIN_URL = os.environ.get("GRIDWALL_BENCH_CITY_ADMIN_URL", PG_ADMIN_URL)  # another server: see docstring
+CITY_META = Path(os.environ.get("GRIDWALL_BENCH_CITY_META", VAR / "rollup_city.json"))
 ROOT = "3201"  # 南京市
 SOURCE_COUNTY = "320585"  # the bench county (太仓市) every county is cloned from
 DEFAULT_NOW = "2026-11-26T10:30:00+08:00"  # docs/benchmarks.md section 1
@@ -136,7 +137,7 @@ def ensure_bench(now: str) -> dict:
 def recreate_city_db() -> None:
     import psycopg
 
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+    with psycopg.connect(CITY_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{CITY_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{CITY_DB}"')
 
@@ -189,6 +190,10 @@ def column_list(table: str) -> str:
     return ", ".join(c.name for c in TABLES[table].columns)
 
 
+def load_order(skip_actions: bool) -> list[str]:
+    return [t for t in LOAD_ORDER if not (skip_actions and t == "case_actions")]
+
+
 def copy_from_bench(schema: str, dst: str, ping_from, tables=LOAD_ORDER) -> dict[str, float]:
     """Stream every table of the bench county into ``schema`` (codes rewritten): COPY (SELECT ...) TO
     STDOUT in gridwall_bench piped into COPY ... FROM STDIN here, binary format."""
@@ -209,11 +214,11 @@ def copy_from_bench(schema: str, dst: str, ping_from, tables=LOAD_ORDER) -> dict
     return timings
 
 
-def clone_in_city(src_schema: str, src_code: str, schema: str, dst: str) -> dict[str, float]:
+def clone_in_city(src_schema: str, src_code: str, schema: str, dst: str, tables=LOAD_ORDER) -> dict[str, float]:
     """INSERT INTO gw_<dst>.t SELECT <codes rewritten> FROM gw_<src>.t, table by table."""
     timings = {}
     with city_conn() as conn:
-        for table in LOAD_ORDER:
+        for table in tables:
             t0 = time.perf_counter()
             conn.execute(f'INSERT INTO "{schema}"."{table}" ({column_list(table)}) '
                          f'SELECT {rewritten(table, src_code, dst)} FROM "{src_schema}"."{table}"')
@@ -241,7 +246,7 @@ def create_indexes(statements: list[str], jobs: int) -> None:
     run_parallel(jobs, parts, worker)
 
 
-def build_plain(jobs: int) -> dict[str, float]:
+def build_plain(jobs: int, tables=LOAD_ORDER) -> dict[str, float]:
     """Schema ``plain``: the contract tables with gridwall's indexes (and the cases' home_code),
     holding every county's rows as the views show them."""
     timings = {}
@@ -265,8 +270,8 @@ def build_plain(jobs: int) -> dict[str, float]:
         return table, _seconds(t)
 
     # The two biggest on their own connection each, then the rest.
-    order = ["case_actions", "cases", "staff_pings"] + [t for t in LOAD_ORDER if t not in
-                                                         ("case_actions", "cases", "staff_pings")]
+    order = [t for t in ["case_actions", "cases", "staff_pings"] if t in tables] + [
+        t for t in tables if t not in ("case_actions", "cases", "staff_pings")]
     for table, s in run_parallel(jobs, order, fill):
         timings[f"fill {table}"] = s
     t1 = time.perf_counter()
@@ -283,6 +288,7 @@ def build(args) -> int:
     meta = ensure_bench(args.now)
     at = datetime.fromisoformat(meta["now"]).astimezone(UTC)
     counties = city_counties(args.counties)
+    tables = load_order(args.skip_actions)
     # The last N local days of pings (None: all of them).
     ping_from = Moment(at, TZ).midnight - timedelta(days=args.ping_days - 1) if args.ping_days else None
 
@@ -308,7 +314,7 @@ def build(args) -> int:
 
     first, rest = srcs[0], srcs[1:]
     t0 = time.perf_counter()
-    timings[f"copy from gridwall_bench -> {first.schema}"] = per = copy_from_bench(first.schema, first.county, ping_from)
+    timings[f"copy from gridwall_bench -> {first.schema}"] = per = copy_from_bench(first.schema, first.county, ping_from, tables)
     t_copy = _seconds(t0)
     print(f"{first.schema}: COPY from gridwall_bench {t_copy}s {per}", flush=True)
     method = args.clone
@@ -316,7 +322,7 @@ def build(args) -> int:
         second = rest.pop(0)
         t0 = time.perf_counter()
         timings[f"insert-select {first.schema} -> {second.schema}"] = per = clone_in_city(
-            first.schema, first.county, second.schema, second.county)
+            first.schema, first.county, second.schema, second.county, tables)
         t_insert = _seconds(t0)
         print(f"{second.schema}: INSERT ... SELECT in the city {t_insert}s {per}", flush=True)
         method = "insert" if t_insert <= t_copy else "copy"
@@ -327,9 +333,9 @@ def build(args) -> int:
     def one(s):
         t = time.perf_counter()
         if method == "insert":
-            clone_in_city(first.schema, first.county, s.schema, s.county)
+            clone_in_city(first.schema, first.county, s.schema, s.county, tables)
         else:
-            copy_from_bench(s.schema, s.county, ping_from)
+            copy_from_bench(s.schema, s.county, ping_from, tables)
         print(f"  {s.schema}: {_seconds(t)}s", flush=True)
     run_parallel(args.jobs, rest, one)
     timings[f"clone {len(rest)} counties ({method}, {args.jobs} jobs)"] = _seconds(t0)
@@ -345,7 +351,7 @@ def build(args) -> int:
                          "ON CONFLICT (county_code) DO UPDATE SET beat_at = EXCLUDED.beat_at", (s.county, at))
 
     if not args.no_plain:
-        plain = build_plain(args.jobs)
+        plain = build_plain(args.jobs, tables)
         timings.update(plain)
         print(f"plain tables: {plain}", flush=True)
 
@@ -361,7 +367,7 @@ def build(args) -> int:
             "source_county": SOURCE_COUNTY, "counties": counties,
             "slots": {s.county: s.slot for s in srcs},
             "pings": "all (3 days)" if not args.ping_days else f"from {ping_from.isoformat()}",
-            "plain": not args.no_plain, "timings_s": timings, "sizes": sizes, "rows": counts,
+            "plain": not args.no_plain, "case_actions": not args.skip_actions, "timings_s": timings, "sizes": sizes, "rows": counts,
             "machine": machine_info(CITY_URL), "git": git_head(), "disk_after": _df()}
     VAR.mkdir(parents=True, exist_ok=True)
     CITY_META.write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str) + "\n")
@@ -470,12 +476,16 @@ def side_by_side(fns: dict, *, reps: int, warmup: int) -> dict[str, dict[str, fl
                    "p95": float(np.percentile(t, 95)), "min": min(t), "max": max(t)} for name, t in times.items()}
 
 
-def open_layout(engine, search_path: str | None):
-    """One connection reading the given layout: None = the roll-up's views (public)."""
+def open_layout(engine, search_path: str | None, settings: list[str] = ()):
+    """One connection reading the given layout: None = the roll-up's views (public). ``settings``:
+    NAME=VALUE session settings (--pg-set), e.g. jit=off."""
     conn = engine.connect()
     if search_path:
         conn.exec_driver_sql(f"SET search_path TO {search_path}")
-        conn.commit()
+    for setting in settings:
+        name, value = setting.split("=", 1)
+        conn.exec_driver_sql(f"SET {name} = '{value}'")
+    conn.commit()
     return conn
 
 
@@ -503,9 +513,11 @@ def measure_main(args) -> int:
     print(f"T = {m.local_iso()}  git {git_head()}  {len(srcs)} counties  "
           + "  ".join(f"{k}: {v}" for k, v in info.items()), flush=True)
 
-    views = open_layout(engine, None)
-    plain = open_layout(engine, f"{PLAIN}, public") if has_plain else None
-    alone = open_layout(engine, f"gw_{county}, public")
+    views = open_layout(engine, None, args.pg_set)
+    plain = open_layout(engine, f"{PLAIN}, public", args.pg_set) if has_plain else None
+    alone = open_layout(engine, f"gw_{county}, public", args.pg_set)
+    if args.pg_set:
+        print(f"session settings on every connection: {', '.join(args.pg_set)}", flush=True)
     vcur = views.connection.driver_connection.cursor()
     pcur = plain.connection.driver_connection.cursor() if plain else None
     acur = alone.connection.driver_connection.cursor()
@@ -658,13 +670,13 @@ def measure_main(args) -> int:
         if plain is not None:
             layouts.insert(1, ("plain_root", plain, pcur, root))
         for name, conn, cur, scope in layouts:
-            path = OUT / f"rollup_city_{name}.txt"
+            path = OUT / f"rollup_city_{name}{args.explain_tag}.txt"
             stmts = capture_statements(engine, lambda: (figures.summary(conn, scope, m),
                                                         figures.case_figures_by_child(conn, scope, m)))
             stmts.sort(key=lambda s: -s[0])
             with path.open("w") as f:
                 f.write(f"# {name}: gridwall summary + case_figures_by_child for {scope.region} (root {scope.root}) "
-                        f"at {m.at.isoformat()}, slowest first\n\n")
+                        f"at {m.at.isoformat()}, slowest first; session settings: {args.pg_set or 'server defaults'}\n\n")
                 for ms, statement, params in stmts:
                     f.write(f"## gridwall {ms:.2f} ms\n{statement}\n-- {params}\n\n"
                             f"{explain(cur, 'postgresql', statement, params)}\n\n")
@@ -711,12 +723,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="connections cloning / indexing at a time")
     ap.add_argument("--ping-days", type=int, default=0, help="copy only the last N local days of pings (0: all)")
     ap.add_argument("--no-plain", action="store_true", help="skip the plain tables")
+    ap.add_argument("--skip-actions", action="store_true",
+                    help="leave case_actions empty (the figures never read them; saves 1.6 GB a county)")
     ap.add_argument("--now", default=DEFAULT_NOW, help="--now for load_1m.py when it has to run")
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--county", help="the county compared through the views and alone (default: the first)")
     ap.add_argument("--at", help="ISO moment T (default: when the bench data ends)")
     ap.add_argument("--check-bench", action="store_true", help="also check the county against gridwall_bench")
+    ap.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a session setting for every measured connection, e.g. jit=off (repeatable)")
+    ap.add_argument("--explain-tag", default="", help="suffix of the EXPLAIN files (bench/out/rollup_city_<layout><tag>.txt)")
     ap.add_argument("--no-explain", dest="explain", action="store_false")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)

@@ -41,7 +41,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("pool_size", 5)
     # Up to 20 per process: a worker's threads (32-64 with open walls) check a session per request.
     kwargs.setdefault("max_overflow", 15)
-    connect_args = {"connect_timeout": 3}
+    # JIT compiles a plan whose estimated cost is high, as a roll-up's views are: 300-400 ms of
+    # compiling for statements that run in tens of ms (bench/rollup_city.py, docs/scale.md).
+    # (Added to the URL's own ``options``, which connect_args would otherwise replace.)
+    options = " ".join(filter(None, [make_url(url).query.get("options"), "-c jit=off"]))
+    connect_args = {"connect_timeout": 3, "options": options}
     if make_url(url).get_driver_name() == "psycopg":
         # psycopg prepares a statement on its 5th run and PostgreSQL then may switch to a generic
         # plan, blind to how narrow the time windows are: rate_figures at the root went from 3 ms

@@ -18,13 +18,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import BindParameter
 
 from .models import Alert, Case, Grid, Staff, StaffPing, StaffShift
+from . import rollup_figures
 from .moment import Moment
-from .scope import Scope
+from .scope import COUNTY_LENGTH, Scope
 from .scoped import child_key, in_scope, in_scope_param, params_key, scope_params
 from .sqlfuncs import epoch_seconds
 
 CASE_KEYS = ("open", "overdue", "warning", "accept_overdue", "dispatch_overdue", "new_today", "closed_today")
 RATE_KEYS = ("on_time", "closed", "satisfied", "self_resolved")
+RATE_COUNT_KEYS = ("due", "on_time", "closed", "rated", "satisfied", "patrol_closed", "self_resolved")
 STAFFING_KEYS = ("grids", "grids_staffed", "workers", "on_duty", "online", "patrolled_today")
 ALERT_STATUSES = ("new", "acknowledged")
 
@@ -164,6 +166,10 @@ def case_figures_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str
     Unlocated cases (NULL grid code, root only) are keyed None; on a roll-up database above the
     county they fall in the child holding the county they came from.
     """
+    if scope.rollup:
+        above = len(scope.region) < COUNTY_LENGTH
+        rows = rollup_figures.by_child(conn, scope, m, case_figures if above else case_figures_by_child, CASE_KEYS)
+        return {key: {**dict.fromkeys(CASE_KEYS, 0), **row} for key, row in rows.items()}
     group = child_key(scope, Case.__table__)
     if group is None:
         return {}
@@ -243,13 +249,24 @@ def alert_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
     return counts
 
 
-def summary(conn: Connection, scope: Scope, m: Moment) -> dict[str, Any]:
-    """All figures of the contract for one region and moment, shaped like ``/api/v1/summary``."""
-    # The case figures and the rates in one pass: a row is read when any of them counts it.
+def _counts(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
+    """The case figures and the counts behind the rates in one pass: a row is read when any of them counts it."""
     case_cols, case_rows = _case_columns()
     rate_cols, rate_rows = _rate_columns()
-    r = _grouped(conn, case_cols + rate_cols, and_(or_(case_rows, rate_rows), _in_case_scope(scope)),
-                 None, _moment_params(m))[None]
+    return _grouped(conn, case_cols + rate_cols, and_(or_(case_rows, rate_rows), _in_case_scope(scope)),
+                    None, _moment_params(m))[None]
+
+
+def summary(conn: Connection, scope: Scope, m: Moment) -> dict[str, Any]:
+    """All figures of the contract for one region and moment, shaped like ``/api/v1/summary``.
+
+    On a roll-up database, the sum of the counties' own (``data_access.rollup_figures``)."""
+    if scope.rollup:
+        r = rollup_figures.summary(conn, scope, m, _counts, staffing_figures, alert_figures)
+        counts = {**dict.fromkeys(CASE_KEYS + RATE_COUNT_KEYS, 0), **r["counts"]}
+        return {"cases": {k: counts[k] for k in CASE_KEYS}, "rates_7d": _rates(counts),
+                "staffing": {k: r["staffing"].get(k, 0) for k in STAFFING_KEYS}, "alerts": r["alerts"]}
+    r = _counts(conn, scope, m)
     return {
         "cases": {k: r[k] for k in CASE_KEYS},
         "rates_7d": _rates(r),

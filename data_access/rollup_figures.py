@@ -1,0 +1,134 @@
+"""A roll-up's figures as the sum of its counties' own (contract 1.1: "every figure at the city root
+equals the sum of the counties' own").
+
+Read through the roll-up's views, a city's summary costs about three times the same statements on
+one plain table of all its cases: the views' mapped ids keep the staffing joins from using their
+indexes (bench/rollup_city.py, docs/scale.md). Here each county's figures are computed on that
+county's own schema, exactly as its own wall computes them (the same statements, the ids as the
+county made them), the counties side by side on pooled connections, and then summed: counts add,
+rates are summed numerators over summed denominators. A region inside one county reads that county's
+schema alone. The roll-up's own alerts (its cross-county engine's) are counted through the view.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+
+from .moment import Moment
+from .rollup import county_schema, sources
+from .scope import COUNTY_LENGTH, Scope
+
+T = TypeVar("T")
+FANOUT = 4  # counties read at once; PostgreSQL runs them on its cores while Python waits
+
+_pool = ThreadPoolExecutor(max_workers=FANOUT, thread_name_prefix="gw-county")
+
+# Each county's counts as the summary last read them, for the children of the same moment: the wall
+# asks for both at once, and a city's children above the county are those very counts.
+RECENT_SECONDS = 10.0
+_recent: dict[tuple, tuple[float, dict]] = {}
+_recent_lock = threading.Lock()
+
+
+def _remember(key: tuple, counts: dict) -> None:
+    now = time.monotonic()
+    with _recent_lock:
+        if len(_recent) > 512:
+            for k in [k for k, (at, _) in _recent.items() if now - at > RECENT_SECONDS]:
+                del _recent[k]
+        _recent[key] = (now, counts)
+
+
+def _recalled(key: tuple) -> dict | None:
+    with _recent_lock:
+        hit = _recent.get(key)
+    return hit[1] if hit and time.monotonic() - hit[0] <= RECENT_SECONDS else None
+
+
+def _key(engine: Engine, county: str, scope: Scope, m: Moment) -> tuple:
+    return (engine.url.render_as_string(hide_password=False), county, scope.region, m.at)
+
+
+def counties_in(conn: Connection, scope: Scope) -> list[str]:
+    """The subscribed counties whose rows the scope covers."""
+    region = scope.region
+    return [s.county for s in sources(conn)
+            if s.county.startswith(region) or region.startswith(s.county)]
+
+
+@contextmanager
+def county_connection(engine: Engine, county: str) -> Iterator[Connection]:
+    """A connection that reads ``county``'s own schema by the contract's table names (one transaction)."""
+    with engine.connect() as conn, conn.begin():
+        conn.exec_driver_sql(f'SET LOCAL search_path TO "{county_schema(county)}", public')
+        yield conn
+
+
+def county_scope(scope: Scope, county: str) -> Scope:
+    """The scope as the county's own wall has it: rooted at the county (its unlocated cases at its
+    root), narrowed to the scope's region when that lies inside the county."""
+    region = scope.region if len(scope.region) >= COUNTY_LENGTH else county
+    return Scope(region=region, root=county)
+
+
+def per_county(engine: Engine, counties: list[str], scope: Scope,
+               read: Callable[[Connection, Scope], T]) -> dict[str, T]:
+    """``read(conn, county_scope)`` on each county's own schema, several at once."""
+    def one(county: str) -> T:
+        with county_connection(engine, county) as conn:
+            return read(conn, county_scope(scope, county))
+
+    if len(counties) == 1:
+        return {counties[0]: one(counties[0])}
+    return dict(zip(counties, _pool.map(one, counties)))
+
+
+def add(dicts: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0) + (v or 0)
+    return out
+
+
+def summary(conn: Connection, scope: Scope, m: Moment, raw_counts, staffing, alerts) -> dict[str, Any]:
+    """The summary of a roll-up scope: each county's raw counts and staffing, summed; the alerts
+    through the view (the counties' replicated ones and the roll-up's own)."""
+    counties = counties_in(conn, scope)
+
+    def read(c: Connection, s: Scope):
+        counts = raw_counts(c, s, m)
+        _remember(_key(conn.engine, s.root, s, m), counts)
+        return counts, staffing(c, s, m)
+
+    parts = per_county(conn.engine, counties, scope, read)
+    counts = add([p[0] for p in parts.values()])
+    staff = add([p[1] for p in parts.values()])
+    return {"counts": counts, "staffing": staff, "alerts": alerts(conn, scope, m)}
+
+
+def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, case_keys) -> dict[str, dict[str, int]]:
+    """Each child's figures, from each county's own (``county_by_child(conn, county_scope, m)`` keyed by
+    the county's children, or by None for the county as a whole when the scope is above it)."""
+    counties = counties_in(conn, scope)
+    above = len(scope.region) < COUNTY_LENGTH
+    known = {c: _recalled(_key(conn.engine, c, county_scope(scope, c), m)) for c in counties} if above else {}
+    parts = {c: v for c, v in known.items() if v is not None}
+    missing = [c for c in counties if c not in parts]
+    if missing:
+        parts.update(per_county(conn.engine, missing, scope, lambda c, s: county_by_child(c, s, m)))
+    if len(scope.region) >= COUNTY_LENGTH:
+        return next(iter(parts.values()), {})
+    n = {2: 4, 4: 6}[len(scope.region)]
+    out: dict[str, dict[str, int]] = {}
+    for county, rows in parts.items():
+        key = county[:n]
+        out[key] = add([out.get(key, {}), {k: rows[k] for k in case_keys}])
+    return out
