@@ -1,6 +1,6 @@
 """A city roll-up of 10 counties x 1,000,000 cases: gridwall's root summary and children against plain tables.
 
-    .venv/bin/python bench/rollup_city.py --build            # once: gridwall_city_bench (~10 GB per 10 counties x 2)
+    .venv/bin/python bench/rollup_city.py --build      # once: gridwall_city_bench, ~15 min, 43 GB (14 GB with --skip-actions)
     .venv/bin/python bench/rollup_city.py [--reps 30] [--warmup 5]
 
 Build (``--build``): makes sure the 1M-case county of bench/load_1m.py exists in ``gridwall_bench``
@@ -18,14 +18,28 @@ own indexes (``Base.metadata.create_all`` with ``schema_translate_map``) holding
 with the ids made unique as the views make them (``id * 1000 + slot``) and the cases' ``home_code``:
 what a home-made copier into one set of tables would give. Filled from the views.
 
-Measurement (default): at T = the moment the bench data ends, on one connection per layout, after
-``--warmup`` calls, ``--reps`` times each, taking turns: gridwall's ``summary`` and
-``case_figures_by_child`` for the city root (each and together) on the views, gridwall's same
-functions on the plain tables (``search_path`` plain, public), the hand-written statements of
-bench/plain_sql.py (plus a hand-written by-child statement) on the plain tables and on the views;
-one county through the views against that county's schema alone. Checks that every way gives the
-same figures (and 10x the county's counts at the root), prints a markdown table and writes
-EXPLAIN (ANALYZE, BUFFERS) of the statements, slowest first, to bench/out/rollup_city_*.txt.
+Measurement (default): at T = the moment the bench data ends, after ``--warmup`` calls, ``--reps``
+times each, taking turns (alternating order), medians / p90 / p95:
+
+- ``gridwall``: ``figures.summary`` and ``figures.case_figures_by_child`` for the city root (each and
+  together) exactly as the app calls them; on a roll-up they now add up each county's figures read on
+  its own schema, several counties at a time on pooled connections (data_access/rollup_figures.py),
+  and the children reuse the counts the summary just read ("not reusing": that memory emptied first);
+- ``one statement per group``: gridwall's own statements run once over the tables the connection's
+  search_path names: the roll-up's views (what the roll-up did before rollup_figures), or the plain
+  tables (search_path plain, public), or one county's schema alone;
+- ``hand SQL``: bench/plain_sql.py's statements (plus a hand-written by-child statement) on the plain
+  tables, on the views and on the county alone;
+- one county through the roll-up (``Scope(county, 3201)``) against that county's schema alone.
+
+Every way must give the same figures (and 10x the county's counts at the root) or it stops. Prints a
+markdown table and writes EXPLAIN (ANALYZE, BUFFERS) of the statements, slowest first, to
+bench/out/rollup_city_*.txt. ``--pg-set NAME=VALUE`` replaces gridwall's session options (make_engine
+sets ``-c jit=off``) on every connection, e.g. ``--pg-set jit=on``.
+
+Another server (e.g. one with a bigger shared_buffers): GRIDWALL_BENCH_CITY_ADMIN_URL,
+GRIDWALL_BENCH_CITY_URL and GRIDWALL_BENCH_CITY_META (default var/rollup_city.json) point the city
+database elsewhere; the bench county is still read from gridwall_bench (GRIDWALL_BENCH_PG_URL).
 """
 
 from __future__ import annotations
@@ -495,6 +509,37 @@ def scaled(fig: dict, k: int) -> dict:
             for group, vals in fig.items()}
 
 
+# --- gridwall's one-statement-per-group figures, whatever the layout ---------------------------------
+# data_access.figures.summary/case_figures_by_child on a roll-up now add up each county's figures read
+# on its own schema (data_access/rollup_figures.py). These run gridwall's own statements once over the
+# tables the connection's search_path names (the roll-up's views, or the plain tables), as the
+# roll-up did before: the yardstick for what the views cost.
+
+def one_statement_summary(conn, scope: Scope, m: Moment) -> dict:
+    counts = getattr(figures, "_counts", None)
+    if counts is None:  # before rollup_figures: summary() was this
+        return figures.summary(conn, scope, m)
+    r = counts(conn, scope, m)
+    return {"cases": {k: r[k] for k in figures.CASE_KEYS}, "rates_7d": figures._rates(r),
+            "staffing": figures.staffing_figures(conn, scope, m), "alerts": figures.alert_figures(conn, scope, m)}
+
+
+def one_statement_children(conn, scope: Scope, m: Moment) -> dict:
+    from data_access.models import Case
+    from data_access.scoped import child_key
+
+    group = child_key(scope, Case.__table__)
+    return {key: {**dict.fromkeys(CASE_KEYS, 0), **row}
+            for key, row in figures._case_counts(conn, scope, m, group).items() if any(row.values())}
+
+
+def forget_recent() -> None:
+    """Empty rollup_figures' memory of the counties' counts (the children reuse the summary's)."""
+    rf = sys.modules.get("data_access.rollup_figures")
+    if rf is not None and hasattr(rf, "_recent"):
+        rf._recent.clear()
+
+
 def measure_main(args) -> int:
     city = json.loads(CITY_META.read_text()) if CITY_META.exists() else {}
     meta = read_meta()
@@ -502,22 +547,33 @@ def measure_main(args) -> int:
     if not at_text:
         raise SystemExit("no T: build first (--build) or give --at")
     m = Moment(datetime.fromisoformat(at_text).astimezone(UTC), TZ)
-    engine = make_engine(CITY_URL, pool_size=8)
+    extra = {}
+    if args.pg_set:  # replaces make_engine's own session options (jit=off) on every pooled connection
+        extra["connect_args"] = {"options": " ".join(f"-c {x}" for x in args.pg_set)}
+    engine = make_engine(CITY_URL, pool_size=8, **extra)
+    if args.fanout:  # an experiment: rollup_figures' thread pool with another width (product code untouched)
+        from data_access import rollup_figures
+
+        rollup_figures._pool = ThreadPoolExecutor(max_workers=args.fanout, thread_name_prefix="gw-county")
+        rollup_figures.FANOUT = args.fanout
     with engine.connect() as c0:
         srcs = sources(c0)
         has_plain = bool(c0.exec_driver_sql(f"SELECT to_regclass('{PLAIN}.cases')").scalar())
+        session = {name: c0.exec_driver_sql(f"SHOW {name}").scalar()
+                   for name in ("jit", "max_parallel_workers_per_gather", "work_mem", "shared_buffers")}
     if not srcs:
         raise SystemExit(f"{CITY_DB} has no counties: run with --build first")
     county = args.county or srcs[0].county
     info = machine_info(CITY_URL)
+    fanout = getattr(sys.modules.get("data_access.rollup_figures"), "FANOUT", None)
     print(f"T = {m.local_iso()}  git {git_head()}  {len(srcs)} counties  "
           + "  ".join(f"{k}: {v}" for k, v in info.items()), flush=True)
+    print(f"gridwall's sessions: {session}; roll-up fan-out: {fanout or 'none (one statement through the views)'}",
+          flush=True)
 
     views = open_layout(engine, None, args.pg_set)
     plain = open_layout(engine, f"{PLAIN}, public", args.pg_set) if has_plain else None
     alone = open_layout(engine, f"gw_{county}, public", args.pg_set)
-    if args.pg_set:
-        print(f"session settings on every connection: {', '.join(args.pg_set)}", flush=True)
     vcur = views.connection.driver_connection.cursor()
     pcur = plain.connection.driver_connection.cursor() if plain else None
     acur = alone.connection.driver_connection.cursor()
@@ -531,12 +587,16 @@ def measure_main(args) -> int:
     # --- same numbers first --------------------------------------------------------------------
     t0 = time.perf_counter()
     answers = {
-        "views root summary": figures.summary(views, root, m),
-        "views root children": figures.case_figures_by_child(views, root, m),
-        "views county summary": figures.summary(views, cscope, m),
-        "views county children": figures.case_figures_by_child(views, cscope, m),
-        "alone county summary": figures.summary(alone, cscope_alone, m),
-        "alone county children": figures.case_figures_by_child(alone, cscope_alone, m),
+        "gridwall root summary": figures.summary(views, root, m),
+        "gridwall root children": figures.case_figures_by_child(views, root, m),
+        "gridwall county summary": figures.summary(views, cscope, m),
+        "gridwall county children": figures.case_figures_by_child(views, cscope, m),
+        "views root summary": one_statement_summary(views, root, m),
+        "views root children": one_statement_children(views, root, m),
+        "views county summary": one_statement_summary(views, cscope, m),
+        "views county children": one_statement_children(views, cscope, m),
+        "alone county summary": one_statement_summary(alone, cscope_alone, m),
+        "alone county children": one_statement_children(alone, cscope_alone, m),
         "hand alone county summary": plain_sql.summary(acur, "postgresql", ask_county),
         "hand alone county children": plain_children(acur, ask_county, rollup=False),
         "hand views root summary": plain_sql.summary(vcur, "postgresql", ask_root),
@@ -544,8 +604,8 @@ def measure_main(args) -> int:
     }
     if plain is not None:
         answers.update({
-            "plain root summary": figures.summary(plain, root, m),
-            "plain root children": figures.case_figures_by_child(plain, root, m),
+            "plain root summary": one_statement_summary(plain, root, m),
+            "plain root children": one_statement_children(plain, root, m),
             "hand plain root summary": plain_sql.summary(pcur, "postgresql", ask_root),
             "hand plain root children": plain_children(pcur, ask_root, rollup=True),
         })
@@ -557,95 +617,110 @@ def measure_main(args) -> int:
             problems.append(f"{a} != {b}:\n  {answers[a]}\n  {transform(answers[b])}")
 
     for kind in ("summary", "children"):
-        for other in ("plain root", "hand plain root", "hand views root"):
+        for other in ("views root", "plain root", "hand plain root", "hand views root"):
             if f"{other} {kind}" in answers:
-                same(f"views root {kind}", f"{other} {kind}")
-        same(f"views county {kind}", f"alone county {kind}")
-        same(f"views county {kind}", f"hand alone county {kind}")
-    same("views root summary", "views county summary", lambda f: scaled(f, len(srcs)))
+                same(f"gridwall root {kind}", f"{other} {kind}")
+        for other in ("views county", "alone county", "hand alone county"):
+            same(f"gridwall county {kind}", f"{other} {kind}")
+    same("gridwall root summary", "gridwall county summary", lambda f: scaled(f, len(srcs)))
     # The root's children are the counties: each with the county's whole case figures (clones).
-    want_children = {s.county: answers["views county summary"]["cases"] for s in srcs}
-    if answers["views root children"] != want_children:
-        problems.append(f"root children are not one equal entry per county: {answers['views root children']}")
+    want_children = {s.county: answers["gridwall county summary"]["cases"] for s in srcs}
+    if answers["gridwall root children"] != want_children:
+        problems.append(f"root children are not one equal entry per county: {answers['gridwall root children']}")
     if args.check_bench:
-        import psycopg  # noqa: F401
-
         beng = make_engine(PG_URL)
         with beng.connect() as b:
-            orig = figures.summary(b, Scope(SOURCE_COUNTY, SOURCE_COUNTY), m)
+            orig = one_statement_summary(b, Scope(SOURCE_COUNTY, SOURCE_COUNTY), m)
         beng.dispose()
         answers["bench county summary"] = orig
-        same("views county summary", "bench county summary")
+        same("gridwall county summary", "bench county summary")
     if problems:
         print("FIGURES DISAGREE:\n" + "\n".join(problems), flush=True)
         return 2
-    print("figures agree: views = plain tables = hand SQL; county through the views = county alone"
-          + (" = the bench county" if args.check_bench else "") + f"; root = {len(srcs)} x county", flush=True)
-    print(json.dumps({k: answers[k] for k in ("views root summary", "views root children")}, ensure_ascii=False,
-                     default=str), flush=True)
+    print("figures agree: gridwall = one statement through the views = on the plain tables = hand SQL; county = "
+          "county alone" + (" = the bench county" if args.check_bench else "") + f"; root = {len(srcs)} x county",
+          flush=True)
+    print(json.dumps({k: answers[k] for k in ("gridwall root summary", "gridwall root children")},
+                     ensure_ascii=False, default=str), flush=True)
 
     # --- timings -------------------------------------------------------------------------------
     rows = []
 
-    def both(conn, scope):
-        return lambda: (figures.summary(conn, scope, m), figures.case_figures_by_child(conn, scope, m))
+    def gw_both(scope):
+        return lambda: (figures.summary(views, scope, m), figures.case_figures_by_child(views, scope, m))
+
+    def gw_both_cold(scope):
+        return lambda: (forget_recent(), figures.summary(views, scope, m),
+                        forget_recent(), figures.case_figures_by_child(views, scope, m))
+
+    def one_both(conn, scope):
+        return lambda: (one_statement_summary(conn, scope, m), one_statement_children(conn, scope, m))
 
     def hand_both(cur, ask, rollup):
         return lambda: (plain_sql.summary(cur, "postgresql", ask), plain_children(cur, ask, rollup))
 
+    has_p = plain is not None
     groups = [
         (f"root {ROOT}", "**summary + children**", {
-            "gridwall views": both(views, root),
-            **({"gridwall plain tables": both(plain, root),
-                "hand SQL plain tables": hand_both(pcur, ask_root, True)} if plain else {}),
+            "gridwall": gw_both(root),
+            "gridwall, children not reusing the summary's counts": gw_both_cold(root),
+            "one statement per group, views": one_both(views, root),
+            **({"one statement per group, plain tables": one_both(plain, root),
+                "hand SQL plain tables": hand_both(pcur, ask_root, True)} if has_p else {}),
             "hand SQL views": hand_both(vcur, ask_root, True),
         }),
         (f"root {ROOT}", "summary", {
-            "gridwall views": lambda: figures.summary(views, root, m),
-            **({"gridwall plain tables": lambda: figures.summary(plain, root, m),
-                "hand SQL plain tables": lambda: plain_sql.summary(pcur, "postgresql", ask_root)} if plain else {}),
+            "gridwall": lambda: figures.summary(views, root, m),
+            "one statement per group, views": lambda: one_statement_summary(views, root, m),
+            **({"one statement per group, plain tables": lambda: one_statement_summary(plain, root, m),
+                "hand SQL plain tables": lambda: plain_sql.summary(pcur, "postgresql", ask_root)} if has_p else {}),
             "hand SQL views": lambda: plain_sql.summary(vcur, "postgresql", ask_root),
         }),
         (f"root {ROOT}", "case_figures_by_child", {
-            "gridwall views": lambda: figures.case_figures_by_child(views, root, m),
-            **({"gridwall plain tables": lambda: figures.case_figures_by_child(plain, root, m),
-                "hand SQL plain tables": lambda: plain_children(pcur, ask_root, True)} if plain else {}),
+            "gridwall, not reusing the summary's counts": lambda: (forget_recent(),
+                                                                   figures.case_figures_by_child(views, root, m)),
+            "one statement, views": lambda: one_statement_children(views, root, m),
+            **({"one statement, plain tables": lambda: one_statement_children(plain, root, m),
+                "hand SQL plain tables": lambda: plain_children(pcur, ask_root, True)} if has_p else {}),
             "hand SQL views": lambda: plain_children(vcur, ask_root, True),
         }),
     ]
-    for label, fn_name in (("cases+rates", None), ("staffing", figures.staffing_figures),
-                           ("alerts", figures.alert_figures)):
-        if fn_name is None:
-            g = {"gridwall views": lambda: (figures.case_figures(views, root, m), figures.rate_figures(views, root, m)),
-                 **({"gridwall plain tables": lambda: (figures.case_figures(plain, root, m),
-                                                       figures.rate_figures(plain, root, m)),
-                     "hand SQL plain tables": lambda: plain_sql.cases_and_rates(pcur, "postgresql", ask_root)}
-                    if plain else {}),
-                 "hand SQL views": lambda: plain_sql.cases_and_rates(vcur, "postgresql", ask_root)}
-        else:
-            hand = {"staffing": plain_sql.staffing, "alerts": plain_sql.alerts}[label]
-            g = {"gridwall views": (lambda f=fn_name: f(views, root, m)),
-                 **({"gridwall plain tables": (lambda f=fn_name: f(plain, root, m)),
-                     "hand SQL plain tables": (lambda h=hand: h(pcur, "postgresql", ask_root))} if plain else {}),
-                 "hand SQL views": (lambda h=hand: h(vcur, "postgresql", ask_root))}
-        groups.append((f"root {ROOT}", label, g))
+    parts = (("cases+rates", lambda c: figures._counts(c, root, m) if hasattr(figures, "_counts")
+              else (figures.case_figures(c, root, m), figures.rate_figures(c, root, m)),
+              lambda cur: plain_sql.cases_and_rates(cur, "postgresql", ask_root)),
+             ("staffing", lambda c: figures.staffing_figures(c, root, m),
+              lambda cur: plain_sql.staffing(cur, "postgresql", ask_root)),
+             ("alerts", lambda c: figures.alert_figures(c, root, m),
+              lambda cur: plain_sql.alerts(cur, "postgresql", ask_root)))
+    for label, ours, hand in parts:
+        groups.append((f"root {ROOT}", label, {
+            "one statement, views": (lambda f=ours: f(views)),
+            **({"one statement, plain tables": (lambda f=ours: f(plain)),
+                "hand SQL plain tables": (lambda h=hand: h(pcur))} if has_p else {}),
+            "hand SQL views": (lambda h=hand: h(vcur)),
+        }))
     groups += [
         (f"county {county}", "**summary + children**", {
-            "gridwall views": both(views, cscope),
-            "gridwall county alone": both(alone, cscope_alone),
+            "gridwall": gw_both(cscope),
+            "one statement per group, views": one_both(views, cscope),
+            "one statement per group, county alone": one_both(alone, cscope_alone),
             "hand SQL county alone": hand_both(acur, ask_county, False),
         }),
         (f"county {county}", "summary", {
-            "gridwall views": lambda: figures.summary(views, cscope, m),
-            "gridwall county alone": lambda: figures.summary(alone, cscope_alone, m),
+            "gridwall": lambda: figures.summary(views, cscope, m),
+            "one statement per group, views": lambda: one_statement_summary(views, cscope, m),
+            "one statement per group, county alone": lambda: one_statement_summary(alone, cscope_alone, m),
             "hand SQL county alone": lambda: plain_sql.summary(acur, "postgresql", ask_county),
         }),
         (f"county {county}", "case_figures_by_child", {
-            "gridwall views": lambda: figures.case_figures_by_child(views, cscope, m),
-            "gridwall county alone": lambda: figures.case_figures_by_child(alone, cscope_alone, m),
+            "gridwall": lambda: figures.case_figures_by_child(views, cscope, m),
+            "one statement, views": lambda: one_statement_children(views, cscope, m),
+            "one statement, county alone": lambda: one_statement_children(alone, cscope_alone, m),
             "hand SQL county alone": lambda: plain_children(acur, ask_county, False),
         }),
     ]
+    if args.only_root:
+        groups = groups[:1]
     print(HEADER, flush=True)
     load_before = os.getloadavg()
     for scope_label, fig, fns in groups:
@@ -658,11 +733,13 @@ def measure_main(args) -> int:
     load_after = os.getloadavg()
     print("load before/after timing: " + " ".join(f"{x:.2f}" for x in load_before) + " / "
           + " ".join(f"{x:.2f}" for x in load_after), flush=True)
-    target = next(r for r in rows if r["way"] == "gridwall views" and r["figures"] == "**summary + children**")
+    target = next(r for r in rows if r["way"] == "gridwall" and r["figures"] == "**summary + children**")
     verdict = "HOLDS" if target["median"] <= 100.0 else "MISSED"
     print(f"target (root summary + children median <= 100 ms): {verdict} ({target['median']:.1f} ms)", flush=True)
 
     # --- EXPLAIN -------------------------------------------------------------------------------
+    # gridwall's roll-up path runs the county-alone statements once per county (on pooled
+    # connections, side by side): rollup_city_alone_county*.txt shows them.
     if args.explain:
         OUT.mkdir(parents=True, exist_ok=True)
         layouts = [("views_root", views, vcur, root), ("views_county", views, vcur, cscope),
@@ -671,12 +748,12 @@ def measure_main(args) -> int:
             layouts.insert(1, ("plain_root", plain, pcur, root))
         for name, conn, cur, scope in layouts:
             path = OUT / f"rollup_city_{name}{args.explain_tag}.txt"
-            stmts = capture_statements(engine, lambda: (figures.summary(conn, scope, m),
-                                                        figures.case_figures_by_child(conn, scope, m)))
+            stmts = capture_statements(engine, lambda: (one_statement_summary(conn, scope, m),
+                                                        one_statement_children(conn, scope, m)))
             stmts.sort(key=lambda s: -s[0])
             with path.open("w") as f:
-                f.write(f"# {name}: gridwall summary + case_figures_by_child for {scope.region} (root {scope.root}) "
-                        f"at {m.at.isoformat()}, slowest first; session settings: {args.pg_set or 'server defaults'}\n\n")
+                f.write(f"# {name}: gridwall's statements (one per group) for {scope.region} (root {scope.root}) "
+                        f"at {m.at.isoformat()}, slowest first; session: {session}\n\n")
                 for ms, statement, params in stmts:
                     f.write(f"## gridwall {ms:.2f} ms\n{statement}\n-- {params}\n\n"
                             f"{explain(cur, 'postgresql', statement, params)}\n\n")
@@ -696,14 +773,15 @@ def measure_main(args) -> int:
     engine.dispose()
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"at": m.at.isoformat(), "machine": info, "git": git_head(),
+        args.json.write_text(json.dumps({"at": m.at.isoformat(), "machine": info, "session": session,
+                                         "fanout": fanout, "pg_set": args.pg_set, "git": git_head(),
                                          "counties": [s.county for s in srcs], "rows": rows,
                                          "load": [load_before, load_after], "verdict": verdict,
                                          "answers": answers}, indent=2, default=str, ensure_ascii=False))
     return 0
 
 
-HEADER = ("| scope | figures | way | median ms | p90 | p95 | min | x hand SQL on one set of tables |\n"
+HEADER = ("| scope | figures | way | median ms | p90 | p95 | min | x hand SQL (plain tables / county alone) |\n"
           "|---|---|---|---:|---:|---:|---:|---:|")
 
 
@@ -732,7 +810,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--at", help="ISO moment T (default: when the bench data ends)")
     ap.add_argument("--check-bench", action="store_true", help="also check the county against gridwall_bench")
     ap.add_argument("--pg-set", action="append", default=[], metavar="NAME=VALUE",
-                    help="a session setting for every measured connection, e.g. jit=off (repeatable)")
+                    help="a session setting for every connection, gridwall's pooled ones too, instead of "
+                         "make_engine's own (-c jit=off), e.g. jit=on (repeatable)")
+    ap.add_argument("--fanout", type=int, help="experiment: counties read at once by data_access.rollup_figures "
+                                                "(replaces its thread pool for this run; default: as shipped)")
+    ap.add_argument("--only-root", action="store_true", help="time only the root's summary + children (quick)")
     ap.add_argument("--explain-tag", default="", help="suffix of the EXPLAIN files (bench/out/rollup_city_<layout><tag>.txt)")
     ap.add_argument("--no-explain", dest="explain", action="store_false")
     ap.add_argument("--json", type=Path, help="also write the results here")

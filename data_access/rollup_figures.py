@@ -114,12 +114,14 @@ def summary(conn: Connection, scope: Scope, m: Moment, raw_counts, staffing, ale
     return {"counts": counts, "staffing": staff, "alerts": alerts(conn, scope, m)}
 
 
-def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, case_keys) -> dict[str, dict[str, int]]:
+def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, keys, *,
+             reuse: bool = True) -> dict[str, dict[str, int]]:
     """Each child's figures, from each county's own (``county_by_child(conn, county_scope, m)`` keyed by
     the county's children, or by None for the county as a whole when the scope is above it)."""
     counties = counties_in(conn, scope)
     above = len(scope.region) < COUNTY_LENGTH
-    known = {c: _recalled(_key(conn.engine, c, county_scope(scope, c), m)) for c in counties} if above else {}
+    known = ({c: _recalled(_key(conn.engine, c, county_scope(scope, c), m)) for c in counties}
+             if above and reuse else {})
     parts = {c: v for c, v in known.items() if v is not None}
     missing = [c for c in counties if c not in parts]
     if missing:
@@ -130,5 +132,5 @@ def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, case_ke
     out: dict[str, dict[str, int]] = {}
     for county, rows in parts.items():
         key = county[:n]
-        out[key] = add([out.get(key, {}), {k: rows[k] for k in case_keys}])
+        out[key] = add([out.get(key, {}), {k: rows.get(k, 0) for k in keys}])
     return out

@@ -15,7 +15,8 @@ from sqlalchemy.engine import Connection
 from .figures import ONLINE_WINDOW, case_figures
 from .models import Grid, Region, Staff, StaffPing, StaffShift
 from .moment import Moment
-from .scope import CHILD_LENGTH, Scope
+from . import rollup_figures
+from .scope import CHILD_LENGTH, COUNTY_LENGTH, Scope
 from .scoped import in_scope, select_in
 
 g = Grid.__table__.c
@@ -42,11 +43,24 @@ def _assigned_in(scope: Scope):
     return and_(in_scope(scope, Staff), s.grid_code.in_(select_in(scope, Grid, g.code)))
 
 
+STAFF_CHILD_KEYS = ("grids", "grids_staffed", "workers", "on_duty", "online", "households", "population")
+
+
 def staffing_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str, dict[str, int]]:
-    """grids, grids_staffed, workers, on_duty, online, households and population per child region."""
+    """grids, grids_staffed, workers, on_duty, online, households and population per child region.
+
+    On a roll-up database, each county's own, read on its schema (``data_access.rollup_figures``)."""
     length = CHILD_LENGTH.get(len(scope.region))
     if length is None:
         return {}
+    if scope.rollup:
+        above = len(scope.region) < COUNTY_LENGTH
+
+        def county(c: Connection, cs: Scope, cm: Moment) -> dict:
+            rows = staffing_by_child(c, cs, cm)
+            return rollup_figures.add(list(rows.values())) if above else rows
+
+        return rollup_figures.by_child(conn, scope, m, county, STAFF_CHILD_KEYS, reuse=False)
     t = m.at
     child = func.substr(g.code, 1, length)
     staffed = exists().where(s.grid_code == g.code, _worker())

@@ -169,6 +169,18 @@ def test_every_figure_of_the_city_is_the_counties_sum_and_each_county_its_own(wo
     assert sum(r["open"] for k, r in streets.items() if k) == own[A]["cases"]["open"] - 3
     assert None not in by_county
     assert {k: by_county[k] for k in (A, B)} == {c: own[c]["cases"] for c in (A, B)}
+    # The wall's ranking: staffing, households and population per child, the same sums.
+    from data_access.rollup_figures import add
+    from data_access.staffing_detail import staffing_by_child
+    with world["city"].connect() as conn:
+        city_staff = staffing_by_child(conn, Scope(CITY, CITY), m)
+        streets_staff = staffing_by_child(conn, Scope(A, CITY), m)
+    for county in (A, B):
+        with world["engines"][county].connect() as conn:
+            own_streets = staffing_by_child(conn, Scope(county, county), m)
+        assert city_staff[county] == add(list(own_streets.values()))
+        if county == A:
+            assert streets_staff == own_streets
 
 
 def test_ids_that_collide_across_counties_stay_apart_and_every_join_holds(world):
