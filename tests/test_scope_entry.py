@@ -47,6 +47,8 @@ WHOLE_DEPLOYMENT_MODULES = {
              "deployment reads; /ops lists them through recent_walls, which takes the officer's scope",
     "rollup": "`gridwall rollup`: publications, subscriptions, schemas and views of whole counties; a roll-up's "
               "feeds' freshness (a heartbeat per county, no case data)",
+    "rollup_figures": "a roll-up's figures as the sum of its counties': it narrows the caller's scope to each "
+                      "county inside it (county_scope) and calls figures' own scoped functions there",
     ENTRY: "the entry point itself",
 }
 # Single functions that run without a scope by design, with the reason.
@@ -55,7 +57,8 @@ ALLOWED_FUNCTIONS = {
 }
 
 # Where a Scope may be constructed, and where the whole deployment may be taken (path prefixes).
-SCOPE_MAKERS = ("data_access/scope.py", "dashboard/identity/", "bench/")  # bench: harnesses time given scopes
+# bench: harnesses time given scopes; rollup_figures: a county's scope inside the caller's (county_scope)
+SCOPE_MAKERS = ("data_access/scope.py", "dashboard/identity/", "bench/", "data_access/rollup_figures.py")
 # The engine, the change poller, the wall's feed age (the deployment-wide change that goes with the
 # poller's version: a timestamp, no case data) and check-db read the whole deployment by design.
 WHOLE_DEPLOYMENT_USERS = ("dashboard/warning/", "callbacks/live/signal.py", "callbacks/live/tick.py",
