@@ -59,16 +59,17 @@ def _write(county, n_cases: int, n_pings: int, now: datetime) -> None:
         conn.execute(text(
             "INSERT INTO cases (id, code, title, category_code, source, urgency, reported_at, grid_code, status, level, "
             "resolve_due_at, updated_at, escalations, returns, reworks, urges) "
-            "SELECT :base + i, 'bench-' || (:base + i), '占道经营', '0301', 'patrol', 'normal', :now - i * interval '1 second', "
-            "(:grids)[1 + i % :ng], 'handling', 'grid', :now + interval '1 day', :now, 0, 0, 0, 0 "
+            "SELECT :base + i, 'bench-' || (:base + i), '占道经营', '0301', 'patrol', 'normal', CAST(:now AS timestamptz) - i * interval '1 second', "
+            "(CAST(:grids AS text[]))[1 + i % :ng], 'handling', 'grid', CAST(:now AS timestamptz) + interval '1 day', :now, 0, 0, 0, 0 "
             "FROM generate_series(1, :n) i"), {"base": base, "now": now, "grids": grids, "ng": len(grids), "n": n_cases})
         conn.execute(text(
             "INSERT INTO case_actions (case_id, ts, action, note) "
-            "SELECT :base + i, :now, (ARRAY['report','accept','dispatch','sign','handle','verify','close','comment'])[1 + j], NULL "
+            "SELECT :base + i, CAST(:now AS timestamptz), (ARRAY['report','accept','dispatch','sign','handle','verify','close','comment'])[1 + j], NULL "
             "FROM generate_series(1, :n) i, generate_series(0, 7) j"), {"base": base, "now": now, "n": n_cases})
         conn.execute(text(
             "INSERT INTO staff_pings (staff_id, ts, lon, lat) "
-            "SELECT (:staff)[1 + i % :ns], :now + (i / :ns) * interval '1 second' + interval '1 hour', 121.1, 31.4 "
+            "SELECT (CAST(:staff AS int[]))[1 + i % :ns], CAST(:now AS timestamptz) + (i / :ns) * interval '1 second' "
+            "+ interval '1 hour', 121.1, 31.4 "
             "FROM generate_series(0, :n - 1) i ON CONFLICT DO NOTHING"),
             {"staff": staff, "ns": len(staff), "now": now, "n": n_pings})
 
@@ -115,7 +116,7 @@ def main() -> None:
         _write(county, args.cases, args.pings, now)
         write_s = time.perf_counter() - started
         with county.connect() as conn:
-            wal = conn.execute(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :l)"), {"l": lsn0}).scalar()
+            wal = float(conn.execute(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :l)"), {"l": lsn0}).scalar())
         want = _counts(county)
         rows = args.cases * 9 + args.pings
         time.sleep(2)

@@ -71,7 +71,7 @@ from data_access import figures  # noqa: E402
 from data_access.db import make_engine  # noqa: E402
 from data_access.models import CONTRACT_TABLES, Base  # noqa: E402
 from data_access.moment import Moment  # noqa: E402
-from data_access.rollup import HEARTBEAT, SLOT_FACTOR, add_source, init_rollup, sources  # noqa: E402
+from data_access.rollup import HEARTBEAT, add_source, init_rollup, sources  # noqa: E402
 from data_access.scope import Scope  # noqa: E402
 
 UTC = timezone.utc
