@@ -237,7 +237,7 @@ def test_healthz_degraded_when_the_database_is_down():
     resp = client.get("/healthz")
     assert resp.status_code == 200
     assert resp.get_json() == {"status": "degraded", "database": "down", "cache": "local", "data_as_of": None,
-                               "duties": {d: {"last_success": None} for d in ("packs", "push", "walls", "warning")}}
+                               "duties": {d: {"last_success": None} for d in ("packs", "push", "rollup", "walls", "warning")}}
     # the API says so too, without a traceback
     resp = client.get("/api/v1/summary", headers=bearer("whatever"))
     assert resp.status_code == 503 and resp.get_json()["error"]

@@ -173,7 +173,7 @@ def test_each_duty_holder_standby_and_last_success(site):
     _walls, _channels, duties = status(site, T)
     rows = attr_rows(duties, "data-duty-state")
     assert {d: r["data-duty-state"] for d, r in rows.items()} == {
-        "warning": "ok", "packs": "late", "walls": "none", "push": "none"}
+        "warning": "ok", "packs": "late", "walls": "none", "push": "none", "rollup": "none"}
     warning = text_of(rows["warning"])
     assert "host-a:101" in warning and "host-b:202" in warning and "host-c:303" not in warning
     assert "aaaa1111" not in warning  # host:pid, not the instance's nonce
