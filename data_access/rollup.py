@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, make_url, text
@@ -50,7 +50,6 @@ SLOT_FACTOR = 1000  # mapped id = id * SLOT_FACTOR + slot
 MAX_SLOT = SLOT_FACTOR - 1
 COUNTY_REFUSED = "GWR01"  # SQLSTATE of a write to a county's alert at the roll-up
 STALE_AFTER_SECONDS = 60.0
-BEAT_SECONDS = 10.0
 
 CONTRACT = [m.__table__ for m in CONTRACT_TABLES]
 # The columns holding ids, per table: mapped to id * 1000 + slot in the views.
@@ -79,10 +78,6 @@ COUNTY = re.compile(r"[0-9]{6}")
 
 class RollupError(RuntimeError):
     """A roll-up step that cannot be done here; the message says why and what fixes it."""
-
-
-class CountyAlertRefused(PermissionError):
-    """A county's alert, replicated into the roll-up: it is acknowledged at the county."""
 
 
 def county_schema(county: str) -> str:
@@ -585,12 +580,3 @@ def status(conn: Connection, stale_after: float = STALE_AFTER_SECONDS) -> list[d
             "tables_copying": syncing, "rows": counts,
         })
     return out
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-__all__ = ["PUBLICATION", "RollupError", "CountyAlertRefused", "publish", "beat", "published_county",
-           "init_rollup", "is_rollup", "subscribe", "unsubscribe", "sources", "freshness", "status",
-           "rebuild_views", "is_county_refusal"]

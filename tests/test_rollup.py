@@ -442,3 +442,18 @@ def test_the_city_wall_marks_the_stale_county_in_its_ranking_and_map_and_clears_
         world["proxy"].restore()
     wait.until(lambda d: not [r for r in d.execute_script(script) if "吴中区" in r])
     assert dash_duo.get_logs() == [] or all(e["level"] != "SEVERE" for e in dash_duo.get_logs())
+
+
+def test_the_workers_rollup_duty_beats_on_a_publishing_county_and_idles_elsewhere(world, tmp_path):
+    from dashboard.rollup.heartbeat import Heartbeat
+
+    duty, m = Heartbeat(), Moment(datetime.now(UTC), TZ)
+    with world["engines"][A].connect() as conn:
+        before = conn.execute(text("SELECT beat_at FROM gw_rollup_heartbeat")).scalar()
+    report = duty(world["engines"][A], Scope(A, A), m)
+    assert report.county == A and report.at >= before
+    assert duty(world["city"], Scope(CITY, CITY), m) is None  # the city publishes nothing
+    sqlite = make_engine(f"sqlite:///{tmp_path / 'county.db'}")
+    init_db(sqlite)
+    assert duty(sqlite, Scope(A, A), m) is None
+    sqlite.dispose()

@@ -27,10 +27,6 @@ class BeatReport:
 class Heartbeat:
     """The duty's run, ``(engine, scope, moment, state) -> BeatReport`` as run_loop calls it."""
 
-    def __init__(self) -> None:
-        self.county: str | None = None
-        self.checked = False
-
     def __call__(self, engine: Engine, scope: Scope, m: Moment, _state=None) -> BeatReport | None:
         if engine.dialect.name != "postgresql":
             return None
