@@ -10,6 +10,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from tests.ast_support import parse_source
 
 REPO = Path(__file__).resolve().parent.parent
 FIRST_PARTY = ("dashboard", "callbacks", "layouts", "data_access")
@@ -73,7 +74,7 @@ def modules() -> dict[str, Path]:
 
 def imports_of(name: str, path: Path) -> list[tuple[str, int, list[str]]]:
     """(imported module, line, imported names) for every import in the file, at any depth."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse_source(path.read_text(encoding="utf-8"))
     is_package = path.name == "__init__.py"
     here = name.split(".") if is_package else name.split(".")[:-1]
     out = []

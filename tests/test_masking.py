@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert
 
 from dashboard.core.masking import mask_strings, mask_text
+from tests.ast_support import parse_source
 
 
 @pytest.mark.parametrize("raw,masked", [
@@ -213,7 +214,7 @@ def test_a_free_text_field_nested_too_deep_to_walk_is_masked_as_text():
 
 
 def _imports(path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse_source(path.read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

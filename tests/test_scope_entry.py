@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from tests.ast_support import parse_source
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_ACCESS = REPO / "data_access"
@@ -166,7 +167,7 @@ def scope_bypasses(source: str, module: str) -> list[str]:
     """The public query functions of a data_access module that skip the scoped entry point."""
     if module in WHOLE_DEPLOYMENT_MODULES:
         return []
-    tree = ast.parse(source)
+    tree = parse_source(source)
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     writers, imported, entry = _sqlalchemy_writers(tree), _data_access_names(tree), _data_access_names(tree, ENTRY)
     facts = {name: _Facts(fn, set(functions), writers, imported, entry) for name, fn in functions.items()}
@@ -190,7 +191,7 @@ def raw_filter_uses(source: str, path: str) -> list[str]:
     if path == f"data_access/{ENTRY}.py":
         return []
     wrong = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_source(source)):
         if isinstance(node, ast.ImportFrom):
             names = {alias.name for alias in node.names}
             if names & RAW_FILTERS or ((node.module or "").endswith(ENTRY) and any(n.startswith("_") for n in names)):
@@ -209,7 +210,7 @@ def raw_filter_uses(source: str, path: str) -> list[str]:
 def scope_constructions(source: str) -> tuple[list[int], list[int]]:
     """Lines that construct ``Scope(...)`` and lines that call ``Scope.whole_deployment(...)``."""
     made, whole = [], []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_source(source)):
         if isinstance(node, ast.Call):
             if _name_of(node.func) == "Scope":
                 made.append(node.lineno)
@@ -237,7 +238,7 @@ def test_the_allow_lists_name_what_exists():
     stems = {p.stem for p in DATA_ACCESS.glob("*.py")}
     assert set(WHOLE_DEPLOYMENT_MODULES) <= stems
     for module, function in ALLOWED_FUNCTIONS:
-        tree = ast.parse((DATA_ACCESS / f"{module}.py").read_text(encoding="utf-8"))
+        tree = parse_source((DATA_ACCESS / f"{module}.py").read_text(encoding="utf-8"))
         assert function in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, (module, function)
 
 
@@ -269,7 +270,7 @@ def test_the_engines_unscoped_reads_are_called_only_by_the_engine():
     for path, source in _sources(("dashboard", "callbacks", "layouts")):
         if path.startswith("dashboard/warning/"):
             continue
-        for node in ast.walk(ast.parse(source)):
+        for node in ast.walk(parse_source(source)):
             if isinstance(node, (ast.Name, ast.Attribute)) and (_name_of(node) or "").startswith(ENGINE_PREFIX):
                 wrong.append(f"{path}:{node.lineno} uses {_name_of(node)}")
     assert not wrong, "\n".join(wrong)

@@ -22,6 +22,7 @@ from data_access.scope import Scope
 from data_access.users import User
 
 from .api_seed import FAST_HASHER, ROOT, TOWN_A, TOWN_B, add_users, make_app, seed
+from tests.ast_support import parse_source
 
 ROOT_SCOPE = Scope(ROOT, ROOT)
 DUTY = User(1, "duty1", "center", None, True)
@@ -105,7 +106,7 @@ def _raw_writes(path: Path) -> set[str]:
     """The data-layer writes a module reaches: ``ack_alert`` and ``data_access.users.save_user``."""
     raw = {"data_access.alerts": "ack_alert", "data_access.users": "save_user"}
     found, aliases = set(), {}
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parse_source(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module in raw:
             found |= {a.name for a in node.names if a.name == raw[node.module]}
@@ -132,7 +133,7 @@ def test_roles_are_checked_only_by_require_role_and_has_role():
     offenders = []
     for d in ("callbacks", "layouts", "dashboard/web", "dashboard/usecases"):
         for p in (REPO / d).rglob("*.py"):
-            for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            for node in ast.walk(parse_source(p.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Compare) and any(
                         isinstance(n, ast.Attribute) and n.attr == "role" for n in [node.left, *node.comparators]):
                     offenders.append(f"{p.relative_to(REPO)}:{node.lineno}")
