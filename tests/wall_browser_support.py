@@ -19,6 +19,7 @@ from typing import Any, Callable, NamedTuple
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
@@ -70,8 +71,11 @@ def critical_alert(engine, key: str, region: str = "320585100") -> int:
 
 
 def wait_until(driver, condition: Callable[[], Any], timeout: float = WAIT) -> Any:
-    """The first truthy value of ``condition()``, polled every 0.1 s."""
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda _driver: condition())
+    """The first truthy value of ``condition()``, polled every 0.1 s. A script error counts as not yet
+    (an element the renderer has not built yet reads as null: the test failed once so under load)."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.1,
+                         ignored_exceptions=(JavascriptException, StaleElementReferenceException)
+                         ).until(lambda _driver: condition())
 
 
 def wait_js(driver, script: str, timeout: float = 20) -> Any:
