@@ -48,7 +48,7 @@ def ensure_pg_database() -> None:
 # --- timing ------------------------------------------------------------------------------------
 
 def measure(fn: Callable[[], object], *, reps: int, warmup: int) -> dict[str, float]:
-    """Median, p95 and min wall time of ``fn`` in milliseconds, after ``warmup`` unmeasured calls."""
+    """Median, p90, p95, min and max wall time of ``fn`` in milliseconds, after ``warmup`` unmeasured calls."""
     return measure_side_by_side({"fn": fn}, reps=reps, warmup=warmup)["fn"]
 
 
@@ -72,8 +72,10 @@ def _stats(times: list[float]) -> dict[str, float]:
     times = sorted(times)
     return {
         "median": statistics.median(times),
+        "p90": float(np.percentile(times, 90)),
         "p95": float(np.percentile(times, 95)),
         "min": times[0],
+        "max": times[-1],
     }
 
 

@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -56,14 +55,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import plain_sql  # noqa: E402
 from common import (  # noqa: E402
-    OUT, PG_ADMIN_URL, PG_DB, PG_URL, REPO, VAR, git_head, machine_info, read_meta,
+    OUT, PG_ADMIN_URL, PG_DB, PG_URL, REPO, VAR, git_head, machine_info, measure_side_by_side, read_meta,
 )
 from summary_1m import capture_statements, explain  # noqa: E402
 
@@ -474,22 +472,6 @@ def plain_children(cur, ask: plain_sql.Ask, rollup: bool) -> dict:
     return out
 
 
-def side_by_side(fns: dict, *, reps: int, warmup: int) -> dict[str, dict[str, float]]:
-    """Like common.measure_side_by_side (turns, alternating order), with p90 too."""
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    order = list(fns.items())
-    for rep in range(reps):
-        for name, fn in (order if rep % 2 == 0 else order[::-1]):
-            start = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - start) * 1000.0)
-    return {name: {"median": statistics.median(t), "p90": float(np.percentile(t, 90)),
-                   "p95": float(np.percentile(t, 95)), "min": min(t), "max": max(t)} for name, t in times.items()}
-
-
 def open_layout(engine, search_path: str | None, settings: list[str] = ()):
     """One connection reading the given layout: None = the roll-up's views (public). ``settings``:
     NAME=VALUE session settings (--pg-set), e.g. jit=off."""
@@ -724,7 +706,7 @@ def measure_main(args) -> int:
     print(HEADER, flush=True)
     load_before = os.getloadavg()
     for scope_label, fig, fns in groups:
-        res = side_by_side(fns, reps=args.reps, warmup=args.warmup)
+        res = measure_side_by_side(fns, reps=args.reps, warmup=args.warmup)
         base = res.get("hand SQL plain tables") or res.get("hand SQL county alone")
         for name, r in res.items():
             rows.append({"scope": scope_label, "figures": fig, "way": name, **r,

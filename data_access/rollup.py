@@ -238,14 +238,13 @@ def is_rollup(conn: Connection) -> bool:
     return bool(conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": f"public.{SOURCES}"}).scalar())
 
 
-def init_rollup(engine: Engine, root: str, regions: list[dict], categories: list[dict]) -> list[str]:
+def init_rollup(engine: Engine, root: str, regions: list[dict], categories: list[dict]) -> None:
     """Make this PostgreSQL database a roll-up rooted at ``root`` (a province or city code):
     ``gw_own`` with the contract tables, ``regions`` (the province, city and county names) and
     ``categories`` (the default tree), the sources table, gridwall's own tables and the views.
-    Idempotent. Returns what it created."""
+    Idempotent."""
     if len(root) not in (2, 4):
         raise RollupError(f"a roll-up's root is a province (2 digits) or a city (4 digits), not {root!r}")
-    created = []
     with engine.begin() as conn:
         if conn.dialect.name != "postgresql":
             raise RollupError("a roll-up database needs PostgreSQL (logical replication); "
@@ -280,8 +279,6 @@ def init_rollup(engine: Engine, root: str, regions: list[dict], categories: list
                 ":dispatch_minutes, :resolve_hours, :dept_type) ON CONFLICT (code) DO NOTHING"), row)
         rebuild_views(conn)
     Base.metadata.create_all(engine, tables=[m.__table__ for m in GW_TABLES], checkfirst=True)
-    created.append(OWN_SCHEMA)
-    return created
 
 
 def _create_contract_tables(conn: Connection, schema: str) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from .moment import Moment
 from .rollup import county_schema, sources
-from .scope import COUNTY_LENGTH, Scope
+from .scope import CHILD_LENGTH, COUNTY_LENGTH, Scope
 
 T = TypeVar("T")
 # Runs of counties read at once, one connection each: as many as the cores, 2 to 8 (on 2 cores 2 runs
@@ -125,8 +125,9 @@ def summary(conn: Connection, scope: Scope, m: Moment, raw_counts, staffing, ale
 
 def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, keys, *,
              reuse: bool = True) -> dict[str, dict[str, int]]:
-    """Each child's figures, from each county's own (``county_by_child(conn, county_scope, m)`` keyed by
-    the county's children, or by None for the county as a whole when the scope is above it)."""
+    """Each child's figures, from each county's own: ``county_by_child(conn, county_scope, m)`` gives the
+    county's children (a scope inside the county) or the county's own figures (a scope above it,
+    which add up into the child holding the county; ``keys`` are the figures added)."""
     counties = counties_in(conn, scope)
     above = len(scope.region) < COUNTY_LENGTH
     known = ({c: _recalled(_key(conn.engine, c, county_scope(scope, c), m)) for c in counties}
@@ -135,9 +136,9 @@ def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, keys, *
     missing = [c for c in counties if c not in parts]
     if missing:
         parts.update(per_county(conn.engine, missing, scope, lambda c, s: county_by_child(c, s, m)))
-    if len(scope.region) >= COUNTY_LENGTH:
+    if not above:
         return next(iter(parts.values()), {})
-    n = {2: 4, 4: 6}[len(scope.region)]
+    n = CHILD_LENGTH[len(scope.region)]
     out: dict[str, dict[str, int]] = {}
     for county, rows in parts.items():
         key = county[:n]

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, bindparam, or_, select
+from sqlalchemy import String, and_, bindparam, func, literal_column, or_, select
 from sqlalchemy.sql.expression import ColumnClause
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.selectable import Alias
@@ -116,7 +116,6 @@ def child_key(scope: Scope, table, column=None, *, literal_length: bool = False)
     or None below the grid level. On a roll-up database above the county, a case with a NULL grid
     code falls in the child holding the county it came from. ``literal_length`` writes n as a literal
     so that the same expression may appear in SELECT, GROUP BY and GROUPING."""
-    from sqlalchemy import func, literal_column
     n = CHILD_LENGTH.get(len(scope.region))
     if n is None:
         return None
