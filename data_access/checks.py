@@ -64,13 +64,12 @@ RECOMMENDED_INDEXES: tuple[tuple[str, str], ...] = (
     ("cases", "reported_at"),
     ("cases", "closed_at"),
     ("cases", "resolve_due_at"),
-    ("staff_pings", "ts"),
 )
-# Composite (and partial) indexes of data_access/models.py the review's figures rely on
-# (data_access/review.py): recommended when no index starts with their columns, with the model's own
+# Composite (and partial) indexes of data_access/models.py the figures and the review rely on
+# (data_access/figures.py, review.py): recommended when no index starts with their columns, with the model's own
 # CREATE INDEX statement. `gridwall init-db` creates them with a new table, never on an existing one.
 RECOMMENDED_MODEL_INDEXES: tuple[str, ...] = (
-    "ix_cases_dispatched_at_grid", "ix_cases_open_late", "ix_case_actions_action_ts",
+    "ix_cases_dispatched_at_grid", "ix_cases_open_late", "ix_case_actions_action_ts", "ix_staff_pings_ts_staff",
 )
 
 # The contract's closed vocabularies.

@@ -80,7 +80,9 @@ class StaffPing(Base):
     ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
-    __table_args__ = (Index("ix_staff_pings_ts", "ts"),)
+    # (ts, staff_id): who pinged in a window is read from the index alone (the staffing figures'
+    # last ping per worker, data_access/figures.py).
+    __table_args__ = (Index("ix_staff_pings_ts_staff", "ts", "staff_id"),)
 
 
 class Category(Base):
@@ -95,6 +97,7 @@ class Category(Base):
     dept_type: Mapped[str | None] = mapped_column(Text)
 
 
+OPEN_COVER_INCLUDE = ("resolve_due_at", "accepted_at", "accept_due_at", "dispatched_at", "dispatch_due_at")
 OPEN_LATE = "closed_at IS NULL OR closed_at > resolve_due_at"  # the partial index ix_cases_open_late
 
 
@@ -149,6 +152,12 @@ class Case(Base):
         # Covering, so SQLite never visits the table. The query repeats the condition verbatim.
         Index("ix_cases_open_late", "closed_at", "resolve_due_at", "reported_at", "grid_code",
               postgresql_where=text(OPEN_LATE), sqlite_where=text(OPEN_LATE)),
+        # The cases open now, with every column the open-at-T figures read: an index-only scan of a
+        # few thousand entries instead of a heap page per long-open case, scattered over the years
+        # (data_access/figures.py _summary_statement; docs/scale.md).
+        Index("ix_cases_open_cover", "grid_code", "reported_at",
+              postgresql_include=list(OPEN_COVER_INCLUDE),
+              postgresql_where=text("closed_at IS NULL"), sqlite_where=text("closed_at IS NULL")),
     )
 
 

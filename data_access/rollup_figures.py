@@ -85,6 +85,13 @@ def per_county(engine: Engine, counties: list[str], scope: Scope,
                read: Callable[[Connection, Scope], T]) -> dict[str, T]:
     """``read(conn, county_scope)`` on each county's own schema: the counties split into FANOUT runs,
     each run on one connection (a checkout per county cost as much as a county's statements)."""
+    return per_county_started(engine, counties, scope, read)()
+
+
+def per_county_started(engine: Engine, counties: list[str], scope: Scope,
+                       read: Callable[[Connection, Scope], T]) -> Callable[[], dict[str, T]]:
+    """``per_county`` begun on the pool; the returned function waits for it. The caller's own
+    thread may meanwhile read something else on its own connection."""
     def run(group: list[str]) -> list[tuple[str, T]]:
         out = []
         with engine.connect() as conn, conn.begin():
@@ -95,8 +102,9 @@ def per_county(engine: Engine, counties: list[str], scope: Scope,
 
     groups = [counties[i::FANOUT] for i in range(min(FANOUT, len(counties)))]
     if len(groups) <= 1:
-        return dict(run(counties)) if counties else {}
-    return {county: value for part in _pool.map(run, groups) for county, value in part}
+        return lambda: dict(run(counties)) if counties else {}
+    futures = [_pool.submit(run, g) for g in groups]
+    return lambda: {county: value for f in futures for county, value in f.result()}
 
 
 def add(dicts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -117,10 +125,13 @@ def summary(conn: Connection, scope: Scope, m: Moment, raw_counts, staffing, ale
         _remember(_key(conn.engine, s.root, s, m), counts)
         return counts, staffing(c, s, m)
 
-    parts = per_county(conn.engine, counties, scope, read)
+    wait = per_county_started(conn.engine, counties, scope, read)
+    # The alerts (through the view) on this connection while the counties are read on theirs.
+    alert_counts = alerts(conn, scope, m)
+    parts = wait()
     counts = add([p[0] for p in parts.values()])
     staff = add([p[1] for p in parts.values()])
-    return {"counts": counts, "staffing": staff, "alerts": alerts(conn, scope, m)}
+    return {"counts": counts, "staffing": staff, "alerts": alert_counts}
 
 
 def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, keys, *,

@@ -122,3 +122,15 @@ def test_summary_holds_every_group_of_figures(county):
     assert set(got["rates_7d"]) == {"on_time", "closed", "satisfied", "self_resolved"}
     assert set(got["staffing"]) == {"grids", "grids_staffed", "workers", "on_duty", "online", "patrolled_today"}
     assert set(got["alerts"]) == {"new", "acknowledged"}
+
+
+def test_summary_reads_the_same_case_and_rate_figures_as_the_single_pass_statements(county):
+    # summary() reads open-at-T from the covering index and the windows apart, in one statement;
+    # case_figures() and rate_figures() read every row any count may need in one pass each. They
+    # must agree everywhere: every level, the root with its unlocated cases, a moment before cases
+    # were closed (closed_at > T), late at night, and before anything happened.
+    for region in (COUNTY, S1, S2, C1, C2, G1, G6, GX):
+        for at in (T, T_PAST, L("11-25 23:59:30"), L("11-26 00:00"), L("11-20 12:00"), L("11-01 00:00")):
+            got = figures_of(county, summary, region, at)
+            assert got["cases"] == figures_of(county, case_figures, region, at), (region, at)
+            assert got["rates_7d"] == figures_of(county, figures.rate_figures, region, at), (region, at)
