@@ -168,7 +168,7 @@ def case_figures_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str
     """
     if scope.rollup:
         above = len(scope.region) < COUNTY_LENGTH
-        rows = rollup_figures.by_child(conn, scope, m, case_figures if above else case_figures_by_child, CASE_KEYS)
+        rows = rollup_figures.by_child(conn, scope, m, _counts if above else case_figures_by_child, CASE_KEYS)
         return {key: {**dict.fromkeys(CASE_KEYS, 0), **row} for key, row in rows.items()}
     group = child_key(scope, Case.__table__)
     if group is None:

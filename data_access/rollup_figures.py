@@ -137,8 +137,9 @@ def summary(conn: Connection, scope: Scope, m: Moment, raw_counts, staffing, ale
 def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, keys, *,
              reuse: bool = True) -> dict[str, dict[str, int]]:
     """Each child's figures, from each county's own: ``county_by_child(conn, county_scope, m)`` gives the
-    county's children (a scope inside the county) or the county's own figures (a scope above it,
-    which add up into the child holding the county; ``keys`` are the figures added)."""
+    county's children (a scope inside the county) or the county's own counts as the summary reads
+    them (a scope above it: they add up into the child holding the county; ``keys`` are the
+    figures added)."""
     counties = counties_in(conn, scope)
     above = len(scope.region) < COUNTY_LENGTH
     known = ({c: _recalled(_key(conn.engine, c, county_scope(scope, c), m)) for c in counties}
@@ -146,7 +147,13 @@ def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, keys, *
     parts = {c: v for c, v in known.items() if v is not None}
     missing = [c for c in counties if c not in parts]
     if missing:
-        parts.update(per_county(conn.engine, missing, scope, lambda c, s: county_by_child(c, s, m)))
+        def read(c: Connection, s: Scope):
+            rows = county_by_child(c, s, m)
+            if above:  # the county's own counts, as the summary reads them: the summary may reuse them
+                _remember(_key(conn.engine, s.root, s, m), rows)
+            return rows
+
+        parts.update(per_county(conn.engine, missing, scope, read))
     if not above:
         return next(iter(parts.values()), {})
     n = CHILD_LENGTH[len(scope.region)]
