@@ -503,7 +503,17 @@ def one_statement_summary(conn, scope: Scope, m: Moment) -> dict:
         return figures.summary(conn, scope, m)
     r = counts(conn, scope, m)
     return {"cases": {k: r[k] for k in figures.CASE_KEYS}, "rates_7d": figures._rates(r),
-            "staffing": figures.staffing_figures(conn, scope, m), "alerts": figures.alert_figures(conn, scope, m)}
+            "staffing": one_statement_staffing(conn, scope, m), "alerts": figures.alert_figures(conn, scope, m)}
+
+
+def one_statement_staffing(conn, scope: Scope, m: Moment) -> dict:
+    """gridwall's staffing statement run once over the tables the connection's search_path names
+    (``staffing_figures`` itself sums the counties' own at a roll-up scope)."""
+    from data_access.scoped import params_key, scope_params
+
+    row = conn.execute(figures._staffing_statement(params_key(scope)),
+                       {**figures._moment_params(m), **scope_params(scope)}).mappings().one()
+    return {k: int(row[k] or 0) for k in figures.STAFFING_KEYS}
 
 
 def one_statement_children(conn, scope: Scope, m: Moment) -> dict:
@@ -670,7 +680,7 @@ def measure_main(args) -> int:
     parts = (("cases+rates", lambda c: figures._counts(c, root, m) if hasattr(figures, "_counts")
               else (figures.case_figures(c, root, m), figures.rate_figures(c, root, m)),
               lambda cur: plain_sql.cases_and_rates(cur, "postgresql", ask_root)),
-             ("staffing", lambda c: figures.staffing_figures(c, root, m),
+             ("staffing", lambda c: one_statement_staffing(c, root, m),
               lambda cur: plain_sql.staffing(cur, "postgresql", ask_root)),
              ("alerts", lambda c: figures.alert_figures(c, root, m),
               lambda cur: plain_sql.alerts(cur, "postgresql", ask_root)))

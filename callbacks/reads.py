@@ -24,13 +24,7 @@ from dashboard.usecases.feeds import region_freshness
 from dashboard.core.outward import outward
 from data_access.alerts import wall_alerts
 from data_access.cases import data_as_of, latest_cases, sla_cases
-from data_access.figures import (
-    alert_figures,
-    case_figures,
-    case_figures_by_child,
-    rate_figures,
-    staffing_figures,
-)
+from data_access.figures import case_figures, case_figures_by_child, summary
 from data_access.geo import child_boundaries
 from data_access.map_layers import (
     alert_points,
@@ -80,11 +74,12 @@ ALERT_LIST_LIMIT = 10  # more than fit at 4K; the panel says how many of the tru
 def figures_bundle(scope: Scope, m: Moment, version: str) -> dict[str, Any]:
     """Everything the tiles, the SLA board and the alert list show, from one connection."""
     def compute(conn) -> dict[str, Any]:
+        figures = summary(conn, scope, m)  # one statement for cases, rates and staffing; per county on a roll-up
         return outward({
-            "cases": case_figures(conn, scope, m),
-            "rates": rate_figures(conn, scope, m),
-            "staffing": staffing_figures(conn, scope, m),
-            "alerts": alert_figures(conn, scope, m),
+            "cases": figures["cases"],
+            "rates": figures["rates_7d"],
+            "staffing": figures["staffing"],
+            "alerts": figures["alerts"],
             # The new alerts, most pressing first, with the true totals (#alerts data-total).
             "alert_list": wall_alerts(conn, scope, m, limit=ALERT_LIST_LIMIT),
             "sla": sla_cases(conn, scope, m, limit=12),

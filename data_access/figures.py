@@ -155,6 +155,10 @@ def _grouped(conn: Connection, cols, where, group, params) -> dict[Any, dict[str
 def case_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
     """open, overdue, warning, accept_overdue, dispatch_overdue, new_today, closed_today."""
     figures = dict.fromkeys(CASE_KEYS, 0)
+    if scope.rollup:  # the sum of the counties' own
+        counts = rollup_figures.summed(conn, scope, lambda c, s: _counts(c, s, m))
+        figures.update({k: counts.get(k, 0) for k in CASE_KEYS})
+        return figures
     figures.update(_case_counts(conn, scope, m)[None])
     return figures
 
@@ -181,6 +185,9 @@ def case_figures_by_child(conn: Connection, scope: Scope, m: Moment) -> dict[str
 def rate_counts(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
     """The numerators and denominators of the 7-day rates (due, on_time, closed, rated, satisfied,
     patrol_closed, self_resolved): a roll-up's rates are these summed over its counties, divided."""
+    if scope.rollup:  # summed numerators and denominators of the counties' own
+        counts = rollup_figures.summed(conn, scope, lambda c, s: _counts(c, s, m))
+        return {k: counts.get(k, 0) for k in RATE_COUNT_KEYS}
     cols, rows = _rate_columns()
     return _grouped(conn, cols, and_(rows, _in_case_scope(scope)), None, _moment_params(m))[None]
 
@@ -192,6 +199,9 @@ def rate_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, float |
 
 def staffing_figures(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
     """grids, grids_staffed, workers, on_duty, online, patrolled_today, in one statement."""
+    if scope.rollup:  # the sum of the counties' own
+        counts = rollup_figures.summed(conn, scope, lambda c, s: staffing_figures(c, s, m))
+        return {k: counts.get(k, 0) for k in STAFFING_KEYS}
     stmt = _staffing_statement(params_key(scope))
     row = conn.execute(stmt, {**_moment_params(m), **scope_params(scope)}).mappings().one()
     return {k: int(row[k] or 0) for k in STAFFING_KEYS}
@@ -262,6 +272,21 @@ def _counts(conn: Connection, scope: Scope, m: Moment) -> dict[str, int]:
     return {k: int(row[k] or 0) for k in CASE_KEYS + RATE_COUNT_KEYS}
 
 
+def counts_and_staffing(conn: Connection, scope: Scope, m: Moment) -> tuple[dict[str, int], dict[str, int]]:
+    """``_counts`` and ``staffing_figures`` in one round trip: a roll-up reads them for each county."""
+    row = conn.execute(_counts_and_staffing_statement(params_key(scope)),
+                       {**_moment_params(m), **scope_params(scope)}).mappings().one()
+    return ({k: int(row[k] or 0) for k in CASE_KEYS + RATE_COUNT_KEYS},
+            {k: int(row[k] or 0) for k in STAFFING_KEYS})
+
+
+@cache
+def _counts_and_staffing_statement(key):
+    counts = _summary_statement(key).subquery("case_counts")
+    staffing = _staffing_statement(key).subquery("staffing")
+    return select(*counts.c, *staffing.c).select_from(counts.join(staffing, true()))
+
+
 @cache
 def _summary_statement(key):
     """The summary's case figures in two parts joined into one row.
@@ -293,15 +318,37 @@ def _summary_statement(key):
                                  o.dispatch_due_at < t)).label("dispatch_overdue"),
     ).select_from(open_rows).subquery("open_counts")
 
+    # Today's and the 7-day window's rows, each row's conditions evaluated once (OFFSET 0 keeps
+    # PostgreSQL from inlining them back into every count that uses them: 30 % of this part).
+    start = _W7_START
     new_today = and_(c.reported_at >= mid, c.reported_at <= t)
-    closed_today = and_(c.status == "closed", c.closed_at >= mid, c.closed_at <= t)
-    rate_cols, rate_rows = _rate_columns()
-    # closed today lies inside the 7-day window's closed_at half of rate_rows.
+    closed_in_w7 = and_(c.status == "closed", c.closed_at > start, c.closed_at <= t)
+    due_in_w7 = and_(c.resolve_due_at > start, c.resolve_due_at <= t)
+    _, rate_rows = _rate_columns()
+    rows = select(
+        c.closed_at, c.resolve_due_at, c.satisfaction, c.source, c.escalations, c.level,
+        new_today.label("new_today"),
+        closed_in_w7.label("closed_in_w7"),
+        and_(c.status == "closed", c.closed_at <= t).label("closed_by_t"),
+        and_(c.status.notin_(("rejected", "merged")), c.reported_at <= t,
+             or_(due_in_w7, closed_in_w7)).label("due_7d"),
+    ).where(or_(new_today, rate_rows), region).offset(0).subquery("window_rows")
+    r = rows.c
+    patrol_closed = and_(r.closed_in_w7, r.source == "patrol")
+    # The same counts as _rate_columns (rate_figures), over the flags.
     window_counts = select(
-        func.count().filter(new_today).label("new_today"),
-        func.count().filter(closed_today).label("closed_today"),
-        *rate_cols,
-    ).where(or_(new_today, rate_rows), region).subquery("window_counts")
+        func.count().filter(r.new_today).label("new_today"),
+        # closed today = closed in W7 on or after midnight (midnight lies inside W7).
+        func.count().filter(and_(r.closed_in_w7, r.closed_at >= mid)).label("closed_today"),
+        func.count().filter(r.due_7d).label("due"),
+        func.count().filter(and_(r.due_7d, r.closed_by_t, r.closed_at <= r.resolve_due_at)).label("on_time"),
+        func.count().filter(and_(r.due_7d, r.closed_by_t)).label("closed"),
+        func.count().filter(and_(r.closed_in_w7, r.satisfaction.is_not(None))).label("rated"),
+        func.count().filter(and_(r.closed_in_w7, r.satisfaction >= 3)).label("satisfied"),
+        func.count().filter(patrol_closed).label("patrol_closed"),
+        func.count().filter(and_(patrol_closed, r.escalations == 0,
+                                 r.level.in_(("grid", "community")))).label("self_resolved"),
+    ).select_from(rows).subquery("window_counts")
     return select(*open_counts.c, *window_counts.c).select_from(open_counts.join(window_counts, true()))
 
 
@@ -310,14 +357,14 @@ def summary(conn: Connection, scope: Scope, m: Moment) -> dict[str, Any]:
 
     On a roll-up database, the sum of the counties' own (``data_access.rollup_figures``)."""
     if scope.rollup:
-        r = rollup_figures.summary(conn, scope, m, _counts, staffing_figures, alert_figures)
+        r = rollup_figures.summary(conn, scope, m, counts_and_staffing, alert_figures)
         counts = {**dict.fromkeys(CASE_KEYS + RATE_COUNT_KEYS, 0), **r["counts"]}
         return {"cases": {k: counts[k] for k in CASE_KEYS}, "rates_7d": _rates(counts),
                 "staffing": {k: r["staffing"].get(k, 0) for k in STAFFING_KEYS}, "alerts": r["alerts"]}
-    r = _counts(conn, scope, m)
+    r, staffing = counts_and_staffing(conn, scope, m)
     return {
         "cases": {k: r[k] for k in CASE_KEYS},
         "rates_7d": _rates(r),
-        "staffing": staffing_figures(conn, scope, m),
+        "staffing": staffing,
         "alerts": alert_figures(conn, scope, m),
     }

@@ -115,15 +115,20 @@ def add(dicts: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def summary(conn: Connection, scope: Scope, m: Moment, raw_counts, staffing, alerts) -> dict[str, Any]:
-    """The summary of a roll-up scope: each county's raw counts and staffing, summed; the alerts
-    through the view (the counties' replicated ones and the roll-up's own)."""
+def summed(conn: Connection, scope: Scope, read: Callable[[Connection, Scope], dict[str, Any]]) -> dict[str, Any]:
+    """``read`` on each county's own schema, summed (counts add)."""
+    return add(list(per_county(conn.engine, counties_in(conn, scope), scope, read).values()))
+
+
+def summary(conn: Connection, scope: Scope, m: Moment, counts_and_staffing, alerts) -> dict[str, Any]:
+    """The summary of a roll-up scope: each county's raw counts and staffing (one statement a
+    county), summed; the alerts through the view (the counties' replicated ones and the roll-up's own)."""
     counties = counties_in(conn, scope)
 
     def read(c: Connection, s: Scope):
-        counts = raw_counts(c, s, m)
+        counts, staffing = counts_and_staffing(c, s, m)
         _remember(_key(conn.engine, s.root, s, m), counts)
-        return counts, staffing(c, s, m)
+        return counts, staffing
 
     wait = per_county_started(conn.engine, counties, scope, read)
     # The alerts (through the view) on this connection while the counties are read on theirs.

@@ -157,6 +157,11 @@ def test_every_figure_of_the_city_is_the_counties_sum_and_each_county_its_own(wo
     city = _summary(world["city"], Scope(CITY, CITY), m)
     for group in ("cases", "staffing", "alerts", "rate_counts"):
         assert city[group] == {k: own[A][group][k] + own[B][group][k] for k in own[A][group]}, group
+    with world["city"].connect() as conn:  # each group read on its own (the trend tiles, the API) agrees
+        root = Scope(CITY, CITY)
+        assert figures.case_figures(conn, root, m) == city["cases"]
+        assert figures.rate_figures(conn, root, m) == city["rates_7d"]
+        assert figures.staffing_figures(conn, root, m) == city["staffing"]
     rc = city["rate_counts"]  # rates from summed numerators and denominators
     assert city["rates_7d"]["on_time"] == pytest.approx(rc["on_time"] / rc["due"])
     assert city["rates_7d"]["satisfied"] == pytest.approx(rc["satisfied"] / rc["rated"])
