@@ -691,6 +691,22 @@ def measure_main(args) -> int:
                 "hand SQL plain tables": (lambda h=hand: h(pcur))} if has_p else {}),
             "hand SQL views": (lambda h=hand: h(vcur)),
         }))
+    def tiles_apart(conn, scope):
+        """The wall's tiles as callbacks/reads.figures_bundle read them before 5a0e3ac: case figures,
+        rate counts, staffing and alerts, four statements through the views."""
+        def run():
+            from sqlalchemy import and_
+            figures._case_counts(conn, scope, m)
+            cols, where = figures._rate_columns()
+            figures._grouped(conn, cols, and_(where, figures._in_case_scope(scope)), None, figures._moment_params(m))
+            one_statement_staffing(conn, scope, m)
+            figures.alert_figures(conn, scope, m)
+        return run
+
+    groups.append((f"root {ROOT}", "wall tiles", {
+        "gridwall (the summary, callbacks/reads.figures_bundle)": lambda: figures.summary(views, root, m),
+        "the four groups apart through the views (before)": tiles_apart(views, root),
+    }))
     groups += [
         (f"county {county}", "**summary + children**", {
             "gridwall": gw_both(cscope),
@@ -717,7 +733,8 @@ def measure_main(args) -> int:
     load_before = os.getloadavg()
     for scope_label, fig, fns in groups:
         res = measure_side_by_side(fns, reps=args.reps, warmup=args.warmup)
-        base = res.get("hand SQL plain tables") or res.get("hand SQL county alone")
+        base = (res.get("hand SQL plain tables") or res.get("hand SQL county alone")
+                or res.get("the four groups apart through the views (before)"))
         for name, r in res.items():
             rows.append({"scope": scope_label, "figures": fig, "way": name, **r,
                          "ratio": r["median"] / base["median"] if base else None})
