@@ -215,9 +215,9 @@ def _staffing_statement(key):
 
     A worker is online when on duty with a ping in (T - 10 min, T]; a grid is patrolled today when
     one of its workers pinged in [midnight, T]: each holds exactly when the last ping up to T lies in
-    the window. That last ping is read for all workers at once from the pings of the last 10 minutes
-    (an index-only range scan of ``ix_staff_pings_ts_staff``), and by one backward probe of the
-    primary key only for the workers without one. Two EXISTS probes per worker and three passes over
+    the window. For a whole county that last ping is read for all workers at once from the pings of
+    the last 10 minutes (an index-only range scan of ``ix_staff_pings_ts_staff``), and by one
+    backward probe of the primary key only for the workers without one; below it, by a probe each. Two EXISTS probes per worker and three passes over
     the grids took three times as long (about 11 against 3.5 ms on a 1M-case county, docs/scale.md)."""
     t = _AT
     g = Grid.__table__.c
@@ -226,17 +226,24 @@ def _staffing_statement(key):
     p = StaffPing.__table__.c
     grid_in_scope = in_scope_param(key, Grid)
 
-    recent = (select(p.staff_id, func.max(p.ts).label("last")).where(p.ts > _ONLINE_FROM, p.ts <= t)
-              .group_by(p.staff_id).cte("recent_pings").prefix_with("MATERIALIZED", dialect="postgresql"))
     probe = select(func.max(p.ts)).where(p.staff_id == s.c.id, p.ts <= t).scalar_subquery()
-    last_ping = case((recent.c.last.is_not(None), recent.c.last), else_=probe)
+    staff_grids = s.join(Grid.__table__, g.code == s.c.grid_code)
+    if key.root:
+        # The whole county: the last 10 minutes' pings of everyone, then a probe for the rest. Below the
+        # root a probe a worker is cheaper than the county's window (a street's staffing on SQLite:
+        # 4.5 against 1 ms, bench/summary_1m.py).
+        recent = (select(p.staff_id, func.max(p.ts).label("last")).where(p.ts > _ONLINE_FROM, p.ts <= t)
+                  .group_by(p.staff_id).cte("recent_pings").prefix_with("MATERIALIZED", dialect="postgresql"))
+        last_ping = case((recent.c.last.is_not(None), recent.c.last), else_=probe)
+        staff_grids = staff_grids.outerjoin(recent, recent.c.staff_id == s.c.id)
+    else:
+        last_ping = probe
     # The roster at T is read once (an IN list), not once per worker.
     on_duty = s.c.id.in_(select(sh.staff_id).where(sh.starts_at <= t, sh.ends_at > t))
     workers = (
         select(s.c.grid_code, on_duty.label("on_duty"), last_ping.label("last_ping"))
         # "assigned to grids in R": the grid must exist; its code carries the region.
-        .select_from(s.join(Grid.__table__, g.code == s.c.grid_code)
-                     .outerjoin(recent, recent.c.staff_id == s.c.id))
+        .select_from(staff_grids)
         .where(s.c.role == "grid_worker", s.c.active.is_(True), in_scope_param(key, s), grid_in_scope)
         # Computed once a worker: PostgreSQL would otherwise inline the probe into each count.
         .cte("w").prefix_with("MATERIALIZED", dialect="postgresql")
