@@ -12,6 +12,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
+from data_access.models import GwPushOutbox
 
 from .push_support import FakeRobot, add_alert
 
@@ -28,6 +31,12 @@ def _wait(what, timeout: float, message: str):
             return value
         time.sleep(0.1)
     raise AssertionError(message)
+
+
+def _sent(engine, alert_id: int) -> bool:
+    with engine.connect() as conn:
+        rows = conn.execute(select(GwPushOutbox.state).where(GwPushOutbox.alert_id == alert_id)).scalars().all()
+    return bool(rows) and all(state == "sent" for state in rows)
 
 
 @pytest.fixture
@@ -81,6 +90,9 @@ def test_one_dispatcher_is_active_and_another_takes_over_when_it_dies(engine, wo
     _wait(lambda: hook.alert_ids() == [one], 15, f"not delivered by the active worker: {hook.alert_ids()}")
     assert ACTIVE not in second_log.read_text()
 
+    # Delivery is at least once: a kill between the robot's answer and the commit marking the row
+    # sent would send it again (dashboard/push/dispatcher.py). Kill after that commit.
+    _wait(lambda: _sent(engine, one), 15, "the delivered alert was never marked sent")
     first.kill()  # no goodbye: the lock is freed by PostgreSQL or runs out (SQLite lease)
     first.wait()
     two = add_alert(engine, created_at=datetime.now(timezone.utc), title="第二条")
