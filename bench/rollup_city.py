@@ -694,8 +694,9 @@ def measure_main(args) -> int:
     def tiles_apart(conn, scope):
         """The wall's tiles as callbacks/reads.figures_bundle read them before 5a0e3ac: case figures,
         rate counts, staffing and alerts, four statements through the views."""
+        from sqlalchemy import and_
+
         def run():
-            from sqlalchemy import and_
             figures._case_counts(conn, scope, m)
             cols, where = figures._rate_columns()
             figures._grouped(conn, cols, and_(where, figures._in_case_scope(scope)), None, figures._moment_params(m))

@@ -59,12 +59,14 @@ def overdue_at(t):
 
 
 def warning_at(t):
-    # T >= reported + 0.8 (due - reported)  <=>  5 T >= 4 due + reported, in epoch seconds.
-    return and_(
-        open_at(t),
-        c.resolve_due_at >= t,
-        epoch_seconds(c.resolve_due_at) * 4 + epoch_seconds(c.reported_at) <= epoch_seconds(t if isinstance(t, BindParameter) else literal(t, c.reported_at.type)) * 5,
-    )
+    return and_(open_at(t), _warning(c.reported_at, c.resolve_due_at, t))
+
+
+def _warning(reported, due, t):
+    """Not yet due, 80 % of the way there: T >= reported + 0.8 (due - reported) <=> 5 T >= 4 due +
+    reported, in epoch seconds (the open condition is the caller's)."""
+    at = t if isinstance(t, BindParameter) else literal(t, c.reported_at.type)
+    return and_(due >= t, epoch_seconds(due) * 4 + epoch_seconds(reported) <= epoch_seconds(at) * 5)
 
 
 def accept_overdue_at(t):
@@ -217,8 +219,9 @@ def _staffing_statement(key):
     one of its workers pinged in [midnight, T]: each holds exactly when the last ping up to T lies in
     the window. For a whole county that last ping is read for all workers at once from the pings of
     the last 10 minutes (an index-only range scan of ``ix_staff_pings_ts_staff``), and by one
-    backward probe of the primary key only for the workers without one; below it, by a probe each. Two EXISTS probes per worker and three passes over
-    the grids took three times as long (about 11 against 3.5 ms on a 1M-case county, docs/scale.md)."""
+    backward probe of the primary key only for the workers without one; below it, by a probe each.
+    Two EXISTS probes per worker and three passes over the grids took three times as long (about 11
+    against 3.5 ms on a 1M-case county, docs/scale.md)."""
     t = _AT
     g = Grid.__table__.c
     s = Staff.__table__.alias("s")
@@ -313,8 +316,7 @@ def _summary_statement(key):
         select(*cols).where(c.closed_at > t, c.reported_at <= t, region),
     ).subquery("open_at_t")
     o = open_rows.c
-    warning = and_(o.resolve_due_at >= t, epoch_seconds(o.resolve_due_at) * 4 + epoch_seconds(o.reported_at)
-                   <= epoch_seconds(t) * 5)
+    warning = _warning(o.reported_at, o.resolve_due_at, t)
     open_counts = select(
         func.count().label("open"),
         func.count().filter(o.resolve_due_at < t).label("overdue"),

@@ -154,7 +154,7 @@ def by_child(conn: Connection, scope: Scope, m: Moment, county_by_child, keys, *
     if missing:
         def read(c: Connection, s: Scope):
             rows = county_by_child(c, s, m)
-            if above:  # the county's own counts, as the summary reads them: the summary may reuse them
+            if above:  # the county's own counts: the next children of this moment reuse them
                 _remember(_key(conn.engine, s.root, s, m), rows)
             return rows
 
