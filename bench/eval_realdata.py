@@ -57,6 +57,7 @@ import eval_score as sc  # noqa: E402
 from common import git_head, machine_info  # noqa: E402
 
 from dashboard.analytics import spikes  # noqa: E402
+from dashboard.core.config import get_settings  # noqa: E402
 from data_access import backtest as bt_reads  # noqa: E402
 from data_access import feeds_cases as feeds  # noqa: E402
 from data_access.db import make_engine  # noqa: E402
@@ -76,6 +77,10 @@ DATASETS = {
             "mapping": REPO / "examples" / "import" / "nyc_council.toml", "db": Path("/tmp/nyc.db"),
             "tz": "America/New_York", "root": "990002", "last": "2023-12-31"},
 }
+# The synthetic counties of bench/eval_warning.py (its two seeds), through the same injection and scoring:
+# how the engine's rises behave where their alphas were set.
+for _label, _seed in (("synthetic", 20261126), ("synthetic2", 20261127)):
+    DATASETS[_label] = {"synthetic_seed": _seed, "db": None, "tz": "Asia/Shanghai", "root": "320585", "last": None}
 BASELINE_DAYS = 56
 SD_FLOOR = 1.0
 SLOT_DAYS = 11
@@ -100,6 +105,10 @@ def _env(ds: dict) -> dict:
 
 def ensure_db(name: str, ds: dict, reimport: bool) -> dict | None:
     """Import the export into its own SQLite file (once); returns the import's report when it ran."""
+    if "synthetic_seed" in ds:
+        from eval_history import Timeline, ensure_base
+        ds["db"] = ensure_base(ds["synthetic_seed"], Timeline(), log=log)
+        return None
     if ds["db"].exists() and not reimport:
         return None
     ds["db"].unlink(missing_ok=True)
@@ -273,20 +282,48 @@ def step_at(first: date, tz: ZoneInfo):
 
 
 def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, tz: ZoneInfo,
-                  alpha_scale: float = 1.0) -> tuple[list[dict], float]:
+                  alpha_scale: float | None = None, target: float | None = None,
+                  day_scales: list[float] | None = None, memo: dict | None = None) -> tuple[list[dict], float]:
     """The engine's daily rises on each day d_first..d_last, as the run at 00:10 the next day tests
-    them on the 84 days of rows it reads, grouped into alerts as the engine keys them.
-    ``alpha_scale`` != 1: every level's per-test alpha times that (the sweep, not the engine)."""
-    alpha = {k: v * alpha_scale for k, v in spikes.DEFAULT_ALPHA.items()}
+    them on the 84 days of rows it reads, grouped into alerts as the engine keys them: the alphas
+    scaled for each day as the engine scales them (``spikes.rise_scale`` on the 84 days, the target
+    ``target``, default the engine's ``[warning] rise_alarm_target``); the scales used are left in
+    ``engine_alerts.last_scales``. ``day_scales``: each day's scale given (those the honest history
+    calibrated to, applied to its injected copy). ``alpha_scale``: every day at that fixed scale (the
+    sweep, not the engine). ``memo``: the days' candidates, shared by calls on the same rows."""
+    if target is None:
+        target = get_settings().warning.rise_alarm_target
+    max_scale = alpha_scale if alpha_scale is not None else max(spikes.ALPHA_SCALES)
     dn = facts["dn"].values
     at = step_at(first, tz)
     by_family: dict[tuple, dict] = {}
     began = time.perf_counter()
     day0 = np.datetime64(first, "D")
-    for d in range(d_first, d_last + 1):
+    memo = {} if memo is None or alpha_scale is not None else memo
+
+    def window(d: int) -> pd.DataFrame:
         lo, hi = np.searchsorted(dn, d + 1 - FACT_DAYS), np.searchsorted(dn, d, side="right")
-        for r in spikes.daily_rises(facts.iloc[lo:hi], day0 + np.timedelta64(d, "D"), alpha=alpha):
-            by_family.setdefault(r.family, {}).setdefault(d, []).append(r)
+        return facts.iloc[lo:hi]
+
+    def candidates(d: int) -> list:
+        # a day's tests read only the 61 days before it: the same from any 84-day window that holds them
+        if d not in memo:
+            memo[d] = spikes.daily_candidates(window(d), day0 + np.timedelta64(d, "D"), max_scale=max_scale)
+        return memo[d]
+
+    scales = []
+    for d in range(d_first, d_last + 1):
+        if alpha_scale is not None:
+            scale = alpha_scale
+        elif day_scales is not None:
+            scale = day_scales[d - d_first]
+        else:
+            scale = spikes.rise_scale(window(d), day0 + np.timedelta64(d, "D"), target,
+                                      candidates=lambda day: candidates(int((day - day0).astype(np.int64))))
+        scales.append(scale)
+        for r in candidates(d):
+            if r.p < r.alpha * scale:
+                by_family.setdefault(r.family, {}).setdefault(d, []).append(r)
     seconds = time.perf_counter() - began
     out = []
     for (street, major), per_day in by_family.items():
@@ -299,6 +336,7 @@ def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, t
                             "region": street, "street": street, "major": major, "series": series,
                             "regions": sorted({s for s, _ in series}), "grids": []})
             prev = d
+    engine_alerts.last_scales = scales
     return out, seconds
 
 
@@ -327,14 +365,26 @@ def score_by_street(alerts: list[dict], truths: list[dict], scored_from, scored_
 
 
 def score_methods(honest: pd.DataFrame, injected: pd.DataFrame, truths: list[dict], first: date, w_first: int,
-                  w_last: int, tz: ZoneInfo, honest_engine: list[dict]) -> dict:
+                  w_last: int, tz: ZoneInfo, honest_engine: list[dict], honest_scales: list[float],
+                  honest_fixed: list[dict]) -> dict:
+    """Every method on the injected copy and the honest history. The engine's alphas on the injected copy
+    are scaled as the honest history calibrated them (a real deployment's last weeks hold a few
+    outbreaks; this harness puts one in every street every 11 days, 0.64 a street-week, which the
+    calibration would take for that deployment's usual alarm rate); the row "calibrated on the
+    injected copy" lets it see them, the row "fixed alphas" does not scale at all."""
     at = step_at(first, tz)
     day0 = np.datetime64(first, "D")
     scored_from, scored_to = at(day0 + np.timedelta64(w_first + 1, "D")), at(day0 + np.timedelta64(w_last + 1, "D"))
     streets = sorted(honest["street"].dropna().unique())
     street_weeks = len(streets) * (w_last - w_first + 1) / 7.0
-    inj_engine, secs = engine_alerts(injected, first, w_first - 3, w_last, tz)
-    methods = {"engine": {"injected": inj_engine, "honest": honest_engine}}
+    memo: dict = {}
+    inj_engine, secs = engine_alerts(injected, first, w_first - 3, w_last, tz, day_scales=honest_scales, memo=memo)
+    inj_self, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, memo=memo)
+    self_scales = engine_alerts.last_scales
+    inj_fixed, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, target=0.0, memo=memo)
+    methods = {"engine": {"injected": inj_engine, "honest": honest_engine},
+               "engine, calibrated on the injected copy": {"injected": inj_self, "honest": honest_engine},
+               "engine, fixed alphas": {"injected": inj_fixed, "honest": honest_fixed}}
     lo = day0 + np.timedelta64(w_first - 3, "D")
     hi = day0 + np.timedelta64(w_last, "D")
     for label, method, levels in EARS_VARIANTS:
@@ -343,7 +393,9 @@ def score_methods(honest: pd.DataFrame, injected: pd.DataFrame, truths: list[dic
             d = f["day"].values.astype("datetime64[D]")
             sub = f[(d >= lo - np.timedelta64(12, "D")) & (d <= hi)]
             methods[label][key] = sc.ears_alerts(sub, lo, hi, method, levels, at)
-    out = {"street_weeks": street_weeks, "streets": len(streets), "engine_seconds_injected": round(secs, 1), "methods": {}}
+    out = {"street_weeks": street_weeks, "streets": len(streets), "engine_seconds_injected": round(secs, 1),
+           "scales": {"honest": _scale_summary(honest_scales), "injected_self": _scale_summary(self_scales)},
+           "methods": {}}
     for label, by in methods.items():
         per_truth: dict = {}
         s = score_by_street(by["injected"], truths, scored_from, scored_to, street_weeks, per_truth=per_truth)
@@ -365,6 +417,11 @@ def score_methods(honest: pd.DataFrame, injected: pd.DataFrame, truths: list[dic
     return out
 
 
+def _scale_summary(scales: list[float]) -> dict:
+    return {"median": float(np.median(scales)), "min": float(min(scales)), "max": float(max(scales)),
+            "share_above_1": float(np.mean(np.asarray(scales) > 1.0))}
+
+
 def inject_eval(name: str, ds: dict, first: date, last: date, windows: list[tuple[date, date]], seeds: list[int]) -> dict:
     tz = ZoneInfo(ds["tz"])
     log(f"{name}: reading the case rows {first} .. {last}")
@@ -375,14 +432,19 @@ def inject_eval(name: str, ds: dict, first: date, last: date, windows: list[tupl
     for w_lo, w_hi in windows:
         w_first, w_last = (w_lo - first).days, (w_hi - first).days
         log(f"{name}: window {w_lo} .. {w_hi}: engine rises on the honest history")
-        honest_engine, secs = engine_alerts(facts, first, w_first - 3, w_last, tz)
-        log(f"{name}: {len(honest_engine)} honest alerts ({secs:.0f} s)")
+        hmemo: dict = {}
+        honest_engine, secs = engine_alerts(facts, first, w_first - 3, w_last, tz, memo=hmemo)
+        honest_scales = engine_alerts.last_scales
+        honest_fixed, _ = engine_alerts(facts, first, w_first - 3, w_last, tz, target=0.0, memo=hmemo)
+        log(f"{name}: {len(honest_engine)} honest alerts ({secs:.0f} s), {len(honest_fixed)} at the fixed alphas; "
+            f"scale {_scale_summary(honest_scales)}")
         for seed in seeds:
             rng = np.random.default_rng(seed * 7919 + 17)
             truths = plan_outbreaks(facts, w_first, w_last, rng)
             injected = apply_outbreaks(facts, truths, first, tz, rng)
             log(f"{name}: seed {seed}: {len(truths)} outbreaks, {sum(t['n_cases'] for t in truths)} extra cases")
-            res = score_methods(facts, injected, truths, first, w_first, w_last, tz, honest_engine)
+            res = score_methods(facts, injected, truths, first, w_first, w_last, tz, honest_engine, honest_scales,
+                                honest_fixed)
             res.update({"window": [str(w_lo), str(w_hi)], "seed": seed,
                         "truths": [{k: v for k, v in t.items()} for t in truths],
                         "honest_engine_seconds": round(secs, 1)})
@@ -419,6 +481,57 @@ def alpha_sweep(name: str, ds: dict, first: date, last: date, window: tuple[date
                                        "false_alarms_per_street_week_honest": h.fa_per_street_week, "ppv": s.ppv}
         log(f"{name}: alpha x{scale:g}: POD {s.pod:.0%} at {h.fa_per_street_week:.2f} false alarms / street-week, "
             f"median delay {s.median_delay}")
+    return out
+
+
+def target_sweep(name: str, ds: dict, first: date, last: date, window: tuple[date, date], seeds: list[int],
+                 targets: list[float]) -> dict:
+    """The engine's rises at each ``[warning] rise_alarm_target`` (0: the fixed alphas) on one window:
+    POD against false alarms, and the scales the calibration chose on the honest and injected history."""
+    tz = ZoneInfo(ds["tz"])
+    facts = load_facts(ds, first, last)
+    w_first, w_last = (window[0] - first).days, (window[1] - first).days
+    at = step_at(first, tz)
+    day0 = np.datetime64(first, "D")
+    scored_from, scored_to = at(day0 + np.timedelta64(w_first + 1, "D")), at(day0 + np.timedelta64(w_last + 1, "D"))
+    street_weeks = facts["street"].dropna().nunique() * (w_last - w_first + 1) / 7.0
+    out = {"window": [str(window[0]), str(window[1])], "seeds": seeds, "targets": {}}
+    plans = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed * 7919 + 17)
+        truths = plan_outbreaks(facts, w_first, w_last, rng)
+        plans.append((truths, apply_outbreaks(facts, truths, first, tz, rng)))
+    hmemo: dict = {}
+    memos: list[dict] = [{} for _ in plans]
+    for target in targets:
+        honest, _ = engine_alerts(facts, first, w_first - 3, w_last, tz, target=target, memo=hmemo)
+        honest_scales = engine_alerts.last_scales
+        h = score_by_street(honest, [], scored_from, scored_to, street_weeks)
+        found = truths_n = 0
+        delays, injected_scales = [], []
+        found_self = 0
+        for (truths, injected), memo in zip(plans, memos):
+            inj, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, target=target, day_scales=honest_scales,
+                                   memo=memo)
+            s = score_by_street(inj, truths, scored_from, scored_to, street_weeks)
+            found, truths_n, delays = found + s.detected, truths_n + s.truths, delays + s.delays_days
+            inj, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, target=target, memo=memo)
+            injected_scales += engine_alerts.last_scales
+            found_self += score_by_street(inj, truths, scored_from, scored_to, street_weeks).detected
+        row = {"pod": found / truths_n if truths_n else None, "detected": found, "truths": truths_n,
+               "pod_calibrated_on_injected": found_self / truths_n if truths_n else None,
+               "median_delay_days": statistics.median(delays) if delays else None,
+               "false_alarms_per_street_week_honest": h.fa_per_street_week,
+               "scale_honest": {"median": float(np.median(honest_scales)), "min": min(honest_scales),
+                                "max": max(honest_scales)},
+               "scale_injected": {"median": float(np.median(injected_scales)), "min": min(injected_scales),
+                                  "max": max(injected_scales)}}
+        out["targets"][f"{target:g}"] = row
+        log(f"{name}: target {target:g}: POD {row['pod']:.1%} ({found}/{truths_n}; calibrated on the injected copy "
+            f"{row['pod_calibrated_on_injected']:.1%}) at {h.fa_per_street_week:.2f} "
+            f"false alarms / street-week; scale honest median {row['scale_honest']['median']:.2f} "
+            f"[{row['scale_honest']['min']:.2f}, {row['scale_honest']['max']:.2f}], injected median "
+            f"{row['scale_injected']['median']:.2f}")
     return out
 
 
@@ -460,6 +573,8 @@ def main() -> None:
                     help="injection windows for NYC (the whole 9 years daily would take hours)")
     ap.add_argument("--alpha-scales", type=float, nargs="*", default=None,
                     help="only the engine's rises with every alpha scaled, on the first window (a sweep)")
+    ap.add_argument("--rise-targets", type=float, nargs="*", default=None,
+                    help="only the engine's rises at each [warning] rise_alarm_target (0: fixed alphas), first window")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     for name in args.datasets:
@@ -479,10 +594,16 @@ def main() -> None:
             path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
         if name == "nyc":
             windows = [tuple(date.fromisoformat(x) for x in w.split(":")) for w in args.nyc_windows]
+        elif "synthetic_seed" in ds:
+            windows = [(last - timedelta(days=55), last)]    # eval_warning's scored window: the last 56 days
         else:
             windows = [(_monday_on_or_after(first + timedelta(days=63)), last)]
         read_first = min(w[0] for w in windows) - timedelta(days=FACT_DAYS + 14)
-        if args.alpha_scales:
+        if args.rise_targets:
+            result["target_sweep"] = target_sweep(name, ds, max(first, read_first), last, windows[0],
+                                                  args.nyc_seeds if name == "nyc" else args.seeds, args.rise_targets)
+            path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+        elif args.alpha_scales:
             result["alpha_sweep"] = alpha_sweep(name, ds, max(first, read_first), last, windows[0],
                                                 (args.nyc_seeds if name == "nyc" else args.seeds)[0], args.alpha_scales)
             path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))

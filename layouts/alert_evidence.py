@@ -93,6 +93,9 @@ def _spike(ev: dict[str, Any]) -> list:
     notes = ["柱为每日事件数，红色为触发预警的日子，灰色为预警之后的日子；浅色带为通常范围，虚线为单日报警线。"]
     if ev.get("intraday"):
         notes.append("最后一天为今日截至目前的件数，对照全天预期。")
+    if (engine.get("alpha_scale") or 1) > 1:
+        notes.append(f"本地区的事件数起伏较大，报警线已按近三周的预警量放宽（检验水平 ×{engine['alpha_scale']:g}，"
+                     "配置项 [warning] rise_alarm_target）。")
     if "recomputed" in ev.get("source", ""):
         notes.append("预期水平与范围按同一模型重算" + ("（预警之后的日子）" if "engine" in ev["source"] else "") + "，可能与引擎当时略有出入。")
     return [

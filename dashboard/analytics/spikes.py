@@ -302,6 +302,7 @@ class Rise:
     p: float
     method: str
     intraday: bool = False
+    alpha: float = 0.0      # the level's per-test alpha, unscaled (0: not recorded)
 
     @property
     def family(self) -> tuple[str, str]:
@@ -377,8 +378,12 @@ DEFAULT_ALPHA = {("street", "major"): 5e-4, ("street", "category_code"): 1.25e-4
                  ("community", "major"): 1.25e-4, ("community", "category_code"): 2.5e-5}
 
 
-def daily_rises(frame, day, params: SpikeParams = SpikeParams(), alpha=None) -> list[Rise]:
-    """Rises on the complete local ``day`` (datetime64[D]) from case facts (see data_access.feeds_cases)."""
+def daily_candidates(frame, day, params: SpikeParams = SpikeParams(), alpha=None,
+                     max_scale: float = 1.0) -> list[Rise]:
+    """The series of the complete local ``day`` that alarm at their level's alpha times ``max_scale``
+    (each with its strongest window and its level's unscaled alpha in ``Rise.alpha``). The rises at
+    any scale up to ``max_scale`` are those with ``p < alpha * scale``: one pass serves every scale
+    (``calibrated_scale``)."""
     alpha = DEFAULT_ALPHA if alpha is None else alpha
     day = np.datetime64(day, "D")
     if not len(frame):
@@ -398,20 +403,102 @@ def daily_rises(frame, day, params: SpikeParams = SpikeParams(), alpha=None) -> 
         if not keys:
             continue
         dow_f = _series_dow(keys, cat_col, _dow_by_category(frame, cat_col, days, baseline))
-        res = test_day(y, days, d, dow_f, _level_alpha(level, alpha), params, first_day=first_idx)
+        level_alpha = _level_alpha(level, alpha)
+        res = test_day(y, days, d, dow_f, level_alpha * max_scale, params, first_day=first_idx)
         for i in np.nonzero(res.alarm)[0]:
             best = min(res.p, key=lambda w: res.p[w][i] if is_alarm(res.observed[w][i], res.expected[w][i],
                                                                     res.p[w][i], 1.0, params) else 2.0)
             region, cat = keys[i]
             out.append(Rise(region[:9], cat[:2], region, cat, day, best, float(res.observed[best][i]),
-                            float(res.expected[best][i]), float(res.p[best][i]), res.method))
+                            float(res.expected[best][i]), float(res.p[best][i]), res.method, alpha=level_alpha))
     return out
 
 
+def daily_rises(frame, day, params: SpikeParams = SpikeParams(), alpha=None, scale: float = 1.0) -> list[Rise]:
+    """Rises on the complete local ``day`` (datetime64[D]) from case facts (see data_access.feeds_cases),
+    every level's alpha times ``scale`` (``calibrated_scale``; 1: the alphas as given)."""
+    return daily_candidates(frame, day, params, alpha, scale)
+
+
+# --- the alphas calibrated to a deployment's own history ----------------------------------------
+# The default alphas were set on the synthetic county for about 0.4 rise alerts per street-week. A
+# deployment whose series are more dispersed (cases entered in batches, a backlog on one day) raises
+# far fewer at the same alphas and misses what it could find within its budget (real NYC data: 0.14
+# alerts per district-week, 67 % of injected outbreaks found; with the alphas x64, 0.40 and 85 %,
+# docs/benchmarks.md section 10). So the alphas are scaled up, per deployment and day, as far as the
+# alerts the last weeks would have raised stay within a target rate. Never down: the defaults are
+# the floor the synthetic county was tuned at, and a busy week must not blind the detector.
+ALPHA_SCALES = tuple(float(2 ** (i / 2)) for i in range(13))   # 1, 1.41, 2, ... 64
+CALIBRATION_DAYS = 21      # the complete days before the day tested (within the engine's 84 days of facts)
+MIN_CALIBRATION_DAYS = 14  # with fewer days tested by the negative binomial, the alphas stay as given
+
+
+def alerts_at_scale(days_candidates: list[list[Rise]], scale: float) -> int:
+    """The rise alerts ``days_candidates`` (one list per consecutive day) make at ``scale``: the engine's
+    grouping, one alert per family (street x major) and run of consecutive alarm days."""
+    n, prev = 0, set()
+    for cands in days_candidates:
+        fams = {r.family for r in cands if r.p < r.alpha * scale}
+        n += len(fams - prev)
+        prev = fams
+    return n
+
+
+def calibrated_scale(days_candidates: list[list[Rise]], streets: int, target_per_street_week: float,
+                     scales: tuple[float, ...] = ALPHA_SCALES) -> float:
+    """The largest of ``scales`` whose alerts on the calibration days come to at most the target per
+    street and week (1 when none does, when the target is 0, or without enough days of candidates
+    from ``daily_candidates(..., max_scale=max(scales))``)."""
+    if target_per_street_week <= 0 or streets <= 0 or len(days_candidates) < MIN_CALIBRATION_DAYS:
+        return 1.0
+    street_weeks = streets * len(days_candidates) / 7.0
+    best = 1.0
+    for s in sorted(scales):
+        if alerts_at_scale(days_candidates, s) <= target_per_street_week * street_weeks:
+            best = max(best, s)
+        else:
+            break
+    return best
+
+
+def calibration_days(frame, day, params: SpikeParams = SpikeParams()) -> list[np.datetime64]:
+    """The complete days before ``day`` whose tests calibrate its scale: up to ``CALIBRATION_DAYS``,
+    each with a full negative-binomial history in ``frame`` (EARS days are not a deployment's steady state)."""
+    if not len(frame):
+        return []
+    first = frame["day"].values.astype("datetime64[D]").min()
+    day = np.datetime64(day, "D")
+    need = np.timedelta64(params.guard_days + params.min_history_days, "D")
+    return [d for d in (day - np.timedelta64(i, "D") for i in range(CALIBRATION_DAYS, 0, -1)) if d - first >= need]
+
+
+def rise_scale(frame, day, target_per_street_week: float, params: SpikeParams = SpikeParams(), alpha=None,
+               candidates=None) -> float:
+    """The alpha scale for testing ``day``: calibrated on the rises the days before it would have raised
+    (``candidates(day)``, default ``daily_candidates`` at the largest scale, which a caller may memoise)."""
+    if target_per_street_week <= 0:
+        return 1.0
+    if candidates is None:
+        def candidates(d):
+            return daily_candidates(frame, d, params, alpha, max(ALPHA_SCALES))
+    days = calibration_days(frame, day, params)
+    return calibrated_scale([candidates(d) for d in days], active_streets(frame, days), target_per_street_week)
+
+
+def active_streets(frame, days: list[np.datetime64]) -> int:
+    """Streets with at least one case on ``days``: the street-weeks of a calibration."""
+    if not len(frame) or not days:
+        return 0
+    d = frame["day"].values.astype("datetime64[D]")
+    sel = (d >= days[0]) & (d <= days[-1])
+    return int(frame.loc[sel, "street"].dropna().nunique())
+
+
 def intraday_rises(frame, today, now_minute: int, params: SpikeParams = SpikeParams(), alpha=None,
-                   bin_minutes: int = 30) -> list[Rise]:
+                   bin_minutes: int = 30, scale: float = 1.0) -> list[Rise]:
     """Rises of today so far: at each completed ``bin_minutes`` step and now, the count since midnight
-    against the expected count to that time of day (the series' expected day x its hour profile)."""
+    against the expected count to that time of day (the series' expected day x its hour profile);
+    every level's alpha times ``scale``, as the day's complete-day rises."""
     alpha = DEFAULT_ALPHA if alpha is None else alpha
     today = np.datetime64(today, "D")
     if not len(frame) or now_minute <= 0:
@@ -462,11 +549,11 @@ def intraday_rises(frame, today, now_minute: int, params: SpikeParams = SpikePar
             for kc, n in zip(*np.unique(sel, return_counts=True)):
                 if kc in pos:
                     so_far[pos[kc], j] = n
-        a = _level_alpha(level, alpha) / 10.0  # many looks a day
+        a = _level_alpha(level, alpha) * scale / 10.0  # many looks a day
         alarm, expected, p = intraday_test(so_far, exp.mu[:, 0], share, exp.k, a, params)
         for i in np.nonzero(alarm)[0]:
             j = int(np.argmin(np.where(is_alarm(so_far[i], expected[i], p[i], a, params), p[i], 2.0)))
             region, cat = keys[i]
             out.append(Rise(region[:9], cat[:2], region, cat, today, 0, float(so_far[i, j]), float(expected[i, j]),
-                            float(p[i, j]), "nb", intraday=True))
+                            float(p[i, j]), "nb", intraday=True, alpha=_level_alpha(level, alpha)))
     return out

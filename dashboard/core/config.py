@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -62,6 +62,9 @@ class WarningSettings(BaseModel):
     strongest and suppresses the rest, logging them (dashboard/warning/budget.py). 0 or absent: no cap."""
 
     budget: dict[str, int] = {}
+    # Rises: the alerts a street may see a week on the deployment's own last 3 weeks, to which the
+    # per-test alphas are raised (never lowered; dashboard/analytics/spikes.py rise_scale). 0: fixed alphas.
+    rise_alarm_target: float = Field(default=0.5, ge=0.0, le=7.0)
 
     @field_validator("budget")
     @classmethod

@@ -157,7 +157,8 @@ def shape_spike(detail: dict, today: date, recomputed: dict | None) -> dict[str,
         "region_code": series.get("region_code"), "category_code": series.get("category_code"),
         "usual": stored_band.get("usual") or spike_band.USUAL,
         "engine": {"observed": _num(detail.get("observed")), "expected": _num(detail.get("expected")),
-                   "p_value": _num(detail.get("p_value")), "method": detail.get("method")},
+                   "p_value": _num(detail.get("p_value")), "method": detail.get("method"),
+                   "alpha_scale": _num(detail.get("alpha_scale"))},
     }
 
 

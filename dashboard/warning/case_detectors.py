@@ -28,7 +28,10 @@ Measured on honest 90-day synthetic counties (seeds 20261126 and 7; 42 days repl
 day): rises 0.33 and 0.48 alerts per street-week (busiest street 0.83), clusters 0.02 and 0,
 concealment 5 and 7 alerts (of 152 communities), repeats 1.0 and 1.5 per street-week (mostly
 info). CPU per run on SQLite: about 3 s for the first run of a day (the scan is 2 s of it), 0.5 s
-for the others.
+for the others. Those rise rates are at the fixed alphas; the engine now raises the alphas per
+deployment and day toward ``[warning] rise_alarm_target`` (``_rise_scale``), which tests the 21 days
+before yesterday once a day as well (about 0.2 s a day tested on the synthetic county: some 4 s
+more on the first run of a day; docs/benchmarks.md section 10).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ import pandas as pd
 
 from dashboard.analytics import concealment, forecast, hotspots, repeats, scan, sensitive, spike_band, spikes
 from dashboard.analytics.findings import Finding
+from dashboard.core.config import get_settings
 from data_access import feeds_cases as feeds
 from data_access.moment import Moment
 from data_access.scope import Scope
@@ -68,7 +72,7 @@ HOTSPOT_PARAMS = hotspots.HotspotParams()
 _lock = threading.Lock()
 _memo: OrderedDict[tuple, object] = OrderedDict()
 _last_good: dict[tuple, tuple] = {}
-_MEMO_SIZE = 256
+_MEMO_SIZE = 1024   # a county holds ~25 days of rise candidates (the calibration) besides its bands and scans
 
 
 def _memoised(key: tuple, compute):
@@ -121,9 +125,23 @@ def _day_text(day) -> str:
 
 # --- 1. rises (骤增) -----------------------------------------------------------------------------
 
-def _daily(facts: pd.DataFrame, day: np.datetime64) -> list[spikes.Rise]:
+def _candidates(facts: pd.DataFrame, day: np.datetime64) -> list[spikes.Rise]:
+    """The day's series that alarm at the largest alpha scale; the rises at any scale are a filter of them."""
     key = ("rises", facts.attrs.get("history_key"), str(day))
-    return _memoised(key, lambda: spikes.daily_rises(facts, day, SPIKE_PARAMS))
+    return _memoised(key, lambda: spikes.daily_candidates(facts, day, SPIKE_PARAMS, max_scale=max(spikes.ALPHA_SCALES)))
+
+
+def _rise_scale(facts: pd.DataFrame, day: np.datetime64) -> float:
+    """The alphas' scale for the rises of ``day`` and after: calibrated once a day on the 3 weeks before
+    it (``spikes.rise_scale``, target ``[warning] rise_alarm_target``)."""
+    target = get_settings().warning.rise_alarm_target
+    key = ("rise_scale", facts.attrs.get("history_key"), str(day), target)
+    return _memoised(key, lambda: spikes.rise_scale(facts, day, target, SPIKE_PARAMS,
+                                                    candidates=lambda d: _candidates(facts, d)))
+
+
+def _daily(facts: pd.DataFrame, day: np.datetime64, scale: float) -> list[spikes.Rise]:
+    return [r for r in _candidates(facts, day) if r.p < r.alpha * scale]
 
 
 def _case_ids(facts: pd.DataFrame, rise: spikes.Rise) -> list[int]:
@@ -142,17 +160,18 @@ def spike_findings(facts: pd.DataFrame, m: Moment, names: dict) -> list[Finding]
     local = m.at.astimezone(m.tz)
     now_minute = local.hour * 60 + local.minute
     by_day: dict[np.datetime64, dict[tuple, list[spikes.Rise]]] = {}
+    scale = _rise_scale(facts, yesterday)
 
     def family_rises(day) -> dict[tuple, list[spikes.Rise]]:
         if day not in by_day:
             grouped = defaultdict(list)
-            for r in _daily(facts, day):
+            for r in _daily(facts, day, scale):
                 grouped[r.family].append(r)
             by_day[day] = grouped
         return by_day[day]
 
     intraday = defaultdict(list)
-    for r in spikes.intraday_rises(facts, today, now_minute, SPIKE_PARAMS):
+    for r in spikes.intraday_rises(facts, today, now_minute, SPIKE_PARAMS, scale=scale):
         intraday[r.family].append(r)
     families = set(intraday) | set(family_rises(yesterday))
     out = []
@@ -163,11 +182,11 @@ def spike_findings(facts: pd.DataFrame, m: Moment, names: dict) -> list[Finding]
             start = start - np.timedelta64(1, "D")
         rises = intraday[fam] if latest == today else family_rises(yesterday)[fam]
         best = min(rises, key=lambda r: r.p)
-        out.append(_spike_finding(facts, fam, best, rises, start, latest, names, m))
+        out.append(_spike_finding(facts, fam, best, rises, start, latest, names, m, scale))
     return out
 
 
-def _spike_finding(facts, fam, best: spikes.Rise, rises, start, latest, names, m: Moment) -> Finding:
+def _spike_finding(facts, fam, best: spikes.Rise, rises, start, latest, names, m: Moment, scale: float) -> Finding:
     street, major = fam
     where = _name(names, best.region)
     if len(best.region) == 12:
@@ -189,26 +208,25 @@ def _spike_finding(facts, fam, best: spikes.Rise, rises, start, latest, names, m
         "window": {"start": _day_text(window_first), "end": _day_text(best.day), "days": max(best.window, 1)},
         "series": {"region_code": best.region, "category_code": best.category},
         "family": {"street": street, "major": major}, "run_start": _day_text(start),
-        "alpha": spikes.DEFAULT_ALPHA[("street" if len(best.region) == 9 else "community",
-                                       "major" if len(best.category) == 2 else "category_code")],
+        # the level's alpha as tested (times the day's calibrated scale; the intraday test divides by 10)
+        "alpha": float(f"{best.alpha * scale:.4g}"), "alpha_scale": round(scale, 3),
         "also": [{"region_code": r.region, "category_code": r.category, "observed": int(r.observed),
                   "expected": round(r.expected, 2), "p_value": float(f"{r.p:.3g}")}
                  for r in sorted(rises, key=lambda r: r.p) if r is not best][:10],
         "case_ids": _case_ids(facts, best),
-        "band": _band(facts, best, window_first),
+        "band": _band(facts, best, window_first, best.alpha * scale),
     }
     return Finding(kind="spike", severity="critical" if strong else "warning", region_code=best.region,
                    title=title, dedup_key=f"spike:{street}:{major}:{_day_text(start)}", detail=detail,
                    category_code=best.category)
 
 
-def _band(facts: pd.DataFrame, best: spikes.Rise, window_first: np.datetime64) -> dict | None:
+def _band(facts: pd.DataFrame, best: spikes.Rise, window_first: np.datetime64, alpha: float) -> dict | None:
     """The series' counts with its expected level and band from ``spike_band.DAYS_BEFORE`` days
     before the window to its last day, as the evidence panel draws it (``dashboard.analytics.spike_band``).
     Complete days are computed once per day's data; a within-day rise recomputes today's point."""
     first = window_first - np.timedelta64(spike_band.DAYS_BEFORE, "D")
     last = np.datetime64(best.day, "D")
-    alpha = spike_band.alpha_for(best.region, best.category)
 
     def compute():
         return spike_band.facts_band(facts, best.region, best.category, first, last, alpha, SPIKE_PARAMS)
@@ -216,7 +234,7 @@ def _band(facts: pd.DataFrame, best: spikes.Rise, window_first: np.datetime64) -
     try:
         if best.intraday:
             return compute()
-        return _memoised(("band", facts.attrs.get("history_key"), best.region, best.category, str(first), str(last)),
+        return _memoised(("band", facts.attrs.get("history_key"), best.region, best.category, str(first), str(last), alpha),
                          compute)
     except Exception:  # noqa: BLE001 - the alert stands without its drawing
         log.exception("spike band of %s x %s failed", best.region, best.category)
