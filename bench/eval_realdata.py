@@ -4,6 +4,8 @@
     .venv/bin/python bench/eval_realdata.py --datasets boston --skip-backtest
     .venv/bin/python bench/eval_realdata.py --datasets nyc --skip-backtest \
         --nyc-windows 2019-01-07:2019-12-31 --alpha-scales 4 16 64     # the rises' alphas scaled (a sweep)
+    .venv/bin/python bench/eval_realdata.py --datasets synthetic synthetic2 boston nyc --skip-backtest \
+        --nyc-windows 2019-01-07:2019-12-31 --rise-targets 0 0.4 0.5 0.6 0.8   # [warning] rise_alarm_target
 
 Times on the shared 2-core machine at load 3-7 (nice 10): Boston backtest 35-390 s, injection 6 min
 (2 seeds); NYC backtest 13 min (417 weeks), injection 24 min (3 years, 1 seed).
@@ -27,9 +29,17 @@ own SQLite file under /tmp, `gridwall init-db` + `gridwall import`, on the city'
    The engine's daily rises (``spikes.daily_rises`` on the 84 days of case rows it reads, as the
    engine's run at 00:10 tests yesterday) are grouped as the engine keys its alerts (one per street x
    major and run of consecutive days, raised when the run's first day is complete), and scored with
-   ``bench/eval_score.py`` side by side with EARS C2 and C3 on the same series. False alarms are the
+   ``bench/eval_score.py`` side by side with EARS C2 and C3 on the same series. The engine's alphas
+   are scaled each day as the engine scales them (``spikes.rise_scale``) on the honest history, and
+   the injected copy is tested at those scales: this harness puts an outbreak in every street every
+   11 days (0.64 a street-week, more than the whole alarm target), which a calibration on the injected
+   copy would take for the deployment's usual rate. Two more rows: calibrated on the injected copy,
+   and at the fixed alphas (``rise_alarm_target = 0``). False alarms are the
    alerts on the untouched history: the real background has real bursts of its own (storms, a
    council office's backlog entered in one day), and every one of them counts as false here.
+
+``--datasets synthetic synthetic2``: the two synthetic counties of ``bench/eval_warning.py`` (seeded
+into ``var/eval/`` when missing), scored window their last 56 days, through the same injection.
 
 Output: ``bench/out/realdata_<dataset>.json`` and a summary on stdout.
 """
