@@ -293,23 +293,24 @@ def step_at(first: date, tz: ZoneInfo):
 
 def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, tz: ZoneInfo,
                   alpha_scale: float | None = None, target: float | None = None,
-                  day_scales: list[float] | None = None, memo: dict | None = None) -> tuple[list[dict], float]:
+                  day_scales: list[float] | None = None,
+                  memo: dict | None = None) -> tuple[list[dict], float, list[float]]:
     """The engine's daily rises on each day d_first..d_last, as the run at 00:10 the next day tests
     them on the 84 days of rows it reads, grouped into alerts as the engine keys them: the alphas
     scaled for each day as the engine scales them (``spikes.rise_scale`` on the 84 days, the target
-    ``target``, default the engine's ``[warning] rise_alarm_target``); the scales used are left in
-    ``engine_alerts.last_scales``. ``day_scales``: each day's scale given (those the honest history
-    calibrated to, applied to its injected copy). ``alpha_scale``: every day at that fixed scale (the
-    sweep, not the engine). ``memo``: the days' candidates, shared by calls on the same rows."""
+    ``target``, default the engine's ``[warning] rise_alarm_target``). Returns the alerts, the seconds
+    and each day's scale. ``day_scales``: each day's scale given (those the honest history calibrated
+    to, applied to its injected copy). ``alpha_scale``: every day at that fixed scale (the sweep, not
+    the engine). ``memo``: the days' candidates, shared by calls on the same rows."""
     if target is None:
         target = get_settings().warning.rise_alarm_target
-    max_scale = alpha_scale if alpha_scale is not None else max(spikes.ALPHA_SCALES)
+    max_scale = max(max(spikes.ALPHA_SCALES), alpha_scale or 0.0)  # a memo's candidates serve every scale
     dn = facts["dn"].values
     at = step_at(first, tz)
     by_family: dict[tuple, dict] = {}
     began = time.perf_counter()
     day0 = np.datetime64(first, "D")
-    memo = {} if memo is None or alpha_scale is not None else memo
+    memo = {} if memo is None else memo
 
     def window(d: int) -> pd.DataFrame:
         lo, hi = np.searchsorted(dn, d + 1 - FACT_DAYS), np.searchsorted(dn, d, side="right")
@@ -317,9 +318,9 @@ def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, t
 
     def candidates(d: int) -> list:
         # a day's tests read only the 61 days before it: the same from any 84-day window that holds them
-        if d not in memo:
-            memo[d] = spikes.daily_candidates(window(d), day0 + np.timedelta64(d, "D"), max_scale=max_scale)
-        return memo[d]
+        if (d, max_scale) not in memo:
+            memo[d, max_scale] = spikes.daily_rises(window(d), day0 + np.timedelta64(d, "D"), scale=max_scale)
+        return memo[d, max_scale]
 
     scales = []
     for d in range(d_first, d_last + 1):
@@ -331,9 +332,8 @@ def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, t
             scale = spikes.rise_scale(window(d), day0 + np.timedelta64(d, "D"), target,
                                       candidates=lambda day: candidates(int((day - day0).astype(np.int64))))
         scales.append(scale)
-        for r in candidates(d):
-            if r.p < r.alpha * scale:
-                by_family.setdefault(r.family, {}).setdefault(d, []).append(r)
+        for r in spikes.rises_at(candidates(d), scale):
+            by_family.setdefault(r.family, {}).setdefault(d, []).append(r)
     seconds = time.perf_counter() - began
     out = []
     for (street, major), per_day in by_family.items():
@@ -346,8 +346,7 @@ def engine_alerts(facts: pd.DataFrame, first: date, d_first: int, d_last: int, t
                             "region": street, "street": street, "major": major, "series": series,
                             "regions": sorted({s for s, _ in series}), "grids": []})
             prev = d
-    engine_alerts.last_scales = scales
-    return out, seconds
+    return out, seconds, scales
 
 
 def score_by_street(alerts: list[dict], truths: list[dict], scored_from, scored_to, street_weeks: float,
@@ -388,10 +387,9 @@ def score_methods(honest: pd.DataFrame, injected: pd.DataFrame, truths: list[dic
     streets = sorted(honest["street"].dropna().unique())
     street_weeks = len(streets) * (w_last - w_first + 1) / 7.0
     memo: dict = {}
-    inj_engine, secs = engine_alerts(injected, first, w_first - 3, w_last, tz, day_scales=honest_scales, memo=memo)
-    inj_self, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, memo=memo)
-    self_scales = engine_alerts.last_scales
-    inj_fixed, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, target=0.0, memo=memo)
+    inj_engine, secs, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, day_scales=honest_scales, memo=memo)
+    inj_self, _, self_scales = engine_alerts(injected, first, w_first - 3, w_last, tz, memo=memo)
+    inj_fixed, _, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, target=0.0, memo=memo)
     methods = {"engine": {"injected": inj_engine, "honest": honest_engine},
                "engine, calibrated on the injected copy": {"injected": inj_self, "honest": honest_engine},
                "engine, fixed alphas": {"injected": inj_fixed, "honest": honest_fixed}}
@@ -443,9 +441,8 @@ def inject_eval(name: str, ds: dict, first: date, last: date, windows: list[tupl
         w_first, w_last = (w_lo - first).days, (w_hi - first).days
         log(f"{name}: window {w_lo} .. {w_hi}: engine rises on the honest history")
         hmemo: dict = {}
-        honest_engine, secs = engine_alerts(facts, first, w_first - 3, w_last, tz, memo=hmemo)
-        honest_scales = engine_alerts.last_scales
-        honest_fixed, _ = engine_alerts(facts, first, w_first - 3, w_last, tz, target=0.0, memo=hmemo)
+        honest_engine, secs, honest_scales = engine_alerts(facts, first, w_first - 3, w_last, tz, memo=hmemo)
+        honest_fixed, _, _ = engine_alerts(facts, first, w_first - 3, w_last, tz, target=0.0, memo=hmemo)
         log(f"{name}: {len(honest_engine)} honest alerts ({secs:.0f} s), {len(honest_fixed)} at the fixed alphas; "
             f"scale {_scale_summary(honest_scales)}")
         for seed in seeds:
@@ -482,9 +479,11 @@ def alpha_sweep(name: str, ds: dict, first: date, last: date, window: tuple[date
     scored_from, scored_to = at(day0 + np.timedelta64(w_first + 1, "D")), at(day0 + np.timedelta64(w_last + 1, "D"))
     street_weeks = facts["street"].dropna().nunique() * (w_last - w_first + 1) / 7.0
     out = {"window": [str(window[0]), str(window[1])], "seed": seed, "truths": len(truths), "scales": {}}
+    hmemo: dict = {}
+    imemo: dict = {}
     for scale in scales:
-        honest, _ = engine_alerts(facts, first, w_first - 3, w_last, tz, scale)
-        inj, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, scale)
+        honest, _, _ = engine_alerts(facts, first, w_first - 3, w_last, tz, scale, memo=hmemo)
+        inj, _, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, scale, memo=imemo)
         s = score_by_street(inj, truths, scored_from, scored_to, street_weeks)
         h = score_by_street(honest, [], scored_from, scored_to, street_weeks)
         out["scales"][f"{scale:g}"] = {"pod": s.pod, "median_delay_days": s.median_delay,
@@ -514,19 +513,18 @@ def target_sweep(name: str, ds: dict, first: date, last: date, window: tuple[dat
     hmemo: dict = {}
     memos: list[dict] = [{} for _ in plans]
     for target in targets:
-        honest, _ = engine_alerts(facts, first, w_first - 3, w_last, tz, target=target, memo=hmemo)
-        honest_scales = engine_alerts.last_scales
+        honest, _, honest_scales = engine_alerts(facts, first, w_first - 3, w_last, tz, target=target, memo=hmemo)
         h = score_by_street(honest, [], scored_from, scored_to, street_weeks)
         found = truths_n = 0
         delays, injected_scales = [], []
         found_self = 0
         for (truths, injected), memo in zip(plans, memos):
-            inj, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, target=target, day_scales=honest_scales,
-                                   memo=memo)
+            inj, _, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, target=target, day_scales=honest_scales,
+                                      memo=memo)
             s = score_by_street(inj, truths, scored_from, scored_to, street_weeks)
             found, truths_n, delays = found + s.detected, truths_n + s.truths, delays + s.delays_days
-            inj, _ = engine_alerts(injected, first, w_first - 3, w_last, tz, target=target, memo=memo)
-            injected_scales += engine_alerts.last_scales
+            inj, _, scales = engine_alerts(injected, first, w_first - 3, w_last, tz, target=target, memo=memo)
+            injected_scales += scales
             found_self += score_by_street(inj, truths, scored_from, scored_to, street_weeks).detected
         row = {"pod": found / truths_n if truths_n else None, "detected": found, "truths": truths_n,
                "pod_calibrated_on_injected": found_self / truths_n if truths_n else None,

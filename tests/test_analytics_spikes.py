@@ -7,6 +7,8 @@ import pandas as pd
 
 from dashboard.analytics import ears, spikes
 
+from .spike_facts import facts_frame
+
 DOW = np.array([1.2, 1.1, 1.1, 1.0, 1.0, 0.8, 0.8])
 
 
@@ -73,25 +75,11 @@ def _facts(rng, days=70, today=np.datetime64("2026-11-25")):
             for cat, lam in (("0101", 3.0), ("0301", 2.0)):
                 for _ in range(rng.poisson(lam * DOW[spikes.weekday(np.array([day]))[0]])):
                     rows.append((comm + "001", cat, day, int(rng.integers(480, 1080))))
-    frame = pd.DataFrame(rows, columns=["grid_code", "category_code", "day", "minute_of_day"])
-    frame["id"] = np.arange(len(frame))
-    frame["source"] = "patrol"
-    frame["street"] = frame["grid_code"].str[:9]
-    frame["community"] = frame["grid_code"].str[:12]
-    frame["major"] = frame["category_code"].str[:2]
-    frame["day"] = frame["day"].values.astype("datetime64[D]")
-    return frame
+    return facts_frame(rows)
 
 
 def _add(frame, n, grid, cat, day, minute=600):
-    extra = pd.DataFrame({"grid_code": [grid] * n, "category_code": [cat] * n, "minute_of_day": [minute] * n,
-                          "day": np.array([day] * n, dtype="datetime64[D]")})
-    extra["id"] = np.arange(n) + 10_000_000
-    extra["source"] = "patrol"
-    extra["street"] = extra["grid_code"].str[:9]
-    extra["community"] = extra["grid_code"].str[:12]
-    extra["major"] = extra["category_code"].str[:2]
-    return pd.concat([frame, extra], ignore_index=True)
+    return pd.concat([frame, facts_frame([(grid, cat, day, minute)] * n, first_id=10_000_000)], ignore_index=True)
 
 
 def test_daily_rises_name_the_community_and_category():

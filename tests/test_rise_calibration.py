@@ -15,23 +15,14 @@ from dashboard.core.config import Settings
 from dashboard.warning import case_detectors
 from data_access.moment import Moment
 
+from .spike_facts import facts_frame
+
 DAY = np.datetime64("2026-11-24")
 STREETS = ("320585100", "320585101")
 
 
 def _rows(grid: str, cat: str, days, counts) -> list[tuple]:
     return [(grid, cat, day, 600) for day, n in zip(days, counts) for _ in range(int(n))]
-
-
-def _frame(rows: list[tuple]) -> pd.DataFrame:
-    f = pd.DataFrame(rows, columns=["grid_code", "category_code", "day", "minute_of_day"])
-    f["id"] = np.arange(len(f))
-    f["source"] = "patrol"
-    f["street"] = f["grid_code"].str[:9]
-    f["community"] = f["grid_code"].str[:12]
-    f["major"] = f["category_code"].str[:2]
-    f["day"] = f["day"].values.astype("datetime64[D]")
-    return f
 
 
 def _batchy(seed: int = 0, days: int = 84) -> pd.DataFrame:
@@ -42,12 +33,11 @@ def _batchy(seed: int = 0, days: int = 84) -> pd.DataFrame:
     rows = []
     for street in STREETS:
         rows += _rows(street + "001001", "0101", dates, rng.negative_binomial(1.0, 1.0 / 9.0, size=len(dates)))
-    return _frame(rows)
+    return facts_frame(rows)
 
 
 def _with_outbreak(frame: pd.DataFrame, n: int) -> pd.DataFrame:
-    extra = _frame(_rows(STREETS[0] + "001001", "0101", [DAY], [n]))
-    extra["id"] += 10_000_000
+    extra = facts_frame(_rows(STREETS[0] + "001001", "0101", [DAY], [n]), first_id=10_000_000)
     return pd.concat([frame, extra], ignore_index=True)
 
 
@@ -79,10 +69,11 @@ def test_the_scale_is_the_largest_within_the_target_and_never_below_one():
 
 def test_rises_at_a_scale_are_the_candidates_below_it():
     frame = _with_outbreak(_batchy(0), 30)
-    candidates = spikes.daily_candidates(frame, DAY, max_scale=64.0)
+    candidates = spikes.daily_rises(frame, DAY, scale=64.0)
     for scale in (1.0, 4.0, 64.0):
         assert ({(r.region, r.category, r.window, r.p) for r in spikes.daily_rises(frame, DAY, scale=scale)}
-                == {(r.region, r.category, r.window, r.p) for r in candidates if r.p < r.alpha * scale})
+                == {(r.region, r.category, r.window, r.p) for r in candidates if r.p < r.alpha * scale}
+                == {(r.region, r.category, r.window, r.p) for r in spikes.rises_at(candidates, scale)})
     assert {r.alpha for r in candidates} <= set(spikes.DEFAULT_ALPHA.values())
 
 
@@ -94,7 +85,7 @@ def test_a_dispersed_deployment_is_calibrated_up_and_finds_what_the_fixed_alphas
     scale = spikes.rise_scale(honest, DAY, 0.8)
     assert scale == 64.0
     # the alerts the calibration days raise at that scale are within the target: 0.8 x 2 streets x 3 weeks
-    cands = [spikes.daily_candidates(honest, d, max_scale=64.0) for d in days]
+    cands = [spikes.daily_rises(honest, d, scale=64.0) for d in days]
     assert spikes.alerts_at_scale(cands, scale) <= 0.8 * 2 * 3
     outbreak = _with_outbreak(honest, 45)      # 45 more cases in one office on one day
     assert spikes.daily_rises(outbreak, DAY) == []

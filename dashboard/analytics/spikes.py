@@ -378,12 +378,11 @@ DEFAULT_ALPHA = {("street", "major"): 5e-4, ("street", "category_code"): 1.25e-4
                  ("community", "major"): 1.25e-4, ("community", "category_code"): 2.5e-5}
 
 
-def daily_candidates(frame, day, params: SpikeParams = SpikeParams(), alpha=None,
-                     max_scale: float = 1.0) -> list[Rise]:
-    """The series of the complete local ``day`` that alarm at their level's alpha times ``max_scale``
-    (each with its strongest window and its level's unscaled alpha in ``Rise.alpha``). The rises at
-    any scale up to ``max_scale`` are those with ``p < alpha * scale``: one pass serves every scale
-    (``calibrated_scale``)."""
+def daily_rises(frame, day, params: SpikeParams = SpikeParams(), alpha=None, scale: float = 1.0) -> list[Rise]:
+    """Rises on the complete local ``day`` (datetime64[D]) from case facts (see data_access.feeds_cases):
+    the series that alarm at their level's alpha times ``scale`` (1: the alphas as given), each with its
+    strongest window and its level's unscaled alpha in ``Rise.alpha``. The rises at any smaller scale
+    are ``rises_at`` of these: one pass at the largest scale serves every scale (``calibrated_scale``)."""
     alpha = DEFAULT_ALPHA if alpha is None else alpha
     day = np.datetime64(day, "D")
     if not len(frame):
@@ -404,7 +403,7 @@ def daily_candidates(frame, day, params: SpikeParams = SpikeParams(), alpha=None
             continue
         dow_f = _series_dow(keys, cat_col, _dow_by_category(frame, cat_col, days, baseline))
         level_alpha = _level_alpha(level, alpha)
-        res = test_day(y, days, d, dow_f, level_alpha * max_scale, params, first_day=first_idx)
+        res = test_day(y, days, d, dow_f, level_alpha * scale, params, first_day=first_idx)
         for i in np.nonzero(res.alarm)[0]:
             best = min(res.p, key=lambda w: res.p[w][i] if is_alarm(res.observed[w][i], res.expected[w][i],
                                                                     res.p[w][i], 1.0, params) else 2.0)
@@ -412,12 +411,6 @@ def daily_candidates(frame, day, params: SpikeParams = SpikeParams(), alpha=None
             out.append(Rise(region[:9], cat[:2], region, cat, day, best, float(res.observed[best][i]),
                             float(res.expected[best][i]), float(res.p[best][i]), res.method, alpha=level_alpha))
     return out
-
-
-def daily_rises(frame, day, params: SpikeParams = SpikeParams(), alpha=None, scale: float = 1.0) -> list[Rise]:
-    """Rises on the complete local ``day`` (datetime64[D]) from case facts (see data_access.feeds_cases),
-    every level's alpha times ``scale`` (``calibrated_scale``; 1: the alphas as given)."""
-    return daily_candidates(frame, day, params, alpha, scale)
 
 
 # --- the alphas calibrated to a deployment's own history ----------------------------------------
@@ -433,12 +426,17 @@ CALIBRATION_DAYS = 21      # the complete days before the day tested (within the
 MIN_CALIBRATION_DAYS = 14  # with fewer days tested by the negative binomial, the alphas stay as given
 
 
+def rises_at(candidates: list[Rise], scale: float) -> list[Rise]:
+    """The rises among ``candidates`` (``daily_rises`` at a larger scale) at ``scale``."""
+    return [r for r in candidates if r.p < r.alpha * scale]
+
+
 def alerts_at_scale(days_candidates: list[list[Rise]], scale: float) -> int:
     """The rise alerts ``days_candidates`` (one list per consecutive day) make at ``scale``: the engine's
     grouping, one alert per family (street x major) and run of consecutive alarm days."""
     n, prev = 0, set()
     for cands in days_candidates:
-        fams = {r.family for r in cands if r.p < r.alpha * scale}
+        fams = {r.family for r in rises_at(cands, scale)}
         n += len(fams - prev)
         prev = fams
     return n
@@ -448,7 +446,7 @@ def calibrated_scale(days_candidates: list[list[Rise]], streets: int, target_per
                      scales: tuple[float, ...] = ALPHA_SCALES) -> float:
     """The largest of ``scales`` whose alerts on the calibration days come to at most the target per
     street and week (1 when none does, when the target is 0, or without enough days of candidates
-    from ``daily_candidates(..., max_scale=max(scales))``)."""
+    from ``daily_rises(..., scale=max(scales))``)."""
     if target_per_street_week <= 0 or streets <= 0 or len(days_candidates) < MIN_CALIBRATION_DAYS:
         return 1.0
     street_weeks = streets * len(days_candidates) / 7.0
@@ -475,12 +473,12 @@ def calibration_days(frame, day, params: SpikeParams = SpikeParams()) -> list[np
 def rise_scale(frame, day, target_per_street_week: float, params: SpikeParams = SpikeParams(), alpha=None,
                candidates=None) -> float:
     """The alpha scale for testing ``day``: calibrated on the rises the days before it would have raised
-    (``candidates(day)``, default ``daily_candidates`` at the largest scale, which a caller may memoise)."""
+    (``candidates(day)``, default ``daily_rises`` at the largest scale, which a caller may memoise)."""
     if target_per_street_week <= 0:
         return 1.0
     if candidates is None:
         def candidates(d):
-            return daily_candidates(frame, d, params, alpha, max(ALPHA_SCALES))
+            return daily_rises(frame, d, params, alpha, max(ALPHA_SCALES))
     days = calibration_days(frame, day, params)
     return calibrated_scale([candidates(d) for d in days], active_streets(frame, days), target_per_street_week)
 

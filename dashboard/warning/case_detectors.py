@@ -128,7 +128,7 @@ def _day_text(day) -> str:
 def _candidates(facts: pd.DataFrame, day: np.datetime64) -> list[spikes.Rise]:
     """The day's series that alarm at the largest alpha scale; the rises at any scale are a filter of them."""
     key = ("rises", facts.attrs.get("history_key"), str(day))
-    return _memoised(key, lambda: spikes.daily_candidates(facts, day, SPIKE_PARAMS, max_scale=max(spikes.ALPHA_SCALES)))
+    return _memoised(key, lambda: spikes.daily_rises(facts, day, SPIKE_PARAMS, scale=max(spikes.ALPHA_SCALES)))
 
 
 def _rise_scale(facts: pd.DataFrame, day: np.datetime64) -> float:
@@ -141,7 +141,7 @@ def _rise_scale(facts: pd.DataFrame, day: np.datetime64) -> float:
 
 
 def _daily(facts: pd.DataFrame, day: np.datetime64, scale: float) -> list[spikes.Rise]:
-    return [r for r in _candidates(facts, day) if r.p < r.alpha * scale]
+    return spikes.rises_at(_candidates(facts, day), scale)
 
 
 def _case_ids(facts: pd.DataFrame, rise: spikes.Rise) -> list[int]:
