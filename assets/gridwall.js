@@ -85,6 +85,11 @@
             }
             if (content) {
                 layer.bindTooltip(content, {permanent: true, direction: "center", className: "region-label", opacity: 1});
+                // declutter() changes a label's width; the tooltip must be centred again on its region
+                layer.on("tooltipopen", function (e) {
+                    var el = e.tooltip && e.tooltip.getElement ? e.tooltip.getElement() : null;
+                    if (el) { el._gwTip = e.tooltip; }
+                });
             }
         },
         casePoint: function (feature, latlng) {
@@ -354,10 +359,22 @@
 
     /* Map labels that collide: the more pressing region keeps its whole label, the next one shows
      * its figure only, and a label that still collides is hidden (the table lists every region). */
+    /* Leaflet places a centred tooltip by the width it had when placed: after a label changes width
+     * (compact or whole again), place it again, or a long name's figure would sit where the name began. */
+    function recentre(el) {
+        var tip = el._gwTip;
+        if (tip && tip._map && typeof tip._updatePosition === "function") { tip._updatePosition(); }
+    }
+
     function declutter() {
         var labels = Array.prototype.slice.call(document.querySelectorAll("#map .leaflet-tooltip.region-label"));
         if (!labels.length) { return; }
-        labels.forEach(function (el) { el.classList.remove("rl-compact", "rl-hidden"); });
+        labels.forEach(function (el) {
+            if (el.classList.contains("rl-compact") || el.classList.contains("rl-hidden")) {
+                el.classList.remove("rl-compact", "rl-hidden");
+                recentre(el);
+            }
+        });
         labels.sort(function (a, b) {
             var pa = +((a.querySelector(".rl") || {}).dataset || {}).p || 0;
             var pb = +((b.querySelector(".rl") || {}).dataset || {}).p || 0;
@@ -368,6 +385,7 @@
             var r = el.getBoundingClientRect();
             if (!overlaps(r, kept)) { kept.push(r); return; }
             el.classList.add("rl-compact");
+            recentre(el);
             r = el.getBoundingClientRect();
             if (!overlaps(r, kept)) { kept.push(r); return; }
             el.classList.add("rl-hidden");

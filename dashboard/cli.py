@@ -434,7 +434,12 @@ def import_cmd(file: str, mapping_path: str, dry_run: bool, as_json: bool) -> No
     except (MappingError, SourceError) as exc:
         click.echo(f"gridwall import: {exc}", err=True)
         sys.exit(2)
-    click.echo(json.dumps(report.as_json(), ensure_ascii=False) if as_json else report.render())
+    if as_json:  # stdout stays the five keys; the notes go to stderr
+        for note in report.notes():
+            click.echo(f"gridwall import: note: {note}", err=True)
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        click.echo(report.render())
 
 
 @main.command("backtest")

@@ -154,12 +154,15 @@ def write_world(folder, rows=ROWS, mapping_text=MAPPING, name="cases.csv"):
         [("North", box(120.00, 31.01, 120.02, 31.02)), ("South", box(120.00, 31.00, 120.02, 31.01))], "name")))
     (folder / "areas.geojson").write_text(json.dumps(_features(
         [("West", box(120.00, 31.00, 120.01, 31.02)), ("East", box(120.01, 31.00, 120.02, 31.02))], "side")))
-    path = folder / name
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(HEADER)
+    return write_export(folder / name, HEADER, rows, folder / "mapping.toml", mapping_text)
+
+
+def write_export(path, header, rows, mapping_path, mapping_text, encoding="utf-8", delimiter=","):
+    """A CSV export and its mapping; returns (file, mapping path)."""
+    with path.open("w", newline="", encoding=encoding) as fh:
+        writer = csv.writer(fh, delimiter=delimiter)
+        writer.writerow(header)
         writer.writerows(rows)
-    mapping_path = folder / "mapping.toml"
     mapping_path.write_text(mapping_text, encoding="utf-8")
     return path, mapping_path
 
@@ -391,6 +394,25 @@ def test_cli_json_report_and_reimport(cli, engine, tmp_path):
     assert text.exit_code == 0 and "dry run" in text.output and "unchanged 11" in text.output
 
 
+def test_the_report_notes_a_mapping_that_leaves_figures_empty(cli, engine, tmp_path):
+    """No due date and no patrol channel: the import works and says which figures will stay empty and
+    which setting fills them; with --json the notes go to stderr and stdout stays the five keys."""
+    path, mapping_path = write_world(tmp_path)
+    assert run_import(engine, path, mapping_path, now=NOW, dry_run=True).notes() == []
+    lean = MAPPING.replace('resolve_due_at = "due"\n', "").replace('Worker = "patrol"', 'Worker = "department"')
+    mapping_path.write_text(lean, encoding="utf-8")
+    notes = run_import(engine, path, mapping_path, now=NOW, dry_run=True).notes()
+    assert len(notes) == 2
+    assert "no row has a due date" in notes[0] and "due_from_category = true" in notes[0]
+    assert "no row has source patrol" in notes[1]
+    result = cli("import", str(path), "--mapping", str(mapping_path), "--json")
+    assert result.exit_code == 0
+    assert set(json.loads(result.stdout)) == {"read", "imported", "updated", "skipped", "cleared"}
+    assert result.output.count("gridwall import: note:") == 2
+    text = cli("import", str(path), "--mapping", str(mapping_path))
+    assert "note: no row has a due date" in text.output and "note: no row has source patrol" in text.output
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda t: t.replace('code = "990099"', 'code = "99009"'), "root.code"),
     (lambda t: t.replace("[grids]", "[grids]\ncolour = 3"), "grids.colour"),
@@ -522,13 +544,8 @@ def test_the_other_mapping_features(engine, tmp_path):
              "紧急", "城厢"],
             ["2", "02/07/2026 10:00", "01/07/2026 10:00", "", "garbage", "", "路面积水", "一般", "沙溪"],
             ["3", "03/07/2026 10:00", "", "", "", "", "", "特急", ""]]
-    path = tmp_path / "export.csv"
-    with path.open("w", newline="", encoding="gb18030") as fh:
-        writer = csv.writer(fh, delimiter=";")
-        writer.writerow(header)
-        writer.writerows(rows)
-    mapping_path = tmp_path / "names.toml"
-    mapping_path.write_text(NAMES_MAPPING, encoding="utf-8")
+    path, mapping_path = write_export(tmp_path / "export.csv", header, rows, tmp_path / "names.toml", NAMES_MAPPING,
+                                      encoding="gb18030", delimiter=";")
     report = run_import(engine, path, mapping_path, now=NOW)
     assert report.as_json() == {"read": 3, "imported": 3, "updated": 0, "skipped": {},
                                 "cleared": {"accepted_at": 1, "dispatch_due_at": 1}}
@@ -548,6 +565,56 @@ def test_the_other_mapping_features(engine, tmp_path):
     with engine.connect() as conn:
         regions = {r.code: r.name for r in conn.execute(select(Region.code, Region.name))}
     assert regions["990097001"] == "城厢镇" and regions["990097001001"] == "城厢镇"
+
+
+FALLBACK_MAPPING = """
+timezone = "America/Los_Angeles"
+datetime_format = "%m/%d/%Y %I:%M:%S %p"
+
+[root]
+code = "990096"
+name = "Fallback City"
+
+[columns]
+code = "SRNumber"
+reported_at = "CreatedDate"
+closed_at = ["ClosedDate", "UpdatedDate"]
+status = "Status"
+title = ["RequestType", "Address"]
+category = "RequestType"
+district = "NCName"
+
+[values.status]
+Closed = "closed"
+Cancelled = "rejected"
+Open = "handling"
+
+[districts.names]
+"ECHO PARK NC" = "Echo Park"
+"""
+
+
+def test_a_time_column_list_takes_the_first_given_value(engine, tmp_path):
+    """MyLA311's layout (US 12-hour clock): a closed case without a close time takes its last update
+    (the list is a fallback, not a join); one with neither is skipped; text lists still join."""
+    header = ["SRNumber", "CreatedDate", "ClosedDate", "UpdatedDate", "Status", "RequestType", "Address", "NCName"]
+    rows = [["1-1", "01/01/2018 12:00:09 AM", "01/02/2018 01:30:00 PM", "01/03/2018 09:00:00 AM", "Closed",
+             "Bulky Items", "356 S BERENDO ST", "ECHO PARK NC"],
+            ["1-2", "01/01/2018 09:15:00 PM", "", "01/04/2018 08:00:00 AM", "Closed", "Graffiti Removal", "", ""],
+            ["1-3", "01/02/2018 10:00:00 AM", "", "", "Closed", "Bulky Items", "", ""],
+            ["1-4", "01/02/2018 11:00:00 AM", "", "", "Open", "Bulky Items", "", "ECHO PARK NC"],
+            ["1-5", "01/02/2018 11:30:00 AM", "NULL", "01/02/2018 12:00:00 PM", "Cancelled", "Bulky Items", "", ""]]
+    path, mapping_path = write_export(tmp_path / "la.csv", header, rows, tmp_path / "la.toml", FALLBACK_MAPPING)
+    report = run_import(engine, path, mapping_path, now=NOW)
+    assert report.as_json() == {"read": 5, "imported": 4, "updated": 0, "skipped": {"closed_without_date": 1},
+                                "cleared": {}}
+    cases = cases_by_code(engine)
+    assert cases["1-1"]["reported_at"] == utc(2018, 1, 1, 8, 0, 9)       # 00:00:09 PST
+    assert cases["1-1"]["closed_at"] == utc(2018, 1, 2, 21, 30)           # the close time, not the update
+    assert cases["1-2"]["closed_at"] == utc(2018, 1, 4, 16) and cases["1-2"]["status"] == "closed"
+    assert cases["1-5"]["status"] == "rejected" and cases["1-5"]["closed_at"] == utc(2018, 1, 2, 20)
+    assert cases["1-4"]["status"] == "handling" and cases["1-4"]["closed_at"] is None
+    assert cases["1-1"]["title"] == "Bulky Items / 356 S BERENDO ST" and cases["1-2"]["title"] == "Graffiti Removal"
 
 
 def test_xlsx_sheet_by_name_and_blank_rows(engine, tmp_path):

@@ -35,7 +35,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Column = str | list[str]  # one file column, or several joined with " / " (blank parts left out)
+Column = str | list[str]  # one file column, or several: text joined with " / " (blank parts left out), times the first given
 
 
 class FileSpec(_Strict):

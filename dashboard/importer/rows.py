@@ -91,6 +91,17 @@ def column(df: pd.DataFrame, spec: Column | None) -> pd.Series:
     return joined
 
 
+def first_given(df: pd.DataFrame, spec: Column | None) -> pd.Series:
+    """A time column's value: one column, or the first non-blank of several (a fallback, e.g. the close
+    time, else the last update), never a join: joined times would not parse."""
+    if spec is None or isinstance(spec, str):
+        return column(df, spec)
+    out = _blank_nulls(df[spec[0]].astype(str))
+    for c in spec[1:]:
+        out = out.where(out != "", _blank_nulls(df[c].astype(str)))
+    return out
+
+
 def _blank_nulls(s: pd.Series) -> pd.Series:
     return s.where(~s.str.lower().isin(NULL_TOKENS), "")
 
@@ -176,12 +187,12 @@ class RowMapper:
 
         code = m.code_prefix + column(df, cols.code)
         skip(column(df, cols.code) == "", "missing_code")
-        rep_raw = _blank_nulls(column(df, cols.reported_at))
+        rep_raw = _blank_nulls(first_given(df, cols.reported_at))
         reported, rep_bad = parse_times(rep_raw, m)
         skip(rep_raw == "", "missing_opened")
         skip(rep_bad, "unparseable_opened")
         skip(reported > self.future, "opened_in_future")
-        closed, closed_bad = parse_times(column(df, cols.closed_at), m) if cols.closed_at else (
+        closed, closed_bad = parse_times(first_given(df, cols.closed_at), m) if cols.closed_at else (
             pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]"), pd.Series(False, index=df.index))
         skip(closed_bad, "unparseable_closed")
         skip(closed > self.future, "closed_in_future")
@@ -222,7 +233,7 @@ class RowMapper:
             if spec is None:
                 times[name] = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns, UTC]")
                 continue
-            raw = _blank_nulls(column(sub, spec))
+            raw = _blank_nulls(first_given(sub, spec))
             value, bad = parse_times(raw, m)
             absurd = value.notna() & (value < reported)
             if name == "resolve_due_at":

@@ -55,6 +55,30 @@ class ImportReport:
     geography: dict = field(default_factory=dict)
     categories_added: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    mapped: int = 0           # rows mapped (imported, updated or unchanged)
+    with_due: int = 0         # of those, rows with a resolve_due_at
+    patrol: int = 0           # of those, rows with source patrol
+    due_from_category: bool = False
+
+    def notes(self) -> list[str]:
+        """What the operator should know about the mapping's effect on the figures (not errors)."""
+        out = []
+        unparseable = self.skipped.get("unparseable_opened", 0)
+        if self.read and unparseable > self.read / 2:
+            out.append(f"{unparseable} of {self.read} rows have a reported_at that does not parse: set "
+                       "datetime_format (e.g. \"%m/%d/%Y %I:%M:%S %p\") to the file's layout")
+        if self.mapped and not self.with_due:
+            out.append("no row has a due date: 超期, 临期 and 按期结案率 stay empty or 0 %"
+                       + ("" if self.due_from_category else
+                          "; [categories] due_from_category = true gives each case its category's resolve_hours"))
+        if self.mapped and not self.patrol:
+            out.append("no row has source patrol: 巡查发现占比 is 0 and the concealment watch has nothing to test; "
+                       "map the city's own staff channels to patrol in [values.source]")
+        located = self.cleared.get("location", 0)
+        if self.read and located > self.read / 2:
+            out.append(f"{located} of {self.read} rows lost their point: check that lon and lat are not swapped, "
+                       "[location] crs, and that the points fall inside the district polygons")
+        return out
 
     def as_json(self) -> dict:
         """The report of ``--json``: exactly these five keys."""
@@ -75,6 +99,7 @@ class ImportReport:
             f"hierarchy: root {g.get('root')}, {g.get('districts', 0)} districts, {g.get('areas', 0)} areas, "
             f"{g.get('grids', 0)} grids (+ {g.get('catch_all', 0)} catch-all area/grid pairs); "
             f"new category codes: {len(self.categories_added)}",
+            *[f"note: {n}" for n in self.notes()],
             f"{self.seconds:.1f} s",
         ])
 
@@ -129,7 +154,8 @@ def run_import(engine: Engine, file: str | Path, mapping: str | Path | Mapping, 
                            f"{', '.join(names[:40])})")
 
     geo = build_geography(m, path, mapping_path)
-    report = ImportReport(dry_run=dry_run, geography={"root": m.root.code, **geo.counts()})
+    report = ImportReport(dry_run=dry_run, geography={"root": m.root.code, **geo.counts()},
+                          due_from_category=m.categories.due_from_category)
 
     readable = not (dry_run and _sqlite_file_missing(engine))
     existing_cats: list[dict] = []
@@ -195,6 +221,9 @@ def _run(engine, m: Mapping, geo, book: CategoryBook, mapper: RowMapper, source:
             result = mapper.map(chunk)
             report.skipped.update(result.skipped)
             report.cleared.update(result.cleared)
+            report.mapped += len(result.rows)
+            report.with_due += sum(1 for r in result.rows if r.get("resolve_due_at") is not None)
+            report.patrol += sum(1 for r in result.rows if r.get("source") == "patrol")
             if not result.rows:
                 continue
             if has_cases and not dry_run:
