@@ -22,7 +22,7 @@ from callbacks.review_view import view_period
 from callbacks.view import View, with_params
 from dashboard.analytics import scoring
 from dashboard.core.config import ReviewSettings
-from data_access.period import Period
+from data_access.period import Period, local_date, window_coverage
 from data_access.regions import children
 from data_access.db import get_engine
 from data_access.review import empty_figures, review_reads
@@ -83,13 +83,20 @@ def window_texts(period: Period, windows: Mapping[str, tuple], tz) -> dict[str, 
     }
 
 
-def compare_line(texts: Mapping[str, str], partial: bool) -> list:
+def compare_line(texts: Mapping[str, str], partial: bool, cover: Mapping[str, str] | None = None,
+                 data_from=None) -> list:
     out = [html.Span(["环比", html.Span(f"上期 {texts['previous']}", className="compare-dates")],
                      className="compare", **{"data-window": "previous"}),
            html.Span(["同比", html.Span(f"去年同期 {texts['last_year']}", className="compare-dates")],
                      className="compare", **{"data-window": "last_year"})]
     if partial:
         out.append(html.Span("本期未结束：上期与去年同期截取到相同的已过时长（同口径比较）", className="compare-note"))
+    short = [word for key, word in (("previous", "上期"), ("last_year", "去年同期"))
+             if (cover or {}).get(key, "full") != "full"]
+    if short:
+        since = f"数据起于 {data_from.isoformat()}" if data_from else "库中尚无事件"
+        out.append(html.Span(f"{since}：{'、'.join(short)}早于数据起点，不作比较", className="compare-note",
+                             **{"data-coverage": "short"}))
     return out
 
 
@@ -139,10 +146,12 @@ def show_core(search):
         return no_update, down, [html.Tbody(html.Tr(html.Td(DOWN, className="empty empty--bad")))], [], no_update, search
     rules = score_rules()
     texts = window_texts(period, data["windows"], view.tz)
+    cover = window_coverage(data["windows"], data["since"])
+    data_from = local_date(data["since"], view.tz) if data["since"] is not None else None
     rows, red, black, goal, median = ranked_children(data, kids, rules, search)
     return (
-        compare_line(texts, period.partial(at)),
-        core.headline(data["region"], texts),
+        compare_line(texts, period.partial(at), cover, data_from),
+        core.headline(data["region"], texts, cover),
         core.children_rows(rows, median),
         core.rolls(red, black, bool(kids)),
         core.rules_table(scoring.rules_json(rules, goal)),

@@ -391,7 +391,8 @@ def _planner_settings(conn: Connection) -> None:
 def review_figures(conn: Connection, scope: Scope, period: Period, at: datetime) -> dict[str, Any]:
     """The period figures of the scope's region and of each of its children, for the three windows.
 
-    ``{"windows": {name: (S, E')}, "region": {name: F}, "children": {child code: {name: F}}}``; a child
+    ``{"windows": {name: (S, E')}, "region": {name: F}, "children": {child code: {name: F}}, "since": the
+    scope's first case (``first_case_at``)}``; a child
     is keyed by the next level of its code (street, community, grid) and listed when it has cases or
     workers. Cases with a NULL grid code count in the region (at the root) and in no child.
     """
@@ -434,15 +435,23 @@ def review_reads(engine: Engine, scope: Scope, period: Period, at: datetime,
 
 
 def _other_reads(conn: Connection, scope: Scope, params: dict) -> tuple:
-    """(overdue, urged, workers, (median of the region, medians of the children))."""
+    """(overdue, urged, workers, (median of the region, medians of the children), first case)."""
     return (_overdue_at_end(conn, scope, params), _urged(conn, scope, params), _workers(conn, scope),
-            _medians(conn, scope, params))
+            _medians(conn, scope, params), first_case_at(conn, scope))
+
+
+def first_case_at(conn: Connection, scope: Scope) -> datetime | None:
+    """The earliest ``reported_at`` in the scope (aware UTC), None without cases: where the database's
+    history begins, so a comparison window before it is not read as a window without cases."""
+    first = conn.execute(select(c.reported_at).where(c.reported_at.is_not(None), in_scope(scope, Case, index=False))
+                         .order_by(c.reported_at).limit(1)).scalar()
+    return first
 
 
 def _assemble(scope: Scope, windows: dict, grouped: tuple, other: tuple) -> dict[str, Any]:
     """``review_figures``' answer from the reads' results."""
     counts, sources = grouped
-    overdue, urged, workers, (median_region, median_children) = other
+    overdue, urged, workers, (median_region, median_children), since = other
     n = range(len(WINDOWS))
     total_counts = [dict.fromkeys(COUNT_KEYS, 0) for _ in n]
     total_sources: list[dict[str, int]] = [{} for _ in n]
@@ -469,7 +478,7 @@ def _assemble(scope: Scope, windows: dict, grouped: tuple, other: tuple) -> dict
                                             workers.get(key, 0),
                                             median_children.get(key, [None] * 3)[i])
                              for i, name in enumerate(WINDOWS)}
-    return {"windows": windows, "region": region, "children": children}
+    return {"windows": windows, "region": region, "children": children, "since": since}
 
 
 def period_figures(conn: Connection, scope: Scope, period: Period, at: datetime) -> dict[str, dict[str, Any]]:

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection
 
 from .models import Case, CaseAction
 from .period import Period, local_date
+from .review import first_case_at
 from .scope import Scope
 from .scoped import child_key, in_scope
 from .sqlfuncs import no_index
@@ -94,8 +95,7 @@ def category_counts(conn: Connection, scope: Scope, period: Period, at: datetime
             per[i] += int(row[f"n{i}"] or 0)
         if row["g"] is not None and row["n0"]:
             places.setdefault(row["k"], {})[row["g"]] = int(row["n0"])
-    since = conn.execute(select(c.reported_at).where(c.reported_at.is_not(None), in_scope(scope, Case, index=False))
-                         .order_by(c.reported_at).limit(1)).scalar()
+    since = first_case_at(conn, scope)
     return {"windows": windows, "counts": counts, "places": places, "since": since}
 
 

@@ -54,10 +54,29 @@ def _change_cell(change: fmt.Change, window: str) -> html.Td:
                                                                     "data-verdict": change.verdict or ""})
 
 
-def headline(figures: Mapping[str, Mapping[str, Any] | None], windows: Mapping[str, str]) -> html.Table:
+NO_HISTORY = "无数据"       # the comparison window lies before the database's first case
+SHORT_HISTORY = "（不全）"   # it begins before it: the figure counts only part of the window
+
+
+def _compared(key: str, now, then, window: str, coverage: str, num: str = "num") -> list:
+    """The comparison window's figure and its change, or what its coverage allows of them."""
+    if coverage == "full":
+        return [html.Td(fmt.figure_text(key, then), className=num, **{"data-window": window}),
+                _change_cell(fmt.change(key, now, then), window)]
+    shown = fmt.figure_text(key, then)
+    text = NO_HISTORY if coverage == "none" else (shown + SHORT_HISTORY if shown != fmt.NONE else shown)
+    return [html.Td(text, className=f"{num} no-history", **{"data-window": window, "data-coverage": coverage}),
+            html.Td("—", className="change change--none", **{"data-window": window, "data-verdict": ""})]
+
+
+def headline(figures: Mapping[str, Mapping[str, Any] | None], windows: Mapping[str, str],
+             coverage: Mapping[str, str] | None = None) -> html.Table:
     """Every figure of the contract for the region: 本期, 上期 with 环比, 去年同期 with 同比.
 
-    ``windows``: {"current", "previous", "last_year"} -> the window's dates as text."""
+    ``windows``: {"current", "previous", "last_year"} -> the window's dates as text; ``coverage``:
+    {"previous", "last_year"} -> "full" / "partial" / "none" (data_access.period.window_coverage): a
+    window the history does not wholly cover is not compared."""
+    cover = {"previous": "full", "last_year": "full", **(coverage or {})}
     cur, prev, ly = figures.get("current"), figures.get("previous"), figures.get("last_year")
     head = html.Tr([
         html.Th("指标"),
@@ -77,10 +96,8 @@ def headline(figures: Mapping[str, Mapping[str, Any] | None], windows: Mapping[s
         rows.append(html.Tr([
             html.Th(label, scope="row", className="figure-name"),
             html.Td(fmt.figure_text(key, cur), className=f"{num} figure-now", **{"data-window": "current"}),
-            html.Td(fmt.figure_text(key, prev), className=num, **{"data-window": "previous"}),
-            _change_cell(fmt.change(key, cur, prev), "previous"),
-            html.Td(fmt.figure_text(key, ly), className=num, **{"data-window": "last_year"}),
-            _change_cell(fmt.change(key, cur, ly), "last_year"),
+            *_compared(key, cur, prev, "previous", cover["previous"], num),
+            *_compared(key, cur, ly, "last_year", cover["last_year"], num),
         ], **{"data-figure": key}))
     return html.Table(className="page-table review-headline-table", children=[html.Thead(head), html.Tbody(rows)])
 

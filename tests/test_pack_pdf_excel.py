@@ -10,11 +10,14 @@ from __future__ import annotations
 import io
 import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from dashboard.pack import tables as pack_tables
+from dashboard.pack.content import comparison_note
 from data_access.db import dispose_all, init_db, make_engine
 from data_access.scope import Scope
 
@@ -224,3 +227,17 @@ def test_the_cli_writes_both_files_and_refuses_a_bad_period(packs, tmp_path, mon
         assert result.exit_code == 2 and not (tmp_path / "x.pdf").exists()
     finally:
         get_settings.cache_clear()
+
+
+def test_a_comparison_before_the_history_is_left_blank_and_the_cover_says_why():
+    figs = {"reported": 5, "by_source": {"patrol": 5}}
+    review = {"figures": {"current": figs, "previous": figs, "last_year": {"reported": 0, "by_source": {}}},
+              "previous": {"start": "2025-12-29", "end": "2026-01-04", "coverage": "full"},
+              "last_year": {"start": "2025-01-05", "end": "2025-01-11", "coverage": "none"},
+              "data_from": "2025-01-31T23:59:59+08:00"}
+    table = pack_tables.headline(SimpleNamespace(review=review))
+    reported = next(r for r in table.rows if r["key"] == "reported")
+    assert (reported["current"], reported["previous"], reported["last_year"]) == (5, 5, None)
+    assert comparison_note(review["last_year"], review) == "（早于数据起点 2025-01-31，不作比较）"
+    assert comparison_note(review["previous"], review) == ""
+    assert comparison_note({"coverage": "none"}, {"data_from": None}) == "（库中尚无事件，不作比较）"

@@ -34,18 +34,34 @@ def get(client, tokens, url, who="center1"):
     return client.get(url, headers={"Authorization": f"Bearer {tokens[who]}"})
 
 
+def test_a_comparison_before_the_history_says_so_and_keeps_its_exact_figures(engine, backend_url):
+    """A window before the scope's first case is "none" (not a week without cases), one that begins
+    before it "partial"; the figures stay the contract's counts of what the database holds."""
+    client, tokens = _client(engine, backend_url, load)
+    body = get(client, tokens, f"/api/v1/review?region={S1}&{WEEK}").get_json()
+    assert body["data_from"] == "2025-11-18T09:00:00+08:00"  # K11, S1's first case, inside last year's week
+    assert (body["previous"]["coverage"], body["last_year"]["coverage"]) == ("full", "partial")
+    assert body["figures"]["last_year"]["reported"] == 1
+    body = get(client, tokens, f"/api/v1/review?region={COUNTY}&period=week&date=2026-01-05&at={AT}").get_json()
+    assert (body["previous"]["coverage"], body["last_year"]["coverage"]) == ("full", "none")
+    assert body["last_year"]["start"] == "2025-01-05" and body["figures"]["last_year"]["reported"] == 0
+
+
 def test_review_has_the_interface_shape_and_the_hand_counted_figures(engine, backend_url):
     client, tokens = _client(engine, backend_url, load)
     resp = get(client, tokens, f"/api/v1/review?region={COUNTY}&{WEEK}")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
-    assert set(body) == {"region", "name", "at", "period", "previous", "last_year", "figures", "children",
-                         "departments", "bounced", "score_rules"}
+    assert set(body) == {"region", "name", "at", "period", "previous", "last_year", "data_from", "figures",
+                         "children", "departments", "bounced", "score_rules"}
     assert (body["region"], body["name"], body["at"]) == (COUNTY, "太仓市", "2026-11-26T10:00:00+08:00")
     assert body["period"] == {"kind": "week", "start": "2026-11-16", "end": "2026-11-22", "partial": False,
                               "until": "2026-11-23T00:00:00+08:00"}
-    assert body["previous"] == {"start": "2026-11-09", "end": "2026-11-15", "until": "2026-11-16T00:00:00+08:00"}
-    assert body["last_year"] == {"start": "2025-11-16", "end": "2025-11-22", "until": "2025-11-23T00:00:00+08:00"}
+    assert body["previous"] == {"start": "2026-11-09", "end": "2026-11-15", "until": "2026-11-16T00:00:00+08:00",
+                                "coverage": "full"}
+    assert body["last_year"] == {"start": "2025-11-16", "end": "2025-11-22", "until": "2025-11-23T00:00:00+08:00",
+                                 "coverage": "full"}
+    assert body["data_from"] == "2025-01-31T23:59:59+08:00"  # M3, the county's first case
     cur = body["figures"]["current"]
     assert (cur["reported"], cur["due"], cur["on_time_rate"], cur["median_close_hours"]) == (7, 5, approx(0.4), 42.0)
     assert body["figures"]["last_year"]["return_rate"] is None

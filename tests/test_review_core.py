@@ -175,6 +175,24 @@ def rows_of_figures(node) -> list[dict]:
     return own + [r for value in props.values() for r in rows_of_figures(value)]
 
 
+def test_a_comparison_before_the_history_is_not_compared(county):
+    """S1's first case (K11, 2025-11-18) falls inside last year's week: 去年同期 shows its count marked
+    incomplete and no 同比; the county's week of 2026-01-05 has last year's week wholly before its first
+    case (2025-01-31): 无数据, not "0 件" and a rise against it."""
+    app, tokens = county
+    client = client_for(app, tokens, "leader1")
+    values = core(client, app, f"?region={S1}&{WEEK}")
+    assert texts(values["review-compare"])[-1] == "数据起于 2025-11-18：去年同期早于数据起点，不作比较"
+    row = next(r for r in rows_of_figures(values["review-headline"]) if r["data-figure"] == "reported")
+    assert texts(row["children"])[-2:] == ["1 件（不全）", "—"]
+    values = core(client, app, f"?period=week&date=2026-01-05&at={AT}")
+    row = next(r for r in rows_of_figures(values["review-headline"]) if r["data-figure"] == "reported")
+    assert texts(row["children"])[-2:] == ["无数据", "—"]
+    assert "去年同期早于数据起点" in texts(values["review-compare"])[-1]
+    full = core(client, app, f"?{WEEK}")
+    assert not any("数据起点" in t for t in texts(full["review-compare"]))
+
+
 def test_a_childs_link_opens_the_same_page_for_it_keeping_period_moment_and_presentation(county):
     app, tokens = county
     values = core(client_for(app, tokens, "center1"), app, f"?{WEEK}&present=1&region={COUNTY}")

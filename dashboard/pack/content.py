@@ -80,3 +80,12 @@ def collect(engine: Engine, scope: Scope, period: Period, m: Moment, *, role: st
         rules=review["score_rules"], review=masked["review"], hot=masked["hot"], trend=masked["trend"],
         forecast=masked["forecast"], concealment=masked["watch"], commitments=masked["commitments"],
         outline=outline, timings={"read": time.perf_counter() - t0})
+
+
+def comparison_note(window: dict, review: dict) -> str:
+    """The cover's note for a comparison window the history does not wholly cover (its figures are
+    left blank in the tables, as the review page does not compare them)."""
+    if window.get("coverage", "full") == "full":
+        return ""
+    since = (review.get("data_from") or "")[:10]
+    return f"（早于数据起点 {since}，不作比较）" if since else "（库中尚无事件，不作比较）"

@@ -15,7 +15,7 @@ import xlsxwriter
 
 from layouts.review_format import LABELS
 
-from .content import ROLE_NAMES, PackContent
+from .content import ROLE_NAMES, PackContent, comparison_note
 from .pdf import KIND_NAMES
 from .tables import Table
 
@@ -50,8 +50,9 @@ def _info(book, fmt, c: PackContent, tables: list[Table]) -> None:
     rows = [
         ("区域代码", c.region), ("区域名称", c.name),
         ("时段", f"{KIND_NAMES.get(p['kind'], p['kind'])} {p['start']} 至 {p['end']}" + ("（进行中）" if p.get("partial") else "")),
-        ("本期截至", p.get("until") or ""), ("环比期", f"{prev['start']} 至 {prev['end']}（截至 {prev.get('until')}）"),
-        ("同比期", f"{ly['start']} 至 {ly['end']}（截至 {ly.get('until')}）"),
+        ("本期截至", p.get("until") or ""),
+        ("环比期", f"{prev['start']} 至 {prev['end']}（截至 {prev.get('until')}）{comparison_note(prev, r)}"),
+        ("同比期", f"{ly['start']} 至 {ly['end']}（截至 {ly.get('until')}）{comparison_note(ly, r)}"),
         ("数据截至", _local(c.data_as_of, c)), ("统计时点", r["at"]), ("生成时间", _local(c.generated_at, c)),
         ("阅读对象", f"{ROLE_NAMES.get(c.role, c.role)}（{c.role}）"),
         ("口径", "与 /api/v1/review 等接口同源；比率以小数存储、按百分比显示；空分母为空单元格。"),

@@ -16,7 +16,7 @@ from typing import Any
 from layouts.review_format import LABELS
 
 from . import charts
-from .content import ROLE_NAMES, PackContent
+from .content import ROLE_NAMES, PackContent, comparison_note
 from .tables import Table
 
 KIND_NAMES = {"week": "周", "month": "月", "quarter": "季度", "custom": "自定义时段"}
@@ -105,7 +105,8 @@ def cover_html(c: PackContent) -> str:
     p, prev, ly = r["period"], r["previous"], r["last_year"]
     rows = [("区域", f"{c.name}（{c.region}）"),
             ("时段", f"{KIND_NAMES.get(p['kind'], p['kind'])} {p['start']} 至 {p['end']}" + ("（进行中）" if p.get("partial") else "")),
-            ("环比期", f"{prev['start']} 至 {prev['end']}"), ("同比期", f"{ly['start']} 至 {ly['end']}"),
+            ("环比期", f"{prev['start']} 至 {prev['end']}{comparison_note(prev, r)}"),
+            ("同比期", f"{ly['start']} 至 {ly['end']}{comparison_note(ly, r)}"),
             ("数据截至", _local(c.data_as_of, c)), ("统计时点", _local(c.moment.at, c)),
             ("生成时间", _local(c.generated_at, c)), ("阅读对象", ROLE_NAMES.get(c.role, c.role))]
     if c.public_url:

@@ -24,7 +24,7 @@ from data_access import forecast_record as forecast_db
 from data_access import review, review_trends
 from data_access.feeds_cases import region_and_category_names
 from data_access.moment import Moment
-from data_access.period import Period
+from data_access.period import Period, window_coverage
 from data_access.regions import children
 from data_access.scope import Scope, code_level
 
@@ -62,11 +62,15 @@ def review_body(engine: Engine, scope: Scope, name: str, period: Period, m: Mome
     previous = {code: f.get("previous") or empty for code, f in kids.items()}
     scored, goal = scoring.rank_siblings(current, previous, rules)
     windows = data["windows"]
+    cover = window_coverage(windows, data["since"])
     body = {
         "region": scope.region, "name": name, "at": m.local_iso(),
         "period": {**period.to_dict(m.at), "until": local(windows["current"][1], m)},
-        "previous": {**period.previous().to_dict(), "until": local(windows["previous"][1], m)},
-        "last_year": {**period.last_year().to_dict(), "until": local(windows["last_year"][1], m)},
+        "previous": {**period.previous().to_dict(), "until": local(windows["previous"][1], m),
+                     "coverage": cover["previous"]},
+        "last_year": {**period.last_year().to_dict(), "until": local(windows["last_year"][1], m),
+                      "coverage": cover["last_year"]},
+        "data_from": local(data["since"], m),
         "figures": data["region"],
         "children": [{"code": row["code"], "name": row["name"], "level": code_level(row["code"]),
                       "figures": current[row["code"]], **scored[row["code"]]} for row in rows],

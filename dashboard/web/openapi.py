@@ -171,7 +171,12 @@ def openapi_document() -> dict:
                                       "end": {"type": "string", "format": "date"},
                                       "partial": {"type": "boolean"},
                                       "until": {"type": "string", "format": "date-time",
-                                                "description": "E': the end of the window read (like for like)"}}},
+                                                "description": "E': the end of the window read (like for like)"},
+                                      "coverage": {"type": "string", "enum": ["full", "partial", "none"],
+                                                   "description": "/api/v1/review's comparisons: how much of the "
+                                                   "window the database's history covers (its first case: "
+                                                   "data_from); partial or none: the window's figures count only "
+                                                   "what the history holds, not a period without cases"}}},
         "Review": {
             "type": "object",
             "required": ["region", "name", "at", "period", "previous", "last_year", "figures", "children",
@@ -180,6 +185,8 @@ def openapi_document() -> dict:
                 "region": {"type": "string"}, "name": {"type": "string"},
                 "at": {"type": "string", "format": "date-time"},
                 "period": _ref("PeriodDays"), "previous": _ref("PeriodDays"), "last_year": _ref("PeriodDays"),
+                "data_from": {"type": "string", "format": "date-time", "nullable": True,
+                              "description": "the scope's first case (reported_at): where its history begins"},
                 "figures": {"type": "object", "properties": {
                     k: _ref("PeriodFigures") for k in ("current", "previous", "last_year")}},
                 "children": {"type": "array", "items": {"type": "object", "properties": {
