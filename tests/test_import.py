@@ -639,3 +639,42 @@ def test_xlsx_sheet_by_name_and_blank_rows(engine, tmp_path):
     cases = cases_by_code(engine)
     assert cases["X1"]["grid_code"] == "990099002002003" and cases["X1"]["reported_at"] == utc(2026, 7, 1, 12)
     assert cases["101000295613"]["satisfaction"] == 4  # a whole number cell is its digits, not "4.0"
+
+
+def test_a_title_above_the_header_is_skipped_in_csv_and_xlsx(engine, tmp_path):
+    """Exports from Chinese platforms often open with a title line ("2026年7月工单明细") and end with a
+    合计 row: ``[file] header_row`` names the row of the column names; the total row is skipped as a
+    row without a report time, like any other malformed row."""
+    from openpyxl import Workbook
+
+    header = ["编号", "上报时间", "受理时间", "派遣时间", "派遣时限", "大类", "小类", "紧急程度", "镇街"]
+    rows = [["1", "02/07/2026 08:30", "", "", "", "基础设施", "井盖缺失", "紧急", "城厢"],
+            ["2", "02/07/2026 10:00", "", "", "", "", "路面积水", "一般", "沙溪"],
+            ["合计", "", "", "", "", "", "", "", ""]]
+    mapping = NAMES_MAPPING.replace('[file]\n', '[file]\nheader_row = 2\n')
+    path = tmp_path / "titled.csv"
+    with path.open("w", newline="", encoding="gb18030") as fh:
+        fh.write("太仓市2026年7月工单明细;;;;;;;;\n")
+    with path.open("a", newline="", encoding="gb18030") as fh:
+        writer = csv.writer(fh, delimiter=";")
+        writer.writerow(header)
+        writer.writerows(rows)
+    mapping_path = tmp_path / "titled.toml"
+    mapping_path.write_text(mapping, encoding="utf-8")
+    expected = {"read": 3, "imported": 2, "updated": 0, "skipped": {"missing_opened": 1}, "cleared": {}}
+    assert run_import(engine, path, mapping_path, now=NOW).as_json() == expected
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["太仓市2026年7月工单明细"])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    ws.append(header)
+    for row in rows:
+        ws.append([v or None for v in row])
+    book = tmp_path / "titled.xlsx"
+    wb.save(book)
+    xlsx_mapping = tmp_path / "titled_xlsx.toml"
+    xlsx_mapping.write_text(mapping.replace('encoding = "gb18030"\ndelimiter = ";"\n', ""), encoding="utf-8")
+    again = run_import(engine, book, xlsx_mapping, now=NOW).as_json()
+    assert again == {**expected, "imported": 0}  # the same two cases, already there
+    assert {code for code in cases_by_code(engine) if code.startswith("TC-")} == {"TC-1", "TC-2"}

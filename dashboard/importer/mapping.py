@@ -45,6 +45,7 @@ class FileSpec(_Strict):
     encoding: str = "utf-8-sig"  # a BOM is dropped; Chinese exports are often "gb18030"
     delimiter: str = ","
     sheet: str | None = None  # xlsx: the sheet's name (default: the first)
+    header_row: int = Field(1, ge=1, le=100)  # the row of the column names (1-based); rows above (a title) are skipped
     chunk_rows: int = Field(20_000, ge=100, le=1_000_000)
 
 

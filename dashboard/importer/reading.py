@@ -36,12 +36,13 @@ def header(path: Path, spec: FileSpec) -> list[str]:
         wb = _open_xlsx(path)
         try:
             ws = _sheet(wb, spec)
-            for row in ws.iter_rows(max_row=1, values_only=True):
+            for row in ws.iter_rows(min_row=spec.header_row, max_row=spec.header_row, values_only=True):
                 return [_text(v) for v in row]
             return []
         finally:
             wb.close()
-    frame = pd.read_csv(path, dtype=str, nrows=0, encoding=spec.encoding, sep=spec.delimiter)
+    frame = pd.read_csv(path, dtype=str, nrows=0, encoding=spec.encoding, sep=spec.delimiter,
+                        skiprows=spec.header_row - 1)
     return [str(c).strip() for c in frame.columns]
 
 
@@ -52,7 +53,8 @@ def read_chunks(path: Path, spec: FileSpec, columns: list[str], chunk_rows: int 
         yield from _xlsx_chunks(path, spec, columns, rows)
         return
     reader = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding=spec.encoding,
-                         sep=spec.delimiter, usecols=lambda c: str(c).strip() in columns, chunksize=rows)
+                         sep=spec.delimiter, usecols=lambda c: str(c).strip() in columns, chunksize=rows,
+                         skiprows=spec.header_row - 1)
     for frame in reader:
         frame.columns = [str(c).strip() for c in frame.columns]
         yield frame.apply(lambda s: s.str.strip())
@@ -96,7 +98,7 @@ def _xlsx_chunks(path: Path, spec: FileSpec, columns: list[str], rows: int) -> I
     wb = _open_xlsx(path)
     try:
         ws = _sheet(wb, spec)
-        it = ws.iter_rows()
+        it = ws.iter_rows(min_row=spec.header_row)
         head = next(it, None)
         if head is None:
             return
