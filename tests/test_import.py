@@ -13,6 +13,7 @@ import hashlib
 import json
 from datetime import date, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from dashboard.cli import main
 from dashboard.core.config import get_settings
 from dashboard.importer import MappingError, load_mapping, parse_mapping, run_import
-from dashboard.importer.coords import wgs84_to_gcj02
+from dashboard.importer.coords import gcj02_to_bd09, wgs84_to_gcj02
 from dashboard.importer.geography import build_geography
 from data_access.db import dispose_all
 from data_access.models import Case, Category, Grid, Region
@@ -449,6 +450,31 @@ def test_gcj02_points_are_converted_to_wgs84(engine, tmp_path):
     g1 = cases_by_code(engine)["G1"]
     assert abs(g1["lon"] - 120.005) < 2e-6 and abs(g1["lat"] - 31.005) < 2e-6
     assert g1["grid_code"] == "990099002002003"
+
+
+def test_baidu_points_and_polygons_are_converted_to_wgs84(engine, tmp_path):
+    """BD-09 (Baidu maps) for the points and for the GeoJSON files: the same cases in the same grids as
+    the WGS-84 world, the points back within a centimetre."""
+    def to_bd09(lon, lat):
+        return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+    blon, blat = to_bd09(120.005, 31.005)
+    assert abs(blon - 120.005) > 5e-3  # BD-09 is GCJ-02 moved further (about a kilometre here)
+    rows = [["B1", "2026-07-01 08:00:00", "", "", "Open", "Phone", "Garbage", "", "", f"{float(blon):.9f}",
+             f"{float(blat):.9f}", "", "", ""]]
+    path, mapping_path = write_world(tmp_path, rows=rows, mapping_text=MAPPING.replace(
+        "[location]", '[location]\ncrs = "bd09"\npolygons_crs = "bd09"'))
+    for name in ("districts.geojson", "areas.geojson"):
+        collection = json.loads((tmp_path / name).read_text())
+        for feature in collection["features"]:
+            geom = shapely.transform(shape(feature["geometry"]),
+                                     lambda xy: np.column_stack(to_bd09(xy[:, 0], xy[:, 1])))
+            feature["geometry"] = mapping(geom)
+        (tmp_path / name).write_text(json.dumps(collection))
+    run_import(engine, path, mapping_path, now=NOW)
+    b1 = cases_by_code(engine)["B1"]
+    assert abs(b1["lon"] - 120.005) < 2e-7 and abs(b1["lat"] - 31.005) < 2e-7
+    assert b1["grid_code"] == "990099002002003"
 
 
 def test_hierarchy_codes_do_not_depend_on_feature_order(tmp_path):

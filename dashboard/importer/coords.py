@@ -1,4 +1,4 @@
-"""Coordinates: GCJ-02 (AMap, Tencent) to WGS-84, and the local metre projection of the cells.
+"""Coordinates: GCJ-02 (AMap, Tencent) and BD-09 (Baidu) to WGS-84, and the local metre projection of the cells.
 
 GCJ-02 is WGS-84 with a published, deterministic obfuscation inside China; its inverse is found by
 fixed-point iteration of the forward formula (error under 1 cm after a few steps). Outside China
@@ -65,6 +65,41 @@ def gcj02_to_wgs84(lon, lat, steps: int = 6):
         wlon = wlon - (glon - lon)
         wlat = wlat - (glat - lat)
     return wlon, wlat
+
+
+_X_PI = math.pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lon, lat):
+    """GCJ-02 to Baidu's BD-09 (a further published offset)."""
+    x, y = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(lon, lat, steps: int = 3):
+    """BD-09 back to GCJ-02: the usual closed form (off by up to 1e-6 degrees), then refined by
+    fixed-point iteration of the forward formula like ``gcj02_to_wgs84``."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    x, y = lon - 0.0065, lat - 0.006
+    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    glon, glat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(steps):
+        blon, blat = gcj02_to_bd09(glon, glat)
+        glon, glat = glon - (blon - lon), glat - (blat - lat)
+    return glon, glat
+
+
+def to_wgs84(lon, lat, crs: str):
+    """Points in ``crs`` ("wgs84", "gcj02" for AMap/Tencent, "bd09" for Baidu) as WGS-84."""
+    if crs == "bd09":
+        lon, lat = bd09_to_gcj02(lon, lat)
+        crs = "gcj02"
+    if crs == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
 
 
 class LocalProjection:

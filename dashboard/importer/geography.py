@@ -40,7 +40,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
 
-from .coords import LocalProjection
+from .coords import LocalProjection, to_wgs84
 from .mapping import Mapping, MappingError, resolve_path
 
 CATCH_ALL = "999"
@@ -73,8 +73,9 @@ def _polygonal(geom: BaseGeometry | None) -> BaseGeometry | None:
     return shapely.union_all(parts)
 
 
-def load_polygons(path: Path, prop: str) -> dict[str, BaseGeometry]:
-    """name -> (multi)polygon of a GeoJSON FeatureCollection; features sharing a name are united."""
+def load_polygons(path: Path, prop: str, crs: str = "wgs84") -> dict[str, BaseGeometry]:
+    """name -> (multi)polygon of a GeoJSON FeatureCollection, in WGS-84 (from ``crs``); features sharing
+    a name are united."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -90,6 +91,8 @@ def load_polygons(path: Path, prop: str) -> dict[str, BaseGeometry]:
             continue
         try:
             geom = shape(feat["geometry"])
+            if crs != "wgs84":
+                geom = shapely.transform(geom, lambda xy: np.column_stack(to_wgs84(xy[:, 0], xy[:, 1], crs)))
         except Exception:  # noqa: BLE001 - a broken feature is left out, named below when none is left
             continue
         if not geom.is_valid:
@@ -157,7 +160,8 @@ def build_geography(m: Mapping, data_file: Path, mapping_file: Path | None) -> G
 
     district_geoms: dict[str, BaseGeometry] = {}
     if d_spec.geojson:
-        district_geoms = load_polygons(resolve_path(d_spec.geojson, data_file, mapping_file), d_spec.name_property)
+        district_geoms = load_polygons(resolve_path(d_spec.geojson, data_file, mapping_file), d_spec.name_property,
+                                       m.location.polygons_crs)
         names = sorted(district_geoms, key=natural_key)
         unknown = sorted({v for v in d_spec.names.values() if v not in district_geoms})
         if unknown:
@@ -210,7 +214,8 @@ def build_geography(m: Mapping, data_file: Path, mapping_file: Path | None) -> G
 
     # areas: (district name, area display name, geometry in metres)
     if a_spec.geojson:
-        area_geoms = load_polygons(resolve_path(a_spec.geojson, data_file, mapping_file), a_spec.name_property)
+        area_geoms = load_polygons(resolve_path(a_spec.geojson, data_file, mapping_file), a_spec.name_property,
+                                   m.location.polygons_crs)
         area_names = sorted(area_geoms, key=natural_key)
         area_m = [to_m(area_geoms[n]) for n in area_names]
         tree = STRtree(area_m)

@@ -182,7 +182,8 @@ class PointSpec(_Strict):
 class LocationSpec(_Strict):
     """``[location]``: the coordinates' datum and the placeholder points that mean "no location"."""
 
-    crs: Literal["wgs84", "gcj02"] = "wgs84"  # gcj02: AMap/Tencent coordinates, converted to WGS-84
+    crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"  # gcj02: AMap/Tencent, bd09: Baidu; converted to WGS-84
+    polygons_crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"  # the same for the GeoJSON files the mapping names
     placeholders: list[PointSpec] = []  # in the file's own coordinates
     placeholder_radius_m: float = Field(5.0, ge=0)
 

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from .categories import CategoryBook
-from .coords import gcj02_to_wgs84
+from .coords import to_wgs84
 from .geography import Geography
 from .mapping import FINAL_STATUSES, Column, Mapping
 
@@ -277,8 +277,8 @@ class RowMapper:
                 usable &= ~self._placeholder(lon, lat)
             cleared["location"] += int((given & ~usable).sum())
             lon, lat = lon.where(usable), lat.where(usable)
-            if m.location.crs == "gcj02" and usable.any():
-                wl, wa = gcj02_to_wgs84(lon[usable].to_numpy(), lat[usable].to_numpy())
+            if m.location.crs != "wgs84" and usable.any():
+                wl, wa = to_wgs84(lon[usable].to_numpy(), lat[usable].to_numpy(), m.location.crs)
                 lon[usable], lat[usable] = wl, wa
             if self.geo.can_locate_points and usable.any():
                 idx = np.flatnonzero(usable.to_numpy())
