@@ -704,3 +704,12 @@ def test_a_title_above_the_header_is_skipped_in_csv_and_xlsx(engine, tmp_path):
     again = run_import(engine, book, xlsx_mapping, now=NOW).as_json()
     assert again == {**expected, "imported": 0}  # the same two cases, already there
     assert {code for code in cases_by_code(engine) if code.startswith("TC-")} == {"TC-1", "TC-2"}
+
+
+def test_chinese_written_dates_parse_without_a_format(engine, tmp_path):
+    """"2026年7月1日 8:00" as Chinese platforms export it; a date alone gets date_only_time."""
+    rows = [["C1", "2026年7月1日 8:00", "2026年7月2日", "", "Closed", "Phone", "Garbage", "", "", "", "", "", "", ""]]
+    path, mapping_path = write_world(tmp_path, rows=rows)
+    assert run_import(engine, path, mapping_path, now=NOW).as_json()["imported"] == 1
+    c1 = cases_by_code(engine)["C1"]
+    assert (c1["reported_at"], c1["closed_at"]) == (utc(2026, 7, 1, 12), utc(2026, 7, 2, 16))  # New York, EDT

@@ -62,6 +62,7 @@ SKIP_REASONS = ("missing_code", "missing_opened", "unparseable_opened", "opened_
 NULL_TOKENS = {"null", "none", "nan", "nat", "n/a", "na", "-", "--"}
 OFFSET_RE = r"(?:[zZ]|[+-]\d{2}:?\d{2})$"
 DATE_ONLY_RE = r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$"
+CHINESE_DATE_RE = r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*"
 
 # the columns written to ``cases`` (all but id), in this order
 CASE_COLUMNS = ("code", "title", "description", "category_code", "source", "urgency", "reported_at", "lon", "lat",
@@ -113,6 +114,8 @@ def parse_times(raw: pd.Series, m: Mapping) -> tuple[pd.Series, pd.Series]:
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     if not present.any():
         return out, present
+    if m.datetime_format is None:  # "2023年5月1日 8:03", as Chinese platforms write it
+        raw = raw.str.replace(CHINESE_DATE_RE, r"\1-\2-\3 ", regex=True).str.strip()
     fmt = m.datetime_format or "ISO8601"
     has_offset = present & raw.str.contains(OFFSET_RE, regex=True)
     if has_offset.any():
