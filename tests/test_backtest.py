@@ -235,6 +235,17 @@ def test_backtest_of_a_street_and_the_table(cli):
     assert "forecast: MAE" in table.stdout and "hotspots:" in table.stdout and "last_week" in table.stdout
 
 
+def test_a_span_too_early_to_score_says_where_the_data_begin(cli):
+    result = cli("--from", "2026-01-05", "--to", "2026-01-25", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["weeks"] == 0
+    assert "the data begin 2026-01-05" in out["note"] and "on or after 2026-02-02" in out["note"]
+    assert out["hotspots"]["levels"]["county"]["note"] == out["note"]
+    table = cli("--from", "2026-01-05", "--to", "2026-01-25")
+    assert "0 weeks scored: a week is scored with 28 days of data before it" in table.stdout
+
+
 @pytest.mark.parametrize("args, message", [
     (("--from", "2026-02-02", "--to", "2026-02-04"), "at least 6 days"),
     (("--from", "02/02/2026", "--to", "2026-03-01"), "YYYY-MM-DD"),

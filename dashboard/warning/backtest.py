@@ -47,7 +47,7 @@ def run_backtest(engine: Engine, scope: Scope, tz: ZoneInfo, first: date, last: 
     params = params or bt.BacktestParams(history_days=case_detectors.FORECAST_DAYS,
                                          hotspot_days=case_detectors.FACT_DAYS)
     with engine.connect() as conn:
-        _, latest = reads.case_span(conn, scope)
+        earliest, latest = reads.case_span(conn, scope)
     asked = last
     if latest is not None:
         last = min(last, latest.astimezone(tz).date())   # days after the last case are not history yet
@@ -94,6 +94,11 @@ def run_backtest(engine: Engine, scope: Scope, tz: ZoneInfo, first: date, last: 
 
     fc_top = forecast_levels.get("street") or forecast_levels[region_level]
     hs_top = hotspot_levels[region_level]
+    note = _why_no_week(earliest, tz, first, last, params) if not fc_top["weeks"] else None
+    if note:
+        for level in hotspot_levels.values():
+            if "note" in level:
+                level["note"] = note
     return {
         "weeks": fc_top["weeks"],
         "region": scope.region,
@@ -105,7 +110,19 @@ def run_backtest(engine: Engine, scope: Scope, tz: ZoneInfo, first: date, last: 
                      **{k: v for k, v in hs_top.items() if k not in ("hit_rate", "pai")},
                      "levels": hotspot_levels},
         "seconds": {"read": round(read_s, 2), "total": round(time.perf_counter() - started, 2)},
+        **({"note": note} if note else {}),
     }
+
+
+def _why_no_week(earliest, tz: ZoneInfo, first: date, last: date, params: bt.BacktestParams) -> str:
+    """Why no week could be scored: where the data begin, and the first week that could be."""
+    if earliest is None:
+        return "the database has no case in this region"
+    start = earliest.astimezone(tz).date()
+    ready = start + timedelta(days=params.min_history_days)
+    return (f"a week is scored with {params.min_history_days} days of data before it; the data begin {start}, "
+            f"so the first week that can be scored starts on or after {ready} "
+            f"(asked: {first} .. {last})")
 
 
 def _forecast_json(res: bt.ForecastBacktest) -> dict:
@@ -139,7 +156,7 @@ def render(result: dict) -> str:
     """The readable table ``gridwall backtest`` prints."""
     fc = result["forecast"]
     lines = [f"backtest {result['region']} {result['from']} .. {result['to']} ({result['timezone']}): "
-             f"{result['weeks']} weeks scored",
+             f"{result['weeks']} weeks scored" + (f": {result['note']}" if result.get("note") else ""),
              "", "forecast: MAE per series and day (gridwall: the median; naive rules on the same series)"]
     names = list(fc["levels"][next(iter(fc["levels"]))]["mae"])
     head = f"{'level':<10}{'series':>7}{'weeks':>6}" + "".join(f"{n:>18}" for n in names) + f"{'best naive':>20}{'gain':>8}"
