@@ -50,6 +50,20 @@ def existing_categories(conn: Connection) -> list[dict]:
     return [dict(r) for r in conn.execute(select(cats_t)).mappings()]
 
 
+def existing_places(conn: Connection, root: str) -> tuple[list[dict], list[dict]]:
+    """The regions (code, name, level, parent_code) and grids (code, community_code, name) under
+    ``root`` (([], []) when the tables are missing): the codes earlier imports gave to names."""
+    if not inspect(conn).has_table("regions"):
+        return [], []
+    regions = [dict(r) for r in conn.execute(
+        select(regions_t.c.code, regions_t.c.name, regions_t.c.level, regions_t.c.parent_code)
+        .where(regions_t.c.code.like(f"{root}%"))).mappings()]
+    grids = [dict(r) for r in conn.execute(
+        select(grids_t.c.code, grids_t.c.community_code, grids_t.c.name)
+        .where(grids_t.c.code.like(f"{root}%"))).mappings()]
+    return regions, grids
+
+
 def insert_missing_categories(conn: Connection, rows: Sequence[dict]) -> int:
     """Insert the rows whose code is not in ``categories`` yet; returns how many were new."""
     if not rows:

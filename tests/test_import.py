@@ -516,6 +516,16 @@ def test_mapping_errors_name_every_problem():
         parse_mapping({"root": {"code": "1", "name": "x"}, "columns": {"code": "id"}, "extra": 1})
     text = str(err.value)
     assert "root.code" in text and "columns.reported_at" in text and "extra" in text
+    with pytest.raises(MappingError) as err:  # communities by name need streets by name, grids need communities
+        parse_mapping({"root": {"code": "990095", "name": "x"},
+                       "columns": {"code": "id", "reported_at": "t", "district": "d", "grid": "g"},
+                       "districts": {"geojson": "d.geojson", "name_property": "n"}})
+    assert "columns.grid needs columns.area" in str(err.value)
+    with pytest.raises(MappingError) as err:
+        parse_mapping({"root": {"code": "990095", "name": "x"},
+                       "columns": {"code": "id", "reported_at": "t", "district": "d", "area": "a"},
+                       "districts": {"geojson": "d.geojson", "name_property": "n"}})
+    assert "columns.area needs columns.district with districts.names and no districts.geojson" in str(err.value)
 
 
 NAMES_MAPPING = """
@@ -713,3 +723,64 @@ def test_chinese_written_dates_parse_without_a_format(engine, tmp_path):
     assert run_import(engine, path, mapping_path, now=NOW).as_json()["imported"] == 1
     c1 = cases_by_code(engine)["C1"]
     assert (c1["reported_at"], c1["closed_at"]) == (utc(2026, 7, 1, 12), utc(2026, 7, 2, 16))  # New York, EDT
+
+
+PLACES_MAPPING = """
+timezone = "Asia/Shanghai"
+
+[root]
+code = "990095"
+name = "太仓测试"
+
+[columns]
+code = "编号"
+reported_at = "上报时间"
+category = "小类"
+district = "镇街"
+area = "社区"
+grid = "网格"
+
+[districts.names]
+"城厢" = "城厢镇"
+"沙溪" = "沙溪镇"
+"""
+
+
+def test_communities_and_grids_by_name_keep_their_codes_across_files(engine, tmp_path):
+    """A platform export with 镇街 / 社区 / 网格 names and no polygons: each community and grid gets a
+    code within its street (natural order of the names); a later file keeps them and numbers only the
+    new names; a case naming a community but no grid goes to the community's 位置不详 grid, one naming
+    only its street to the street's own."""
+    header = ["编号", "上报时间", "小类", "镇街", "社区", "网格"]
+    rows = [["1", "2026-07-02 08:30", "井盖缺失", "城厢", "新区社区", "第2网格"],
+            ["2", "2026-07-02 09:00", "井盖缺失", "城厢", "新区社区", "第10网格"],
+            ["3", "2026-07-02 09:30", "井盖缺失", "城厢", "东门社区", "第1网格"],
+            ["4", "2026-07-02 10:00", "井盖缺失", "城厢", "新区社区", ""],
+            ["5", "2026-07-02 10:30", "井盖缺失", "城厢", "", ""],
+            ["6", "2026-07-02 11:00", "井盖缺失", "沙溪", "涂松村", "第1网格"],
+            ["7", "2026-07-02 11:30", "井盖缺失", "浏河", "某社区", "第1网格"]]
+    path, mapping_path = write_export(tmp_path / "a.csv", header, rows, tmp_path / "places.toml", PLACES_MAPPING)
+    report = run_import(engine, path, mapping_path, now=NOW)
+    assert report.as_json() == {"read": 7, "imported": 7, "updated": 0, "skipped": {}, "cleared": {"district": 1}}
+    grid = {code: c["grid_code"] for code, c in cases_by_code(engine).items()}
+    # 城厢镇 990095001: 东门社区 002, 新区社区 003 (natural order); 第1 / 第2 / 第10网格 in natural order
+    assert grid == {"1": "990095001003001", "2": "990095001003002", "3": "990095001002001",
+                    "4": "990095001003999", "5": "990095001001001", "6": "990095002002001", "7": None}
+    with engine.connect() as conn:
+        regions = {r.code: r.name for r in conn.execute(select(Region.code, Region.name))}
+        grids = {g.code: g.name for g in conn.execute(select(Grid.code, Grid.name))}
+    assert regions["990095001002"] == "东门社区" and regions["990095001003"] == "新区社区"
+    assert regions["990095001001"] == "位置不详" and grids["990095001003999"] == "位置不详"
+    assert grids["990095001003002"] == "第10网格" and grids["990095002002001"] == "第1网格"
+
+    later = [["8", "2026-07-03 08:30", "井盖缺失", "城厢", "北门社区", "第1网格"],
+             ["9", "2026-07-03 09:00", "井盖缺失", "城厢", "新区社区", "第3网格"],
+             ["10", "2026-07-03 09:30", "井盖缺失", "城厢", "新区社区", "第2网格"]]
+    path2, _ = write_export(tmp_path / "b.csv", header, later, tmp_path / "places.toml", PLACES_MAPPING)
+    run_import(engine, path2, mapping_path, now=NOW)
+    grid = {code: c["grid_code"] for code, c in cases_by_code(engine).items()}
+    # 北门社区 would sort first but 002 and 003 are taken: it is 004; in 新区社区 第2网格 keeps 001 and
+    # the new 第3网格 takes 003 (001 and 002 are 第2 and 第10)
+    assert (grid["8"], grid["9"], grid["10"]) == ("990095001004001", "990095001003003", "990095001003001")
+    assert run_import(engine, path, mapping_path, now=NOW).as_json()["imported"] == 0
+    assert cases_by_code(engine)["1"]["grid_code"] == "990095001003001"

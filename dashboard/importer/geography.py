@@ -16,6 +16,10 @@ Where an export has no official codes, the mapping builds the contract's hierarc
   0.1°), clipped to each area; a clipped piece under ``min_piece_share`` of a cell joins its neighbour
   in the same area with the longest shared border; the pieces are numbered by (row, column) of their
   cell. Without cells, one grid 001 = the area.
+- **areas and grids by name** (``columns.area``, ``columns.grid``, with districts by name only): the
+  file's community and grid names within each district, numbered by ``add_named_places`` (an earlier
+  import's code for the same name is kept, so the codes depend on the data seen, never change once
+  given); the district's own area 001 / grid 001001 take the cases that name only the district.
 - **catch-all**: when areas or cells divide a district, a case that names only its district (no usable
   point) goes to the district's area 999 / grid 999 ("位置不详"), so district-level views count it; a
   district with a single grid takes such cases itself. A case with neither point nor district has no
@@ -113,6 +117,8 @@ class Geography:
     proj: LocalProjection | None = None
     district_by_value: dict[str, str] = field(default_factory=dict)  # casefolded file value -> district code
     district_grid: dict[str, str] = field(default_factory=dict)  # district code -> grid for district-only cases
+    # columns.area / columns.grid: (district code, casefolded area, casefolded grid or "") -> grid code
+    named_grid: dict[tuple[str, str, str], str] = field(default_factory=dict)
     _tree: STRtree | None = None
     _tree_codes: np.ndarray | None = None
 
@@ -138,6 +144,19 @@ class Geography:
             if near.shape[1]:
                 first_points, first_at = np.unique(near[0], return_index=True)
                 out[missing[first_points]] = self._tree_codes[near[1][first_at]]
+        return out
+
+    def named_grid_of(self, districts, areas, grids) -> list[str | None]:
+        """The grid of each (district code, area name, grid name) of ``columns.area`` / ``columns.grid``;
+        None when the area is blank or unknown (the case then takes its district's grid)."""
+        table = self.named_grid
+        out = []
+        for d, a, g in zip(districts, areas, grids):
+            if not d or not a:
+                out.append(None)
+                continue
+            a, g = a.strip().casefold(), (g or "").strip().casefold()
+            out.append(table.get((d, a, g)) or table.get((d, a, "")))
         return out
 
     def district_of(self, values) -> list[str | None]:
@@ -265,6 +284,76 @@ def build_geography(m: Mapping, data_file: Path, mapping_file: Path | None) -> G
     geo._tree = STRtree(pieces_m)
     geo._tree_codes = np.array(piece_codes, dtype=object)
     return geo
+
+
+def add_named_places(geo: Geography, m: Mapping, found: set[tuple[str, str, str]],
+                     existing_regions: list[dict], existing_grids: list[dict]) -> None:
+    """Areas and grids by name (``columns.area``, ``columns.grid``) under districts by name.
+
+    ``found``: the file's (district value, area value, grid value), stripped. An area keeps the code an
+    earlier import gave its name in the district (``existing_regions``), else takes the next free number
+    (002-998, in natural order of the new names; 001 stays the district's own catch-all, where cases
+    that name only the district go, now named ``areas.unlocated_name``). Likewise a grid in its area
+    (001-998); an area whose cases sometimes name no grid also gets grid 999 (``unlocated_name``); with
+    no grid column, an area is one grid 001. Pure: the caller reads the existing rows."""
+    grid_col = m.columns.grid is not None
+    unlocated = m.areas.unlocated_name
+    areas: dict[str, dict[str, str]] = {}            # district code -> {area key: display name}
+    grids: dict[tuple[str, str], dict[str, str]] = {}  # (district code, area key) -> {grid key: name}
+    for dvalue, avalue, gvalue in found:
+        dcode = geo.district_by_value.get(dvalue.casefold()) if dvalue else None
+        if dcode is None or not avalue:
+            continue
+        akey = avalue.casefold()
+        areas.setdefault(dcode, {}).setdefault(akey, avalue)
+        grids.setdefault((dcode, akey), {}).setdefault(gvalue.casefold() if grid_col else "", gvalue)
+    if not areas:
+        return
+    known_areas: dict[str, dict[str, str]] = {}
+    for r in existing_regions:
+        if r.get("level") == "community" and r.get("parent_code") in areas and r.get("name") \
+                and not r["code"].endswith(("001", CATCH_ALL)):
+            known_areas.setdefault(r["parent_code"], {}).setdefault(r["name"].casefold(), r["code"])
+    known_grids: dict[str, dict[str, str]] = {}
+    for g in existing_grids:
+        if g.get("name"):
+            known_grids.setdefault(g.get("community_code") or "", {}).setdefault(g["name"].casefold(), g["code"])
+
+    def numbered(keys: dict[str, str], known: dict[str, str], prefix: str, first: int, what: str) -> dict[str, str]:
+        taken = {int(code[-3:]) for code in known.values() if code.startswith(prefix)} | {first - 1, 999}
+        out = {k: known[k] for k in keys if k in known and known[k].startswith(prefix)}
+        free = (n for n in range(first, 999) if n not in taken)
+        for key in sorted((k for k in keys if k not in out), key=lambda k: natural_key(keys[k])):
+            n = next(free, None)
+            if n is None:
+                raise MappingError(f"{what}: more than {998 - first + 1} names do not fit 3 digits")
+            out[key] = f"{prefix}{n:03d}"
+        return out
+
+    for region in geo.regions:  # the district's own area 001 and grid 001001 now take what names no area
+        if region["level"] == "community" and region["code"].endswith("001") and region["parent_code"] in areas:
+            region["name"] = unlocated.format(region["name"])
+    for grid in geo.grids:
+        if grid["community_code"][:9] in areas and grid["code"].endswith("001001"):
+            grid["name"] = unlocated.format(grid["name"])
+    for dcode, akeys in sorted(areas.items()):
+        codes = numbered(akeys, known_areas.get(dcode, {}), dcode, 2, f"district {dcode}")
+        for akey, acode in sorted(codes.items(), key=lambda kv: kv[1]):
+            geo.regions.append(_region(acode, akeys[akey], "community", dcode, None))
+            gkeys = grids[(dcode, akey)]
+            named = {k: v for k, v in gkeys.items() if k}
+            if not grid_col:
+                gcodes = {"": acode + "001"}
+                geo.grids.append(_grid(acode + "001", acode, akeys[akey], None))
+            else:
+                gcodes = numbered(named, known_grids.get(acode, {}), acode, 1, f"area {akeys[akey]!r}")
+                for gkey, gcode in sorted(gcodes.items(), key=lambda kv: kv[1]):
+                    geo.grids.append(_grid(gcode, acode, named[gkey], None))
+                if "" in gkeys:
+                    gcodes[""] = acode + CATCH_ALL
+                    geo.grids.append(_grid(acode + CATCH_ALL, acode, unlocated.format(akeys[akey]), None))
+            for gkey, gcode in gcodes.items():
+                geo.named_grid[(dcode, akey, gkey)] = gcode
 
 
 def _region(code: str, name: str, level: str, parent: str, boundary: str | None) -> dict:

@@ -87,6 +87,8 @@ class ColumnsSpec(_Strict):
     category: Column | None = None
     category_group: Column | None = None
     district: Column | None = None
+    area: Column | None = None   # the community (社区/村) by name, within its district; districts by name only
+    grid: Column | None = None   # the grid (网格) by name, within its area
 
     @model_validator(mode="after")
     def _pairs(self):
@@ -301,6 +303,11 @@ class Mapping(_Strict):
             problems.append("columns.district needs districts.names or districts.geojson")
         if self.columns.category_group and not self.categories.groups:
             problems.append("columns.category_group needs categories.groups")
+        if self.columns.area and not (self.columns.district and self.districts.names and not self.districts.geojson):
+            problems.append("columns.area needs columns.district with districts.names and no districts.geojson "
+                            "(the areas are the file's names within each district)")
+        if self.columns.grid and not self.columns.area:
+            problems.append("columns.grid needs columns.area (a grid's name is read within its area)")
         if problems:
             raise ValueError("; ".join(problems))
         return self

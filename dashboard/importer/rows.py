@@ -297,6 +297,10 @@ class RowMapper:
             if need.any():
                 districts = self.geo.district_of(dvalues[need].tolist())
                 dgrid = [self.geo.district_grid.get(d) if d else None for d in districts]
+                if cols.area:  # the community and grid by name, else the district's own grid
+                    named = self.geo.named_grid_of(districts, column(sub, cols.area)[need].tolist(),
+                                                   column(sub, cols.grid)[need].tolist())
+                    dgrid = [n or d for n, d in zip(named, dgrid)]
                 grid[need] = dgrid
                 unknown_district = [bool(val) and d is None for val, d in zip(dvalues[need].tolist(), districts)]
                 cleared["district"] += int(sum(unknown_district))

@@ -33,10 +33,10 @@ from data_access import imports as db
 from data_access.db import init_db
 
 from .categories import CategoryBook
-from .geography import build_geography
+from .geography import add_named_places, build_geography
 from .mapping import FileSpec, Mapping, MappingError, load_mapping
 from .reading import file_format, header, read_chunks, xlsx_to_csv
-from .rows import CASE_COLUMNS, RowMapper
+from .rows import CASE_COLUMNS, RowMapper, column
 
 
 class SourceError(ValueError):
@@ -159,11 +159,14 @@ def run_import(engine: Engine, file: str | Path, mapping: str | Path | Mapping, 
 
     readable = not (dry_run and _sqlite_file_missing(engine))
     existing_cats: list[dict] = []
+    existing_places: tuple[list[dict], list[dict]] = ([], [])
     has_cases = False
     if readable:
         with engine.connect() as conn:
             existing_cats = db.existing_categories(conn)
             has_cases = db.has_contract_tables(conn)
+            if m.columns.area:
+                existing_places = db.existing_places(conn, m.root.code)
     book = CategoryBook(m.categories, existing_cats)
     mapper = RowMapper(m, geo, book, now=now)
 
@@ -178,23 +181,30 @@ def run_import(engine: Engine, file: str | Path, mapping: str | Path | Mapping, 
             except Exception as exc:  # noqa: BLE001 - any reader error is the file's problem
                 raise SourceError(f"{path}: cannot read: {exc}") from None
             spec = FileSpec(format="csv", encoding="utf-8", delimiter=",", chunk_rows=m.file.chunk_rows)
-        _run(engine, m, geo, book, mapper, source, spec, wanted, report, dry_run, has_cases, chunk_rows, path)
+        _run(engine, m, geo, book, mapper, source, spec, wanted, report, dry_run, has_cases, chunk_rows, path,
+             existing_places)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _run(engine, m: Mapping, geo, book: CategoryBook, mapper: RowMapper, source: Path, spec: FileSpec,
          wanted: list[str], report: ImportReport, dry_run: bool, has_cases: bool, chunk_rows: int | None,
-         path: Path) -> None:
+         path: Path, existing_places: tuple[list[dict], list[dict]] = ([], [])) -> None:
     """Steps 3 to 5 of the module docstring on ``source`` (FILE, or the CSV made of a workbook)."""
     cat_cols = [c for col in (m.columns.category, m.columns.category_group) if col
                 for c in ([col] if isinstance(col, str) else col)]
+    place_specs = [m.columns.district, m.columns.area, m.columns.grid] if m.columns.area else []
+    place_cols = [c for col in place_specs if col for c in ([col] if isinstance(col, str) else col)]
     pairs: set[tuple[str, str]] = set()
+    places: set[tuple[str, str, str]] = set()
     try:
-        if cat_cols:
-            for chunk in read_chunks(source, spec, cat_cols, chunk_rows):
-                pairs |= mapper.category_pairs(chunk)
-        else:
+        if cat_cols or place_cols:
+            for chunk in read_chunks(source, spec, list(dict.fromkeys(cat_cols + place_cols)), chunk_rows):
+                if cat_cols:
+                    pairs |= mapper.category_pairs(chunk)
+                if place_cols:
+                    places |= set(zip(*(column(chunk, col).tolist() for col in place_specs)))
+        if not cat_cols:
             pairs.add(("", ""))
     except MappingError:
         raise
@@ -202,6 +212,9 @@ def _run(engine, m: Mapping, geo, book: CategoryBook, mapper: RowMapper, source:
         raise SourceError(f"{path}: cannot read: {exc}") from None
     book.plan(pairs)
     report.categories_added = book.new_codes()
+    if places:
+        add_named_places(geo, m, places, *existing_places)
+        report.geography.update(geo.counts())
 
     if not dry_run:
         if _sqlite_file_missing(engine):  # sqlite:///var/boston.db before var/ exists
