@@ -69,7 +69,8 @@ class ImportReport:
                        "datetime_format (e.g. \"%m/%d/%Y %I:%M:%S %p\") to the file's layout")
         if self.mapped and not self.with_due:
             out.append("no row has a due date: 超期, 临期 and 按期结案率 stay empty or 0 %"
-                       + ("" if self.due_from_category else
+                       + ("; due_from_category is on, but no case's category has resolve_hours: map the file's "
+                          "categories to the tree's in [categories.map]" if self.due_from_category else
                           "; [categories] due_from_category = true gives each case its category's resolve_hours"))
         if self.mapped and not self.patrol:
             out.append("no row has source patrol: 巡查发现占比 is 0 and the concealment watch has nothing to test; "
