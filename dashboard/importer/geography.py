@@ -307,6 +307,13 @@ def add_named_places(geo: Geography, m: Mapping, found: set[tuple[str, str, str]
         akey = avalue.casefold()
         areas.setdefault(dcode, {}).setdefault(akey, avalue)
         grids.setdefault((dcode, akey), {}).setdefault(gvalue.casefold() if grid_col else "", gvalue)
+    # every district's own area 001 and grid 001001 take the cases that name no area (in every file)
+    for region in geo.regions:
+        if region["level"] == "community" and region["code"].endswith("001"):
+            region["name"] = unlocated.format(region["name"])
+    for grid in geo.grids:
+        if grid["code"].endswith("001001"):
+            grid["name"] = unlocated.format(grid["name"])
     if not areas:
         return
     known_areas: dict[str, dict[str, str]] = {}
@@ -330,12 +337,6 @@ def add_named_places(geo: Geography, m: Mapping, found: set[tuple[str, str, str]
             out[key] = f"{prefix}{n:03d}"
         return out
 
-    for region in geo.regions:  # the district's own area 001 and grid 001001 now take what names no area
-        if region["level"] == "community" and region["code"].endswith("001") and region["parent_code"] in areas:
-            region["name"] = unlocated.format(region["name"])
-    for grid in geo.grids:
-        if grid["community_code"][:9] in areas and grid["code"].endswith("001001"):
-            grid["name"] = unlocated.format(grid["name"])
     for dcode, akeys in sorted(areas.items()):
         codes = numbered(akeys, known_areas.get(dcode, {}), dcode, 2, f"district {dcode}")
         for akey, acode in sorted(codes.items(), key=lambda kv: kv[1]):

@@ -213,7 +213,7 @@ def _run(engine, m: Mapping, geo, book: CategoryBook, mapper: RowMapper, source:
         raise SourceError(f"{path}: cannot read: {exc}") from None
     book.plan(pairs)
     report.categories_added = book.new_codes()
-    if places:
+    if m.columns.area:
         add_named_places(geo, m, places, *existing_places)
         report.geography.update(geo.counts())
 
