@@ -21,8 +21,9 @@ from callbacks.reads import header_names
 from callbacks.review_view import view_period
 from callbacks.view import View, with_params
 from dashboard.analytics import scoring
+from dashboard.analytics.history_coverage import window_coverage
 from dashboard.core.config import ReviewSettings
-from data_access.period import Period, local_date, window_coverage
+from data_access.period import Period, local_date
 from data_access.regions import children
 from data_access.db import get_engine
 from data_access.review import empty_figures, review_reads

@@ -179,20 +179,6 @@ class Period:
 
 # --- from a request --------------------------------------------------------------------------------
 
-def window_coverage(windows: dict[str, tuple[datetime, datetime]], since: datetime | None) -> dict[str, str]:
-    """{window: "full" | "partial" | "none"}: how much of each window the history covers, its first case
-    at ``since`` (None: no case). A comparison window before the history is "none", not a window in
-    which nothing was reported."""
-    first = None if since is None else (since if since.tzinfo else since.replace(tzinfo=UTC))
-    out = {}
-    for name, (start, end) in windows.items():
-        if first is None or first >= end:
-            out[name] = "none"
-        else:
-            out[name] = "full" if first <= start else "partial"
-    return out
-
-
 def last_complete(kind: str, at: datetime, tz: ZoneInfo) -> Period:
     """The latest week, month or quarter that has ended by T (its E <= T)."""
     today = local_date(at, tz)

@@ -443,9 +443,8 @@ def _other_reads(conn: Connection, scope: Scope, params: dict) -> tuple:
 def first_case_at(conn: Connection, scope: Scope) -> datetime | None:
     """The earliest ``reported_at`` in the scope (aware UTC), None without cases: where the database's
     history begins, so a comparison window before it is not read as a window without cases."""
-    first = conn.execute(select(c.reported_at).where(c.reported_at.is_not(None), in_scope(scope, Case, index=False))
-                         .order_by(c.reported_at).limit(1)).scalar()
-    return first
+    return conn.execute(select(c.reported_at).where(c.reported_at.is_not(None), in_scope(scope, Case, index=False))
+                        .order_by(c.reported_at).limit(1)).scalar()
 
 
 def _assemble(scope: Scope, windows: dict, grouped: tuple, other: tuple) -> dict[str, Any]:

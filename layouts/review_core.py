@@ -74,7 +74,7 @@ def headline(figures: Mapping[str, Mapping[str, Any] | None], windows: Mapping[s
     """Every figure of the contract for the region: 本期, 上期 with 环比, 去年同期 with 同比.
 
     ``windows``: {"current", "previous", "last_year"} -> the window's dates as text; ``coverage``:
-    {"previous", "last_year"} -> "full" / "partial" / "none" (data_access.period.window_coverage): a
+    {"previous", "last_year"} -> "full" / "partial" / "none" (dashboard.analytics.history_coverage): a
     window the history does not wholly cover is not compared."""
     cover = {"previous": "full", "last_year": "full", **(coverage or {})}
     cur, prev, ly = figures.get("current"), figures.get("previous"), figures.get("last_year")

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 
 from scipy.stats import binomtest
 
+from .history_coverage import window_coverage
+
 ALPHA = 0.01
 TOP_PLACES = 3
 COMPARISONS = ("previous", "last_year")
@@ -153,7 +155,8 @@ def window_lengths(windows: Mapping[str, tuple]) -> dict[str, float]:
 
 def coverage(windows: Mapping[str, tuple], since) -> dict[str, bool]:
     """{comparison: whether the history (its first case at ``since``) covers the whole window}."""
-    return {name: since is not None and since <= windows[name][0] for name in COMPARISONS}
+    states = window_coverage({name: windows[name] for name in COMPARISONS}, since)
+    return {name: states[name] == "full" for name in COMPARISONS}
 
 
 def shares(exposure: Mapping[str, float]) -> dict[str, float] | None:

@@ -38,6 +38,16 @@ class _Strict(BaseModel):
 Column = str | list[str]  # one file column, or several: text joined with " / " (blank parts left out), times the first given
 
 
+def column_names(*specs: Column | None) -> list[str]:
+    """The file columns that ``specs`` read, each once, in order (unmapped specs left out)."""
+    out: list[str] = []
+    for spec in specs:
+        for name in ([spec] if isinstance(spec, str) else spec or []):
+            if name not in out:
+                out.append(name)
+    return out
+
+
 class FileSpec(_Strict):
     """``[file]``: how to read FILE. ``format`` defaults from the name (.csv, .csv.gz, .xlsx)."""
 
@@ -97,12 +107,7 @@ class ColumnsSpec(_Strict):
         return self
 
     def file_columns(self) -> list[str]:
-        out: list[str] = []
-        for value in self.model_dump().values():
-            for name in ([value] if isinstance(value, str) else value or []):
-                if name not in out:
-                    out.append(name)
-        return out
+        return column_names(*self.model_dump().values())
 
 
 class ValuesSpec(_Strict):

@@ -34,7 +34,7 @@ from data_access.db import init_db
 
 from .categories import CategoryBook
 from .geography import add_named_places, build_geography
-from .mapping import FileSpec, Mapping, MappingError, load_mapping
+from .mapping import FileSpec, Mapping, MappingError, column_names, load_mapping
 from .reading import file_format, header, read_chunks, xlsx_to_csv
 from .rows import CASE_COLUMNS, RowMapper, column
 
@@ -190,17 +190,16 @@ def run_import(engine: Engine, file: str | Path, mapping: str | Path | Mapping, 
 
 def _run(engine, m: Mapping, geo, book: CategoryBook, mapper: RowMapper, source: Path, spec: FileSpec,
          wanted: list[str], report: ImportReport, dry_run: bool, has_cases: bool, chunk_rows: int | None,
-         path: Path, existing_places: tuple[list[dict], list[dict]] = ([], [])) -> None:
+         path: Path, existing_places: tuple[list[dict], list[dict]]) -> None:
     """Steps 3 to 5 of the module docstring on ``source`` (FILE, or the CSV made of a workbook)."""
-    cat_cols = [c for col in (m.columns.category, m.columns.category_group) if col
-                for c in ([col] if isinstance(col, str) else col)]
+    cat_cols = column_names(m.columns.category, m.columns.category_group)
     place_specs = [m.columns.district, m.columns.area, m.columns.grid] if m.columns.area else []
-    place_cols = [c for col in place_specs if col for c in ([col] if isinstance(col, str) else col)]
+    place_cols = column_names(*place_specs)
     pairs: set[tuple[str, str]] = set()
     places: set[tuple[str, str, str]] = set()
     try:
         if cat_cols or place_cols:
-            for chunk in read_chunks(source, spec, list(dict.fromkeys(cat_cols + place_cols)), chunk_rows):
+            for chunk in read_chunks(source, spec, column_names(*cat_cols, *place_cols), chunk_rows):
                 if cat_cols:
                     pairs |= mapper.category_pairs(chunk)
                 if place_cols:

@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dashboard.analytics import concealment_watch, forecast_record, hot_issues, scoring
+from dashboard.analytics.history_coverage import window_coverage
 from data_access import commitments as commitments_db
 from data_access import concealment_watch as concealment_db
 from data_access import forecast_record as forecast_db
 from data_access import review, review_trends
 from data_access.feeds_cases import region_and_category_names
 from data_access.moment import Moment
-from data_access.period import Period, window_coverage
+from data_access.period import Period
 from data_access.regions import children
 from data_access.scope import Scope, code_level
 
