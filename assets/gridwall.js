@@ -357,8 +357,6 @@
         return false;
     }
 
-    /* Map labels that collide: the more pressing region keeps its whole label, the next one shows
-     * its figure only, and a label that still collides is hidden (the table lists every region). */
     /* Leaflet places a centred tooltip by the width it had when placed: after a label changes width
      * (compact or whole again), place it again, or a long name's figure would sit where the name began. */
     function recentre(el) {
@@ -366,6 +364,8 @@
         if (tip && tip._map && typeof tip._updatePosition === "function") { tip._updatePosition(); }
     }
 
+    /* Map labels that collide: the more pressing region keeps its whole label, the next one shows
+     * its figure only, and a label that still collides is hidden (the table lists every region). */
     function declutter() {
         var labels = Array.prototype.slice.call(document.querySelectorAll("#map .leaflet-tooltip.region-label"));
         if (!labels.length) { return; }

@@ -42,7 +42,6 @@ import eval_realdata as er  # noqa: E402
 from common import git_head, machine_info  # noqa: E402
 
 from dashboard.analytics import backtest as bt  # noqa: E402
-from dashboard.analytics import hotspots  # noqa: E402
 from dashboard.warning import case_detectors  # noqa: E402
 from data_access import backtest as reads  # noqa: E402
 from data_access.db import make_engine  # noqa: E402
@@ -62,23 +61,7 @@ def grid_matrix(ds: dict, first: date, last: date) -> tuple[np.ndarray, np.ndarr
             codes = reads.grid_areas(conn, scope)["grid_code"].tolist()
     finally:
         engine.dispose()
-    pos = {code: i for i, code in enumerate(codes)}
-    y = np.zeros((len(codes), len(days)))
-    inside = counts[counts["grid_code"].isin(pos).values]
-    np.add.at(y, (inside["grid_code"].map(pos).to_numpy(dtype=np.int64),
-                  (inside["day"].values.astype("datetime64[D]") - days[0]).astype(np.int64)),
-              inside["n"].to_numpy(dtype=float))
-    return y, days, codes
-
-
-def gridwall_scores(y: np.ndarray, codes: list[str], o: int, hist: int) -> np.ndarray:
-    first = bt.first_case_index(y.sum(0), max(0, o - hist), o)
-    window = y[:, first:o]
-    score = np.zeros(y.shape[0])
-    idx = np.nonzero(window.sum(1) > 0)[0]
-    if len(idx):
-        score[idx] = hotspots.grid_scores(window[idx], [codes[i] for i in idx], case_detectors.HOTSPOT_PARAMS)
-    return score
+    return bt.grid_day_matrix(codes, days, counts), days, codes
 
 
 def window_features(y: np.ndarray, o: int) -> np.ndarray:
@@ -109,7 +92,8 @@ def learned_scores(y: np.ndarray, o: int, train_origins: list[int], l2: float = 
 def ceiling(y: np.ndarray, days: np.ndarray, codes: list[str], first: date, last: date,
             params: bt.BacktestParams) -> dict:
     origins = bt.weekly_origins(days, first, last, params.horizon)
-    data_start = bt.first_case_index(y.sum(0), 0, y.shape[1])
+    total = y.sum(0)
+    data_start = bt.first_case_index(total, 0, y.shape[1])
     origins = [o for o in origins if o - data_start >= params.min_history_days]
     top = max(1, int(round(params.top_share * y.shape[0])))
     # training origins: every earlier week on the same weekday with the engine's 84 days before it
@@ -120,7 +104,8 @@ def ceiling(y: np.ndarray, days: np.ndarray, codes: list[str], first: date, last
     for o in origins:
         actual = y[:, o:o + 7].sum(1)
         cases += actual.sum()
-        scores = {"gridwall": gridwall_scores(y, codes, o, params.hotspot_days)}
+        gridwall = bt.engine_scores(y, total, codes, o, params.hotspot_days, case_detectors.HOTSPOT_PARAMS)
+        scores = {"gridwall": np.zeros(y.shape[0]) if gridwall is None else gridwall}
         for name, weeks in bt.HOTSPOT_WINDOWS.items():
             scores[name] = y[:, max(0, o - 7 * weeks):o].sum(1)
         learned = learned_scores(y, o, train)

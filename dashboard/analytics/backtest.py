@@ -79,6 +79,35 @@ def first_case_index(total: np.ndarray, lo: int, hi: int) -> int | None:
     return lo + int(nz[0]) if len(nz) else None
 
 
+def grid_day_matrix(codes: list[str], days: np.ndarray, counts) -> np.ndarray:
+    """Daily cases (G, T) of every grid of ``codes`` (zeros included) from grouped ``counts`` (a frame
+    of grid_code, day, n as data_access.backtest.grid_day_counts reads it; grids not in ``codes`` left out)."""
+    pos = {code: i for i, code in enumerate(codes)}
+    y = np.zeros((len(codes), len(days)))
+    if len(counts):
+        inside = counts[counts["grid_code"].isin(pos).values]
+        np.add.at(y, (inside["grid_code"].map(pos).to_numpy(dtype=np.int64),
+                      (inside["day"].values.astype("datetime64[D]") - days[0]).astype(np.int64)),
+                  inside["n"].to_numpy(dtype=float))
+    return y
+
+
+def engine_scores(y: np.ndarray, total: np.ndarray, grid_codes: list[str], o: int, history_days: int,
+                  hotspot_params: hs_mod.HotspotParams) -> np.ndarray | None:
+    """The engine's hotspot scores for the week from day ``o``, from the ``history_days`` before it
+    (from their first case on, as the engine reads them; ``total`` = y.sum(0)); None when those days
+    hold no case."""
+    first = first_case_index(total, max(0, o - history_days), o)
+    if first is None:
+        return None
+    window = y[:, first:o]
+    score = np.zeros(y.shape[0])
+    idx = np.nonzero(window.sum(1) > 0)[0]
+    if len(idx):
+        score[idx] = hs_mod.grid_scores(window[idx], [grid_codes[i] for i in idx], hotspot_params)
+    return score
+
+
 def naive_point_forecasts(y: np.ndarray, o: int, data_start: int, horizon: int = 7) -> dict[str, np.ndarray | None]:
     """Each naive rule's forecast (S, horizon) of the days o..o+horizon-1 from y (S, T); ``seasonal``
     is None unless the day 364 days before o is at or after ``data_start``."""
@@ -273,17 +302,13 @@ def hotspot_backtest(y: np.ndarray, days: np.ndarray, grid_codes: list[str], ori
     total = y.sum(0)
     data_start = first_case_index(total, 0, len(total))
     for o in origins:
-        lo = max(0, o - params.hotspot_days)
-        first = first_case_index(total, lo, o)
         actual = y[:, o:o + h].sum(1)
-        if first is None or data_start is None or o - data_start < params.min_history_days:
+        if data_start is None or o - data_start < params.min_history_days:
             continue
-        window = y[:, first:o]
-        seen = window.sum(1) > 0
-        score = {"gridwall": np.zeros(g_n)}
-        if seen.any():
-            idx = np.nonzero(seen)[0]
-            score["gridwall"][idx] = hs_mod.grid_scores(window[idx], [grid_codes[i] for i in idx], hotspot_params)
+        gridwall = engine_scores(y, total, grid_codes, o, params.hotspot_days, hotspot_params)
+        if gridwall is None:
+            continue
+        score = {"gridwall": gridwall}
         for name, w in HOTSPOT_WINDOWS.items():
             score[name] = y[:, max(0, o - 7 * w):o].sum(1)
         score["hindsight"] = actual      # the week's own top grids: the ceiling, not a forecast

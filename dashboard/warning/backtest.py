@@ -75,14 +75,7 @@ def run_backtest(engine: Engine, scope: Scope, tz: ZoneInfo, first: date, last: 
         forecast_levels[name] = _forecast_json(res)
 
     codes = grids["grid_code"].tolist()
-    pos = {code: i for i, code in enumerate(codes)}
-    yg = np.zeros((len(codes), len(gdays)))
-    if len(gcounts):
-        inside = gcounts["grid_code"].isin(pos).values
-        sub = gcounts[inside]
-        np.add.at(yg, (sub["grid_code"].map(pos).to_numpy(dtype=np.int64),
-                       (sub["day"].values.astype("datetime64[D]") - gdays[0]).astype(np.int64)),
-                  sub["n"].to_numpy(dtype=float))
+    yg = bt.grid_day_matrix(codes, gdays, gcounts)
     g_origins = bt.weekly_origins(gdays, first, last, params.horizon)
     areas = grids["area_km2"].to_numpy(dtype=float) if len(grids) else None
     hotspot_levels = {}
