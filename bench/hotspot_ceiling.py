@@ -104,7 +104,7 @@ def ceiling(y: np.ndarray, days: np.ndarray, codes: list[str], first: date, last
     for o in origins:
         actual = y[:, o:o + 7].sum(1)
         cases += actual.sum()
-        gridwall = bt.engine_scores(y, total, codes, o, params.hotspot_days, case_detectors.HOTSPOT_PARAMS)
+        gridwall = bt.hotspot_scores_at(y, total, codes, o, params.hotspot_days, case_detectors.HOTSPOT_PARAMS)
         scores = {"gridwall": np.zeros(y.shape[0]) if gridwall is None else gridwall}
         for name, weeks in bt.HOTSPOT_WINDOWS.items():
             scores[name] = y[:, max(0, o - 7 * weeks):o].sum(1)

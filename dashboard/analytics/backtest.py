@@ -92,7 +92,7 @@ def grid_day_matrix(codes: list[str], days: np.ndarray, counts) -> np.ndarray:
     return y
 
 
-def engine_scores(y: np.ndarray, total: np.ndarray, grid_codes: list[str], o: int, history_days: int,
+def hotspot_scores_at(y: np.ndarray, total: np.ndarray, grid_codes: list[str], o: int, history_days: int,
                   hotspot_params: hs_mod.HotspotParams) -> np.ndarray | None:
     """The engine's hotspot scores for the week from day ``o``, from the ``history_days`` before it
     (from their first case on, as the engine reads them; ``total`` = y.sum(0)); None when those days
@@ -305,7 +305,7 @@ def hotspot_backtest(y: np.ndarray, days: np.ndarray, grid_codes: list[str], ori
         actual = y[:, o:o + h].sum(1)
         if data_start is None or o - data_start < params.min_history_days:
             continue
-        gridwall = engine_scores(y, total, grid_codes, o, params.hotspot_days, hotspot_params)
+        gridwall = hotspot_scores_at(y, total, grid_codes, o, params.hotspot_days, hotspot_params)
         if gridwall is None:
             continue
         score = {"gridwall": gridwall}
