@@ -276,8 +276,25 @@
     gw.turnPages = turnPages;
 
     /* Hide the entries of each .fit-list that do not fit whole; the list says how many it hides. */
+    /* A list's box can change with no change to the DOM (a neighbour's late layout, a scrollbar, a
+     * wrapped head line): the fit is kept to the box it was made for, whatever moved it. */
+    var listBoxes = window.ResizeObserver ? new window.ResizeObserver(function () { scheduleFit(); }) : null;
+    var watched = [];
+
+    function watchBoxes(lists) {
+        if (!listBoxes) { return; }
+        watched = watched.filter(function (list) {  // a list a render replaced: let it go (the wall runs for weeks)
+            if (!list.isConnected) { listBoxes.unobserve(list); }
+            return list.isConnected;
+        });
+        for (var i = 0; i < lists.length; i++) {
+            if (watched.indexOf(lists[i]) < 0) { watched.push(lists[i]); listBoxes.observe(lists[i]); }
+        }
+    }
+
     function fitLists() {
         var lists = document.querySelectorAll(".fit-list");
+        watchBoxes(lists);
         for (var i = 0; i < lists.length; i++) {
             var list = lists[i];
             var kids = list.children;

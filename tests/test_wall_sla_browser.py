@@ -3,7 +3,8 @@
 即将超期 and 已超期 are separate lists, each carrying its true total; the savable cases are listed
 soonest first, the overdue ones counted by age and the center's own stages (accept, dispatch) first;
 timers show seconds only under an hour and tick in the browser; a three-digit day count and every
-other row text fit their boxes; the 处置超期/处置临期 tiles equal the board's 处置 chip.
+other row text fit their boxes; the 处置超期/处置临期 tiles equal the board's 处置 chip; a list whose
+box changes is refitted even when nothing in the page's DOM changed.
 
 Screenshots land in /tmp/wall-sla-<w>x<h>.png for a human to look at.
 """
@@ -15,6 +16,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import create_engine, insert, select
 
 from data_access.models import Case, Grid, Org, Region
@@ -161,6 +163,17 @@ def test_the_board_splits_savable_from_overdue_and_nothing_overflows(dash_duo, t
         overflow = dash_duo.driver.execute_script(BOARD_OVERFLOW_JS)
         assert overflow == [], (where, overflow)
         dash_duo.driver.save_screenshot(f"/tmp/wall-sla-{width}x{height}.png")
+
+    # A box that changes with no change to the DOM (here an inline style, which no observer of the
+    # page's mutations sees) is refitted: squeezed, the list hides entries; given back, shows them.
+    driver = dash_duo.driver
+    shown = "return [...document.querySelectorAll('#sla-board .sla-section--warning .sla-list > .late')]" \
+            ".filter(e => !e.hidden).length"
+    before = driver.execute_script(shown)
+    driver.execute_script("document.querySelector('#sla-board .sla-section--warning').style.maxHeight = '1px'")
+    WebDriverWait(driver, 5).until(lambda d: d.execute_script(shown) == 0)
+    driver.execute_script("document.querySelector('#sla-board .sla-section--warning').style.maxHeight = ''")
+    WebDriverWait(driver, 5).until(lambda d: d.execute_script(shown) == before)
     dispose(url)
 
 
