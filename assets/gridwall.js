@@ -914,6 +914,9 @@
         }).observe(document.body, {childList: true, subtree: true,  // a list's true total; the alerts' view
                                    attributes: true, attributeFilter: ["data-total", "data-view"]});
         window.addEventListener("resize", scheduleFit);
+        if (document.fonts && document.fonts.addEventListener) {  // a face that arrives late changes every height
+            document.fonts.addEventListener("loadingdone", scheduleFit);
+        }
     }
 
     if (document.readyState === "loading") {

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from data_access.db import make_engine
 from data_access.models import Region
 
-from .wall_browser_support import dispose, set_screen, start_wall, synthetic_county, wait_js
+from .wall_browser_support import dispose, next_frames, set_screen, start_wall, synthetic_county, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -58,11 +58,17 @@ def test_a_compacted_label_is_centred_on_its_region(dash_duo, tmp_path):
     start_wall(dash_duo, url)
     dash_duo.wait_for_page(dash_duo.server_url + "/")
     dash_duo.wait_for_element("#map .region-label", timeout=45)
-    # declutter runs in an animation frame after the labels open: wait until it has compacted some
-    wait_js(dash_duo.driver, "document.querySelectorAll('#map .region-label.rl-compact').length > 0", timeout=30)
-    labels = dash_duo.driver.execute_script(OFFSETS_JS)
-    compact = [lab for lab in labels if lab["compact"]]
-    assert compact and len(compact) < len(labels), labels
+    # declutter runs in an animation frame after the labels open, and a live update may replace the
+    # layers in between: wait until the map's own labels show some compacted and some whole
+    def settled():
+        labels = dash_duo.driver.execute_script(OFFSETS_JS)
+        compact = [lab for lab in labels if lab["compact"]]
+        return labels if compact and len(compact) < len(labels) else None
+
+    wait_until(dash_duo.driver, settled, timeout=30)
+    next_frames(dash_duo.driver)
+    labels = settled()
+    assert labels, "the labels changed again after settling"
     off = [lab for lab in labels if abs(lab["dx"]) > 2 or abs(lab["dy"]) > 2]
     assert off == [], off
     dispose(url)
