@@ -375,10 +375,11 @@
     }
 
     /* Leaflet places a centred tooltip by the width it had when placed: after a label changes width
-     * (compact or whole again), place it again, or a long name's figure would sit where the name began. */
+     * (compact or whole again), place it again, or a long name's figure would sit where the name began.
+     * Setting a tooltip's own point again is Leaflet's public way to have it placed anew. */
     function recentre(el) {
         var tip = el._gwTip;
-        if (tip && tip._map && typeof tip._updatePosition === "function") { tip._updatePosition(); }
+        if (tip && tip.isOpen && tip.isOpen() && tip.getLatLng()) { tip.setLatLng(tip.getLatLng()); }
     }
 
     /* Map labels that collide: the more pressing region keeps its whole label, the next one shows
