@@ -632,24 +632,33 @@ Open = "handling"
 
 def test_a_time_column_list_takes_the_first_given_value(engine, tmp_path):
     """MyLA311's layout (US 12-hour clock): a closed case without a close time takes its last update
-    (the list is a fallback, not a join); one with neither is skipped; text lists still join."""
+    (the list is a fallback, not a join); one with neither is skipped; an open case's last update is
+    no close time (not cleared, not a reason to skip); text lists still join."""
     header = ["SRNumber", "CreatedDate", "ClosedDate", "UpdatedDate", "Status", "RequestType", "Address", "NCName"]
     rows = [["1-1", "01/01/2018 12:00:09 AM", "01/02/2018 01:30:00 PM", "01/03/2018 09:00:00 AM", "Closed",
              "Bulky Items", "356 S BERENDO ST", "ECHO PARK NC"],
             ["1-2", "01/01/2018 09:15:00 PM", "", "01/04/2018 08:00:00 AM", "Closed", "Graffiti Removal", "", ""],
             ["1-3", "01/02/2018 10:00:00 AM", "", "", "Closed", "Bulky Items", "", ""],
             ["1-4", "01/02/2018 11:00:00 AM", "", "", "Open", "Bulky Items", "", "ECHO PARK NC"],
-            ["1-5", "01/02/2018 11:30:00 AM", "NULL", "01/02/2018 12:00:00 PM", "Cancelled", "Bulky Items", "", ""]]
+            ["1-5", "01/02/2018 11:30:00 AM", "NULL", "01/02/2018 12:00:00 PM", "Cancelled", "Bulky Items", "", ""],
+            # open cases: the last update is no close time (neither cleared nor a reason to skip) ...
+            ["1-6", "01/03/2018 08:00:00 AM", "", "01/03/2018 09:00:00 AM", "Open", "Bulky Items", "", ""],
+            ["1-7", "01/03/2018 08:00:00 AM", "", "not a time", "Open", "Bulky Items", "", ""],
+            # ... but a close time on an open case is cleared (the status wins)
+            ["1-8", "01/03/2018 08:00:00 AM", "01/03/2018 10:00:00 AM", "", "Open", "Bulky Items", "", ""],
+            ["1-9", "01/03/2018 08:00:00 AM", "", "not a time", "Closed", "Bulky Items", "", ""]]
     path, mapping_path = write_export(tmp_path / "la.csv", header, rows, tmp_path / "la.toml", FALLBACK_MAPPING)
     report = run_import(engine, path, mapping_path, now=NOW)
-    assert report.as_json() == {"read": 5, "imported": 4, "updated": 0, "skipped": {"closed_without_date": 1},
-                                "cleared": {}}
+    assert report.as_json() == {"read": 9, "imported": 7, "updated": 0,
+                                "skipped": {"closed_without_date": 1, "unparseable_closed": 1},
+                                "cleared": {"closed_at": 1}}
     cases = cases_by_code(engine)
     assert cases["1-1"]["reported_at"] == utc(2018, 1, 1, 8, 0, 9)       # 00:00:09 PST
     assert cases["1-1"]["closed_at"] == utc(2018, 1, 2, 21, 30)           # the close time, not the update
     assert cases["1-2"]["closed_at"] == utc(2018, 1, 4, 16) and cases["1-2"]["status"] == "closed"
     assert cases["1-5"]["status"] == "rejected" and cases["1-5"]["closed_at"] == utc(2018, 1, 2, 20)
     assert cases["1-4"]["status"] == "handling" and cases["1-4"]["closed_at"] is None
+    assert [(cases[c]["status"], cases[c]["closed_at"]) for c in ("1-6", "1-7", "1-8")] == [("handling", None)] * 3
     assert cases["1-1"]["title"] == "Bulky Items / 356 S BERENDO ST" and cases["1-2"]["title"] == "Graffiti Removal"
 
 

@@ -23,7 +23,7 @@ Pure pandas/numpy; no database. The rules, in the order they are applied:
 | ``location`` | lon/lat unparseable, out of range or (0, 0); a placeholder point (``location.placeholders``); a point outside every area when the mapping has polygons |
 | ``resolve_due_at`` | unparseable; before the report time; more than ``max_due_days`` after it ("years out") |
 | ``accept_due_at``, ``dispatch_due_at``, ``accepted_at``, ``dispatched_at`` | unparseable or before the report time |
-| ``closed_at`` | given while the file's status is an open one (the status wins) |
+| ``closed_at`` | given while the file's status is an open one (the status wins); the fallback columns of a ``closed_at`` list (a last-update time) are read only for a closed case without the first, so they are never cleared |
 | ``status`` | a status value not in ``[values.status]`` (the status is then derived from the close time) |
 | ``satisfaction`` | not in ``[values.satisfaction]`` and not a whole number 1-5 |
 | ``district`` | a district value the mapping does not know, on a case without a usable point |
@@ -101,6 +101,20 @@ def first_given(df: pd.DataFrame, spec: Column | None) -> pd.Series:
     for c in spec[1:]:
         out = out.where(out != "", _blank_nulls(df[c].astype(str)))
     return out
+
+
+def _split_fallback(spec: Column | None) -> tuple[Column | None, Column | None]:
+    """A time column list as (its first column, the rest or None)."""
+    if spec is None or isinstance(spec, str):
+        return spec, None
+    return spec[0], (list(spec[1:]) or None)
+
+
+def _times_or_none(df: pd.DataFrame, spec: Column | None, m: Mapping) -> tuple[pd.Series, pd.Series]:
+    """parse_times of a time column, or all NaT (and nothing unparseable) when the mapping has none."""
+    if spec is None:
+        return pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]"), pd.Series(False, index=df.index)
+    return parse_times(first_given(df, spec), m)
 
 
 def _blank_nulls(s: pd.Series) -> pd.Series:
@@ -195,10 +209,11 @@ class RowMapper:
         skip(rep_raw == "", "missing_opened")
         skip(rep_bad, "unparseable_opened")
         skip(reported > self.future, "opened_in_future")
-        closed, closed_bad = parse_times(first_given(df, cols.closed_at), m) if cols.closed_at else (
-            pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]"), pd.Series(False, index=df.index))
-        skip(closed_bad, "unparseable_closed")
-        skip(closed > self.future, "closed_in_future")
+        # The close time is the first column of closed_at; the others (a last-update time) stand in only
+        # for a closed case without it: on an open case they are not a close time at all.
+        primary, fallback = _split_fallback(cols.closed_at)
+        closed, closed_bad = _times_or_none(df, primary, m)
+        late, late_bad = _times_or_none(df, fallback, m)
 
         cleared = Counter()
         status_raw = column(df, cols.status)
@@ -207,6 +222,10 @@ class RowMapper:
         derived = pd.Series(np.where(closed.notna(), "closed", m.defaults.open_status), index=df.index, dtype=object)
         status = status.where(status.notna(), derived)
         is_final = status.isin(FINAL_STATUSES)
+        stand_in = is_final & closed.isna() & ~closed_bad
+        closed = closed.where(~stand_in, late)
+        skip(closed_bad | (stand_in & late_bad), "unparseable_closed")
+        skip(closed > self.future, "closed_in_future")
         stale_close = ~is_final & closed.notna()
         closed = closed.where(~stale_close)
         skip(is_final & closed.isna(), "closed_without_date")
