@@ -1,9 +1,12 @@
-"""The schema is created on every backend, idempotently, and timestamps come back aware UTC."""
+"""The schema is created on every backend, idempotently, and timestamps come back aware UTC; SQLite's
+WAL file does not stay at the size of the longest write."""
 
+import os
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import inspect, insert, select
 
+from data_access import db
 from data_access.db import init_db
 from data_access.models import Case
 
@@ -63,3 +66,22 @@ def test_init_db_adds_the_columns_an_older_gridwall_table_lacks(backend_url):
         assert (row["expected"], row["median"]) == (2.4, 2.0)
     finally:
         engine.dispose()
+
+
+def test_a_long_sqlite_write_leaves_no_wal_file_of_its_size(tmp_path, monkeypatch):
+    """The WAL a long write grew is cut back to the limit by the next write after a checkpoint."""
+    monkeypatch.setattr(db, "WAL_SIZE_LIMIT", 1024 * 1024)
+    path = tmp_path / "w.db"
+    engine = db.make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (b BLOB)")
+        for _ in range(400):
+            conn.exec_driver_sql("INSERT INTO t VALUES (randomblob(10000))")
+    grown = os.path.getsize(f"{path}-wal")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    after = os.path.getsize(f"{path}-wal")  # (measured before dispose: the last close removes the file)
+    engine.dispose()
+    assert grown > 3 * 1024 * 1024 and after <= 1024 * 1024, (grown, after)
