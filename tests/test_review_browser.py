@@ -1,5 +1,6 @@
 """/review in Chromium: the presentation mode at 1920x1080 (no scrollbars, every slide on screen), the
-drill-down from the county to a grid by clicking, and a street user who sees only its street.
+drill-down from the county to a grid by clicking, and a street user who sees only its street (and can
+scroll the page to its last section).
 
 The hand-built county (tests/review_handbuilt.py, both backends) gives literal figures; the synthetic
 county (dashboard/synth, 24 days up to 2026-11-26) gives a real-sized county of eight streets for the
@@ -191,6 +192,23 @@ def assert_fits(dash_duo, width: int, height: int) -> dict:
     return got
 
 
+# The page (not the document, which never scrolls) scrolls, and its last section can be brought on screen.
+SCROLL_END_JS = """
+const page = document.querySelector('.page'), sections = document.querySelectorAll('.page-body > *');
+page.scrollTop = page.scrollHeight;
+const last = sections[sections.length - 1].getBoundingClientRect();
+return {height: page.clientHeight, content: page.scrollHeight, top: page.scrollTop,
+        lastTop: last.top, lastBottom: last.bottom, view: window.innerHeight};
+"""
+
+
+def assert_scrolls_to_the_end(dash_duo) -> None:
+    got = dash_duo.driver.execute_script(SCROLL_END_JS)
+    assert got["height"] <= got["view"], f"the page is taller than the window: {got}"
+    assert got["content"] > got["height"] and got["top"] > 0, f"the page does not scroll: {got}"
+    assert got["lastBottom"] <= got["view"] + 1 and got["lastTop"] >= 0, f"the last section out of reach: {got}"
+
+
 # --- the hand-built county: literal figures, the drill-down, a street user ------------------------
 
 @pytest.fixture
@@ -294,6 +312,7 @@ def test_a_street_user_sees_only_its_own_street_whatever_the_url_asks(dash_duo, 
         assert "沙溪镇" not in page and "印溪社区" not in page, asked
         # The county above is named in the breadcrumb but is not a link.
         assert not dash_duo.find_elements(f"#review-region .crumb[data-region='{COUNTY}'] a")
+    assert_scrolls_to_the_end(dash_duo)
     shot(dash_duo, "street")
     dispose(handbuilt)
 
