@@ -143,6 +143,8 @@ def walk_slides(dash_duo, width: int, height: int, shots: str | None = None) -> 
         got = assert_fits(dash_duo, width, height)
         if state[2] > 1:  # a screen that continues a slide: its table's header is repeated on top
             assert_header_repeated(dash_duo, state)
+        # a map on the slide draws its shapes in its box (it was blank when drawn on a hidden slide)
+        wait_for(dash_duo, map_drawn_or_absent, timeout=60)
         seen.append((state[0], state[2], got["title"]))
         if shots:
             shot(dash_duo, f"{shots}-{state[0]}-{state[2]}")
@@ -150,6 +152,20 @@ def walk_slides(dash_duo, width: int, height: int, shots: str | None = None) -> 
         wait_for(dash_duo, lambda d: slide_state(dash_duo) != state)
         if slide_state(dash_duo)[0] == 1 and slide_state(dash_duo)[2] == 1:
             return seen
+
+
+# The number of shapes a map on the shown slide draws inside its box (None: no map, or none to draw).
+MAP_DRAWN_JS = """
+const map = document.querySelector('.page-body > .is-slide .leaflet-container');
+if (!map || !map.querySelector('path')) return null;
+const box = map.getBoundingClientRect();
+return [...map.querySelectorAll('path')].map(p => p.getBoundingClientRect()).filter(
+    r => r.width > 0 && r.right > box.left && r.left < box.right && r.bottom > box.top && r.top < box.bottom).length;
+"""
+
+def map_drawn_or_absent(driver) -> bool:
+    shapes = driver.execute_script(MAP_DRAWN_JS)
+    return shapes is None or shapes > 0
 
 
 HEADER_JS = """
@@ -357,6 +373,7 @@ def test_the_synthetic_county_fits_1920x1080_slide_by_slide_with_its_red_and_bla
     assert "同级中位数（本期" in text(dash_duo.find_element("#review-rules"))
     seen = walk_slides(dash_duo, 1920, 1080, shots="synthetic")
     assert seen[:3] == [(1, 1, "督办事项"), (2, 1, "核心指标"), (3, 1, "下级区域排名")], seen
+    assert any(title == "下周热点网格" for _, _, title in seen), seen  # its map checked on the way
     # The buttons page too; a street of the county: its communities, ranked among themselves.
     dash_duo.find_element("#review-slide-next").click()
     wait_for(dash_duo, lambda d: slide_state(dash_duo)[0] == 2)
