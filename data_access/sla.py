@@ -48,7 +48,9 @@ AGE_GROUPS = (("day", timedelta(days=1)), ("days", timedelta(days=3)), ("long", 
 # The center's own stages (it accepts and dispatches; the holding orgs resolve): first on its wall.
 CENTER_STAGES = ("accept", "dispatch")
 
-# Rows fetched for the case list; a county with more late cases than this lists the latest deadlines first.
+# Rows fetched for the case list, of the overdue cases and of the warnings each (read apart: 3,801
+# overdue cases of a real city's backlog once filled a single cap and left 即将超期 empty); beyond it
+# the earliest resolve deadlines come first.
 CASE_ROW_CAP = 3000
 
 
@@ -65,16 +67,18 @@ def _stage_conditions(done, due) -> tuple[Any, Any]:
     return overdue, warning
 
 
-def _late_somewhere():
-    return or_(*[cond for _, done, due in _STAGE_COLUMNS for cond in _stage_conditions(done, due)])
+def _overdue_and_warning_only():
+    """(overdue in some stage, late only as a warning): a case's most pressing state, as SQL conditions."""
+    conditions = [_stage_conditions(done, due) for _, done, due in _STAGE_COLUMNS]
+    # CASE answers 0 where a NULL deadline makes the plain condition NULL (never late).
+    overdue = case((or_(*[ov for ov, _ in conditions]), 1), else_=0) == 1
+    return overdue, and_(~overdue, or_(*[wn for _, wn in conditions]))
 
 
 def _late_case_columns() -> list[Any]:
     """Cases counted once in their most pressing state (``late_*``), overdue ones by age group (``age_*``)."""
     conditions = [(_stage_conditions(done, due), due) for _, done, due in _STAGE_COLUMNS]
-    # CASE answers 0 where a NULL deadline makes the plain condition NULL (never late).
-    overdue = case((or_(*[ov for (ov, _), _ in conditions]), 1), else_=0) == 1
-    warning = and_(~overdue, or_(*[wn for (_, wn), _ in conditions]))
+    overdue, warning = _overdue_and_warning_only()
     pressing_due = case(*[(ov, due) for (ov, _), due in conditions])  # the earliest overdue stage's deadline
     return [func.count().filter(overdue).label("late_overdue"),
             func.count().filter(warning).label("late_warning"),
@@ -190,15 +194,16 @@ def sla_board(conn: Connection, scope: Scope, m: Moment, *, cases: int = 40, org
     org_rows.sort(key=lambda r: (-late(r), -nearly(r), -r["urges"], r["name"] or ""))
 
     # The late cases themselves: ids and deadlines first, names only for the ones shown.
-    stmt = (select(c.id, c.reported_at, c.accepted_at, c.dispatched_at, c.accept_due_at, c.dispatch_due_at,
-                   c.resolve_due_at, c.handler_org_id)
-            .where(open_at(_AT), in_scope(scope, Case, index=False), _late_somewhere())
-            .order_by(c.resolve_due_at, c.id).limit(CASE_ROW_CAP))
     ranked = []
-    for row in conn.execute(stmt, {"gw_at": at}).mappings():
-        pressing = _pressing(dict(row), at)
-        if pressing is not None:
-            ranked.append((row["id"], *pressing))
+    for state_condition in _overdue_and_warning_only():
+        stmt = (select(c.id, c.reported_at, c.accepted_at, c.dispatched_at, c.accept_due_at, c.dispatch_due_at,
+                       c.resolve_due_at, c.handler_org_id)
+                .where(open_at(_AT), in_scope(scope, Case, index=False), state_condition)
+                .order_by(c.resolve_due_at, c.id).limit(CASE_ROW_CAP))
+        for row in conn.execute(stmt, {"gw_at": at}).mappings():
+            pressing = _pressing(dict(row), at)
+            if pressing is not None:
+                ranked.append((row["id"], *pressing))
     warnings = sorted((r for r in ranked if r[2] == "warning"), key=lambda r: (r[3], r[0]))
     overdue = sorted((r for r in ranked if r[2] == "overdue"), key=lambda r: (r[3], r[0]))
     center_more = [r for r in overdue[cases:] if r[1] in CENTER_STAGES][:cases]

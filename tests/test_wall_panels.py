@@ -132,6 +132,31 @@ def test_sla_board_groups_by_org_most_overdue_first(county):
     assert all(c["org_name"] in (None, "太仓市城市管理局", "城厢镇人民政府") for c in board["cases"])
 
 
+def test_a_backlog_of_overdue_cases_beyond_the_row_cap_still_lists_the_warnings(county, monkeypatch):
+    """The rows read for the list are capped per state: a backlog of overdue cases (a real city's
+    3,801) filling the cap left 即将超期 empty beside its count."""
+    with county.begin() as conn:
+        grid = conn.execute(select(Case.grid_code).where(Case.grid_code.is_not(None)).limit(1)).scalar()
+        conn.execute(insert(Case), [
+            {"code": f"GW-SAVABLE-{i}", "title": "积水点排涝", "category_code": None, "source": "patrol",
+             "urgency": "normal", "status": "processing", "grid_code": grid, "lon": None, "lat": None,
+             "reported_at": NOW - timedelta(hours=10), "accepted_at": NOW - timedelta(hours=9, minutes=50),
+             "dispatched_at": NOW - timedelta(hours=9), "accept_due_at": NOW - timedelta(hours=9),
+             "dispatch_due_at": NOW - timedelta(hours=8), "resolve_due_at": NOW + timedelta(minutes=30 + i)}
+            for i in range(3)])
+    with county.connect() as conn:
+        full = sla_board(conn, ROOT, moment(), cases=1000)
+    overdue = sum(c["sla_state"] == "overdue" for c in full["cases"])
+    warning = sum(c["sla_state"] == "warning" for c in full["cases"])
+    assert overdue > 2 and warning > 0, (overdue, warning)
+    monkeypatch.setattr("data_access.sla.CASE_ROW_CAP", 2)
+    with county.connect() as conn:
+        capped = sla_board(conn, ROOT, moment(), cases=1000)
+    states = [c["sla_state"] for c in capped["cases"]]
+    assert states.count("warning") == min(2, warning) and states.count("overdue") == 2, states
+    assert capped["totals"] == full["totals"]
+
+
 def test_stage_state_picks_each_late_stage():
     t = NOW
     case = {"reported_at": t - timedelta(hours=10), "accepted_at": None, "accept_due_at": t - timedelta(hours=9),
