@@ -33,7 +33,8 @@ WALL_ORDER = {"dark": 0, "lagging": 1, "live": 2}
 CHANNEL_STATES = {"ok": "正常", "failing": "发送失败", "idle": "未发送"}
 CHANNEL_KINDS = {"wecom": "企业微信", "dingtalk": "钉钉", "email": "邮件", "webhook": "Webhook"}
 DUTY_STATES = {"ok": "运行中", "late": "超时未报", "none": "未运行"}
-DUTY_NAMES = {"warning": "预警引擎", "packs": "周报生成", "walls": "大屏巡检", "push": "告警推送"}
+DUTY_NAMES = {"warning": "预警引擎", "packs": "周报生成", "walls": "大屏巡检", "push": "告警推送",
+              "rollup": "汇总心跳"}  # rollup: the heartbeat a city or province roll-up reads (docs/scale.md)
 
 
 def empty(text: str) -> html.Div:

@@ -20,3 +20,12 @@ def test_words_and_categories():
     assert set(signs[1].themes) == {"wage", "collective"} and not signs[1].by_category
     assert "跳楼" in signs[2].words and "self_harm" in signs[2].themes
     assert signs[3].by_category
+
+
+def test_the_alert_title_does_not_repeat_a_reason_the_case_title_already_says():
+    from dashboard.warning.case_detectors import sensitive_title
+
+    assert sensitive_title("三港村4组重点人员异常动态", "重点人员异常动态") == "重大风险苗头：三港村4组重点人员异常动态"
+    assert sensitive_title("杨漕村7组有人扬言跳楼", "跳楼") == "重大风险苗头：杨漕村7组有人扬言跳楼"
+    assert sensitive_title("杨漕村7组邻里纠纷", "扬言、报复") == "重大风险苗头：杨漕村7组邻里纠纷（扬言、报复）"
+    assert sensitive_title("有人扬言报复邻居", "扬言、报复、持刀") == "重大风险苗头：有人扬言报复邻居（持刀）"

@@ -201,3 +201,10 @@ def test_the_page_callback_answers_a_duty_officer(site):
     assert status_code == 200
     assert set(attr_rows(values["ops-walls"]["children"], "data-wall-state")) == {"wall-now-0001"}
     assert "data-duty-state" in text_of(values["ops-duties"])
+
+
+def test_every_duty_the_worker_knows_has_a_chinese_name():
+    from dashboard.core.duty_status import KNOWN_DUTIES
+    from layouts.ops import DUTY_NAMES
+
+    assert set(DUTY_NAMES) == set(KNOWN_DUTIES)

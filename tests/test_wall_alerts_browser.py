@@ -114,4 +114,7 @@ def test_critical_first_true_totals_banner_and_undo(dash_duo, small_county):
     # The message clears itself after 5 seconds.
     time.sleep(5.5)
     assert not dash_duo.find_element("#ack-result .ack-msg").is_displayed()
+    # ... and gives its room in the header back (it held 28vw, cutting the title, for good)
+    room = dash_duo.driver.execute_script("return document.querySelector('#ack-result').getBoundingClientRect().width")
+    assert room < 2, room
     assert dash_duo.get_logs() == []

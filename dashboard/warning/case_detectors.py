@@ -416,6 +416,13 @@ def _concealment_finding(test, community, res, i, weeks, start, names) -> Findin
 
 # --- 7. sensitive signs (重大风险苗头) ---------------------------------------------------------------
 
+def sensitive_title(case_title: str, why: str) -> str:
+    """"重大风险苗头：<the case's title>（<why>）", leaving out of ``why`` (words joined by 、) what the
+    title already says (a case titled after its category read "…重点人员异常动态（重点人员异常动态）")."""
+    rest = [part for part in why.split("、") if part and part not in case_title]
+    return f"重大风险苗头：{case_title}" + (f"（{'、'.join(rest)}）" if rest else "")
+
+
 def sensitive_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Finding]:
     frame = feeds.recent_case_texts(conn, scope, m, SENSITIVE_DAYS)
     if not len(frame):
@@ -426,7 +433,7 @@ def sensitive_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Findi
     for s in sensitive.find_signs(frame):
         region = s.grid_code if isinstance(s.grid_code, str) and len(s.grid_code) == 15 else scope.root
         why = "、".join(s.words) if s.words else _cat_name(names, s.category_code)
-        title = f"重大风险苗头：{titles.get(s.case_id) or s.case_code or s.case_id}（{why}）"
+        title = sensitive_title(titles.get(s.case_id) or s.case_code or str(s.case_id), why)
         detail = {"observed": 1, "case_id": s.case_id, "case_code": s.case_code, "themes": list(s.themes),
                   "words": list(s.words), "by_category": s.by_category,
                   "reported_at": pd.Timestamp(when[s.case_id]).isoformat(), "case_ids": [s.case_id],
