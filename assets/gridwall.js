@@ -316,6 +316,9 @@
             if (cut < kids.length && !list.hasAttribute("data-note-in-head")) {
                 cut = firstOver(kids, bottom - MORE_NOTE_REM * rem());
             }
+            // The first entry stays, cut at the list's edge if it must: the most pressing case half
+            // shown says more than "另有 N 项" under an empty list (a long place name wraps to 3 lines).
+            cut = Math.max(cut, Math.min(1, kids.length));
             var hidden = 0;
             for (var n = cut; n < kids.length; n++) {
                 kids[n].hidden = true;

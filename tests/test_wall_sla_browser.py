@@ -165,14 +165,20 @@ def test_the_board_splits_savable_from_overdue_and_nothing_overflows(dash_duo, t
         dash_duo.driver.save_screenshot(f"/tmp/wall-sla-{width}x{height}.png")
 
     # A box that changes with no change to the DOM (here an inline style, which no observer of the
-    # page's mutations sees) is refitted: squeezed, the list hides entries; given back, shows them.
+    # page's mutations sees) is refitted: given room, the list shows more entries; squeezed to nothing,
+    # all but its first (which stays, cut at the edge); back as it was, as many as before.
     driver = dash_duo.driver
     shown = "return [...document.querySelectorAll('#sla-board .sla-section--warning .sla-list > .late')]" \
             ".filter(e => !e.hidden).length"
+    entries = "return document.querySelectorAll('#sla-board .sla-section--warning .sla-list > .late').length"
+    section = "document.querySelector('#sla-board .sla-section--warning').style"
     before = driver.execute_script(shown)
-    driver.execute_script("document.querySelector('#sla-board .sla-section--warning').style.maxHeight = '1px'")
-    WebDriverWait(driver, 5).until(lambda d: d.execute_script(shown) == 0)
-    driver.execute_script("document.querySelector('#sla-board .sla-section--warning').style.maxHeight = ''")
+    assert driver.execute_script(entries) > before >= 1
+    driver.execute_script(f"{section}.flex = '0 0 80vh'")
+    WebDriverWait(driver, 5).until(lambda d: d.execute_script(shown) > before)
+    driver.execute_script(f"{section}.flex = '0 0 1px'")
+    WebDriverWait(driver, 5).until(lambda d: d.execute_script(shown) == 1)
+    driver.execute_script(f"{section}.flex = ''")
     WebDriverWait(driver, 5).until(lambda d: d.execute_script(shown) == before)
     dispose(url)
 
