@@ -128,3 +128,12 @@ def test_the_wall_at_a_quiet_grid_shows_both_in_the_header(dash_duo, tmp_path):
     assert badge.text == "实时" and badge.get_attribute("title").startswith("全平台最新变更 ")
     assert dash_duo.get_logs() == []
     dispose(url)
+
+
+def test_a_last_case_of_an_earlier_year_is_shown_with_its_year():
+    from data_access.moment import Moment
+
+    m = Moment(datetime(2026, 12, 4, 4, 0, tzinfo=timezone.utc), TZ)
+    assert tick.case_time_text(datetime(2026, 12, 4, 1, 30, tzinfo=timezone.utc), m) == "09:30"
+    assert tick.case_time_text(datetime(2026, 8, 3, 1, 30, tzinfo=timezone.utc), m) == "08-03 09:30"
+    assert tick.case_time_text(datetime(2020, 8, 3, 1, 30, tzinfo=timezone.utc), m) == "2020-08-03 09:30"

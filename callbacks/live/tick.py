@@ -170,11 +170,14 @@ def feed_age(view, m, version: str) -> datetime | None:
 
 
 def case_time_text(value: datetime, m) -> str:
-    """``15:09`` on T's local day, ``11-24 10:56`` before it."""
+    """``15:09`` on T's local day, ``11-24 10:56`` before it, ``2020-08-03 00:00`` in an earlier year
+    (a feed that stopped long ago must not read as this summer's)."""
     local = value.astimezone(m.tz)
-    if local.date() == m.at.astimezone(m.tz).date():
+    today = m.at.astimezone(m.tz).date()
+    if local.date() == today:
         return i18n.hhmm(value, m.tz)
-    return f"{local:%m-%d} {i18n.hhmm(value, m.tz)}"
+    day = local.strftime("%m-%d" if local.year == today.year else "%Y-%m-%d")
+    return f"{day} {i18n.hhmm(value, m.tz)}"
 
 
 def stale_data(exc: DataUnavailable, shown: dict) -> dict:
