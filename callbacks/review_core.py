@@ -102,14 +102,16 @@ def compare_line(texts: Mapping[str, str], partial: bool, cover: Mapping[str, st
 
 
 def ranked_children(data: Mapping[str, Any], kids: list[dict], rules: list[scoring.Rule],
-                    search: str | None) -> tuple[list[dict], list[dict], list[dict], dict, float | None]:
+                    search: str | None, compared: bool = True
+                    ) -> tuple[list[dict], list[dict], list[dict], dict, float | None]:
     """(children rows, 红榜 entries, 黑榜 entries, each rule's target, the siblings' median of reports
-    per worker) for the children of the view, scored on the current period."""
+    per worker) for the children of the view, scored on the current period; rank changes only when
+    the history covers the previous period (``compared``)."""
     empty = empty_figures()
     found = data["children"]
     current = {k["code"]: (found.get(k["code"]) or {}).get("current") or empty for k in kids}
     previous = {k["code"]: (found.get(k["code"]) or {}).get("previous") or empty for k in kids}
-    scored, goal = scoring.rank_siblings(current, previous, rules)
+    scored, goal = scoring.rank_siblings(current, previous if compared else None, rules)
     ruled = {r.figure for r in rules}
     median = goal.get(DISCOVERY) if DISCOVERY in ruled else scoring.sibling_median(current.values(), DISCOVERY)
     names = {k["code"]: child_name(k) for k in kids}
@@ -119,7 +121,8 @@ def ranked_children(data: Mapping[str, Any], kids: list[dict], rules: list[scori
         discovery = (s["parts"].get(DISCOVERY) if DISCOVERY in ruled
                      else scoring.part(current[code].get(DISCOVERY), median, "higher"))
         rows.append({"code": code, "name": names[code], "href": review_href(search, code), "figures": current[code],
-                     "score": s["score"], "rank": s["rank"], "rank_change": s["rank_change"], "discovery": discovery})
+                     "score": s["score"], "rank": s["rank"], "rank_change": s["rank_change"],
+                     "rank_compared": s["rank_compared"], "discovery": discovery})
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))
 
     def entry(code: str, lifted: bool) -> dict:
@@ -149,7 +152,7 @@ def show_core(search):
     texts = window_texts(period, data["windows"], view.tz)
     cover = window_coverage(data["windows"], data["since"])
     data_from = local_date(data["since"], view.tz) if data["since"] is not None else None
-    rows, red, black, goal, median = ranked_children(data, kids, rules, search)
+    rows, red, black, goal, median = ranked_children(data, kids, rules, search, cover["previous"] == "full")
     return (
         compare_line(texts, period.partial(at), cover, data_from),
         core.headline(data["region"], texts, cover),

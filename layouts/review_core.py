@@ -122,7 +122,7 @@ def children_rows(rows: Sequence[Mapping[str, Any]], median: float | None) -> li
         rank = r["rank"]
         body.append(html.Tr([
             html.Td(fmt.rank_text(rank), className="rank" if rank is not None else "rank rank--none"),
-            html.Td(fmt.rank_change_text(rank, r["rank_change"]), className="rank-change"),
+            html.Td(fmt.rank_change_text(rank, r["rank_change"], r.get("rank_compared", True)), className="rank-change"),
             html.Td(dcc.Link(r["name"], href=r["href"], className="review-drill"), className="child-name"),
             html.Td(fmt.score_text(r["score"]), className="num score"),
             *[_cell(k, f) for k in (*CHILD_KEYS, DISCOVERY)],

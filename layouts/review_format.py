@@ -218,10 +218,11 @@ def rank_text(rank: int | None) -> str:
     return "样本不足" if rank is None else str(rank)
 
 
-def rank_change_text(rank: int | None, rank_change: int | None) -> str:
+def rank_change_text(rank: int | None, rank_change: int | None, compared: bool = True) -> str:
     """Since the previous period: "▲2" (up two places), "▼1", "—" (same place), "新" (ranked now, not
-    then); "" for an unranked sibling."""
-    if rank is None:
+    then); "" for an unranked sibling, and for all when the previous period is not compared (the
+    history does not cover it: the page's compare line says so)."""
+    if rank is None or not compared:
         return ""
     if rank_change is None:
         return "新"

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 
 from callbacks.live.outage import DataUnavailable
 from dashboard.app import create_app
@@ -83,6 +83,12 @@ def previous_week_cases() -> list[dict]:
             status = extra.pop("status")
             rows.append(_case(n, f"P{n}", street + "001001", "hotline", reported, status, accepted_at=reported,
                               resolve_due_at=reported + timedelta(hours=24), **extra))
+    # The history begins before that week (a case closed the day before it), so it is a whole week
+    # to compare ranks with (a partly covered one is not compared).
+    early = L("11-08 09:00")
+    rows.append(_case(n + 1, f"P{n + 1}", R2 + "001001", "hotline", early, "closed", accepted_at=early,
+                      resolve_due_at=early + timedelta(hours=24), closed_at=early + timedelta(hours=1),
+                      satisfaction=5))
     return rows
 
 
@@ -105,6 +111,14 @@ def test_children_are_ranked_with_ties_rank_changes_and_the_unranked_marked(rank
     assert cells[R3][:4] == ["3", "▼2", "街道2", "76.0"]
     assert cells[R4][:3] == ["样本不足", "", "街道3"]
     assert "50.0%" in cells[R3] and "（5/10）" in cells[R3]  # the on-time rate with its counts
+
+
+def test_no_rank_change_against_a_week_the_history_only_partly_covers(ranking, engine):
+    with engine.begin() as conn:  # the history now begins on the Tuesday of the week before
+        conn.execute(delete(Case).where(Case.code == "P5041"))
+    rows = table_rows(core(ranking.server.test_client(), ranking, f"?{WEEK}"))
+    assert [(code, rank, cells[1]) for code, rank, cells in rows] == [
+        (R1, "1", ""), (R2, "1", ""), (R3, "3", ""), (R4, "", "")]
 
 
 def test_the_red_and_black_lists_name_the_figure_that_lifted_or_sank_each(ranking):

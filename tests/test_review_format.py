@@ -129,6 +129,7 @@ def test_a_ratio_changes_in_its_unit_with_per_cent_only_on_large_denominators():
 ])
 def test_a_rank_change_reads_up_down_same_or_new(rank, change, text):
     assert fmt.rank_change_text(rank, change) == text
+    assert fmt.rank_change_text(rank, change, compared=False) == ""  # no previous period to compare
 
 
 def test_ranks_scores_and_parts_are_worded():

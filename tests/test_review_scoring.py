@@ -62,6 +62,12 @@ def test_siblings_with_due_under_10_are_unranked_and_rank_change_compares_with_t
         "e": (None, True, None),  # 样本不足 this period
     }
     assert got["e"]["score"] == approx(100.0) and goal == {"on_time_rate": 1.0}
+    assert all(v["rank_compared"] for v in got.values())
+    # A previous period the history does not cover is no comparison: no rank moved, none is new.
+    alone, _ = rank_siblings(current, None, rules)
+    assert {k: (v["rank"], v["rank_change"], v["rank_compared"]) for k, v in alone.items()} == {
+        "a": (1, None, False), "b": (2, None, False), "c": (2, None, False), "d": (4, None, False),
+        "e": (None, None, False)}
 
 
 def test_rules_as_shown_give_the_median_target_used():

@@ -99,24 +99,25 @@ def _scored(figures_by_child: Mapping[str, Mapping[str, Any]], rules: list[Rule]
     return goal, result, ranked
 
 
-def rank_siblings(current: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Mapping[str, Any]],
+def rank_siblings(current: Mapping[str, Mapping[str, Any]], previous: Mapping[str, Mapping[str, Any]] | None,
                   rules: Iterable[Rule]) -> tuple[dict[str, dict[str, Any]], dict[str, float | None]]:
     """Score and rank siblings on the current period, with each one's rank change since the previous.
 
-    Returns ({code: {"score", "rank", "unranked", "rank_change", "parts"}}, {figure: target used}).
-    ``rank_change`` is the previous rank minus the current one (positive: moved up), None when either
-    period left it unranked.
+    Returns ({code: {"score", "rank", "unranked", "rank_change", "rank_compared", "parts"}}, {figure:
+    target used}). ``rank_change`` is the previous rank minus the current one (positive: moved up), None
+    when either period left it unranked or when there is no previous period to compare (``previous``
+    None: the history does not cover it, and ``rank_compared`` is False).
     """
     rules = list(rules)
     goal, now, ranked = _scored(current, rules)
-    _, _, ranked_before = _scored(previous, rules)
+    ranked_before = _scored(previous, rules)[2] if previous is not None else {}
     out = {}
     for code, (value, parts, _) in now.items():
         rank = ranked.get(code)
         before = ranked_before.get(code)
         out[code] = {"score": value, "rank": rank, "unranked": rank is None,
                      "rank_change": (before - rank) if rank is not None and before is not None else None,
-                     "parts": parts}
+                     "rank_compared": previous is not None, "parts": parts}
     return out, goal
 
 

@@ -61,9 +61,9 @@ def review_body(engine: Engine, scope: Scope, name: str, period: Period, m: Mome
     kids = {row["code"]: data["children"].get(row["code"], {}) for row in rows}
     current = {code: f.get("current") or empty for code, f in kids.items()}
     previous = {code: f.get("previous") or empty for code, f in kids.items()}
-    scored, goal = scoring.rank_siblings(current, previous, rules)
     windows = data["windows"]
     cover = window_coverage(windows, data["since"])
+    scored, goal = scoring.rank_siblings(current, previous if cover["previous"] == "full" else None, rules)
     body = {
         "region": scope.region, "name": name, "at": m.local_iso(),
         "period": {**period.to_dict(m.at), "until": local(windows["current"][1], m)},

@@ -197,6 +197,9 @@ def openapi_document() -> dict:
                     "unranked": {"type": "boolean", "description": "due < 10 (样本不足)"},
                     "rank_change": {"type": "integer", "nullable": True,
                                     "description": "previous rank minus this one (positive: moved up)"},
+                    "rank_compared": {"type": "boolean", "description": (
+                        "false when the history does not cover the whole previous period "
+                        "(previous.coverage is not full): rank_change is then null for all")},
                     "parts": {"type": "object", "additionalProperties": {"type": "number", "nullable": True}}}}},
                 "departments": {"type": "array", "items": {"type": "object", "properties": {
                     "org_id": {"type": "integer"}, "name": {"type": "string", "nullable": True},
