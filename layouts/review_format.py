@@ -170,6 +170,12 @@ def _glyph(diff: float) -> str:
     return UP if diff > 0 else DOWN
 
 
+def _shown(value: float, decimals: int) -> float:
+    """A value as the table shows it: a change is the difference of the two numbers a reader sees
+    (3.84% and 3.76% both read 3.8%, and their change then reads 持平, not ▼0.1个百分点)."""
+    return float(f"{value:.{decimals}f}")
+
+
 def change(key: str, now: Mapping[str, Any] | None, then: Mapping[str, Any] | None) -> Change:
     """``key`` in ``now`` against ``then`` (the previous period or the same period last year).
 
@@ -198,12 +204,12 @@ def change(key: str, now: Mapping[str, Any] | None, then: Mapping[str, Any] | No
         if den_a < MIN_DENOMINATOR or den_b < MIN_DENOMINATOR:
             # Too few to speak of a change in per cent: the counts, and no verdict.
             return Change(f"{numerator(key, now)}/{den_a} 对 {numerator(key, then)}/{den_b}")
-        points = round((a - b) * 100, 1)
+        points = round(_shown(a * 100, 1) - _shown(b * 100, 1), 1)  # the difference of the values shown
         if points == 0:
             return Change("持平", _verdict(key, 0))
         return Change(f"{_glyph(points)}{abs(points):.1f}个百分点", _verdict(key, points))
     _, unit, decimals = RATIOS[key]
-    diff = round(a - b, decimals)
+    diff = round(_shown(a, decimals) - _shown(b, decimals), decimals)
     if diff == 0:
         return Change("持平", _verdict(key, 0))
     text = f"{_glyph(diff)}{abs(diff):.{decimals}f} {unit}"

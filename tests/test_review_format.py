@@ -193,3 +193,13 @@ def test_the_configured_rules_become_score_rules_with_a_siblings_median_as_no_fi
     assert custom == [Rule("urged", 5.0, 2.0, "lower")]
     assert scoring.rules_json(custom, {"urged": 2.0}) == [
         {"figure": "urged", "weight": 5.0, "target": 2.0, "better": "lower", "target_rule": "fixed"}]
+
+
+def test_a_change_is_the_difference_of_the_values_shown():
+    """3.84% against 3.76% both read 3.8%: 持平, not ▼0.1个百分点; 1.84% against 1.86% read 1.8% and
+    1.9%: ▼0.1个百分点, not 持平 (found on the synthetic county's month)."""
+    def rate(value):
+        return F(rework_rate=value, reworks=int(value * 1000), closed=1000)
+
+    assert fmt.change("rework_rate", rate(0.0384), rate(0.0376)).text == "持平"
+    assert fmt.change("rework_rate", rate(0.0184), rate(0.0186)).text == "▼0.1个百分点"
