@@ -235,9 +235,12 @@ def _share(num: int, den: int) -> float | None:
 
 def weekly_figures(conn: Connection, scope: Scope, period: Period, at: datetime,
                    n: int = TREND_WEEKS) -> list[dict[str, Any]]:
-    """The trend's weeks, oldest first: ``[{"week": TrendWeek, "figures": {key: value}}]`` with the
-    ``TREND_KEYS`` figures and the ``TREND_COUNTS`` denominators of each week."""
+    """The trend's weeks, oldest first: ``[{"week": TrendWeek, "figures": {key: value}, "before_data":
+    bool}]`` with the ``TREND_KEYS`` figures and the ``TREND_COUNTS`` denominators of each week. A week
+    that ends before the scope's first case (``first_case_at``, the rule the headline's comparisons
+    follow) is ``before_data`` and its figures are None: no data, not a week without cases."""
     weeks = trend_weeks(period, at, n)
+    since = first_case_at(conn, scope)
     params: dict[str, datetime] = {"ws": weeks[0].week.start, "wl": weeks[-1].until}
     params.update({f"we{i}": w.until for i, w in enumerate(weeks)})
     reported = _reported(conn, scope, params, n)
@@ -261,5 +264,7 @@ def weekly_figures(conn: Connection, scope: Scope, period: Period, at: datetime,
             "overdue_at_end": overdue[w],
             "patrol_share": _share(rep["patrol"], rep["reported"]),
             "due": du["due"], "rated": clo["rated"], "dispatched": dis["dispatched"],
-        }})
+        }, "before_data": since is None or week.until <= since})
+        if out[-1]["before_data"]:
+            out[-1]["figures"] = dict.fromkeys(out[-1]["figures"])
     return out

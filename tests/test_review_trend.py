@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 
 import pytest
 from pytest import approx
+from sqlalchemy import func, select
 
 from dashboard.app import create_app
 from dashboard.core.config import Settings
 from data_access.db import dispose_all
+from data_access.models import Case
 from data_access.period import Period
 from data_access.review import review_figures
 from data_access.review_trends import TREND_COUNTS, TREND_KEYS, TREND_WEEKS, trend_weeks, weekly_figures
@@ -137,14 +139,29 @@ def test_every_week_equals_review_figures_on_the_review_flow_logs(engine):
 
 
 def test_the_trend_reads_one_statement_per_figure_family(trend):
-    """Five statements for 26 weeks, not 26 x review_figures."""
+    """Six statements for 26 weeks (five figure families and where the history begins), not 26 x
+    review_figures."""
     from sqlalchemy import event
 
     statements = []
     with trend.connect() as conn:
         event.listen(conn, "before_cursor_execute", lambda *args: statements.append(args[2]))
         weekly_figures(conn, scope(), WEEK_B, T)
-    assert len(statements) == 5
+    assert len(statements) == 6
+
+
+def test_weeks_before_the_first_case_are_no_data_not_zero(trend):
+    """A week that ends before the region's first case has no figures (drawn as a gap), the rule the
+    headline's comparisons follow; the week holding the first case is read as usual."""
+    with trend.connect() as conn:
+        weeks = weekly_figures(conn, scope(), WEEK_B, T)
+        first = conn.execute(select(func.min(Case.reported_at))).scalar()
+    first = first if first.tzinfo else first.replace(tzinfo=timezone.utc)
+    before = [w for w in weeks if w["week"].until <= first]
+    assert before and all(w["before_data"] and set(w["figures"].values()) == {None} for w in before)
+    after = [w for w in weeks if w["week"].until > first]
+    assert after and not any(w["before_data"] for w in after)
+    assert sum(w["figures"]["reported"] for w in after) > 0
 
 
 # --- the API ---------------------------------------------------------------------------------------------

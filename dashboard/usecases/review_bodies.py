@@ -114,7 +114,8 @@ def trend_body(engine: Engine, scope: Scope, name: str, period: Period, m: Momen
             "figures": list(review_trends.TREND_KEYS),
             "weeks": [{"start": row["week"].week.first.isoformat(), "end": row["week"].week.last.isoformat(),
                        "until": local(row["week"].until, m), "partial": row["week"].partial,
-                       "in_period": row["week"].in_period, "figures": row["figures"]} for row in weeks]}
+                       "in_period": row["week"].in_period, "before_data": row["before_data"],
+                       "figures": row["figures"]} for row in weeks]}
 
 
 def forecast_body(engine: Engine, scope: Scope, name: str, m: Moment, *, with_places: bool = False) -> dict[str, Any]:

@@ -357,6 +357,8 @@ def _review_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
                           "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
                           "until": {"type": "string", "format": "date-time", "description": "E' = min(E, T)"},
                           "partial": {"type": "boolean"}, "in_period": {"type": "boolean"},
+                          "before_data": {"type": "boolean", "description": "the week ends before the region's "
+                                          "first case: no data (every figure null), not a week without cases"},
                           "figures": {"type": "object", "description": "as PeriodFigures for that week",
                                       "properties": {k: number for k in TREND_KEYS + TREND_COUNTS}}}}}}}
     paths["/review/hot-issues"] = {"get": {
