@@ -419,7 +419,7 @@ def _concealment_finding(test, community, res, i, weeks, start, names) -> Findin
 def sensitive_title(case_title: str, why: str) -> str:
     """"重大风险苗头：<the case's title>（<why>）", leaving out of ``why`` (words joined by 、) what the
     title already says (a case titled after its category read "…重点人员异常动态（重点人员异常动态）")."""
-    rest = [part for part in why.split("、") if part and part not in case_title]
+    rest = [part for part in str(why or "").split("、") if part and part not in case_title]
     return f"重大风险苗头：{case_title}" + (f"（{'、'.join(rest)}）" if rest else "")
 
 
@@ -433,7 +433,8 @@ def sensitive_findings(conn, scope: Scope, m: Moment, names: dict) -> list[Findi
     for s in sensitive.find_signs(frame):
         region = s.grid_code if isinstance(s.grid_code, str) and len(s.grid_code) == 15 else scope.root
         why = "、".join(s.words) if s.words else _cat_name(names, s.category_code)
-        title = sensitive_title(titles.get(s.case_id) or s.case_code or str(s.case_id), why)
+        text = titles.get(s.case_id)  # a bad row's title may be NaN or None
+        title = sensitive_title(text if isinstance(text, str) and text else str(s.case_code or s.case_id), why)
         detail = {"observed": 1, "case_id": s.case_id, "case_code": s.case_code, "themes": list(s.themes),
                   "words": list(s.words), "by_category": s.by_category,
                   "reported_at": pd.Timestamp(when[s.case_id]).isoformat(), "case_ids": [s.case_id],
