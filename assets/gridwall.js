@@ -275,7 +275,6 @@
     }
     gw.turnPages = turnPages;
 
-    /* Hide the entries of each .fit-list that do not fit whole; the list says how many it hides. */
     /* A list's box can change with no change to the DOM (a neighbour's late layout, a scrollbar, a
      * wrapped head line): the fit is kept to the box it was made for, whatever moved it. */
     var listBoxes = window.ResizeObserver ? new window.ResizeObserver(function () { scheduleFit(); }) : null;
@@ -292,6 +291,7 @@
         }
     }
 
+    /* Hide the entries of each .fit-list that do not fit whole; the list says how many it hides. */
     function fitLists() {
         var lists = document.querySelectorAll(".fit-list");
         watchBoxes(lists);

@@ -254,7 +254,8 @@ def weekly_figures(conn: Connection, scope: Scope, period: Period, at: datetime,
         clo = closed.get(w, {"closed": 0, "rated": 0, "satisfied": 0})
         du = due.get(w, {"due": 0, "on_time": 0, "closed_due": 0})
         dis = dispatched.get(w, {"dispatched": 0, "returned": 0})
-        out.append({"week": week, "figures": {
+        before_data = since is None or week.until <= since
+        figures = {
             "reported": rep["reported"],
             "closed": clo["closed"],
             "on_time_rate": _share(du["on_time"], du["due"]),
@@ -264,7 +265,7 @@ def weekly_figures(conn: Connection, scope: Scope, period: Period, at: datetime,
             "overdue_at_end": overdue[w],
             "patrol_share": _share(rep["patrol"], rep["reported"]),
             "due": du["due"], "rated": clo["rated"], "dispatched": dis["dispatched"],
-        }, "before_data": since is None or week.until <= since})
-        if out[-1]["before_data"]:
-            out[-1]["figures"] = dict.fromkeys(out[-1]["figures"])
+        }
+        out.append({"week": week, "figures": dict.fromkeys(figures) if before_data else figures,
+                    "before_data": before_data})
     return out
