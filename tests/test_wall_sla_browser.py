@@ -29,6 +29,7 @@ UTC = timezone.utc
 HOPELESS = "GW-SLA-HOPELESS"  # accept overdue by 123 days: the center's own, and the worst
 SAVABLE = "GW-SLA-SAVABLE"  # resolve due in 30 minutes
 OWN = "GW-SLA-OWN-DISPATCH"  # dispatch overdue by 10 minutes
+EXTRA_SAVABLE = 24  # resolve due in over an hour, 10 hours after the report
 
 BOARD_JS = """
 const board = document.getElementById('sla-board');
@@ -100,6 +101,14 @@ def _add_cases(url: str) -> tuple[str, str]:
              "accepted_at": now - timedelta(minutes=55), "accept_due_at": now - timedelta(minutes=50),
              "dispatch_due_at": now - timedelta(minutes=10), "resolve_due_at": now + timedelta(days=2)},
         ])
+        # Enough savable cases that 即将超期 overflows its box even at 3840x2160, whatever the seeded
+        # county holds at this time of day (on CI it once held none, and the list fitted whole).
+        conn.execute(insert(Case), [
+            {**base, "code": f"GW-SLA-SOON-{i:02d}", "title": "路灯不亮", "reported_at": now - timedelta(hours=10),
+             "accepted_at": now - timedelta(hours=9, minutes=50), "dispatched_at": now - timedelta(hours=9),
+             "accept_due_at": now - timedelta(hours=9), "dispatch_due_at": now - timedelta(hours=8),
+             "resolve_due_at": now + timedelta(hours=1, minutes=10 + i)}
+            for i in range(EXTRA_SAVABLE)])
     engine.dispose()
     return grid, place
 
