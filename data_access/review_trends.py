@@ -192,13 +192,17 @@ def _due(conn, scope, params, n) -> dict[int, dict[str, int]]:
 
 
 def _dispatched(conn, scope, params, n) -> dict[int, dict[str, int]]:
-    """dispatched per week, and returned: the case's first ``return`` action is before the week's E'
-    (each dispatched case's actions are looked up by case)."""
-    returns = and_(a.case_id == c.id, a.action == "return", a.ts < _ts("wl"))
-    per_case = (select(_bucket(c.dispatched_at, n).label("w"), _bucket(func.min(a.ts), n).label("br"))
-                .select_from(Case.__table__.outerjoin(CaseAction.__table__, returns))
+    """dispatched per week, and returned: the case's first ``return`` action is before the week's E'.
+
+    The first returns are grouped once, apart, and joined to the dispatched cases: a join on the
+    actions themselves let SQLite walk every return of the history for each dispatched case (its
+    (action, ts) index looked better to it than case_id): 45 s on the 400-day demo, 0.2 s this way."""
+    first_return = (select(a.case_id, func.min(a.ts).label("first")).where(a.action == "return", a.ts < _ts("wl"))
+                    .group_by(a.case_id).subquery("first_return"))
+    per_case = (select(_bucket(c.dispatched_at, n).label("w"), _bucket(first_return.c.first, n).label("br"))
+                .select_from(Case.__table__.outerjoin(first_return, first_return.c.case_id == c.id))
                 .where(_in_weeks(c.dispatched_at), in_scope(scope, Case, index=False))
-                .group_by(c.id, c.dispatched_at).subquery("dispatched"))
+                .subquery("dispatched"))
     stmt = (select(per_case.c.w, func.count().label("dispatched"),
                    func.count().filter(per_case.c.br <= per_case.c.w).label("returned")).group_by(per_case.c.w))
     return {int(r.w): {"dispatched": int(r.dispatched), "returned": int(r.returned or 0)}
