@@ -34,6 +34,7 @@ from layouts.i18n import place_name
 
 DISCOVERY = core.DISCOVERY
 DOWN = "数据库暂不可用"
+NO_FLOW_LOG_NOTE = fmt.NO_FLOW_LOG
 
 
 def register(app) -> None:
@@ -85,7 +86,7 @@ def window_texts(period: Period, windows: Mapping[str, tuple], tz) -> dict[str, 
 
 
 def compare_line(texts: Mapping[str, str], partial: bool, cover: Mapping[str, str] | None = None,
-                 data_from=None) -> list:
+                 data_from=None, flow_log: bool = True) -> list:
     out = [html.Span(["环比", html.Span(f"上期 {texts['previous']}", className="compare-dates")],
                      className="compare", **{"data-window": "previous"}),
            html.Span(["同比", html.Span(f"去年同期 {texts['last_year']}", className="compare-dates")],
@@ -98,6 +99,8 @@ def compare_line(texts: Mapping[str, str], partial: bool, cover: Mapping[str, st
         since = f"数据起于 {data_from.isoformat()}" if data_from else "库中尚无事件"
         out.append(html.Span(f"{since}：{'、'.join(short)}早于数据起点，不作比较", className="compare-note",
                              **{"data-coverage": "short"}))
+    if not flow_log:
+        out.append(html.Span(NO_FLOW_LOG_NOTE, className="compare-note", **{"data-flow-log": "none"}))
     return out
 
 
@@ -107,7 +110,7 @@ def ranked_children(data: Mapping[str, Any], kids: list[dict], rules: list[scori
     """(children rows, 红榜 entries, 黑榜 entries, each rule's target, the siblings' median of reports
     per worker) for the children of the view, scored on the current period; rank changes only when
     the history covers the previous period (``compared``)."""
-    empty = empty_figures()
+    empty = empty_figures(flow_log=data.get("flow_log", True))
     found = data["children"]
     current = {k["code"]: (found.get(k["code"]) or {}).get("current") or empty for k in kids}
     previous = {k["code"]: (found.get(k["code"]) or {}).get("previous") or empty for k in kids}
@@ -154,7 +157,7 @@ def show_core(search):
     data_from = local_date(data["since"], view.tz) if data["since"] is not None else None
     rows, red, black, goal, median = ranked_children(data, kids, rules, search, cover["previous"] == "full")
     return (
-        compare_line(texts, period.partial(at), cover, data_from),
+        compare_line(texts, period.partial(at), cover, data_from, data["flow_log"]),
         core.headline(data["region"], texts, cover),
         core.children_rows(rows, median),
         core.rolls(red, black, bool(kids)),

@@ -63,15 +63,16 @@ def show_departments(search, _core_drawn=None, shown=None):
         raise PreventUpdate
     try:
         view, period, at, _notices = view_period(search)
-        rows, bounced = read(lambda conn: (departments_compared(conn, view.scope, period, at),
-                                           review.bounced_cases(conn, view.scope, period, at)))
+        rows, bounced, flow_log = read(lambda conn: (departments_compared(conn, view.scope, period, at),
+                                                     review.bounced_cases(conn, view.scope, period, at),
+                                                     review.flow_log_kept(conn, view.scope)))
         names = names_of(view.scope)
     except DataUnavailable:
         bad = html.Div("数据库暂不可用", className="empty empty--bad")
         return bad, bad, None
     data = outward({"departments": rows, "bounced": bounced})
-    return (page.departments_table(page.sort_departments(data["departments"])),
-            page.bounced_table(data["bounced"], names, search), key)
+    return (page.departments_table(page.sort_departments(data["departments"]), flow_log),
+            page.bounced_table(data["bounced"], names, search, flow_log), key)
 
 
 def show_case_flow(search):

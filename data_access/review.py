@@ -12,6 +12,10 @@ matching ``case_actions`` once per statement (an uncorrelated IN). Overdue at th
 close time (exact: percentile_cont on PostgreSQL, ranked rows on SQLite), the sources, the urged
 cases and the workers are statements of their own (a median is not a sum of its children's
 medians). NULL semantics are the contract's: a comparison with NULL is false.
+
+Where the scope's cases carry no flow log at all (an imported export), the figures only a flow log
+gives (``FLOW_FIGURES``: self-resolved, return, rework and extension rates, urged) are NULL: unknown,
+not 0 (``flow_log_kept``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import and_, bindparam, case, func, literal, literal_column, or_, select
+from sqlalchemy import and_, bindparam, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from .models import Case, CaseAction, Grid, Org, Staff
@@ -97,6 +101,9 @@ def _flow_firsts():
 
 COUNT_KEYS = ("reported", "patrol", "accepted", "rejected", "closed", "due", "on_time", "closed_due", "rated", "satisfied", "patrol_closed", "self_resolved", "dispatched",
               "returned", "reworked", "extended", "patrol_accepted")
+# The figures that only the platform's flow log gives (case_actions, and the escalations and level it
+# keeps on the case). A case export has no flow log: there they are unknown (NULL, shown "—"), not 0.
+FLOW_FIGURES = ("self_resolved_rate", "return_rate", "rework_rate", "extension_rate", "urged")
 
 
 @cache
@@ -333,9 +340,9 @@ def _share(num: int, den: int) -> float | None:
 
 
 def _figures(counts: dict[str, int], by_source: dict[str, int], overdue: int, urged: int, workers: int,
-             median: float | None) -> dict[str, Any]:
+             median: float | None, flow_log: bool = True) -> dict[str, Any]:
     k = counts
-    return {
+    figures = {
         "reported": k["reported"],
         "by_source": dict(sorted(by_source.items())),
         "patrol_share": _share(k["patrol"], k["reported"]),
@@ -358,11 +365,14 @@ def _figures(counts: dict[str, int], by_source: dict[str, int], overdue: int, ur
         # The denominators, for a page that shows them beside the rates.
         "dispatched": k["dispatched"], "rated": k["rated"], "patrol_closed": k["patrol_closed"],
     }
+    if not flow_log:
+        figures.update(dict.fromkeys(FLOW_FIGURES))
+    return figures
 
 
-def empty_figures(workers: int = 0) -> dict[str, Any]:
+def empty_figures(workers: int = 0, flow_log: bool = True) -> dict[str, Any]:
     """The figures of a region with no case in a window."""
-    return _figures(dict.fromkeys(COUNT_KEYS, 0), {}, 0, 0, workers, None)
+    return _figures(dict.fromkeys(COUNT_KEYS, 0), {}, 0, 0, workers, None, flow_log)
 
 
 def _add(into: dict[str, int], more: dict[str, int]) -> None:
@@ -392,7 +402,8 @@ def review_figures(conn: Connection, scope: Scope, period: Period, at: datetime)
     """The period figures of the scope's region and of each of its children, for the three windows.
 
     ``{"windows": {name: (S, E')}, "region": {name: F}, "children": {child code: {name: F}}, "since": the
-    scope's first case (``first_case_at``)}``; a child
+    scope's first case (``first_case_at``), "flow_log": whether its cases carry a flow log
+    (``flow_log_kept``; without one the ``FLOW_FIGURES`` are None)}``; a child
     is keyed by the next level of its code (street, community, grid) and listed when it has cases or
     workers. Cases with a NULL grid code count in the region (at the root) and in no child.
     """
@@ -435,9 +446,9 @@ def review_reads(engine: Engine, scope: Scope, period: Period, at: datetime,
 
 
 def _other_reads(conn: Connection, scope: Scope, params: dict) -> tuple:
-    """(overdue, urged, workers, (median of the region, medians of the children), first case)."""
+    """(overdue, urged, workers, (median of the region, medians of the children), first case, flow log)."""
     return (_overdue_at_end(conn, scope, params), _urged(conn, scope, params), _workers(conn, scope),
-            _medians(conn, scope, params), first_case_at(conn, scope))
+            _medians(conn, scope, params), first_case_at(conn, scope), flow_log_kept(conn, scope))
 
 
 def first_case_at(conn: Connection, scope: Scope) -> datetime | None:
@@ -447,10 +458,22 @@ def first_case_at(conn: Connection, scope: Scope) -> datetime | None:
                         .order_by(c.reported_at).limit(1)).scalar()
 
 
+def flow_log_kept(conn: Connection, scope: Scope) -> bool:
+    """Whether the scope's cases carry the platform's flow log (any ``case_actions`` row of theirs).
+
+    A case export loaded by ``gridwall import`` has none: its returns, reworks, extensions, urges and
+    self-resolutions (``FLOW_FIGURES``) are not known, and reading them as 0 would show a perfect 0 %
+    退单率 and hand every child the rules' best part for them."""
+    if conn.execute(select(a.id).limit(1)).first() is None:  # no flow log anywhere: no scan of the cases
+        return False
+    kept = exists().where(a.case_id == c.id)
+    return conn.execute(select(c.id).where(kept, in_scope(scope, Case, index=False)).limit(1)).first() is not None
+
+
 def _assemble(scope: Scope, windows: dict, grouped: tuple, other: tuple) -> dict[str, Any]:
     """``review_figures``' answer from the reads' results."""
     counts, sources = grouped
-    overdue, urged, workers, (median_region, median_children), since = other
+    overdue, urged, workers, (median_region, median_children), since, flow_log = other
     n = range(len(WINDOWS))
     total_counts = [dict.fromkeys(COUNT_KEYS, 0) for _ in n]
     total_sources: list[dict[str, int]] = [{} for _ in n]
@@ -464,7 +487,7 @@ def _assemble(scope: Scope, windows: dict, grouped: tuple, other: tuple) -> dict
     total_urged = [sum(u[i] for u in urged.values()) for i in n]
     total_workers = sum(workers.values())
     region = {name: _figures(total_counts[i], total_sources[i], total_overdue[i], total_urged[i], total_workers,
-                             median_region[i])
+                             median_region[i], flow_log)
               for i, name in enumerate(WINDOWS)}
 
     children: dict[str, dict[str, Any]] = {}
@@ -475,9 +498,9 @@ def _assemble(scope: Scope, windows: dict, grouped: tuple, other: tuple) -> dict
             children[key] = {name: _figures(counts.get(key, zero)[i], sources.get(key, [{}] * 3)[i],
                                             overdue.get(key, [0] * 3)[i], urged.get(key, [0] * 3)[i],
                                             workers.get(key, 0),
-                                            median_children.get(key, [None] * 3)[i])
+                                            median_children.get(key, [None] * 3)[i], flow_log)
                              for i, name in enumerate(WINDOWS)}
-    return {"windows": windows, "region": region, "children": children, "since": since}
+    return {"windows": windows, "region": region, "children": children, "since": since, "flow_log": flow_log}
 
 
 def period_figures(conn: Connection, scope: Scope, period: Period, at: datetime) -> dict[str, dict[str, Any]]:

@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 
 from .models import Case, CaseAction
 from .period import Period, local_date
-from .review import first_case_at
+from .review import first_case_at, flow_log_kept
 from .scope import Scope
 from .scoped import child_key, in_scope
 from .sqlfuncs import no_index
@@ -242,9 +242,11 @@ def weekly_figures(conn: Connection, scope: Scope, period: Period, at: datetime,
     """The trend's weeks, oldest first: ``[{"week": TrendWeek, "figures": {key: value}, "before_data":
     bool}]`` with the ``TREND_KEYS`` figures and the ``TREND_COUNTS`` denominators of each week. A week
     that ends before the scope's first case (``first_case_at``, the rule the headline's comparisons
-    follow) is ``before_data`` and its figures are None: no data, not a week without cases."""
+    follow) is ``before_data`` and its figures are None: no data, not a week without cases. Without a
+    flow log (``flow_log_kept``) the return rate is None in every week: unknown, not 0."""
     weeks = trend_weeks(period, at, n)
     since = first_case_at(conn, scope)
+    flow_log = flow_log_kept(conn, scope)
     params: dict[str, datetime] = {"ws": weeks[0].week.start, "wl": weeks[-1].until}
     params.update({f"we{i}": w.until for i, w in enumerate(weeks)})
     reported = _reported(conn, scope, params, n)
@@ -265,7 +267,7 @@ def weekly_figures(conn: Connection, scope: Scope, period: Period, at: datetime,
             "on_time_rate": _share(du["on_time"], du["due"]),
             "closed_rate": _share(du["closed_due"], du["due"]),
             "satisfied_rate": _share(clo["satisfied"], clo["rated"]),
-            "return_rate": _share(dis["returned"], dis["dispatched"]),
+            "return_rate": _share(dis["returned"], dis["dispatched"]) if flow_log else None,
             "overdue_at_end": overdue[w],
             "patrol_share": _share(rep["patrol"], rep["reported"]),
             "due": du["due"], "rated": clo["rated"], "dispatched": dis["dispatched"],

@@ -100,12 +100,17 @@ def sort_departments(rows: list[dict]) -> list[dict]:
 
 # --- the sections ----------------------------------------------------------------------------------
 
-def departments_table(rows: list[dict]) -> html.Div:
+NO_FLOW_LOG = "数据不含流转记录（导入的事件导出），无从统计派遣与退回"
+
+
+def departments_table(rows: list[dict], flow_log: bool = True) -> html.Div:
     """Per org: received, returned, the return rate with its denominator, returns against the previous
     period. ``rows`` as ``data_access.review_departments.departments_compared``, in display order.
 
     Every org is listed (the contract leaves none out); the first DEPARTMENT_ROWS (the worst
     bouncers) are shown, the others are one click away (展开), in the same columns."""
+    if not flow_log:
+        return html.Div(NO_FLOW_LOG, className="empty", **{"data-flow-log": "none"})
     if not rows:
         return html.Div("本期没有派遣或退回记录", className="empty")
     first, rest = rows[:DEPARTMENT_ROWS], rows[DEPARTMENT_ROWS:]
@@ -146,9 +151,11 @@ def _change_class(current: int, previous: int) -> str:
     return "dept-change--down" if current < previous else "dept-change--flat"
 
 
-def bounced_table(rows: list[dict], names: dict[str, str], search: str | None) -> html.Div:
+def bounced_table(rows: list[dict], names: dict[str, str], search: str | None, flow_log: bool = True) -> html.Div:
     """The bounced cases, most returns first, each with the chain of orgs it went through, its
     returns, the days lost and a link to its flow log. ``rows`` as ``data_access.review.bounced_cases``."""
+    if not flow_log:
+        return html.Div(NO_FLOW_LOG, className="empty", **{"data-flow-log": "none"})
     if not rows:
         return html.Div("本期没有推诿扯皮事件（两次及以上退回）", className="empty")
     shown = rows[:BOUNCED_ROWS]

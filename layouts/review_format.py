@@ -51,6 +51,8 @@ BETTER = {
 }
 VERDICT_WORDS = {"better": "好转", "worse": "变差", "same": "持平"}
 BETTER_WORDS = {"higher": "越高越好", "lower": "越低越好"}
+# Under the compare line when the data has no flow log (data_access.review.FLOW_FIGURES are None).
+NO_FLOW_LOG = "数据不含流转记录（导入的事件导出）：自办结率、退单率、返工率、延期率、督办件无从计算，显示为 —，不计入综合得分"
 
 
 # --- one figure -----------------------------------------------------------------------------------

@@ -207,7 +207,12 @@ def load_ranking(engine) -> None:
         conn.execute(insert(Region), [dict(code=RANK_ROOT, name="外县", level="county", parent_code=None)]
                      + [dict(code=s, name=f"街道{s[-1]}", level="street", parent_code=RANK_ROOT)
                         for s in (R1, R2, R3, R4)])
-        conn.execute(insert(Case), ranking_cases())
+        cases = ranking_cases()
+        conn.execute(insert(Case), cases)
+        # A platform logs every case's report (its flow log): the returns and reworks are then known 0s.
+        conn.execute(insert(CaseAction), [dict(id=5000 + row["id"], case_id=row["id"], ts=row["reported_at"],
+                                               action="report", from_org_id=None, to_org_id=None, note=None)
+                                          for row in cases])
 
 
 def sqlite_county(path, *extra) -> str:

@@ -52,7 +52,7 @@ def test_review_has_the_interface_shape_and_the_hand_counted_figures(engine, bac
     resp = get(client, tokens, f"/api/v1/review?region={COUNTY}&{WEEK}")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
-    assert set(body) == {"region", "name", "at", "period", "previous", "last_year", "data_from", "figures",
+    assert set(body) == {"region", "name", "at", "period", "previous", "last_year", "data_from", "flow_log", "figures",
                          "children", "departments", "bounced", "score_rules"}
     assert (body["region"], body["name"], body["at"]) == (COUNTY, "太仓市", "2026-11-26T10:00:00+08:00")
     assert body["period"] == {"kind": "week", "start": "2026-11-16", "end": "2026-11-22", "partial": False,

@@ -139,15 +139,15 @@ def test_every_week_equals_review_figures_on_the_review_flow_logs(engine):
 
 
 def test_the_trend_reads_one_statement_per_figure_family(trend):
-    """Six statements for 26 weeks (five figure families and where the history begins), not 26 x
-    review_figures."""
+    """Eight statements for 26 weeks (five figure families, where the history begins, and whether it
+    has a flow log: any action at all, then one of the scope's), not 26 x review_figures."""
     from sqlalchemy import event
 
     statements = []
     with trend.connect() as conn:
         event.listen(conn, "before_cursor_execute", lambda *args: statements.append(args[2]))
         weekly_figures(conn, scope(), WEEK_B, T)
-    assert len(statements) == 6
+    assert len(statements) == 8
 
 
 def test_weeks_before_the_first_case_are_no_data_not_zero(trend):
@@ -181,7 +181,8 @@ def test_the_trend_route_gives_26_weeks_of_figures(engine, backend_url):
     resp = get(client, tokens, f"/api/v1/review/trend?period=week&date=2026-11-18&at={AT}")
     assert resp.status_code == 200, resp.get_data(as_text=True)
     body = resp.get_json()
-    assert set(body) == {"region", "name", "at", "period", "figures", "weeks"}
+    assert set(body) == {"region", "name", "at", "period", "figures", "flow_log", "weeks"}
+    assert body["flow_log"] is True
     assert (body["region"], body["name"]) == (COUNTY, "太仓市")
     assert body["period"] == {"kind": "week", "start": "2026-11-16", "end": "2026-11-22", "partial": False,
                               "until": "2026-11-23T00:00:00+08:00"}

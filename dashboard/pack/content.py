@@ -82,6 +82,14 @@ def collect(engine: Engine, scope: Scope, period: Period, m: Moment, *, role: st
         outline=outline, timings={"read": time.perf_counter() - t0})
 
 
+FLOW_LOG_NOTE = "数据不含流转记录（导入的事件导出）：自办结率、退单率、返工率、延期率、督办件无从计算，表中留空，不计入综合得分；部门退单与推诿扯皮无从统计"
+
+
+def cover_notes(review: dict) -> list[tuple[str, str]]:
+    """The cover's rows about what the data cannot tell (the review page's notes under its compare line)."""
+    return [("流转记录", FLOW_LOG_NOTE)] if review.get("flow_log") is False else []
+
+
 def comparison_note(window: dict, review: dict) -> str:
     """The cover's note for a comparison window the history does not wholly cover (its figures are
     left blank in the tables, as the review page does not compare them)."""

@@ -15,7 +15,7 @@ import xlsxwriter
 
 from layouts.review_format import LABELS
 
-from .content import ROLE_NAMES, PackContent, comparison_note
+from .content import ROLE_NAMES, PackContent, comparison_note, cover_notes
 from .pdf import KIND_NAMES
 from .tables import Table
 
@@ -56,6 +56,7 @@ def _info(book, fmt, c: PackContent, tables: list[Table]) -> None:
         ("数据截至", _local(c.data_as_of, c)), ("统计时点", r["at"]), ("生成时间", _local(c.generated_at, c)),
         ("阅读对象", f"{ROLE_NAMES.get(c.role, c.role)}（{c.role}）"),
         ("口径", "与 /api/v1/review 等接口同源；比率以小数存储、按百分比显示；空分母为空单元格。"),
+        *cover_notes(r),
     ]
     ws.write_string(0, 0, f"{c.name} 研判会商材料", fmt["title"])
     n = 2

@@ -16,7 +16,7 @@ from typing import Any
 from layouts.review_format import LABELS
 
 from . import charts
-from .content import ROLE_NAMES, PackContent, comparison_note
+from .content import ROLE_NAMES, PackContent, comparison_note, cover_notes
 from .tables import Table
 
 KIND_NAMES = {"week": "周", "month": "月", "quarter": "季度", "custom": "自定义时段"}
@@ -38,6 +38,8 @@ html { font-family: "Noto Sans CJK SC", sans-serif; font-size: 9pt; color: #111;
 .cover h1 { font-size: 26pt; margin: 0 0 6mm 0; string-set: packtitle content(); }
 .cover table { font-size: 12pt; border-collapse: collapse; }
 .cover td { padding: 2mm 6mm 2mm 0; border: none; }
+.cover td:first-child { white-space: nowrap; }
+.cover-note { font-size: 10.5pt; max-width: 230mm; margin: 5mm 0 0 0; }
 h2 { font-size: 14pt; margin: 0 0 3mm 0; break-after: avoid; }
 h3 { font-size: 11pt; margin: 4mm 0 2mm 0; break-after: avoid; }
 section { break-before: page; }
@@ -112,7 +114,8 @@ def cover_html(c: PackContent) -> str:
     if c.public_url:
         rows.append(("在线查看", f"{c.public_url.rstrip('/')}/review?region={c.region}&period={p['kind']}&date={p['start']}"))
     cells = "".join(f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in rows)
-    return f'<div class="cover"><h1>{escape(c.name)} 研判会商材料</h1><table>{cells}</table></div>'
+    notes = "".join(f'<p class="cover-note"><b>{escape(k)}</b>：{escape(v)}</p>' for k, v in cover_notes(r))
+    return f'<div class="cover"><h1>{escape(c.name)} 研判会商材料</h1><table>{cells}</table>{notes}</div>'
 
 
 def chart_svgs(c: PackContent) -> dict[str, str]:

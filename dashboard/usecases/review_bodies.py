@@ -57,7 +57,7 @@ def review_body(engine: Engine, scope: Scope, name: str, period: Period, m: Mome
     data, (departments, bounced) = review.review_reads(
         engine, scope, period, m.at,
         also=lambda conn: (review.departments(conn, scope, period, m.at), review.bounced_cases(conn, scope, period, m.at)))
-    empty = review.empty_figures()
+    empty = review.empty_figures(flow_log=data["flow_log"])
     kids = {row["code"]: data["children"].get(row["code"], {}) for row in rows}
     current = {code: f.get("current") or empty for code, f in kids.items()}
     previous = {code: f.get("previous") or empty for code, f in kids.items()}
@@ -72,6 +72,7 @@ def review_body(engine: Engine, scope: Scope, name: str, period: Period, m: Mome
         "last_year": {**period.last_year().to_dict(), "until": local(windows["last_year"][1], m),
                       "coverage": cover["last_year"]},
         "data_from": local(data["since"], m),
+        "flow_log": data["flow_log"],
         "figures": data["region"],
         "children": [{"code": row["code"], "name": row["name"], "level": code_level(row["code"]),
                       "figures": current[row["code"]], **scored[row["code"]]} for row in rows],
@@ -109,9 +110,10 @@ def trend_body(engine: Engine, scope: Scope, name: str, period: Period, m: Momen
     """``/api/v1/review/trend``: the main figures of the 26 ISO weeks up to the period's end."""
     with engine.connect() as conn:
         weeks = review_trends.weekly_figures(conn, scope, period, m.at)
+        flow_log = review.flow_log_kept(conn, scope)
     return {"region": scope.region, "name": name, "at": m.local_iso(),
             "period": {**period.to_dict(m.at), "until": local(period.as_of(m.at), m)},
-            "figures": list(review_trends.TREND_KEYS),
+            "figures": list(review_trends.TREND_KEYS), "flow_log": flow_log,
             "weeks": [{"start": row["week"].week.first.isoformat(), "end": row["week"].week.last.isoformat(),
                        "until": local(row["week"].until, m), "partial": row["week"].partial,
                        "in_period": row["week"].in_period, "before_data": row["before_data"],

@@ -30,6 +30,10 @@ _AT = _param("at", "query", {"type": "string"},
 _LIMIT = _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
                 "At most this many rows.")
 _TS = {"type": "string", "format": "date-time", "nullable": True}
+_FLOW_LOG = {"type": "boolean", "description": "whether the scope's cases carry the platform's flow log "
+             "(case_actions); false for an imported case export, whose self_resolved_rate, return_rate, "
+             "rework_rate, extension_rate and urged are then null (unknown, not 0) and whose departments "
+             "and bounced cases cannot be told"}
 
 
 def _errors(*codes: int) -> dict:
@@ -162,7 +166,8 @@ def openapi_document() -> dict:
             "type": "object", "required": list(PERIOD_FIGURE_KEYS),
             "description": "contract.md, Period figures: counts, rates as fractions (null on an empty "
                            "denominator), by_source an object; also the denominators dispatched, rated, "
-                           "patrol_closed.",
+                           "patrol_closed. Without a flow log (flow_log false) self_resolved_rate, "
+                           "return_rate, rework_rate, extension_rate and urged are null: unknown, not 0.",
             "properties": {k: ({"type": "object", "additionalProperties": {"type": "integer"}} if k == "by_source"
                                else {"type": "number", "nullable": True}) for k in PERIOD_FIGURE_KEYS}},
         "PeriodDays": {"type": "object", "required": ["start", "end"],
@@ -187,6 +192,7 @@ def openapi_document() -> dict:
                 "period": _ref("PeriodDays"), "previous": _ref("PeriodDays"), "last_year": _ref("PeriodDays"),
                 "data_from": {"type": "string", "format": "date-time", "nullable": True,
                               "description": "the scope's first case (reported_at): where its history begins"},
+                "flow_log": _FLOW_LOG,
                 "figures": {"type": "object", "properties": {
                     k: _ref("PeriodFigures") for k in ("current", "previous", "last_year")}},
                 "children": {"type": "array", "items": {"type": "object", "properties": {
@@ -352,6 +358,7 @@ def _review_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
             "region": {"type": "string"}, "name": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
             "period": _ref("PeriodDays"),
             "figures": {"type": "array", "items": {"type": "string", "enum": list(TREND_KEYS)}},
+            "flow_log": _FLOW_LOG,
             "weeks": {"type": "array", "description": "26 ISO weeks, oldest first, the last holding the period's "
                       "last day (or T while the period runs)", "items": {"type": "object", "properties": {
                           "start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
