@@ -139,6 +139,13 @@ def ranked_children(data: Mapping[str, Any], kids: list[dict], rules: list[scori
     return rows, [entry(c, True) for c in red], [entry(c, False) for c in black], goal, median
 
 
+def outside_children(region: Mapping[str, Any], rows: list[dict]) -> dict[str, int]:
+    """The region's counts that the listed children do not hold (cases without a grid count in the
+    region and in no child, contract.md)."""
+    return {key: (region.get(key) or 0) - sum(r["figures"].get(key) or 0 for r in rows)
+            for key, _label in core.OUTSIDE_KEYS}
+
+
 def show_core(search):
     """The core sections for the view and period of the URL."""
     try:
@@ -159,7 +166,7 @@ def show_core(search):
     return (
         compare_line(texts, period.partial(at), cover, data_from, data["flow_log"]),
         core.headline(data["region"], texts, cover),
-        core.children_rows(rows, median),
+        core.children_rows(rows, median, outside_children(data["region"]["current"], rows)),
         core.rolls(red, black, bool(kids)),
         core.rules_table(scoring.rules_json(rules, goal)),
         search,

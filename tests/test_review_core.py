@@ -258,3 +258,25 @@ def test_a_wall_user_is_refused_and_a_database_outage_keeps_the_page(county, mon
     monkeypatch.setattr("callbacks.review_core.read", down)
     values = core(client_for(app, tokens, "center1"), app, f"?{WEEK}")
     assert "数据库暂不可用" in text_of(values["review-headline"]) and "数据库暂不可用" in text_of(values["review-children"])
+
+
+def test_cases_under_no_child_are_said_below_the_children_so_the_sums_meet_the_headline(county):
+    """K08 has no grid: it counts in the county's 7 reported and in no street's row (6 and 0); the
+    table says so in a last row. A street whose cases all lie in its communities has no such row."""
+    app, tokens = county
+    client = client_for(app, tokens, "center1")
+    values = core(client, app, f"?{WEEK}")
+    assert [code for code, _, _ in table_rows(values)] == [S1, S2]
+    outside = [r for r in rows_of_outside(values["review-children"])]
+    assert len(outside) == 1 and texts(outside[0]["children"])[0].startswith("未落入下级：上报 1 件（无网格")
+    assert rows_of_outside(core(client, app, f"?{WEEK}&region={S1}")["review-children"]) == []
+
+
+def rows_of_outside(node) -> list[dict]:
+    if isinstance(node, list):
+        return [r for item in node for r in rows_of_outside(item)]
+    if not isinstance(node, dict):
+        return []
+    props = node.get("props", {})
+    own = [props] if "data-outside" in props else []
+    return own + [r for value in props.values() for r in rows_of_outside(value)]
