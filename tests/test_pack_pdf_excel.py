@@ -241,3 +241,13 @@ def test_a_comparison_before_the_history_is_left_blank_and_the_cover_says_why():
     assert comparison_note(review["last_year"], review) == "（早于数据起点 2025-01-31，不作比较）"
     assert comparison_note(review["previous"], review) == ""
     assert comparison_note({"coverage": "none"}, {"data_from": None}) == "（库中尚无事件，不作比较）"
+
+
+def test_the_packs_ranking_note_names_the_cases_under_no_child():
+    from dashboard.pack.tables import outside_note
+
+    review = {"figures": {"current": {"reported": 7, "due": 5, "overdue_at_end": 2}},
+              "children": [{"figures": {"reported": 6, "due": 5, "overdue_at_end": 2}}, {"figures": {"reported": 0}}]}
+    assert outside_note(review) == "未落入下级：上报 1 件（无网格，或网格不属于任何下级区域），计入核心指标合计，不参与排名。"
+    review["figures"]["current"]["reported"] = 6
+    assert outside_note(review) == ""

@@ -130,3 +130,4 @@ def test_the_meeting_pack_says_so_on_its_cover(engine, backend_url):
     book = load_workbook(io.BytesIO(get(client, tokens, pack + "xlsx", "leader1").get_data()))
     info = [tuple(c.value for c in row[:2]) for row in book.worksheets[0].iter_rows()]
     assert ("流转记录", FLOW_LOG_NOTE) in info
+

@@ -105,7 +105,22 @@ def children(c: PackContent) -> Table:
             Column("unranked", "备注", "text", 9)]
     cols += [Column(k, LABELS[k], figure_kind(k), 11) for k in CHILD_FIGURES]
     return Table("children", "下级区域排名", "下级区域排名", cols, rows, section="rankings",
-                 note="名次变化：上期名次减本期名次（正数为上升）；样本不足：本期应结案不足 10 件，不排名。")
+                 note="名次变化：上期名次减本期名次（正数为上升）；样本不足：本期应结案不足 10 件，不排名。"
+                      + outside_note(c.review))
+
+
+OUTSIDE = (("reported", "上报"), ("due", "应结案"), ("overdue_at_end", "期末超期"))
+
+
+def outside_note(review: dict) -> str:
+    """The region's counts no listed child holds (cases without a grid, contract.md), as the page's last row says."""
+    region = (review.get("figures") or {}).get("current") or {}
+    parts = []
+    for key, label in OUTSIDE:
+        n = (region.get(key) or 0) - sum((k.get("figures") or {}).get(key) or 0 for k in review.get("children", []))
+        if n > 0:
+            parts.append(f"{label} {n} 件")
+    return f"未落入下级：{'、'.join(parts)}（无网格，或网格不属于任何下级区域），计入核心指标合计，不参与排名。" if parts else ""
 
 
 def rolls(c: PackContent, rules: list[scoring.Rule]) -> Table:
