@@ -14,7 +14,8 @@
  * after RETRY_MS; one that gets no answer at all, after POKE_TIMEOUT_MS.
  *
  * #freshness is drawn from the live-version store and the heartbeat: it shows the link's state
- * ("实时", "历史数据 · 2026-11-20 10:00" under ?at=), and "数据中断 自 hh:mm:ss" when the server
+ * ("实时", "历史数据 · 2026-11-20 10:00" under ?at=, "数据停滞 · 最新变更 …" when the platform has
+ * changed no case for live.stall_ms), and "数据中断 自 hh:mm:ss" when the server
  * reports an outage or stops answering altogether; meanwhile #wall carries wall--stale (the panels
  * dim). The view's own last case time goes to #region-last-case, amber when quieter than usual.
  *
@@ -342,7 +343,7 @@
     function drawFreshness() {
         var now = Date.now();
         var live = state.live;
-        var text, stale = "false";
+        var text, stale = "false", feed = "ok";
         if (live && live.stale) {
             text = "数据中断 自 " + live.since_text;
             stale = "true";
@@ -353,6 +354,11 @@
             text = "—";
         } else if (live.mode === "history") {
             text = "历史数据 · " + live.at_text;
+        } else if (live.as_of && live.stall_ms && now + state.skew - live.as_of > live.stall_ms) {
+            // The link is up but the platform has changed no case anywhere for hours: its sync is broken.
+            text = "数据停滞 · 最新变更 " + live.as_of_day_text;
+            stale = "true";
+            feed = "stalled";
         } else {
             text = "实时";
         }
@@ -360,6 +366,7 @@
         if (!el) { return; }
         if (el.textContent !== text) { el.textContent = text; }
         if (el.getAttribute("data-stale") !== stale) { el.setAttribute("data-stale", stale); }
+        if (el.getAttribute("data-feed") !== feed) { el.setAttribute("data-feed", feed); }
         // live or history (?at=); an outage keeps the mode it interrupts.
         if (live && live.mode && el.getAttribute("data-mode") !== live.mode) { el.setAttribute("data-mode", live.mode); }
         var title = live && !live.stale && live.as_of_text ? "全平台最新变更 " + live.as_of_text : "";

@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, *, auth: bool = True) -> Dash:
         GRIDWALL_METRICS_TOKEN=settings.metrics_token or None,
         GRIDWALL_WALL_HEAP_MB=settings.wall_heap_mb,
         GRIDWALL_ROLLUP_STALE_SECONDS=settings.rollup_stale_seconds,
+        GRIDWALL_FEED_STALL_HOURS=settings.feed_stall_hours,
         # /ops lists these (names, kinds, URLs without their keys); data_access.push knows their state.
         GRIDWALL_OPS_CHANNELS=[{"name": c.name, "kind": c.kind, "url": c.display_url}
                                for c in getattr(getattr(settings, "push", None), "channel", [])],

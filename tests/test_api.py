@@ -229,6 +229,20 @@ def test_healthz_ok_with_local_cache(county):
     assert body["data_as_of"] == "2026-11-26T09:00:00+08:00"
 
 
+def test_healthz_says_when_the_platforms_feed_has_stalled(county, engine):
+    """The seed's last change is days old: the feed has stalled (the wall says 数据停滞), though the
+    database answers; a case changed just now makes it ok again."""
+    from datetime import datetime, timezone
+
+    from .wall_fixtures import insert_case
+
+    client, _ = county
+    body = client.get("/healthz").get_json()
+    assert (body["status"], body["database"], body["feed"]) == ("ok", "ok", "stalled")
+    insert_case(engine, "FEED-NOW", datetime.now(timezone.utc))
+    assert client.get("/healthz").get_json()["feed"] == "ok"
+
+
 DEAD_PG = "postgresql+psycopg://postgres@127.0.0.1:1/test"
 
 
@@ -237,7 +251,7 @@ def test_healthz_degraded_when_the_database_is_down():
     resp = client.get("/healthz")
     assert resp.status_code == 200
     assert resp.get_json() == {"status": "degraded", "database": "down", "cache": "local", "data_as_of": None,
-                               "duties": {d: {"last_success": None} for d in ("packs", "push", "rollup", "walls", "warning")}}
+                               "feed": "unknown", "duties": {d: {"last_success": None} for d in ("packs", "push", "rollup", "walls", "warning")}}
     # the API says so too, without a traceback
     resp = client.get("/api/v1/summary", headers=bearer("whatever"))
     assert resp.status_code == 503 and resp.get_json()["error"]

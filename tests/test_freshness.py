@@ -130,6 +130,45 @@ def test_the_wall_at_a_quiet_grid_shows_both_in_the_header(dash_duo, tmp_path):
     dispose(url)
 
 
+@pytest.mark.browser
+def test_a_feed_silent_past_the_stall_hours_says_so_and_a_new_case_brings_it_back(dash_duo, tmp_path):
+    """The link is up, but the platform has changed no case for longer than feed_stall_hours: the
+    badge turns to 数据停滞 with the last change's day and time by itself (no new version comes from a
+    dead feed), the panels dim; the next case change makes it 实时 again."""
+    from data_access.db import init_db, make_engine
+
+    from .wall_browser_support import dispose, start_wall
+
+    url = f"sqlite:///{tmp_path / 'wall.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    seed_small_county(engine)
+    last = datetime.now(UTC)
+    insert_case(engine, "320585-LAST-1", last)
+    app = start_wall(dash_duo, url)
+    dash_duo.wait_for_text_to_equal("#freshness", "实时", timeout=30)
+    app.server.config["GRIDWALL_FEED_STALL_HOURS"] = 4 / 3600  # 4 s, read with each version
+    insert_case(engine, "320585-LAST-2", datetime.now(UTC))
+    dash_duo.wait_for_element('#freshness[data-feed="stalled"]', timeout=30)
+    badge = dash_duo.find_element("#freshness")
+    assert badge.text.startswith("数据停滞 · 最新变更 ") and badge.get_attribute("data-stale") == "true"
+    assert "wall--stale" in dash_duo.find_element("#wall").get_attribute("class")
+    app.server.config["GRIDWALL_FEED_STALL_HOURS"] = 6.0
+    insert_case(engine, "320585-LAST-3", datetime.now(UTC))
+    dash_duo.wait_for_text_to_equal("#freshness", "实时", timeout=30)
+    assert dash_duo.find_element("#freshness").get_attribute("data-feed") == "ok"
+    assert dash_duo.get_logs() == []
+    engine.dispose()
+    dispose(url)
+
+
+def test_the_live_signal_carries_the_stall_limit_and_the_feeds_day(wall_app, quiet_grid):
+    _old, recent = quiet_grid
+    signal, _, _ = tick.update_signal(1, "", None)
+    assert signal["stall_ms"] == 6 * 3600 * 1000
+    assert signal["as_of_day_text"] == recent.astimezone(TZ).strftime("%H:%M")
+
+
 def test_a_last_case_of_an_earlier_year_is_shown_with_its_year():
     from data_access.moment import Moment
 

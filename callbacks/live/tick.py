@@ -18,7 +18,8 @@ an answer still on its way when the interval asks again, which under load would 
 ``#freshness`` is drawn in the browser (``assets/live.js``) from ``live-version`` and the heartbeat:
 it shows the link's state only: "实时", "历史数据 · 2026-11-20 10:00" under ``?at=``, and "数据中断 自
 hh:mm:ss" as soon as the server reports that the database cannot be read, or when the server itself
-stops answering. The view's own last case time is shown apart from it (``#region-last-case``): a
+stops answering; and "数据停滞 · 最新变更 11-24 10:56" when the link is up but the platform's last case
+change anywhere is older than ``feed_stall_hours`` (a broken sync, or an import served live). The view's own last case time is shown apart from it (``#region-last-case``): a
 quiet grid is not a stale feed; it turns amber only when the view is quieter than usual for the hour
 (``usual_pace``: the trend panel's baseline).
 """
@@ -29,6 +30,7 @@ import time
 from datetime import datetime, timezone
 
 from dash import ClientsideFunction, Input, Output, State, no_update
+from flask import current_app
 
 from callbacks import reads, wall
 from callbacks.live import versions
@@ -130,6 +132,8 @@ def version_data(view, version: str) -> dict:
         "mode": "live" if view.live else "history",
         "as_of": _ms(as_of),
         "as_of_text": i18n.hhmmss(as_of, tz) if as_of else None,
+        "as_of_day_text": case_time_text(as_of, m) if as_of else None,
+        "stall_ms": stall_ms(),
         "region_as_of": _ms(region_as_of),
         "region_as_of_text": case_time_text(region_as_of, m) if region_as_of else None,
         "ref": None if view.live else _ms(m.at),  # a past view's age is measured from its moment
@@ -141,6 +145,11 @@ def version_data(view, version: str) -> dict:
 
 
 USUAL_PACE_SECONDS = 3600
+
+
+def stall_ms() -> int:
+    """How old the feed's last change may be before the live badge says 数据停滞 (``feed_stall_hours``)."""
+    return int(float(current_app.config.get("GRIDWALL_FEED_STALL_HOURS") or 6.0) * 3600 * 1000)
 
 
 def usual_pace(view) -> list[float]:

@@ -332,6 +332,10 @@ class Settings(BaseSettings):
     # database is older than this; a publishing county beats every rollup_beat_seconds.
     rollup_stale_seconds: float = 60.0
     rollup_beat_seconds: float = 10.0
+    # The platform's feed has stalled (数据停滞: the wall's badge, /healthz "feed") when its last case
+    # change anywhere in the deployment is older than this: a county's platform changes cases every
+    # few minutes day and night, so hours of silence mean a broken sync, not a quiet county.
+    feed_stall_hours: float = 6.0
 
     # Security (docs/security.md). Login throttle: this many failures of one user name from one
     # address within the window lock that pair for lock_minutes.
@@ -370,6 +374,13 @@ class Settings(BaseSettings):
         v = v.strip().lower()
         if v not in ("on", "off"):
             raise ValueError("GRIDWALL_AUTH must be 'on' or 'off'")
+        return v
+
+    @field_validator("feed_stall_hours")
+    @classmethod
+    def _stall_hours(cls, v: float) -> float:
+        if not 0 < v <= 24 * 30:
+            raise ValueError("GRIDWALL_FEED_STALL_HOURS must be more than 0 and at most 720 (hours)")
         return v
 
     @field_validator("wall_heap_mb")

@@ -180,7 +180,16 @@ def healthz():
     cache = _cache_status(current_app.config.get("GRIDWALL_REDIS_URL"))
     status = "ok" if db_ok and cache != "down" else "degraded"
     return _json({"status": status, "database": "ok" if db_ok else "down", "cache": cache,
-                  "data_as_of": _local(newest), "duties": _duties(db_ok)})
+                  "data_as_of": _local(newest), "feed": _feed(db_ok, newest, now), "duties": _duties(db_ok)})
+
+
+def _feed(db_ok: bool, newest: datetime | None, now: datetime) -> str:
+    """"stalled" when the platform's last case change is older than ``feed_stall_hours`` (the wall
+    says 数据停滞), "ok" when newer, "unknown" without cases or a database."""
+    if not db_ok or newest is None:
+        return "unknown"
+    hours = float(current_app.config.get("GRIDWALL_FEED_STALL_HOURS") or 6.0)
+    return "stalled" if (now - newest).total_seconds() > hours * 3600 else "ok"
 
 
 def _duties(db_ok: bool) -> dict:
