@@ -21,7 +21,7 @@ from callbacks.reads import header_names
 from callbacks.review_view import view_period
 from callbacks.view import View, with_params
 from dashboard.analytics import scoring
-from dashboard.analytics.history_coverage import window_coverage
+from dashboard.analytics.history_coverage import compared, window_coverage
 from dashboard.core.config import ReviewSettings
 from data_access.period import Period, local_date
 from data_access.regions import children
@@ -162,7 +162,7 @@ def show_core(search):
     texts = window_texts(period, data["windows"], view.tz)
     cover = window_coverage(data["windows"], data["since"])
     data_from = local_date(data["since"], view.tz) if data["since"] is not None else None
-    rows, red, black, goal, median = ranked_children(data, kids, rules, search, cover["previous"] == "full")
+    rows, red, black, goal, median = ranked_children(data, kids, rules, search, compared(cover["previous"]))
     return (
         compare_line(texts, period.partial(at), cover, data_from, data["flow_log"]),
         core.headline(data["region"], texts, cover),

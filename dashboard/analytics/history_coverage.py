@@ -23,3 +23,9 @@ def window_coverage(windows: Mapping[str, tuple[datetime, datetime]], since: dat
         else:
             out[name] = "none"
     return out
+
+
+def compared(coverage: str | None) -> bool:
+    """Whether a window of this coverage is compared (环比, 同比, rank changes, hot issues): only when the
+    history covers all of it. A missing coverage (an older caller's data) counts as full."""
+    return (coverage or "full") == "full"

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 from scipy.stats import binomtest
 
-from .history_coverage import window_coverage
+from .history_coverage import compared, window_coverage
 
 ALPHA = 0.01
 TOP_PLACES = 3
@@ -156,7 +156,7 @@ def window_lengths(windows: Mapping[str, tuple]) -> dict[str, float]:
 def coverage(windows: Mapping[str, tuple], since) -> dict[str, bool]:
     """{comparison: whether the history (its first case at ``since``) covers the whole window}."""
     states = window_coverage({name: windows[name] for name in COMPARISONS}, since)
-    return {name: states[name] == "full" for name in COMPARISONS}
+    return {name: compared(states[name]) for name in COMPARISONS}
 
 
 def shares(exposure: Mapping[str, float]) -> dict[str, float] | None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dashboard.analytics import scoring
+from dashboard.analytics.history_coverage import compared
 from dashboard.core.outward import outward
 from dashboard.usecases import review_bodies as bodies
 from dashboard.usecases.commitments import agenda_body
@@ -93,7 +94,7 @@ def cover_notes(review: dict) -> list[tuple[str, str]]:
 def comparison_note(window: dict, review: dict) -> str:
     """The cover's note for a comparison window the history does not wholly cover (its figures are
     left blank in the tables, as the review page does not compare them)."""
-    if window.get("coverage", "full") == "full":
+    if compared(window.get("coverage")):
         return ""
     since = (review.get("data_from") or "")[:10]
     return f"（早于数据起点 {since}，不作比较）" if since else "（库中尚无事件，不作比较）"

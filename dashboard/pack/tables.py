@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.analytics import scoring
+from dashboard.analytics.history_coverage import compared
 from layouts.i18n import SOURCE
 from layouts.review_format import BETTER_WORDS, LABELS, RATE_DENOMINATORS, RATIOS
 
@@ -81,11 +82,10 @@ def _figure_value(key: str, f: dict | None):
 def headline(c: PackContent) -> Table:
     figs = c.review["figures"]
     # a comparison window the history does not wholly cover is left blank (the cover says why)
-    compared = {w: figs.get(w) if c.review[w].get("coverage", "full") == "full" else None
-                for w in ("previous", "last_year")}
+    shown = {w: figs.get(w) if compared(c.review[w].get("coverage")) else None for w in ("previous", "last_year")}
     rows = [{"figure": LABELS[k], "key": k, "_kind": figure_kind(k),
-             "current": _figure_value(k, figs.get("current")), "previous": _figure_value(k, compared["previous"]),
-             "last_year": _figure_value(k, compared["last_year"])} for k in LABELS]
+             "current": _figure_value(k, figs.get("current")), "previous": _figure_value(k, shown["previous"]),
+             "last_year": _figure_value(k, shown["last_year"])} for k in LABELS]
     return Table("headline", "核心指标", "核心指标", [
         Column("figure", "指标", "text", 16), Column("key", "代码", "text", 20),
         Column("current", "本期", "figure", 14), Column("previous", "环比期", "figure", 14),

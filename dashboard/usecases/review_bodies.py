@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dashboard.analytics import concealment_watch, forecast_record, hot_issues, scoring
-from dashboard.analytics.history_coverage import window_coverage
+from dashboard.analytics.history_coverage import compared, window_coverage
 from data_access import commitments as commitments_db
 from data_access import concealment_watch as concealment_db
 from data_access import forecast_record as forecast_db
@@ -63,7 +63,7 @@ def review_body(engine: Engine, scope: Scope, name: str, period: Period, m: Mome
     previous = {code: f.get("previous") or empty for code, f in kids.items()}
     windows = data["windows"]
     cover = window_coverage(windows, data["since"])
-    scored, goal = scoring.rank_siblings(current, previous if cover["previous"] == "full" else None, rules)
+    scored, goal = scoring.rank_siblings(current, previous if compared(cover["previous"]) else None, rules)
     body = {
         "region": scope.region, "name": name, "at": m.local_iso(),
         "period": {**period.to_dict(m.at), "until": local(windows["current"][1], m)},
