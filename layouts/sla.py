@@ -155,7 +155,8 @@ def late_case(case: dict[str, Any], at: datetime, root_name: str | None = None) 
                      className="late-line"),
             html.Div([html.Span(short_org(org, root_name) or "未指派",
                                 className="late-org" + ("" if org else " late-org--none"), title=org or ""),
-                      html.Span(place(case), className="late-place")], className="late-where"),
+                      html.Span(place(case), className="late-place")], className="late-where",
+                     title=" ".join(t for t in (org, place(case)) if t)),
         ],
         **{"data-case-code": key, "data-sla": state, "data-stage": stage},
     )
