@@ -21,7 +21,7 @@ from callbacks.reads import header_names
 from callbacks.review_view import view_period
 from callbacks.view import View, with_params
 from dashboard.analytics import scoring
-from dashboard.analytics.history_coverage import compared, window_coverage
+from dashboard.analytics.history_coverage import activity, compared, window_coverage, with_gaps
 from dashboard.core.config import ReviewSettings
 from data_access.period import Period, local_date
 from data_access.regions import children
@@ -93,8 +93,12 @@ def compare_line(texts: Mapping[str, str], partial: bool, cover: Mapping[str, st
                      className="compare", **{"data-window": "last_year"})]
     if partial:
         out.append(html.Span("本期未结束：上期与去年同期截取到相同的已过时长（同口径比较）", className="compare-note"))
-    short = [word for key, word in (("previous", "上期"), ("last_year", "去年同期"))
-             if (cover or {}).get(key, "full") != "full"]
+    words = (("previous", "上期"), ("last_year", "去年同期"))
+    gaps = [word for key, word in words if (cover or {}).get(key) == "gap"]
+    short = [word for key, word in words if (cover or {}).get(key, "full") not in ("full", "gap")]
+    if gaps:
+        out.append(html.Span(f"{'、'.join(gaps)}库中没有任何事件（数据缺口），不作比较", className="compare-note",
+                             **{"data-coverage": "gap"}))
     if short:
         since = f"数据起于 {data_from.isoformat()}" if data_from else "库中尚无事件"
         out.append(html.Span(f"{since}：{'、'.join(short)}早于数据起点，不作比较", className="compare-note",
@@ -160,7 +164,7 @@ def show_core(search):
         return no_update, down, [html.Tbody(html.Tr(html.Td(DOWN, className="empty empty--bad")))], [], no_update, search
     rules = score_rules()
     texts = window_texts(period, data["windows"], view.tz)
-    cover = window_coverage(data["windows"], data["since"])
+    cover = with_gaps(window_coverage(data["windows"], data["since"]), activity(data["region"]))
     data_from = local_date(data["since"], view.tz) if data["since"] is not None else None
     rows, red, black, goal, median = ranked_children(data, kids, rules, search, compared(cover["previous"]))
     return (

@@ -13,6 +13,7 @@ from dash import Input, Output, html
 from callbacks.live.outage import DataUnavailable, read
 from callbacks.review_view import view_period
 from dashboard.analytics.hot_issues import coverage, find_hot_issues, window_lengths
+from dashboard.usecases.review_bodies import mark_gaps
 from data_access.feeds_cases import region_and_category_names
 from data_access.regions import children
 from data_access.review_trends import category_counts, weekly_figures
@@ -43,7 +44,7 @@ def show_hot_issues(search, _core_drawn=None):
     except DataUnavailable:
         return html.Div(UNAVAILABLE, className="empty empty--bad")
     found = find_hot_issues(data["counts"], data["places"], window_lengths(data["windows"]),
-                            covered=coverage(data["windows"], data["since"]))
+                            covered=coverage(data["windows"], data["since"], data["counts"]))
     return page.hot_issues_table([issue.to_dict() for issue in found.issues], names, found.tests)
 
 
@@ -56,7 +57,7 @@ def trend_rows(weeks: list[dict]) -> list[dict]:
 def show_trend(search, _core_drawn=None):
     try:
         view, period, at, _notices = view_period(search)
-        weeks = read(lambda conn: weekly_figures(conn, view.scope, period, at))
+        weeks = mark_gaps(read(lambda conn: weekly_figures(conn, view.scope, period, at)))
     except DataUnavailable:
         return html.Div(UNAVAILABLE, className="empty empty--bad")
     return page.trend_graph(trend_rows(weeks))

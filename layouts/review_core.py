@@ -64,7 +64,7 @@ def _compared(key: str, now, then, window: str, coverage: str, num: str = "num")
         return [html.Td(fmt.figure_text(key, then), className=num, **{"data-window": window}),
                 _change_cell(fmt.change(key, now, then), window)]
     shown = fmt.figure_text(key, then)
-    text = NO_HISTORY if coverage == "none" else (shown + SHORT_HISTORY if shown != fmt.NONE else shown)
+    text = NO_HISTORY if coverage in ("none", "gap") else (shown + SHORT_HISTORY if shown != fmt.NONE else shown)
     return [html.Td(text, className=f"{num} no-history", **{"data-window": window, "data-coverage": coverage}),
             html.Td("—", className="change change--none", **{"data-window": window, "data-verdict": ""})]
 

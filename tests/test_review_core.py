@@ -121,6 +121,24 @@ def test_no_rank_change_against_a_week_the_history_only_partly_covers(ranking, e
         (R1, "1", ""), (R2, "1", ""), (R3, "3", ""), (R4, "", "")]
 
 
+def test_an_empty_week_inside_the_history_is_a_gap_not_a_week_of_zeros(ranking, engine):
+    """The history begins before the week before (P5041 on 11-08), but that week now holds no case while
+    this one holds 39: a gap in the data. It is not compared (无数据, no 环比, no rank changes) and the
+    compare line says why; the API says "gap"."""
+    with engine.begin() as conn:
+        conn.execute(delete(Case).where(Case.code.like("P50%"), Case.code != "P5041"))
+    values = core(ranking.server.test_client(), ranking, f"?{WEEK}")
+    assert "上期库中没有任何事件（数据缺口），不作比较" in texts(values["review-compare"])
+    assert [cells[1] for _, _, cells in table_rows(values)] == ["", "", "", ""]
+    reported = rows_of_figures(values["review-headline"])[0]
+    assert texts(reported["children"])[2] == "无数据"
+    from .test_review_api import WEEK as API_WEEK
+
+    body = ranking.server.test_client().get(f"/api/v1/review?{API_WEEK}").get_json()
+    assert body["previous"]["coverage"] == "gap" and body["figures"]["previous"]["reported"] == 0
+    assert all(c["rank_compared"] is False for c in body["children"])
+
+
 def test_the_red_and_black_lists_name_the_figure_that_lifted_or_sank_each(ranking):
     values = core(ranking.server.test_client(), ranking, f"?{WEEK}")
     red, black = (rows_of(roll) for roll in values["review-rolls"])

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 from scipy.stats import binomtest
 
-from .history_coverage import compared, window_coverage
+from .history_coverage import compared, window_coverage, with_gaps
 
 ALPHA = 0.01
 TOP_PLACES = 3
@@ -153,9 +153,14 @@ def window_lengths(windows: Mapping[str, tuple]) -> dict[str, float]:
     return {name: max((end - start).total_seconds(), 0.0) for name, (start, end) in windows.items()}
 
 
-def coverage(windows: Mapping[str, tuple], since) -> dict[str, bool]:
-    """{comparison: whether the history (its first case at ``since``) covers the whole window}."""
-    states = window_coverage({name: windows[name] for name in COMPARISONS}, since)
+def coverage(windows: Mapping[str, tuple], since, counts: Mapping[str, Sequence[int]] | None = None
+             ) -> dict[str, bool]:
+    """{comparison: whether the history (its first case at ``since``) covers the whole window, and,
+    given the category ``counts``, the window is no gap in it (``history_coverage.with_gaps``)}."""
+    states = window_coverage({name: windows[name] for name in ("current", *COMPARISONS)}, since)
+    if counts is not None:
+        totals = [sum(int(v[i]) for v in counts.values()) for i in range(1 + len(COMPARISONS))]
+        states = with_gaps(states, dict(zip(("current", *COMPARISONS), totals)))
     return {name: compared(states[name]) for name in COMPARISONS}
 
 

@@ -96,5 +96,7 @@ def comparison_note(window: dict, review: dict) -> str:
     left blank in the tables, as the review page does not compare them)."""
     if compared(window.get("coverage")):
         return ""
+    if window.get("coverage") == "gap":
+        return "（该期库中没有任何事件：数据缺口，不作比较）"
     since = (review.get("data_from") or "")[:10]
     return f"（早于数据起点 {since}，不作比较）" if since else "（库中尚无事件，不作比较）"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dashboard.analytics import concealment_watch, forecast_record, hot_issues, scoring
-from dashboard.analytics.history_coverage import compared, window_coverage
+from dashboard.analytics.history_coverage import activity, compared, week_gaps, window_coverage, with_gaps
 from data_access import commitments as commitments_db
 from data_access import concealment_watch as concealment_db
 from data_access import forecast_record as forecast_db
@@ -62,7 +62,7 @@ def review_body(engine: Engine, scope: Scope, name: str, period: Period, m: Mome
     current = {code: f.get("current") or empty for code, f in kids.items()}
     previous = {code: f.get("previous") or empty for code, f in kids.items()}
     windows = data["windows"]
-    cover = window_coverage(windows, data["since"])
+    cover = with_gaps(window_coverage(windows, data["since"]), activity(data["region"]))
     scored, goal = scoring.rank_siblings(current, previous if compared(cover["previous"]) else None, rules)
     body = {
         "region": scope.region, "name": name, "at": m.local_iso(),
@@ -93,7 +93,7 @@ def hot_issues_body(engine: Engine, scope: Scope, name: str, period: Period, m: 
         names = region_and_category_names(conn, scope)
         names.update({row["code"]: row["name"] for row in children(conn, scope)})
     found = hot_issues.find_hot_issues(data["counts"], data["places"], hot_issues.window_lengths(data["windows"]),
-                                       covered=hot_issues.coverage(data["windows"], data["since"]))
+                                       covered=hot_issues.coverage(data["windows"], data["since"], data["counts"]))
     issues = []
     for issue in found.issues:
         row = issue.to_dict()
@@ -106,17 +106,26 @@ def hot_issues_body(engine: Engine, scope: Scope, name: str, period: Period, m: 
             "hot_issues": issues}
 
 
+def mark_gaps(weeks: list[dict]) -> list[dict]:
+    """``weekly_figures`` rows with ``gap`` (``history_coverage.week_gaps``): a week inside the history
+    with no case reported or closed while the usual week has many is no data (figures None), not 0."""
+    gaps = week_gaps([(None if w["before_data"] else (w["figures"]["reported"] or 0) + (w["figures"]["closed"] or 0),
+                       w["week"].partial) for w in weeks])
+    return [{**w, "gap": gap, "figures": dict.fromkeys(w["figures"]) if gap else w["figures"]}
+            for w, gap in zip(weeks, gaps)]
+
+
 def trend_body(engine: Engine, scope: Scope, name: str, period: Period, m: Moment) -> dict[str, Any]:
     """``/api/v1/review/trend``: the main figures of the 26 ISO weeks up to the period's end."""
     with engine.connect() as conn:
-        weeks = review_trends.weekly_figures(conn, scope, period, m.at)
+        weeks = mark_gaps(review_trends.weekly_figures(conn, scope, period, m.at))
         flow_log = review.flow_log_kept(conn, scope)
     return {"region": scope.region, "name": name, "at": m.local_iso(),
             "period": {**period.to_dict(m.at), "until": local(period.as_of(m.at), m)},
             "figures": list(review_trends.TREND_KEYS), "flow_log": flow_log,
             "weeks": [{"start": row["week"].week.first.isoformat(), "end": row["week"].week.last.isoformat(),
                        "until": local(row["week"].until, m), "partial": row["week"].partial,
-                       "in_period": row["week"].in_period, "before_data": row["before_data"],
+                       "in_period": row["week"].in_period, "before_data": row["before_data"], "gap": row["gap"],
                        "figures": row["figures"]} for row in weeks]}
 
 

@@ -177,11 +177,14 @@ def openapi_document() -> dict:
                                       "partial": {"type": "boolean"},
                                       "until": {"type": "string", "format": "date-time",
                                                 "description": "E': the end of the window read (like for like)"},
-                                      "coverage": {"type": "string", "enum": ["full", "partial", "none"],
+                                      "coverage": {"type": "string", "enum": ["full", "partial", "none", "gap"],
                                                    "description": "/api/v1/review's comparisons: how much of the "
                                                    "window the database's history covers (its first case: "
                                                    "data_from); partial or none: the window's figures count only "
-                                                   "what the history holds, not a period without cases"}}},
+                                                   "what the history holds, not a period without cases; gap: the "
+                                                   "history spans the window but it holds no case at all while "
+                                                   "the current period holds 20 or more (a gap in the data). "
+                                                   "Only full is compared"}}},
         "Review": {
             "type": "object",
             "required": ["region", "name", "at", "period", "previous", "last_year", "figures", "children",
@@ -366,6 +369,9 @@ def _review_sections(schemas: dict, paths: dict, read_errors: dict) -> None:
                           "partial": {"type": "boolean"}, "in_period": {"type": "boolean"},
                           "before_data": {"type": "boolean", "description": "the week ends before the region's "
                                           "first case: no data (every figure null), not a week without cases"},
+                          "gap": {"type": "boolean", "description": "a whole week inside the history with no case "
+                                  "reported or closed while the median week has 20 or more: a gap in the data "
+                                  "(every figure null), not a week without cases"},
                           "figures": {"type": "object", "description": "as PeriodFigures for that week",
                                       "properties": {k: number for k in TREND_KEYS + TREND_COUNTS}}}}}}}
     paths["/review/hot-issues"] = {"get": {
