@@ -12,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from layouts.wall import layout
 
-from .wall_browser_support import dispose, next_frames, set_screen, start_wall, synthetic_county
+from .wall_browser_support import add_late_cases, dispose, next_frames, set_screen, start_wall, synthetic_county
 
 pytestmark = pytest.mark.browser
 
@@ -101,6 +101,7 @@ def test_the_deployments_scale_and_seams_are_defaults_the_url_overrides(dash_duo
 ])
 def test_no_tile_panel_or_sla_row_straddles_a_seam(dash_duo, tmp_path, width, height, seams, xs, ys):
     url = synthetic_county(tmp_path)
+    add_late_cases(url)  # the board's rows are the point, whatever the seeded county holds at this hour
     set_screen(dash_duo, width, height)
     start_wall(dash_duo, url)
     _open(dash_duo, f"?seams={seams}", ready="#sla-board .late")
@@ -119,6 +120,7 @@ def test_no_tile_panel_or_sla_row_straddles_a_seam(dash_duo, tmp_path, width, he
 @pytest.mark.parametrize("search", ["", "?scale=0.5"])
 def test_must_read_text_keeps_its_floor_at_4k(dash_duo, tmp_path, search):
     url = synthetic_county(tmp_path)
+    add_late_cases(url)
     set_screen(dash_duo, 3840, 2160)
     start_wall(dash_duo, url)
     _open(dash_duo, search, ready="#sla-board .late")

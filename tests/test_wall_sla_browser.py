@@ -17,19 +17,16 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from selenium.webdriver.support.wait import WebDriverWait
-from sqlalchemy import create_engine, insert, select, update
+from sqlalchemy import create_engine, update
 
-from data_access.models import Case, Grid, Org, Region
+from data_access.models import Case
 
-from .wall_browser_support import dispose, next_frames, set_screen, start_wall, synthetic_county
+from .wall_browser_support import (HOPELESS, OWN, SAVABLE, add_late_cases, dispose, next_frames,
+                                   set_screen, start_wall, synthetic_county)
 
 pytestmark = pytest.mark.browser
 
 UTC = timezone.utc
-HOPELESS = "GW-SLA-HOPELESS"  # accept overdue by 123 days: the center's own, and the worst
-SAVABLE = "GW-SLA-SAVABLE"  # resolve due in 30 minutes
-OWN = "GW-SLA-OWN-DISPATCH"  # dispatch overdue by 10 minutes
-EXTRA_SAVABLE = 24  # resolve due in over an hour, 10 hours after the report
 
 BOARD_JS = """
 const board = document.getElementById('sla-board');
@@ -91,45 +88,6 @@ return out;
 """
 
 
-def _add_cases(url: str) -> tuple[str, str]:
-    """Three late cases in one grid of the county; that grid's code and its place, grid first."""
-    now = datetime.now(UTC)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        grid, name = conn.execute(select(Grid.code, Grid.name).order_by(Grid.code).limit(1)).one()
-        names = dict(conn.execute(select(Region.code, Region.name).where(Region.code.in_([grid[:12], grid[:9]]))).all())
-        place = " · ".join([name, names[grid[:12]], names[grid[:9]]])
-        org_id = (conn.execute(select(Org.id).order_by(Org.id).limit(1)).scalar() or 0) + 9000
-        conn.execute(insert(Org), [{"id": org_id, "name": "太仓市交通运输局", "kind": "department",
-                                    "region_code": grid[:6]}])
-        base = {"category_code": None, "source": "patrol", "urgency": "normal", "status": "processing",
-                "grid_code": grid, "handler_org_id": org_id, "lon": None, "lat": None,
-                "accepted_at": None, "dispatched_at": None}  # every row the same keys (one executemany)
-        conn.execute(insert(Case), [
-            {**base, "code": HOPELESS, "title": "浏河镇新闸村十八组河道长期淤积并伴有大量生活垃圾堆放",
-             "status": "reported", "reported_at": now - timedelta(days=124),
-             "accept_due_at": now - timedelta(days=123, hours=2), "dispatch_due_at": now - timedelta(days=123),
-             "resolve_due_at": now - timedelta(days=120)},
-            {**base, "code": SAVABLE, "title": "积水点排涝", "reported_at": now - timedelta(hours=10),
-             "accepted_at": now - timedelta(hours=9, minutes=50), "dispatched_at": now - timedelta(hours=9),
-             "accept_due_at": now - timedelta(hours=9), "dispatch_due_at": now - timedelta(hours=8),
-             "resolve_due_at": now + timedelta(minutes=30)},
-            {**base, "code": OWN, "title": "井盖缺失", "status": "accepted", "reported_at": now - timedelta(hours=1),
-             "accepted_at": now - timedelta(minutes=55), "accept_due_at": now - timedelta(minutes=50),
-             "dispatch_due_at": now - timedelta(minutes=10), "resolve_due_at": now + timedelta(days=2)},
-        ])
-        # Enough savable cases that 即将超期 overflows its box even at 3840x2160, whatever the seeded
-        # county holds at this time of day (on CI it once held none, and the list fitted whole).
-        conn.execute(insert(Case), [
-            {**base, "code": f"GW-SLA-SOON-{i:02d}", "title": "路灯不亮", "reported_at": now - timedelta(hours=10),
-             "accepted_at": now - timedelta(hours=9, minutes=50), "dispatched_at": now - timedelta(hours=9),
-             "accept_due_at": now - timedelta(hours=9), "dispatch_due_at": now - timedelta(hours=8),
-             "resolve_due_at": now + timedelta(hours=1, minutes=10 + i)}
-            for i in range(EXTRA_SAVABLE)])
-    engine.dispose()
-    return grid, place
-
-
 def _board_agreeing(dash_duo, url: str) -> dict:
     """The board once the tiles show the same moment as the board. The tiles follow every version and
     the board the first of each 10-second epoch, each read at its own T: a seeded case whose time
@@ -156,7 +114,7 @@ def _board(dash_duo) -> dict:
 
 def test_the_board_splits_savable_from_overdue_and_nothing_overflows(dash_duo, tmp_path):
     url = synthetic_county(tmp_path)
-    _, place = _add_cases(url)
+    _, place = add_late_cases(url)
     set_screen(dash_duo, 1920, 1080)
     start_wall(dash_duo, url)
     for width, height in [(1920, 1080), (3840, 2160)]:
@@ -231,7 +189,7 @@ def test_the_board_splits_savable_from_overdue_and_nothing_overflows(dash_duo, t
 
 def test_countdowns_under_an_hour_tick_in_the_browser(dash_duo, tmp_path):
     url = synthetic_county(tmp_path)
-    grid, _ = _add_cases(url)
+    grid, _ = add_late_cases(url)
     set_screen(dash_duo, 1920, 1080)
     start_wall(dash_duo, url, path=f"/?region={grid}")
     timer = f'#sla-board [data-case-code="{SAVABLE}"] .timer'

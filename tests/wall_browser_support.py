@@ -21,13 +21,13 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from selenium.common.exceptions import JavascriptException, StaleElementReferenceException
 from selenium.webdriver.support.wait import WebDriverWait
-from sqlalchemy import insert, select
+from sqlalchemy import create_engine, insert, select
 from sqlalchemy.engine import Engine
 
 from dashboard.app import create_app
 from dashboard.core.config import Settings
 from data_access.db import get_engine, init_db, make_engine
-from data_access.models import Alert
+from data_access.models import Alert, Case, Grid, Org, Region
 
 from .wall_fixtures import COUNTY, seed_small_county
 
@@ -162,3 +162,52 @@ for (const list of document.querySelectorAll('.fit-list')) {
 }
 return {page: page, inner: inner, size: [d.clientWidth, d.clientHeight]};
 """
+
+
+# --- late cases of the tests' own ---------------------------------------------------------------
+
+HOPELESS = "GW-SLA-HOPELESS"  # accept overdue by 123 days: the center's own, and the worst
+SAVABLE = "GW-SLA-SAVABLE"  # resolve due in 30 minutes
+OWN = "GW-SLA-OWN-DISPATCH"  # dispatch overdue by 10 minutes
+EXTRA_SAVABLE = 24  # resolve due in over an hour, 10 hours after the report
+
+
+def add_late_cases(url: str) -> tuple[str, str]:
+    """Late cases in one grid of the county, whatever the seeded county holds at this hour (just after
+    local midnight it may hold none): three late ones (HOPELESS, SAVABLE, OWN) and EXTRA_SAVABLE
+    savable ones. That grid's code and its place, grid first."""
+    now = datetime.now(UTC)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        grid, name = conn.execute(select(Grid.code, Grid.name).order_by(Grid.code).limit(1)).one()
+        names = dict(conn.execute(select(Region.code, Region.name).where(Region.code.in_([grid[:12], grid[:9]]))).all())
+        place = " · ".join([name, names[grid[:12]], names[grid[:9]]])
+        org_id = (conn.execute(select(Org.id).order_by(Org.id).limit(1)).scalar() or 0) + 9000
+        conn.execute(insert(Org), [{"id": org_id, "name": "太仓市交通运输局", "kind": "department",
+                                    "region_code": grid[:6]}])
+        base = {"category_code": None, "source": "patrol", "urgency": "normal", "status": "processing",
+                "grid_code": grid, "handler_org_id": org_id, "lon": None, "lat": None,
+                "accepted_at": None, "dispatched_at": None}  # every row the same keys (one executemany)
+        conn.execute(insert(Case), [
+            {**base, "code": HOPELESS, "title": "浏河镇新闸村十八组河道长期淤积并伴有大量生活垃圾堆放",
+             "status": "reported", "reported_at": now - timedelta(days=124),
+             "accept_due_at": now - timedelta(days=123, hours=2), "dispatch_due_at": now - timedelta(days=123),
+             "resolve_due_at": now - timedelta(days=120)},
+            {**base, "code": SAVABLE, "title": "积水点排涝", "reported_at": now - timedelta(hours=10),
+             "accepted_at": now - timedelta(hours=9, minutes=50), "dispatched_at": now - timedelta(hours=9),
+             "accept_due_at": now - timedelta(hours=9), "dispatch_due_at": now - timedelta(hours=8),
+             "resolve_due_at": now + timedelta(minutes=30)},
+            {**base, "code": OWN, "title": "井盖缺失", "status": "accepted", "reported_at": now - timedelta(hours=1),
+             "accepted_at": now - timedelta(minutes=55), "accept_due_at": now - timedelta(minutes=50),
+             "dispatch_due_at": now - timedelta(minutes=10), "resolve_due_at": now + timedelta(days=2)},
+        ])
+        # Enough savable cases that 即将超期 overflows its box even at 3840x2160, whatever the seeded
+        # county holds at this time of day (on CI it once held none, and the list fitted whole).
+        conn.execute(insert(Case), [
+            {**base, "code": f"GW-SLA-SOON-{i:02d}", "title": "路灯不亮", "reported_at": now - timedelta(hours=10),
+             "accepted_at": now - timedelta(hours=9, minutes=50), "dispatched_at": now - timedelta(hours=9),
+             "accept_due_at": now - timedelta(hours=9), "dispatch_due_at": now - timedelta(hours=8),
+             "resolve_due_at": now + timedelta(hours=1, minutes=10 + i)}
+            for i in range(EXTRA_SAVABLE)])
+    engine.dispose()
+    return grid, place
