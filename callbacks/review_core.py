@@ -21,7 +21,7 @@ from callbacks.reads import header_names
 from callbacks.review_view import view_period
 from callbacks.view import View, with_params
 from dashboard.analytics import scoring
-from dashboard.analytics.history_coverage import activity, compared, window_coverage, with_gaps
+from dashboard.analytics.history_coverage import compared, review_coverage
 from dashboard.core.config import ReviewSettings
 from data_access.period import Period, local_date
 from data_access.regions import children
@@ -34,7 +34,6 @@ from layouts.i18n import place_name
 
 DISCOVERY = core.DISCOVERY
 DOWN = "数据库暂不可用"
-NO_FLOW_LOG_NOTE = fmt.NO_FLOW_LOG
 
 
 def register(app) -> None:
@@ -104,21 +103,21 @@ def compare_line(texts: Mapping[str, str], partial: bool, cover: Mapping[str, st
         out.append(html.Span(f"{since}：{'、'.join(short)}早于数据起点，不作比较", className="compare-note",
                              **{"data-coverage": "short"}))
     if not flow_log:
-        out.append(html.Span(NO_FLOW_LOG_NOTE, className="compare-note", **{"data-flow-log": "none"}))
+        out.append(html.Span(fmt.NO_FLOW_LOG, className="compare-note", **{"data-flow-log": "none"}))
     return out
 
 
 def ranked_children(data: Mapping[str, Any], kids: list[dict], rules: list[scoring.Rule],
-                    search: str | None, compared: bool = True
+                    search: str | None, rank_compared: bool = True
                     ) -> tuple[list[dict], list[dict], list[dict], dict, float | None]:
     """(children rows, 红榜 entries, 黑榜 entries, each rule's target, the siblings' median of reports
     per worker) for the children of the view, scored on the current period; rank changes only when
-    the history covers the previous period (``compared``)."""
+    the history covers the previous period (``rank_compared``)."""
     empty = empty_figures(flow_log=data.get("flow_log", True))
     found = data["children"]
     current = {k["code"]: (found.get(k["code"]) or {}).get("current") or empty for k in kids}
     previous = {k["code"]: (found.get(k["code"]) or {}).get("previous") or empty for k in kids}
-    scored, goal = scoring.rank_siblings(current, previous if compared else None, rules)
+    scored, goal = scoring.rank_siblings(current, previous if rank_compared else None, rules)
     ruled = {r.figure for r in rules}
     median = goal.get(DISCOVERY) if DISCOVERY in ruled else scoring.sibling_median(current.values(), DISCOVERY)
     names = {k["code"]: child_name(k) for k in kids}
@@ -143,13 +142,6 @@ def ranked_children(data: Mapping[str, Any], kids: list[dict], rules: list[scori
     return rows, [entry(c, True) for c in red], [entry(c, False) for c in black], goal, median
 
 
-def outside_children(region: Mapping[str, Any], rows: list[dict]) -> dict[str, int]:
-    """The region's counts that the listed children do not hold (cases without a grid count in the
-    region and in no child, contract.md)."""
-    return {key: (region.get(key) or 0) - sum(r["figures"].get(key) or 0 for r in rows)
-            for key, _label in core.OUTSIDE_KEYS}
-
-
 def show_core(search):
     """The core sections for the view and period of the URL."""
     try:
@@ -164,13 +156,13 @@ def show_core(search):
         return no_update, down, [html.Tbody(html.Tr(html.Td(DOWN, className="empty empty--bad")))], [], no_update, search
     rules = score_rules()
     texts = window_texts(period, data["windows"], view.tz)
-    cover = with_gaps(window_coverage(data["windows"], data["since"]), activity(data["region"]))
+    cover = review_coverage(data["windows"], data["since"], data["region"])
     data_from = local_date(data["since"], view.tz) if data["since"] is not None else None
     rows, red, black, goal, median = ranked_children(data, kids, rules, search, compared(cover["previous"]))
     return (
         compare_line(texts, period.partial(at), cover, data_from, data["flow_log"]),
         core.headline(data["region"], texts, cover),
-        core.children_rows(rows, median, outside_children(data["region"]["current"], rows)),
+        core.children_rows(rows, median, fmt.outside_text(data["region"]["current"], [r["figures"] for r in rows])),
         core.rolls(red, black, bool(kids)),
         core.rules_table(scoring.rules_json(rules, goal)),
         search,

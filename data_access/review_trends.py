@@ -238,15 +238,17 @@ def _share(num: int, den: int) -> float | None:
 
 
 def weekly_figures(conn: Connection, scope: Scope, period: Period, at: datetime,
-                   n: int = TREND_WEEKS) -> list[dict[str, Any]]:
+                   n: int = TREND_WEEKS, flow_log: bool | None = None) -> list[dict[str, Any]]:
     """The trend's weeks, oldest first: ``[{"week": TrendWeek, "figures": {key: value}, "before_data":
     bool}]`` with the ``TREND_KEYS`` figures and the ``TREND_COUNTS`` denominators of each week. A week
     that ends before the scope's first case (``first_case_at``, the rule the headline's comparisons
     follow) is ``before_data`` and its figures are None: no data, not a week without cases. Without a
-    flow log (``flow_log_kept``) the return rate is None in every week: unknown, not 0."""
+    flow log (``flow_log_kept``, read here unless the caller has it) the return rate is None in every
+    week: unknown, not 0."""
     weeks = trend_weeks(period, at, n)
     since = first_case_at(conn, scope)
-    flow_log = flow_log_kept(conn, scope)
+    if flow_log is None:
+        flow_log = flow_log_kept(conn, scope)
     params: dict[str, datetime] = {"ws": weeks[0].week.start, "wl": weeks[-1].until}
     params.update({f"we{i}": w.until for i, w in enumerate(weeks)})
     reported = _reported(conn, scope, params, n)

@@ -104,15 +104,11 @@ def headline(figures: Mapping[str, Mapping[str, Any] | None], windows: Mapping[s
 
 # --- children, 红黑榜, rules ---------------------------------------------------------------------------
 
-OUTSIDE_KEYS = (("reported", "上报"), ("due", "应结案"), ("overdue_at_end", "期末超期"))
-
-
-def children_rows(rows: Sequence[Mapping[str, Any]], median: float | None,
-                  outside: Mapping[str, int] | None = None) -> list:
+def children_rows(rows: Sequence[Mapping[str, Any]], median: float | None, outside: str = "") -> list:
     """The children table's head and body. Each row: {"code", "name", "href", "figures", "score",
     "rank", "rank_change", "discovery" (the part of reports per worker against the siblings' median)}.
-    ``outside``: the region's counts that no listed child holds (cases without a grid, or on a grid
-    under no child in the region table), said in a last row so the column sums meet the headline."""
+    ``outside``: the region's counts that no listed child holds (``review_format.outside_text``), said
+    in a last row so the column sums meet the headline."""
     head = html.Thead(html.Tr([
         html.Th("排名"), html.Th("名次变化"), html.Th("区域"), html.Th("综合得分", className="num"),
         *[html.Th(fmt.LABELS[k], className="num") for k in CHILD_KEYS],
@@ -135,12 +131,9 @@ def children_rows(rows: Sequence[Mapping[str, Any]], median: float | None,
             html.Td(fmt.part_text(r["discovery"]), className="num"),
         ], **{"data-region": r["code"], "data-rank": "" if rank is None else str(rank)}))
     out = [head, html.Tbody(body)]
-    shown = [(label, (outside or {}).get(key) or 0) for key, label in OUTSIDE_KEYS]
-    if any(n > 0 for _, n in shown):
-        text = "、".join(f"{label} {n} 件" for label, n in shown if n > 0)
-        out.append(html.Tfoot(html.Tr(html.Td(
-            f"未落入下级：{text}（无网格，或网格不属于任何下级区域）：计入核心指标的合计，不参与排名",
-            colSpan=6 + len(CHILD_KEYS), className="outside-children"), **{"data-outside": "1"})))
+    if outside:
+        out.append(html.Tfoot(html.Tr(html.Td(outside, colSpan=6 + len(CHILD_KEYS), className="outside-children"),
+                                      **{"data-outside": "1"})))
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .i18n import SOURCE
@@ -51,8 +51,24 @@ BETTER = {
 }
 VERDICT_WORDS = {"better": "好转", "worse": "变差", "same": "持平"}
 BETTER_WORDS = {"higher": "越高越好", "lower": "越低越好"}
+# The region's counts that no listed child holds (outside_text).
+OUTSIDE_KEYS = (("reported", "上报"), ("due", "应结案"), ("overdue_at_end", "期末超期"))
 # Under the compare line when the data has no flow log (data_access.review.FLOW_FIGURES are None).
 NO_FLOW_LOG = "数据不含流转记录（导入的事件导出）：自办结率、退单率、返工率、延期率、督办件无从计算，显示为 —，不计入综合得分"
+
+
+def outside_text(region: Mapping[str, Any], children: Sequence[Mapping[str, Any] | None]) -> str:
+    """The region's counts that none of ``children`` (their figures) holds: cases without a grid, or on
+    a grid under no child in the region table (contract.md), so that the children's sums meet the
+    region's; "" when they hold every case."""
+    parts = []
+    for key, label in OUTSIDE_KEYS:
+        n = (region.get(key) or 0) - sum((f or {}).get(key) or 0 for f in children)
+        if n > 0:
+            parts.append(f"{label} {n} 件")
+    if not parts:
+        return ""
+    return f"未落入下级：{'、'.join(parts)}（无网格，或网格不属于任何下级区域），计入核心指标合计，不参与排名"
 
 
 # --- one figure -----------------------------------------------------------------------------------

@@ -41,15 +41,20 @@ def text_of(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def rows_of(node) -> list[dict]:
-    """The props of every element carrying data-region in a Dash component tree, in order."""
+def props_with(node, attr: str) -> list[dict]:
+    """The props of every element carrying ``attr`` in a Dash component tree, in order."""
     if isinstance(node, list):
-        return [r for item in node for r in rows_of(item)]
+        return [r for item in node for r in props_with(item, attr)]
     if not isinstance(node, dict):
         return []
     props = node.get("props", {})
-    own = [props] if "data-region" in props else []
-    return own + [r for value in props.values() for r in rows_of(value)]
+    own = [props] if attr in props else []
+    return own + [r for value in props.values() for r in props_with(value, attr)]
+
+
+def rows_of(node) -> list[dict]:
+    """The props of every element carrying data-region, in order."""
+    return props_with(node, "data-region")
 
 
 def texts(node) -> list[str]:
@@ -198,13 +203,7 @@ def test_month_quarter_and_custom_periods_are_read_from_the_url(county, search, 
 
 
 def rows_of_figures(node) -> list[dict]:
-    if isinstance(node, list):
-        return [r for item in node for r in rows_of_figures(item)]
-    if not isinstance(node, dict):
-        return []
-    props = node.get("props", {})
-    own = [props] if "data-figure" in props else []
-    return own + [r for value in props.values() for r in rows_of_figures(value)]
+    return props_with(node, "data-figure")
 
 
 def test_a_comparison_before_the_history_is_not_compared(county):
@@ -285,16 +284,6 @@ def test_cases_under_no_child_are_said_below_the_children_so_the_sums_meet_the_h
     client = client_for(app, tokens, "center1")
     values = core(client, app, f"?{WEEK}")
     assert [code for code, _, _ in table_rows(values)] == [S1, S2]
-    outside = [r for r in rows_of_outside(values["review-children"])]
+    outside = props_with(values["review-children"], "data-outside")
     assert len(outside) == 1 and texts(outside[0]["children"])[0].startswith("未落入下级：上报 1 件（无网格")
-    assert rows_of_outside(core(client, app, f"?{WEEK}&region={S1}")["review-children"]) == []
-
-
-def rows_of_outside(node) -> list[dict]:
-    if isinstance(node, list):
-        return [r for item in node for r in rows_of_outside(item)]
-    if not isinstance(node, dict):
-        return []
-    props = node.get("props", {})
-    own = [props] if "data-outside" in props else []
-    return own + [r for value in props.values() for r in rows_of_outside(value)]
+    assert props_with(core(client, app, f"?{WEEK}&region={S1}")["review-children"], "data-outside") == []

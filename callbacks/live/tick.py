@@ -19,8 +19,8 @@ an answer still on its way when the interval asks again, which under load would 
 it shows the link's state only: "实时", "历史数据 · 2026-11-20 10:00" under ``?at=``, and "数据中断 自
 hh:mm:ss" as soon as the server reports that the database cannot be read, or when the server itself
 stops answering; and "数据停滞 · 最新变更 11-24 10:56" when the link is up but the platform's last case
-change anywhere is older than ``feed_stall_hours`` (a broken sync, or an import served live). The view's own last case time is shown apart from it (``#region-last-case``): a
-quiet grid is not a stale feed; it turns amber only when the view is quieter than usual for the hour
+change anywhere is older than ``feed_stall_hours`` (a broken sync, or an import served live). The
+view's own last case time is shown apart from it (``#region-last-case``): a quiet grid is not a stale feed; it turns amber only when the view is quieter than usual for the hour
 (``usual_pace``: the trend panel's baseline).
 """
 
@@ -37,6 +37,7 @@ from callbacks.live import versions
 from callbacks.live.cache import shared_versioned
 from callbacks.live.outage import DataUnavailable
 from callbacks.view import resolve_view, wall_tz
+from dashboard.core.config import feed_stall_seconds
 from data_access.scope import Scope
 from layouts import i18n
 
@@ -149,7 +150,7 @@ USUAL_PACE_SECONDS = 3600
 
 def stall_ms() -> int:
     """How old the feed's last change may be before the live badge says 数据停滞 (``feed_stall_hours``)."""
-    return int(float(current_app.config.get("GRIDWALL_FEED_STALL_HOURS") or 6.0) * 3600 * 1000)
+    return int(feed_stall_seconds(current_app.config) * 1000)
 
 
 def usual_pace(view) -> list[float]:

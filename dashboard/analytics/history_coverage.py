@@ -53,6 +53,13 @@ def activity(figures: Mapping[str, Mapping[str, Any] | None]) -> dict[str, int]:
             for name, f in figures.items()}
 
 
+def review_coverage(windows: Mapping[str, tuple[datetime, datetime]], since: datetime | None,
+                    figures: Mapping[str, Mapping[str, Any] | None]) -> dict[str, str]:
+    """The coverage of a review's windows: ``window_coverage`` with the gaps its period figures
+    {window: F} show (``with_gaps``)."""
+    return with_gaps(window_coverage(windows, since), activity(figures))
+
+
 def week_gaps(weeks: list[tuple[int | None, bool]], min_usual: int = GAP_MIN_CURRENT) -> list[bool]:
     """For the trend's weeks, given as (activity or None before the data, partial): which are gaps,
     holding no activity at all while the usual week (the median of the whole weeks with data) holds

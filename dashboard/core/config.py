@@ -12,7 +12,7 @@ import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -308,6 +308,13 @@ class _EnvSettings(EnvSettingsSource):
         if field_name == "push":
             return None, field_name, False
         return super().get_field_value(field, field_name)
+
+
+def feed_stall_seconds(config: Mapping[str, Any]) -> float:
+    """``feed_stall_hours`` in seconds, from a Flask app's config (``GRIDWALL_FEED_STALL_HOURS``, set by
+    the app factory; the setting's default when an app was made without it)."""
+    hours = config.get("GRIDWALL_FEED_STALL_HOURS") or Settings.model_fields["feed_stall_hours"].default
+    return float(hours) * 3600
 
 
 class Settings(BaseSettings):

@@ -14,7 +14,7 @@ from typing import Any
 from dashboard.analytics import scoring
 from dashboard.analytics.history_coverage import compared
 from layouts.i18n import SOURCE
-from layouts.review_format import BETTER_WORDS, LABELS, RATE_DENOMINATORS, RATIOS
+from layouts.review_format import BETTER_WORDS, LABELS, RATE_DENOMINATORS, RATIOS, outside_text
 
 from .content import PackContent
 
@@ -109,18 +109,11 @@ def children(c: PackContent) -> Table:
                       + outside_note(c.review))
 
 
-OUTSIDE = (("reported", "上报"), ("due", "应结案"), ("overdue_at_end", "期末超期"))
-
-
 def outside_note(review: dict) -> str:
-    """The region's counts no listed child holds (cases without a grid, contract.md), as the page's last row says."""
-    region = (review.get("figures") or {}).get("current") or {}
-    parts = []
-    for key, label in OUTSIDE:
-        n = (region.get(key) or 0) - sum((k.get("figures") or {}).get(key) or 0 for k in review.get("children", []))
-        if n > 0:
-            parts.append(f"{label} {n} 件")
-    return f"未落入下级：{'、'.join(parts)}（无网格，或网格不属于任何下级区域），计入核心指标合计，不参与排名。" if parts else ""
+    """The region's counts no listed child holds, as the page's last row says (``outside_text``)."""
+    text = outside_text((review.get("figures") or {}).get("current") or {},
+                        [k.get("figures") for k in review.get("children", [])])
+    return f"{text}。" if text else ""
 
 
 def rolls(c: PackContent, rules: list[scoring.Rule]) -> Table:

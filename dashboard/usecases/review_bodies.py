@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dashboard.analytics import concealment_watch, forecast_record, hot_issues, scoring
-from dashboard.analytics.history_coverage import activity, compared, week_gaps, window_coverage, with_gaps
+from dashboard.analytics.history_coverage import compared, review_coverage, week_gaps
 from data_access import commitments as commitments_db
 from data_access import concealment_watch as concealment_db
 from data_access import forecast_record as forecast_db
@@ -62,7 +62,7 @@ def review_body(engine: Engine, scope: Scope, name: str, period: Period, m: Mome
     current = {code: f.get("current") or empty for code, f in kids.items()}
     previous = {code: f.get("previous") or empty for code, f in kids.items()}
     windows = data["windows"]
-    cover = with_gaps(window_coverage(windows, data["since"]), activity(data["region"]))
+    cover = review_coverage(windows, data["since"], data["region"])
     scored, goal = scoring.rank_siblings(current, previous if compared(cover["previous"]) else None, rules)
     body = {
         "region": scope.region, "name": name, "at": m.local_iso(),
@@ -118,8 +118,8 @@ def mark_gaps(weeks: list[dict]) -> list[dict]:
 def trend_body(engine: Engine, scope: Scope, name: str, period: Period, m: Moment) -> dict[str, Any]:
     """``/api/v1/review/trend``: the main figures of the 26 ISO weeks up to the period's end."""
     with engine.connect() as conn:
-        weeks = mark_gaps(review_trends.weekly_figures(conn, scope, period, m.at))
         flow_log = review.flow_log_kept(conn, scope)
+        weeks = mark_gaps(review_trends.weekly_figures(conn, scope, period, m.at, flow_log=flow_log))
     return {"region": scope.region, "name": name, "at": m.local_iso(),
             "period": {**period.to_dict(m.at), "until": local(period.as_of(m.at), m)},
             "figures": list(review_trends.TREND_KEYS), "flow_log": flow_log,

@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.analytics import scoring
-from dashboard.core.config import ReviewSettings
+from dashboard.core.config import ReviewSettings, feed_stall_seconds
 from dashboard.core.duty_status import KNOWN_DUTIES
 from dashboard.core.outward import outward
 from dashboard.identity.auth import RoleRequired, audit, current_scope, current_user, has_role, require_role
@@ -188,8 +188,7 @@ def _feed(db_ok: bool, newest: datetime | None, now: datetime) -> str:
     says 数据停滞), "ok" when newer, "unknown" without cases or a database."""
     if not db_ok or newest is None:
         return "unknown"
-    hours = float(current_app.config.get("GRIDWALL_FEED_STALL_HOURS") or 6.0)
-    return "stalled" if (now - newest).total_seconds() > hours * 3600 else "ok"
+    return "stalled" if (now - newest).total_seconds() > feed_stall_seconds(current_app.config) else "ok"
 
 
 def _duties(db_ok: bool) -> dict:
